@@ -1,0 +1,1 @@
+"""Feedback: webhook intake, order/fulfilment records, (later) surveys and responses."""

@@ -1,0 +1,49 @@
+"""BigCommerce's v2 REST API: the full order and shipments behind a thin webhook.
+
+Uses urllib3 (already in the Lambda package through botocore) rather than another HTTP client.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import urllib3
+
+from shared.errors import Unavailable
+from shared.tenancy import SecretStore
+
+_http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2.0, read=8.0), retries=False)
+
+
+class BigCommerceOrders:
+    def __init__(self, secrets: SecretStore, http: urllib3.PoolManager | None = None) -> None:
+        self._secrets = secrets
+        self._http = http or _http
+
+    def _get(self, shop_id: str, path: str) -> Any:
+        secrets = self._secrets.get(shop_id)
+        api = secrets.bigcommerce_api if secrets else None
+        if api is None:
+            return None
+        url = f"{api.base_url.rstrip('/')}/stores/{api.store_hash}/v2/{path}"
+        headers = {"X-Auth-Token": api.access_token, "Accept": "application/json"}
+        try:
+            response = self._http.request("GET", url, headers=headers)
+        except urllib3.exceptions.HTTPError as e:
+            raise Unavailable(f"BigCommerce API unreachable: {e}") from e
+        if response.status in (204, 404):
+            return None
+        if response.status == 429 or response.status >= 500:
+            raise Unavailable(f"BigCommerce API answered {response.status} for {path}")
+        if response.status >= 400:
+            raise Unavailable(f"BigCommerce API refused {path}: {response.status} {response.data[:200]!r}")
+        return json.loads(response.data) if response.data else None
+
+    def order(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
+        value = self._get(shop_id, f"orders/{order_id}")
+        return value if isinstance(value, dict) else None
+
+    def shipments(self, shop_id: str, order_id: str) -> list[dict[str, Any]]:
+        value = self._get(shop_id, f"orders/{order_id}/shipments")
+        return [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []

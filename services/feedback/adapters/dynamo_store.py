@@ -1,0 +1,374 @@
+"""The feedback table in DynamoDB: raw webhook events and the normalised records, one shop a partition.
+
+Item shapes (pk is always ``SHOP#<shop_id>``):
+- ``EVENT#<platform>#<dedupe key>``: a raw webhook, body zlib-compressed, ``ttl`` for retention,
+  ``gsi1pk = RES#<shop>#<resource>`` (find it again on erasure), ``pending_*`` until processed.
+- ``ORDER#<platform>#<id>`` and ``ORDER#<platform>#<id>#FUL#<fid>``: orders and fulfilments,
+  ``gsi1pk = CUSTOMER#<shop>#<customer key>`` on orders.
+- ``CUSTOMER#<key>``, ``TOMBSTONE#<key>`` (erased people), ``EXPORT#<request id>``.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+
+from services.feedback.domain.model import ApplyReceipt, Change, PutReceipt, StoredEvent
+from shared.tenancy import Platform
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+PENDING = "PENDING"
+MAX_TRANSACTION = 100
+
+
+def _av(value: Any) -> dict[str, Any]:
+    return _ser.serialize(value)  # type: ignore[no-any-return]
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _de.deserialize(v) for k, v in item.items()}
+    for k, v in out.items():
+        if isinstance(v, Binary):
+            out[k] = bytes(v.value)
+        elif hasattr(v, "as_integer_ratio") and not isinstance(v, int | float):  # Decimal
+            out[k] = int(v) if v == int(v) else float(v)
+    return out
+
+
+def _pk(shop_id: str) -> str:
+    return f"SHOP#{shop_id}"
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _condition_failed(reason: dict[str, Any]) -> bool:
+    return reason.get("Code") == "ConditionalCheckFailed"
+
+
+class DynamoFeedbackStore:
+    """Implements both RawEventStore and RecordStore: the consumer marks a raw event processed in the
+    same transaction that applies its changes, so both live in one table behind one adapter."""
+
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._db = dynamodb
+        self._table = table
+        self._errors = dynamodb.exceptions
+
+    # --- raw events ------------------------------------------------------------------------
+
+    def _event_item(self, event: StoredEvent, expires_at: datetime) -> dict[str, Any]:
+        received = _iso(event.received_at)
+        return {
+            "pk": {"S": _pk(event.shop_id)},
+            "sk": {"S": event.sort_key},
+            "kind": {"S": "event"},
+            "platform": {"S": event.platform.value},
+            "topic": {"S": event.topic},
+            "dedupe_key": {"S": event.dedupe_key},
+            "resource": {"S": event.resource},
+            "triggered_at": {"S": _iso(event.triggered_at)},
+            "received_at": {"S": received},
+            "source": {"S": event.source},
+            "correlation_id": {"S": event.correlation_id or "-"},
+            "body": {"B": zlib.compress(event.body, 6)},
+            "ttl": {"N": str(int(expires_at.timestamp()))},
+            "gsi1pk": {"S": f"RES#{event.shop_id}#{event.resource}"},
+            "gsi1sk": {"S": received},
+            "pending_pk": {"S": PENDING},
+            "pending_sk": {"S": f"{received}#{event.shop_id}#{event.sort_key}"},
+        }
+
+    def put_new(self, event: StoredEvent, expires_at: datetime) -> PutReceipt:
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=self._event_item(event, expires_at),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._errors.ConditionalCheckFailedException as e:
+            old = e.response.get("Item") or self._get_key(event.shop_id, event.sort_key) or {}
+            received = old.get("received_at", {}).get("S")
+            return PutReceipt(
+                created=False,
+                processed="pending_pk" not in old,
+                received_at=datetime.fromisoformat(received) if received else None,
+            )
+        return PutReceipt(created=True)
+
+    def _get_key(self, shop_id: str, sk: str) -> dict[str, Any] | None:
+        key = {"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}}
+        item: dict[str, Any] | None = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get(
+            "Item"
+        )
+        return item
+
+    def forget(self, event: StoredEvent) -> None:
+        self._db.delete_item(
+            TableName=self._table,
+            Key={"pk": {"S": _pk(event.shop_id)}, "sk": {"S": event.sort_key}},
+        )
+
+    def pending(self, older_than: datetime, limit: int) -> list[StoredEvent]:
+        page = self._db.query(
+            TableName=self._table,
+            IndexName="pending",
+            KeyConditionExpression="pending_pk = :p AND pending_sk < :t",
+            ExpressionAttributeValues={":p": {"S": PENDING}, ":t": {"S": _iso(older_than)}},
+            Limit=limit,
+        )
+        events = []
+        for key in page["Items"]:
+            item = self._get_key(key["pk"]["S"].removeprefix("SHOP#"), key["sk"]["S"])
+            if item and "pending_pk" in item:
+                events.append(self._stored(item))
+        return events
+
+    def _stored(self, item: dict[str, Any]) -> StoredEvent:
+        plain = _plain(item)
+        return StoredEvent(
+            shop_id=plain["pk"].removeprefix("SHOP#"),
+            platform=Platform(plain["platform"]),
+            topic=plain["topic"],
+            dedupe_key=plain["dedupe_key"],
+            resource=plain["resource"],
+            triggered_at=datetime.fromisoformat(plain["triggered_at"]),
+            received_at=datetime.fromisoformat(plain["received_at"]),
+            source=plain.get("source", ""),
+            body=zlib.decompress(plain["body"]) if "body" in plain else b"{}",
+            correlation_id=plain.get("correlation_id", ""),
+        )
+
+    def touch_pending(self, event: StoredEvent, at: datetime) -> None:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": _pk(event.shop_id)}, "sk": {"S": event.sort_key}},
+                UpdateExpression="SET pending_sk = :s",
+                ConditionExpression="attribute_exists(pending_pk)",
+                ExpressionAttributeValues={":s": {"S": f"{_iso(at)}#{event.shop_id}#{event.sort_key}"}},
+            )
+        except self._errors.ConditionalCheckFailedException:
+            pass  # processed meanwhile
+
+    def get_event(self, shop_id: str, sort_key: str) -> StoredEvent | None:
+        item = self._get_key(shop_id, sort_key)
+        return self._stored(item) if item else None
+
+    # --- records ---------------------------------------------------------------------------
+
+    def _update(self, shop_id: str, change: Change) -> dict[str, Any]:
+        names = {"#g": change.group}
+        values: dict[str, Any] = {":ver": {"S": change.version}}
+        sets = ["#g = :ver"]
+        for i, (name, value) in enumerate(sorted(change.attrs.items())):
+            names[f"#a{i}"] = name
+            values[f":a{i}"] = _av(value)
+            sets.append(f"#a{i} = :a{i}")
+        if change.gsi1pk and change.gsi1sk:
+            sets.append("gsi1pk = :g1, gsi1sk = :g2")
+            values[":g1"] = {"S": change.gsi1pk}
+            values[":g2"] = {"S": change.gsi1sk}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": change.sk}},
+                "UpdateExpression": "SET " + ", ".join(sets),
+                "ConditionExpression": "attribute_not_exists(#g) OR #g < :ver",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _processed(self, event: StoredEvent, now: datetime) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": _pk(event.shop_id)}, "sk": {"S": event.sort_key}},
+                "UpdateExpression": "REMOVE pending_pk, pending_sk SET processed_at = :now",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":now": {"S": _iso(now)}},
+            }
+        }
+
+    def _tombstone_check(self, shop_id: str, key: str) -> dict[str, Any]:
+        return {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": f"TOMBSTONE#{key}"}},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def apply(
+        self, shop_id: str, changes: Sequence[Change], processed: StoredEvent | None, now: datetime
+    ) -> ApplyReceipt:
+        receipt = ApplyReceipt()
+        # One operation per item and transaction: changes to the same item go in later rounds.
+        rounds: list[list[Change]] = []
+        for change in changes:
+            target = next((r for r in rounds if all(c.sk != change.sk for c in r)), None)
+            if target is None:
+                rounds.append(target := [])
+            target.append(change)
+        rounds = rounds or [[]]
+        for i, batch in enumerate(rounds):
+            mark = processed if i == len(rounds) - 1 else None
+            if self._apply_round(shop_id, batch, mark, now, receipt):
+                return ApplyReceipt(redacted=True)
+        return receipt
+
+    def _apply_round(
+        self, shop_id: str, changes: list[Change], processed: StoredEvent | None, now: datetime, receipt: ApplyReceipt
+    ) -> bool:
+        """Returns True when a tombstone stopped the round (the person was erased)."""
+        keys = sorted({c.customer_key for c in changes if c.customer_key})
+        ops: list[tuple[str, dict[str, Any]]] = [(f"tomb:{k}", self._tombstone_check(shop_id, k)) for k in keys]
+        ops += [(c.sk, self._update(shop_id, c)) for c in changes]
+        if processed is not None:
+            ops.append(("processed", self._processed(processed, now)))
+        for chunk in _chunks(ops, MAX_TRANSACTION):
+            todo = list(chunk)
+            while todo:
+                failed = self._transact(todo)
+                if failed is None:
+                    receipt.applied.extend(lb for lb, _ in todo if lb != "processed" and not lb.startswith("tomb:"))
+                    break
+                if any(lb.startswith("tomb:") for lb in failed):
+                    return True
+                receipt.stale.extend(lb for lb in failed if lb != "processed")
+                todo = [(lb, op) for lb, op in todo if lb not in failed]
+        return False
+
+    def _transact(self, ops: list[tuple[str, dict[str, Any]]]) -> set[str] | None:
+        """Run the transaction; None on success, else the labels whose condition failed."""
+        try:
+            self._db.transact_write_items(TransactItems=[op for _, op in ops])
+        except self._errors.TransactionCanceledException as e:
+            reasons = e.response.get("CancellationReasons") or []
+            failed = {label for (label, _), reason in zip(ops, reasons, strict=False) if _condition_failed(reason)}
+            if not failed:
+                raise  # cancelled for another reason (conflict, throttling): let the queue retry
+            return failed
+        return None
+
+    def is_redacted(self, shop_id: str, customer_keys: Sequence[str]) -> bool:
+        return any(self._get_key(shop_id, f"TOMBSTONE#{k}") for k in customer_keys)
+
+    def items(self, shop_id: str, sk_prefix: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
+            "ExpressionAttributeValues": {":pk": {"S": _pk(shop_id)}, ":p": {"S": sk_prefix}},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._db.query(**kwargs)
+            for item in page["Items"]:
+                sk = item["sk"]["S"]
+                if sk == sk_prefix or sk.startswith(sk_prefix + "#"):
+                    found.append(_plain(item))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _gsi1_sks(self, gsi1pk: str) -> list[str]:
+        sks: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :g",
+            "ExpressionAttributeValues": {":g": {"S": gsi1pk}},
+        }
+        while True:
+            page = self._db.query(**kwargs)
+            sks.extend(i["sk"]["S"] for i in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return sks
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def orders_of_customer(self, shop_id: str, customer_key: str) -> list[str]:
+        return self._gsi1_sks(f"CUSTOMER#{shop_id}#{customer_key}")
+
+    def raw_events_of(self, shop_id: str, resource: str) -> list[str]:
+        return self._gsi1_sks(f"RES#{shop_id}#{resource}")
+
+    def erase_personal(self, shop_id: str, sk: str, fields: Sequence[str]) -> None:
+        names = {f"#f{i}": f for i, f in enumerate(fields)}
+        removes = list(names)
+        if "customer_key" in fields:
+            removes += ["gsi1pk", "gsi1sk"]
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}},
+                UpdateExpression="REMOVE " + ", ".join(removes),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names,
+            )
+        except self._errors.ConditionalCheckFailedException:
+            pass  # nothing stored under that key
+
+    def delete(self, shop_id: str, sks: Sequence[str]) -> None:
+        for chunk in _chunks(sorted(set(sks)), 25):
+            requests = {
+                self._table: [{"DeleteRequest": {"Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}}}} for sk in chunk]
+            }
+            while requests:
+                result = self._db.batch_write_item(RequestItems=requests)
+                requests = result.get("UnprocessedItems") or {}
+
+    def put_tombstones(self, shop_id: str, customer_keys: Sequence[str], at: datetime) -> None:
+        for key in customer_keys:
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": _pk(shop_id)},
+                    "sk": {"S": f"TOMBSTONE#{key}"},
+                    "kind": {"S": "tombstone"},
+                    "erased_at": {"S": _iso(at)},
+                },
+            )
+
+    def put_export(self, shop_id: str, request_id: str, document: dict[str, Any], expires_at: datetime) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": _pk(shop_id)},
+                "sk": {"S": f"EXPORT#{request_id}"},
+                "kind": {"S": "export"},
+                "document": {"S": json.dumps(document, default=str)},
+                "ttl": {"N": str(int(expires_at.timestamp()))},
+            },
+        )
+
+    def erase_shop(self, shop_id: str) -> int:
+        sks: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": _pk(shop_id)}},
+            "ProjectionExpression": "sk",
+        }
+        while True:
+            page = self._db.query(**kwargs)
+            sks.extend(i["sk"]["S"] for i in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        self.delete(shop_id, sks)
+        return len(sks)

@@ -1,0 +1,87 @@
+"""The feedback service's composition root: adapters are built here, once per container.
+
+Handlers call ``intake()``/``consumer()`` lazily on their first invocation; tests pass fakes through
+``overrides`` instead of patching globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from services.feedback.domain.intake import IntakeDeps, IntakePolicy
+from services.feedback.domain.ports import EventQueue, RawEventStore
+from services.feedback.domain.processing import ProcessingDeps
+from shared import aws
+from shared.settings import ConsumerSettings, IntakeSettings
+
+
+@dataclass(frozen=True)
+class Intake:
+    deps: IntakeDeps
+    policy: IntakePolicy
+
+
+@dataclass(frozen=True)
+class Consumer:
+    deps: ProcessingDeps
+    raw_events: RawEventStore
+    queue: EventQueue
+    requeue_after: timedelta
+
+
+def build_intake(settings: IntakeSettings, **overrides: Any) -> Intake:
+    from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
+    from services.feedback.adapters.sqs_queue import SqsEventQueue
+    from shared.dynamo_shops import DynamoShopDirectory
+    from shared.secrets_store import SecretsManagerStore
+
+    dynamodb = overrides.get("dynamodb") or aws.client("dynamodb", settings.aws, aws.FAST)
+    deps = IntakeDeps(
+        shops=overrides.get("shops") or DynamoShopDirectory(dynamodb, settings.shops_table),
+        secrets=overrides.get("secrets")
+        or SecretsManagerStore(
+            aws.client("secretsmanager", settings.aws, aws.FAST),
+            settings.secrets_prefix,
+            cache_seconds=settings.secret_cache_seconds,
+        ),
+        raw_events=overrides.get("raw_events") or DynamoFeedbackStore(dynamodb, settings.feedback_table),
+        queue=overrides.get("queue")
+        or SqsEventQueue(aws.client("sqs", settings.aws, aws.FAST), settings.events_queue_url),
+    )
+    policy = IntakePolicy(
+        max_body_bytes=settings.max_body_bytes,
+        retention=timedelta(days=settings.raw_event_retention_days),
+        timestamp_tolerance_s=settings.timestamp_tolerance_seconds,
+        requeue_after=timedelta(seconds=settings.requeue_after_seconds),
+    )
+    return Intake(deps=deps, policy=policy)
+
+
+def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
+    from services.feedback.adapters.bigcommerce_api import BigCommerceOrders
+    from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
+    from services.feedback.adapters.sqs_queue import SqsEventQueue
+    from shared.dynamo_shops import DynamoShopDirectory
+    from shared.events import EventBridgePublisher
+    from shared.secrets_store import SecretsManagerStore
+
+    dynamodb = overrides.get("dynamodb") or aws.client("dynamodb", settings.aws)
+    store = overrides.get("store") or DynamoFeedbackStore(dynamodb, settings.feedback_table)
+    secrets = overrides.get("secrets") or SecretsManagerStore(
+        aws.client("secretsmanager", settings.aws), settings.secrets_prefix
+    )
+    deps = ProcessingDeps(
+        records=store,
+        publisher=overrides.get("publisher")
+        or EventBridgePublisher(aws.client("events", settings.aws), settings.event_bus_name, "feedback"),
+        shops=overrides.get("shops") or DynamoShopDirectory(dynamodb, settings.shops_table, cache_seconds=0),
+        secrets=secrets,
+        details=overrides.get("details") or BigCommerceOrders(secrets),
+        export_retention=timedelta(days=settings.export_retention_days),
+    )
+    queue = overrides.get("queue") or SqsEventQueue(aws.client("sqs", settings.aws), settings.events_queue_url)
+    return Consumer(
+        deps=deps, raw_events=store, queue=queue, requeue_after=timedelta(seconds=settings.requeue_after_seconds)
+    )

@@ -1,0 +1,138 @@
+"""Privacy requests: export a customer's data, erase a customer, erase a whole shop.
+
+Shopify sends them as compliance webhooks; WooCommerce and BigCommerce shops use the CLI. Erasure
+writes tombstones first, so an order event for the same person arriving later is stored without
+their personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.feedback.domain.normalise import PERSONAL, customer_key, customer_sk, email_key, order_sk
+from services.feedback.domain.ports import EventPublisher, RecordStore
+from shared import events
+from shared.tenancy import Platform, SecretStore, ShopDirectory
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """Who a request is about, as the platform names them."""
+
+    platform: Platform
+    customer_id: str | None = None
+    email: str | None = None
+    order_ids: tuple[str, ...] = ()
+
+    def keys(self) -> list[str]:
+        keys = []
+        by_id = customer_key(self.platform, self.customer_id, None)
+        if by_id:
+            keys.append(by_id)
+        if self.email:
+            keys.append(email_key(self.email))
+        return keys
+
+
+@dataclass
+class ErasureReport:
+    customer_keys: list[str]
+    orders_anonymised: list[str] = field(default_factory=list)
+    records_deleted: int = 0
+
+
+def _order_sks(records: RecordStore, shop_id: str, ref: CustomerRef) -> list[str]:
+    sks = {order_sk(ref.platform, oid) for oid in ref.order_ids}
+    for key in ref.keys():
+        sks.update(records.orders_of_customer(shop_id, key))
+    return sorted(sks)
+
+
+def _raw_events(records: RecordStore, shop_id: str, ref: CustomerRef, order_sks: Sequence[str]) -> list[str]:
+    resources = [f"order#{sk.rsplit('#', 1)[1]}" for sk in order_sks]
+    if ref.customer_id:
+        resources.append(f"customer#{ref.customer_id}")
+    found: list[str] = []
+    for resource in resources:
+        found.extend(records.raw_events_of(shop_id, resource))
+    return found
+
+
+def erase_customer(
+    records: RecordStore,
+    publisher: EventPublisher,
+    shop_id: str,
+    ref: CustomerRef,
+    now: datetime,
+    correlation_id: str = "",
+) -> ErasureReport:
+    keys = ref.keys()
+    if not keys:
+        raise ValueError("an erasure needs a customer id or an e-mail address")
+    records.put_tombstones(shop_id, keys, now)
+    report = ErasureReport(customer_keys=keys)
+    order_sks = _order_sks(records, shop_id, ref)
+    for sk in order_sks:
+        records.erase_personal(shop_id, sk, (*PERSONAL, "customer_key"))
+        report.orders_anonymised.append(sk)
+    doomed = _raw_events(records, shop_id, ref, order_sks) + [customer_sk(k) for k in keys]
+    records.delete(shop_id, doomed)
+    report.records_deleted = len(doomed)
+    publisher.publish(
+        events.CUSTOMER_ERASED,
+        shop_id,
+        {"customer_keys": keys, "orders": [sk.split("#", 1)[1] for sk in order_sks]},
+        correlation_id,
+    )
+    return report
+
+
+def export_customer(records: RecordStore, shop_id: str, ref: CustomerRef) -> dict[str, Any]:
+    """Everything cxloop holds about the person: their customer records and orders (with fulfilments)."""
+    customers = [i for k in ref.keys() for i in records.items(shop_id, customer_sk(k))]
+    orders = [records.items(shop_id, sk) for sk in _order_sks(records, shop_id, ref)]
+    return {
+        "shop_id": shop_id,
+        "customer_keys": ref.keys(),
+        "customers": customers,
+        "orders": [item for group in orders for item in group],
+    }
+
+
+def record_export(
+    records: RecordStore,
+    publisher: EventPublisher,
+    shop_id: str,
+    request_id: str,
+    ref: CustomerRef,
+    now: datetime,
+    retention: timedelta,
+    correlation_id: str = "",
+) -> dict[str, Any]:
+    document = export_customer(records, shop_id, ref)
+    records.put_export(shop_id, request_id, document, now + retention)
+    publisher.publish(
+        events.CUSTOMER_DATA_EXPORTED,
+        shop_id,
+        {"request_id": request_id, "customer_keys": document["customer_keys"]},
+        correlation_id,
+    )
+    return document
+
+
+def erase_shop(
+    records: RecordStore,
+    shops: ShopDirectory,
+    secrets: SecretStore,
+    publisher: EventPublisher,
+    shop_id: str,
+    correlation_id: str = "",
+) -> int:
+    deleted = records.erase_shop(shop_id)
+    secrets.delete(shop_id)
+    shops.delete(shop_id)
+    publisher.publish(events.SHOP_ERASED, shop_id, {"records_deleted": deleted}, correlation_id)
+    return deleted

@@ -1,0 +1,157 @@
+"""Accepting a webhook: verify, store raw (dedupe), queue, acknowledge. Nothing else on this path.
+
+The order of checks is part of the contract: unknown shop → 404, oversized → 413, WooCommerce's
+unsigned ping → 200, bad signature → 401 (nothing stored), malformed → 400, unknown topic → 200
+ignored, duplicate → 200 (not queued again), accepted → 200 after the event is stored and queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from services.feedback.domain import signatures
+from services.feedback.domain.inbound import PARSERS, TOPICS, InboundEvent, is_woocommerce_ping, topic_of
+from services.feedback.domain.model import QueuedEvent, StoredEvent
+from services.feedback.domain.ports import EventQueue, RawEventStore
+from shared.errors import NotFound, PayloadTooLarge, Unauthorized
+from shared.tenancy import Platform, SecretStore, Shop, ShopDirectory, ShopSecrets
+
+# DynamoDB items stop at 400 KB and SQS messages at 256 KiB: the compressed body must fit both.
+MAX_COMPRESSED_BYTES = 200 * 1024
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REQUEUED = "requeued"
+    IGNORED = "ignored"
+    PING = "ping"
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    platform: str
+    shop_id: str
+    headers: Mapping[str, str]  # names lower-cased by the handler
+    body: bytes
+    received_at: datetime
+    correlation_id: str = ""
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: Outcome
+    topic: str = ""
+    dedupe_key: str = ""
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    max_body_bytes: int = 1024 * 1024
+    retention: timedelta = timedelta(days=30)
+    timestamp_tolerance_s: int = 300
+    requeue_after: timedelta = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class IntakeDeps:
+    shops: ShopDirectory
+    secrets: SecretStore
+    raw_events: RawEventStore
+    queue: EventQueue
+
+
+def _verify(platform: Platform, secrets: ShopSecrets | None, req: WebhookRequest, policy: IntakePolicy) -> bool:
+    entry = secrets.platforms.get(platform) if secrets else None
+    if entry is None:
+        return False
+    keys = entry.valid(req.received_at)
+    if platform is Platform.SHOPIFY:
+        return signatures.verify_shopify(keys, req.body, req.headers)
+    if platform is Platform.WOOCOMMERCE:
+        return signatures.verify_woocommerce(keys, req.body, req.headers)
+    try:
+        return signatures.verify_standard(
+            keys,
+            req.body,
+            req.headers,
+            now=req.received_at.timestamp(),
+            tolerance_s=policy.timestamp_tolerance_s,
+        )
+    except signatures.TimestampOutOfRange as e:
+        raise Unauthorized(str(e)) from e
+
+
+def _source_matches(shop: Shop, event: InboundEvent) -> bool:
+    if not shop.domain or not event.source:
+        return True
+    norm = lambda v: v.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")  # noqa: E731
+    return norm(shop.domain) == norm(event.source)
+
+
+def _authenticate(platform: Platform, shop: Shop, req: WebhookRequest, deps: IntakeDeps, policy: IntakePolicy) -> None:
+    if _verify(platform, deps.secrets.get(shop.shop_id), req, policy):
+        return
+    # The secret may have been rotated since this container cached it: ask once for a fresh copy
+    # (the store rate-limits fresh reads, so bad requests cannot run up Secrets Manager calls).
+    if _verify(platform, deps.secrets.get(shop.shop_id, fresh=True), req, policy):
+        return
+    raise Unauthorized("signature does not match")
+
+
+def accept_webhook(req: WebhookRequest, deps: IntakeDeps, policy: IntakePolicy) -> IntakeResult:
+    try:
+        platform = Platform(req.platform)
+    except ValueError as e:
+        raise NotFound(f"unknown platform {req.platform!r}") from e
+    shop = deps.shops.get(req.shop_id)
+    if shop is None or platform not in shop.platforms:
+        raise NotFound(f"no shop {req.shop_id!r} connected to {platform.value}")
+    if len(req.body) > policy.max_body_bytes:
+        raise PayloadTooLarge(f"body is {len(req.body)} bytes; the limit is {policy.max_body_bytes}")
+    if platform is Platform.WOOCOMMERCE and is_woocommerce_ping(req.headers, req.body):
+        return IntakeResult(Outcome.PING)
+
+    _authenticate(platform, shop, req, deps, policy)
+
+    topic = topic_of(platform, req.headers, req.body)
+    if topic not in TOPICS[platform]:
+        return IntakeResult(Outcome.IGNORED, topic=topic)
+    event = PARSERS[platform](topic, req.headers, req.body, req.received_at)
+    if not _source_matches(shop, event):
+        raise Unauthorized(f"webhook comes from {event.source!r}, not from this shop's {shop.domain!r}")
+
+    stored = StoredEvent(
+        shop_id=shop.shop_id,
+        platform=platform,
+        topic=topic,
+        dedupe_key=event.dedupe_key,
+        resource=event.resource,
+        triggered_at=event.triggered_at,
+        received_at=req.received_at,
+        source=event.source,
+        body=req.body,
+        correlation_id=req.correlation_id,
+    )
+    message = QueuedEvent.of(stored)
+    if len(message.body_z) > MAX_COMPRESSED_BYTES:
+        raise PayloadTooLarge(f"body compresses to {len(message.body_z)} bytes; the limit is {MAX_COMPRESSED_BYTES}")
+
+    receipt = deps.raw_events.put_new(stored, expires_at=req.received_at + policy.retention)
+    if receipt.created:
+        try:
+            deps.queue.send(message)
+        except Exception:
+            deps.raw_events.forget(stored)
+            raise
+        return IntakeResult(Outcome.ACCEPTED, topic=topic, dedupe_key=event.dedupe_key)
+    in_flight_since = receipt.received_at or req.received_at
+    if not receipt.processed and req.received_at - in_flight_since > policy.requeue_after:
+        # Stored long ago and never processed: the first attempt was lost; this retry recovers it.
+        deps.queue.send(message)
+        return IntakeResult(Outcome.REQUEUED, topic=topic, dedupe_key=event.dedupe_key)
+    return IntakeResult(Outcome.DUPLICATE, topic=topic, dedupe_key=event.dedupe_key)
+

@@ -1,0 +1,91 @@
+"""The feedback service's own values: stored raw events, queue messages, normalised changes."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.tenancy import Platform
+
+
+class StoredEvent(BaseModel):
+    """A verified webhook as received: kept raw (compressed) for its retention period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shop_id: str
+    platform: Platform
+    topic: str
+    dedupe_key: str
+    resource: str
+    triggered_at: datetime
+    received_at: datetime
+    source: str = ""
+    body: bytes
+    correlation_id: str = ""
+
+    @property
+    def sort_key(self) -> str:
+        return f"EVENT#{self.platform.value}#{self.dedupe_key}"
+
+
+class QueuedEvent(BaseModel):
+    """The queue message: the stored event itself (compressed), so the consumer reads no table."""
+
+    shop_id: str
+    platform: Platform
+    topic: str
+    dedupe_key: str
+    resource: str
+    triggered_at: datetime
+    received_at: datetime
+    source: str = ""
+    body_z: str
+    correlation_id: str = ""
+
+    @classmethod
+    def of(cls, event: StoredEvent) -> QueuedEvent:
+        data = event.model_dump(exclude={"body"})
+        return cls(**data, body_z=base64.b64encode(zlib.compress(event.body, 6)).decode())
+
+    def stored(self) -> StoredEvent:
+        data = self.model_dump(exclude={"body_z"})
+        return StoredEvent(**data, body=zlib.decompress(base64.b64decode(self.body_z)))
+
+
+class PutReceipt(BaseModel):
+    """What storing a raw event found: new, or a duplicate (processed or still in flight)."""
+
+    created: bool
+    processed: bool = False
+    received_at: datetime | None = None
+
+
+class Change(BaseModel):
+    """One normalised record update, applied only if newer than what is stored (last writer wins).
+
+    ``version`` orders updates of one attribute group of one item: the platform's updated-at in
+    UTC, then a digest of the values so two different payloads with the same time still converge.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    sk: str
+    group: str  # the attribute holding this group's version: "v" (resource) or "tv" (tracking)
+    version: str
+    attrs: dict[str, Any] = Field(default_factory=dict)
+    gsi1pk: str | None = None
+    gsi1sk: str | None = None
+    # Personal data in attrs that erasure must remove and tombstones must keep out.
+    personal: tuple[str, ...] = ()
+    customer_key: str | None = None
+
+
+class ApplyReceipt(BaseModel):
+    applied: list[str] = Field(default_factory=list)
+    stale: list[str] = Field(default_factory=list)
+    redacted: bool = False

@@ -1,0 +1,390 @@
+"""From platform payloads to the feedback service's records: orders, fulfilments, customers.
+
+Each record is split into attribute groups (the order resource, its deletion, a fulfilment's
+resource, its carrier tracking, a BigCommerce status ping). Every change to a group sets the same
+attributes and carries a version; the store keeps the newest version of each group. Replaying any
+set of events in any order therefore converges on one state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from services.feedback.domain.model import Change, StoredEvent
+from shared.errors import BadRequest
+from shared.tenancy import Platform
+
+PERSONAL = ("email", "first_name", "last_name")
+MAX_LINE_ITEMS = 50
+
+
+def customer_key(platform: Platform, customer_id: Any, email: Any) -> str | None:
+    """A stable key for a person: the platform's customer id, or a digest of the e-mail for guests."""
+    if customer_id not in (None, "", 0, "0"):
+        return f"{platform.value}:{customer_id}"
+    if isinstance(email, str) and "@" in email:
+        return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return None
+
+
+def email_key(email: str) -> str:
+    return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def to_utc(value: Any, what: str = "time") -> datetime | None:
+    """ISO 8601, RFC 2822 (BigCommerce v2) or epoch seconds, to aware UTC; empty means None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if not isinstance(value, str):
+        raise BadRequest(f"{what} is not a time: {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError) as e:
+            raise BadRequest(f"{what} is not a time: {value!r}") from e
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="microseconds") if value else None
+
+
+def version(at: datetime, attrs: Mapping[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(attrs, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{iso(at)}#{digest}"
+
+
+def _change(
+    sk: str,
+    at: datetime,
+    attrs: dict[str, Any],
+    *,
+    group: str = "v",
+    personal: tuple[str, ...] = (),
+    cust: str | None = None,
+    gsi1: tuple[str, str] | None = None,
+) -> Change:
+    return Change(
+        sk=sk,
+        group=group,
+        version=version(at, attrs),
+        attrs=attrs,
+        personal=personal,
+        customer_key=cust,
+        gsi1pk=gsi1[0] if gsi1 else None,
+        gsi1sk=gsi1[1] if gsi1 else None,
+    )
+
+
+def order_sk(platform: Platform, order_id: Any) -> str:
+    return f"ORDER#{platform.value}#{order_id}"
+
+
+def customer_sk(key: str) -> str:
+    return f"CUSTOMER#{key}"
+
+
+def _required_time(payload: Mapping[str, Any], field: str, what: str) -> datetime:
+    at = to_utc(payload.get(field), f"{what} {field}")
+    if at is None:
+        raise BadRequest(f"{what}: field '{field}' is missing")
+    return at
+
+
+def _order_change(
+    shop_id: str,
+    platform: Platform,
+    at: datetime,
+    fields: dict[str, Any],
+    cust: str | None,
+) -> Change:
+    attrs = {"kind": "order", "platform": platform.value, "customer_key": cust, **fields}
+    sk = order_sk(platform, fields["order_id"])
+    gsi1 = (f"CUSTOMER#{shop_id}#{cust}", sk) if cust else None
+    return _change(sk, at, attrs, personal=(*PERSONAL, "customer_key"), cust=cust, gsi1=gsi1)
+
+
+def _customer_change(platform: Platform, at: datetime, cust: str, customer_id: Any, who: Mapping[str, Any]) -> Change:
+    attrs = {
+        "kind": "customer",
+        "platform": platform.value,
+        "customer_id": str(customer_id) if customer_id not in (None, "", 0) else None,
+        "email": who.get("email") or None,
+        "first_name": who.get("first_name") or None,
+        "last_name": who.get("last_name") or None,
+    }
+    return _change(customer_sk(cust), at, attrs, personal=PERSONAL, cust=cust)
+
+
+def _deletion(platform: Platform, order_id: Any, at: datetime) -> Change:
+    attrs = {"kind": "order", "platform": platform.value, "order_id": str(order_id), "deleted_at": iso(at)}
+    return _change(order_sk(platform, order_id), at, attrs, group="dv")
+
+
+# --- Shopify ----------------------------------------------------------------------------------
+
+
+def _shopify_line_items(order: Mapping[str, Any]) -> list[dict[str, Any]]:
+    items = order.get("line_items") or []
+    return [
+        {
+            "title": str(li.get("title") or li.get("name") or ""),
+            "quantity": int(li.get("quantity") or 0),
+            "product_id": str(li.get("product_id") or ""),
+            "sku": str(li.get("sku") or ""),
+        }
+        for li in items[:MAX_LINE_ITEMS]
+        if isinstance(li, dict)
+    ]
+
+
+def _shopify_fulfilment(platform: Platform, ful: Mapping[str, Any], order_id: str) -> Change:
+    at = _required_time(ful, "updated_at", "fulfillment")
+    attrs = {
+        "kind": "fulfilment",
+        "platform": platform.value,
+        "order_id": order_id,
+        "fulfilment_id": str(ful.get("id")),
+        "status": ful.get("status"),
+        "shipment_status": ful.get("shipment_status"),
+        "tracking_company": ful.get("tracking_company"),
+        "tracking_numbers": list(ful.get("tracking_numbers") or []),
+        "created_at": iso(to_utc(ful.get("created_at"), "fulfillment created_at")),
+        "updated_at": iso(at),
+    }
+    return _change(f"{order_sk(platform, order_id)}#FUL#{ful.get('id')}", at, attrs)
+
+
+def shopify_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
+    p = Platform.SHOPIFY
+    order_id = str(order.get("id"))
+    at = _required_time(order, "updated_at", "order")
+    customer = order.get("customer") if isinstance(order.get("customer"), dict) else {}
+    email = order.get("email") or order.get("contact_email") or customer.get("email")
+    cust = customer_key(p, customer.get("id"), email)
+    billing = order.get("billing_address") if isinstance(order.get("billing_address"), dict) else {}
+    fields = {
+        "order_id": order_id,
+        "name": order.get("name"),
+        "created_at": iso(to_utc(order.get("created_at"), "order created_at")),
+        "source_updated_at": iso(at),
+        "currency": order.get("currency"),
+        "total": str(order.get("total_price") or "0"),
+        "financial_status": order.get("financial_status"),
+        "fulfillment_status": order.get("fulfillment_status"),
+        "cancelled_at": iso(to_utc(order.get("cancelled_at"), "order cancelled_at")),
+        "closed_at": iso(to_utc(order.get("closed_at"), "order closed_at")),
+        "email": email or None,
+        "first_name": customer.get("first_name") or billing.get("first_name") or None,
+        "last_name": customer.get("last_name") or billing.get("last_name") or None,
+        "locale": order.get("customer_locale"),
+        "test": bool(order.get("test")),
+        "line_items": _shopify_line_items(order),
+    }
+    changes = [_order_change(shop_id, p, at, fields, cust)]
+    if cust and customer:
+        cust_at = to_utc(customer.get("updated_at"), "customer updated_at") or at
+        who = {**customer, "email": customer.get("email") or email}
+        changes.append(_customer_change(p, cust_at, cust, customer.get("id"), who))
+    for ful in order.get("fulfillments") or []:
+        if isinstance(ful, dict) and ful.get("id") is not None:
+            changes.append(_shopify_fulfilment(p, ful, order_id))
+    return changes
+
+
+def shopify_fulfilment_event(ev: Mapping[str, Any]) -> list[Change]:
+    p = Platform.SHOPIFY
+    at = _required_time(ev, "happened_at", "fulfillment event")
+    order_id = str(ev.get("order_id"))
+    attrs = {
+        "kind": "fulfilment",
+        "platform": p.value,
+        "order_id": order_id,
+        "fulfilment_id": str(ev.get("fulfillment_id")),
+        "tracking_status": ev.get("status"),
+        "tracking_at": iso(at),
+        "estimated_delivery_at": iso(to_utc(ev.get("estimated_delivery_at"), "estimated_delivery_at")),
+    }
+    sk = f"{order_sk(p, order_id)}#FUL#{ev.get('fulfillment_id')}"
+    return [_change(sk, at, attrs, group="tv")]
+
+
+def shopify_customer(customer: Mapping[str, Any]) -> list[Change]:
+    p = Platform.SHOPIFY
+    cust = customer_key(p, customer.get("id"), customer.get("email"))
+    if cust is None:
+        return []
+    at = _required_time(customer, "updated_at", "customer")
+    return [_customer_change(p, at, cust, customer.get("id"), customer)]
+
+
+def shopify(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> list[Change]:
+    topic = event.topic
+    if topic == "orders/delete":
+        return [_deletion(Platform.SHOPIFY, payload.get("id"), event.triggered_at)]
+    if topic.startswith("orders/"):
+        return shopify_order(shop_id, payload)
+    if topic.startswith("fulfillments/"):
+        return [_shopify_fulfilment(Platform.SHOPIFY, payload, str(payload.get("order_id")))]
+    if topic == "fulfillment_events/create":
+        return shopify_fulfilment_event(payload)
+    if topic.startswith("customers/"):
+        return shopify_customer(payload)
+    return []
+
+
+# --- WooCommerce ------------------------------------------------------------------------------
+
+
+def woocommerce_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
+    p = Platform.WOOCOMMERCE
+    at = _required_time(order, "date_modified_gmt", "order")
+    billing = order.get("billing") if isinstance(order.get("billing"), dict) else {}
+    email = billing.get("email")
+    cust = customer_key(p, order.get("customer_id"), email)
+    status = order.get("status")
+    refunds = order.get("refunds") or []
+    fields = {
+        "order_id": str(order.get("id")),
+        "name": f"#{order.get('number') or order.get('id')}",
+        "created_at": iso(to_utc(order.get("date_created_gmt"), "date_created_gmt")),
+        "source_updated_at": iso(at),
+        "currency": order.get("currency"),
+        "total": str(order.get("total") or "0"),
+        "financial_status": "refunded" if status == "refunded" else ("partially_refunded" if refunds else None),
+        "fulfillment_status": "fulfilled" if status == "completed" else None,
+        "cancelled_at": iso(at) if status in ("cancelled", "failed", "trash") else None,
+        "closed_at": None,
+        "fulfilled_at": iso(to_utc(order.get("date_completed_gmt"), "date_completed_gmt")),
+        "email": email or None,
+        "first_name": billing.get("first_name") or None,
+        "last_name": billing.get("last_name") or None,
+        "status": status,
+        "test": False,
+        "line_items": [
+            {
+                "title": str(li.get("name") or ""),
+                "quantity": int(li.get("quantity") or 0),
+                "product_id": str(li.get("product_id") or ""),
+                "sku": str(li.get("sku") or ""),
+            }
+            for li in (order.get("line_items") or [])[:MAX_LINE_ITEMS]
+            if isinstance(li, dict)
+        ],
+    }
+    changes = [_order_change(shop_id, p, at, fields, cust)]
+    if cust:
+        changes.append(_customer_change(p, at, cust, order.get("customer_id"), billing))
+    return changes
+
+
+def woocommerce(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> list[Change]:
+    topic = event.topic
+    if topic == "order.deleted":
+        return [_deletion(Platform.WOOCOMMERCE, payload.get("id"), event.triggered_at)]
+    if topic.startswith("order."):
+        return woocommerce_order(shop_id, payload)
+    if topic.startswith("customer."):
+        p = Platform.WOOCOMMERCE
+        cust = customer_key(p, payload.get("id"), payload.get("email"))
+        if cust is None:
+            return []
+        at = _required_time(payload, "date_modified_gmt", "customer")
+        return [_customer_change(p, at, cust, payload.get("id"), payload)]
+    return []
+
+
+# --- BigCommerce ------------------------------------------------------------------------------
+
+BIGCOMMERCE_STATUS = {
+    0: "incomplete", 1: "pending", 2: "shipped", 3: "partially_shipped", 4: "refunded",
+    5: "cancelled", 6: "declined", 7: "awaiting_payment", 8: "awaiting_pickup",
+    9: "awaiting_shipment", 10: "completed", 11: "awaiting_fulfillment",
+    12: "manual_verification_required", 13: "disputed", 14: "partially_refunded",
+}  # fmt: skip
+
+
+def bigcommerce_status_ping(event: StoredEvent, payload: Mapping[str, Any]) -> list[Change]:
+    """What the thin webhook alone says: an order's new status, at the webhook's time."""
+    p = Platform.BIGCOMMERCE
+    data = payload.get("data") or {}
+    status = (data.get("status") or {}).get("new_status_id")
+    if status is None:
+        return []
+    order_id = str(data.get("id"))
+    attrs = {
+        "kind": "order",
+        "platform": p.value,
+        "order_id": order_id,
+        "status_ping": BIGCOMMERCE_STATUS.get(int(status), str(status)),
+        "status_ping_at": iso(event.triggered_at),
+    }
+    return [_change(order_sk(p, order_id), event.triggered_at, attrs, group="sv")]
+
+
+def bigcommerce_order(shop_id: str, order: Mapping[str, Any], shipments: list[dict[str, Any]]) -> list[Change]:
+    """The full order fetched from the v2 API (RFC 2822 times) and its shipments."""
+    p = Platform.BIGCOMMERCE
+    at = _required_time(order, "date_modified", "order")
+    billing = order.get("billing_address") if isinstance(order.get("billing_address"), dict) else {}
+    email = billing.get("email")
+    cust = customer_key(p, order.get("customer_id"), email)
+    status = BIGCOMMERCE_STATUS.get(int(order.get("status_id") or 0), str(order.get("status")))
+    fields = {
+        "order_id": str(order.get("id")),
+        "name": f"#{order.get('id')}",
+        "created_at": iso(to_utc(order.get("date_created"), "date_created")),
+        "source_updated_at": iso(at),
+        "currency": order.get("currency_code"),
+        "total": str(order.get("total_inc_tax") or "0"),
+        "financial_status": status if status in ("refunded", "partially_refunded") else None,
+        "fulfillment_status": "fulfilled" if status in ("shipped", "completed") else None,
+        "cancelled_at": iso(at) if status in ("cancelled", "declined") else None,
+        "closed_at": None,
+        "fulfilled_at": iso(to_utc(order.get("date_shipped"), "date_shipped")),
+        "email": email or None,
+        "first_name": billing.get("first_name") or None,
+        "last_name": billing.get("last_name") or None,
+        "status": status,
+        "test": False,
+        "line_items": [],
+    }
+    changes = [_order_change(shop_id, p, at, fields, cust)]
+    if cust:
+        changes.append(_customer_change(p, at, cust, order.get("customer_id"), billing))
+    for shipment in shipments:
+        ship_at = _required_time(shipment, "date_created", "shipment")
+        attrs = {
+            "kind": "fulfilment",
+            "platform": p.value,
+            "order_id": str(order.get("id")),
+            "fulfilment_id": str(shipment.get("id")),
+            "status": "success",
+            "shipment_status": None,
+            "tracking_company": shipment.get("shipping_provider") or shipment.get("tracking_carrier") or None,
+            "tracking_numbers": [shipment["tracking_number"]] if shipment.get("tracking_number") else [],
+            "created_at": iso(ship_at),
+            "updated_at": iso(ship_at),
+        }
+        changes.append(_change(f"{order_sk(p, order.get('id'))}#FUL#{shipment.get('id')}", ship_at, attrs))
+    return changes
+
+
+def strip_personal(changes: list[Change]) -> list[Change]:
+    """The same changes without personal data, for a customer who asked to be erased."""
+    out = []
+    for c in changes:
+        if c.sk.startswith("CUSTOMER#"):
+            continue
+        attrs = {k: (None if k in c.personal else v) for k, v in c.attrs.items()}
+        out.append(c.model_copy(update={"attrs": attrs, "gsi1pk": None, "gsi1sk": None, "customer_key": None}))
+    return out

@@ -1,0 +1,80 @@
+"""The feedback domain's ports: what it needs from the outside, named in its own words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.feedback.domain.model import ApplyReceipt, Change, PutReceipt, QueuedEvent, StoredEvent
+
+
+class RawEventStore(Protocol):
+    def put_new(self, event: StoredEvent, expires_at: datetime) -> PutReceipt:
+        """Store the event unless one with the same identity exists (one conditional write)."""
+        ...
+
+    def forget(self, event: StoredEvent) -> None:
+        """Undo :meth:`put_new` when the event could not be queued, so the platform's retry is new."""
+        ...
+
+    def pending(self, older_than: datetime, limit: int) -> list[StoredEvent]:
+        """Events stored but never processed (lost between store and queue, or in the consumer)."""
+        ...
+
+    def touch_pending(self, event: StoredEvent, at: datetime) -> None:
+        """Note that a pending event was queued again, so the sweeper waits before the next try."""
+        ...
+
+
+class EventQueue(Protocol):
+    def send(self, message: QueuedEvent) -> None: ...
+
+
+class RecordStore(Protocol):
+    def apply(
+        self,
+        shop_id: str,
+        changes: Sequence[Change],
+        processed: StoredEvent | None,
+        now: datetime,
+    ) -> ApplyReceipt:
+        """Apply each change if newer; mark the raw event processed; all in one transaction."""
+        ...
+
+    def is_redacted(self, shop_id: str, customer_keys: Sequence[str]) -> bool: ...
+
+    def items(self, shop_id: str, sk_prefix: str) -> list[dict[str, Any]]: ...
+
+    def orders_of_customer(self, shop_id: str, customer_key: str) -> list[str]:
+        """Sort keys of the orders that name this customer."""
+        ...
+
+    def raw_events_of(self, shop_id: str, resource: str) -> list[str]:
+        """Sort keys of the raw events about one resource (``order#123``)."""
+        ...
+
+    def erase_personal(self, shop_id: str, sk: str, fields: Sequence[str]) -> None: ...
+
+    def delete(self, shop_id: str, sks: Sequence[str]) -> None: ...
+
+    def put_tombstones(self, shop_id: str, customer_keys: Sequence[str], at: datetime) -> None: ...
+
+    def put_export(self, shop_id: str, request_id: str, document: dict[str, Any], expires_at: datetime) -> None:
+        ...
+
+    def erase_shop(self, shop_id: str) -> int:
+        """Delete every record of the shop; return how many."""
+        ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, shop_id: str, detail: dict[str, Any], correlation_id: str) -> None: ...
+
+
+class OrderDetailsSource(Protocol):
+    """BigCommerce webhooks are thin: the order and its shipments are fetched from the store's API."""
+
+    def order(self, shop_id: str, order_id: str) -> dict[str, Any] | None: ...
+
+    def shipments(self, shop_id: str, order_id: str) -> list[dict[str, Any]]: ...

@@ -1,0 +1,88 @@
+"""The consumer's use case: one queued webhook → normalised records (or a privacy request acted on).
+
+Idempotent by construction: every record change is conditional on its version, so a redelivered
+or replayed event changes nothing, and events applied in any order converge.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.feedback.domain import compliance, normalise
+from services.feedback.domain.inbound import SHOPIFY_COMPLIANCE
+from services.feedback.domain.model import ApplyReceipt, Change, QueuedEvent, StoredEvent
+from services.feedback.domain.ports import EventPublisher, OrderDetailsSource, RecordStore
+from shared.tenancy import Platform, SecretStore, ShopDirectory
+
+
+@dataclass(frozen=True)
+class ProcessingDeps:
+    records: RecordStore
+    publisher: EventPublisher
+    shops: ShopDirectory
+    secrets: SecretStore
+    details: OrderDetailsSource | None = None
+    export_retention: timedelta = timedelta(days=30)
+
+
+def _bigcommerce_changes(event: StoredEvent, payload: Mapping[str, Any], details: OrderDetailsSource | None) -> list[Change]:
+    changes = normalise.bigcommerce_status_ping(event, payload)
+    if details is None:
+        return changes
+    order_id = event.resource.split("#", 1)[1]
+    order = details.order(event.shop_id, order_id)
+    if order is None:
+        return changes
+    return changes + normalise.bigcommerce_order(event.shop_id, order, details.shipments(event.shop_id, order_id))
+
+
+def changes_for(event: StoredEvent, payload: Mapping[str, Any], details: OrderDetailsSource | None) -> list[Change]:
+    if event.platform is Platform.SHOPIFY:
+        return normalise.shopify(event.shop_id, event, payload)
+    if event.platform is Platform.WOOCOMMERCE:
+        return normalise.woocommerce(event.shop_id, event, payload)
+    return _bigcommerce_changes(event, payload, details)
+
+
+def _ref(payload: Mapping[str, Any], orders_field: str) -> compliance.CustomerRef:
+    customer = payload.get("customer") or {}
+    return compliance.CustomerRef(
+        platform=Platform.SHOPIFY,
+        customer_id=str(customer["id"]) if customer.get("id") is not None else None,
+        email=customer.get("email") or None,
+        order_ids=tuple(str(o) for o in payload.get(orders_field) or []),
+    )
+
+
+def _compliance(event: StoredEvent, payload: Mapping[str, Any], deps: ProcessingDeps, now: datetime) -> ApplyReceipt:
+    shop, corr = event.shop_id, event.correlation_id
+    if event.topic == "shop/redact":
+        compliance.erase_shop(deps.records, deps.shops, deps.secrets, deps.publisher, shop, corr)
+        return ApplyReceipt()
+    if event.topic == "customers/redact":
+        compliance.erase_customer(deps.records, deps.publisher, shop, _ref(payload, "orders_to_redact"), now, corr)
+    else:  # customers/data_request
+        request_id = str((payload.get("data_request") or {}).get("id") or event.dedupe_key)
+        ref = _ref(payload, "orders_requested")
+        compliance.record_export(deps.records, deps.publisher, shop, request_id, ref, now, deps.export_retention, corr)
+    return deps.records.apply(shop, [], processed=event, now=now)
+
+
+def process(message: QueuedEvent, deps: ProcessingDeps, now: datetime) -> ApplyReceipt:
+    event = message.stored()
+    payload = json.loads(event.body)
+    if event.platform is Platform.SHOPIFY and event.topic in SHOPIFY_COMPLIANCE:
+        return _compliance(event, payload, deps, now)
+    changes = changes_for(event, payload, deps.details)
+    receipt = deps.records.apply(event.shop_id, changes, processed=event, now=now)
+    if receipt.redacted:
+        # The person asked to be erased: keep the order facts, drop who they are, and the raw body.
+        receipt = deps.records.apply(event.shop_id, normalise.strip_personal(changes), processed=event, now=now)
+        deps.records.erase_personal(event.shop_id, event.sort_key, ("body",))
+        receipt.redacted = True
+    return receipt
+

@@ -1,0 +1,127 @@
+"""Reading the normalised records back: an order with its fulfilments and derived delivery state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from services.feedback.domain.normalise import to_utc
+
+DELIVERED = "delivered"
+
+
+class Fulfilment(BaseModel):
+    fulfilment_id: str
+    status: str | None = None
+    shipment_status: str | None = None
+    tracking_status: str | None = None
+    tracking_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def delivered_at(self) -> datetime | None:
+        if self.tracking_status == DELIVERED:
+            return self.tracking_at
+        if self.shipment_status == DELIVERED:
+            return self.updated_at
+        return None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status in ("cancelled", "error", "failure")
+
+
+class Order(BaseModel):
+    platform: str
+    order_id: str
+    name: str | None = None
+    email: str | None = None
+    first_name: str | None = None
+    customer_key: str | None = None
+    created_at: datetime | None = None
+    source_updated_at: datetime | None = None
+    total: str | None = None
+    currency: str | None = None
+    financial_status: str | None = None
+    fulfillment_status: str | None = None
+    cancelled_at: datetime | None = None
+    fulfilled_at: datetime | None = None
+    deleted_at: datetime | None = None
+    status_ping: str | None = None
+    status_ping_at: datetime | None = None
+    line_items: list[dict[str, Any]] = Field(default_factory=list)
+    fulfilments: list[Fulfilment] = Field(default_factory=list)
+
+    @property
+    def deleted(self) -> bool:
+        if self.deleted_at is None:
+            return False
+        return self.source_updated_at is None or self.deleted_at >= self.source_updated_at
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None or self.financial_status == "refunded"
+
+    @property
+    def shipped_at(self) -> datetime | None:
+        """When the order left: the fulfilment platform's time, or the earliest fulfilment."""
+        times = [f.created_at for f in self.fulfilments if f.created_at and not f.cancelled]
+        if self.fulfilled_at:
+            times.append(self.fulfilled_at)
+        if self.status_ping in ("shipped", "completed") and self.status_ping_at:
+            times.append(self.status_ping_at)
+        return min(times) if times else None
+
+    @property
+    def delivered_at(self) -> datetime | None:
+        """When the last live fulfilment was delivered; None until all of them are."""
+        live = [f for f in self.fulfilments if not f.cancelled]
+        if not live or any(f.delivered_at is None for f in live):
+            return None
+        return max(f.delivered_at for f in live if f.delivered_at)
+
+    @property
+    def state(self) -> str:
+        if self.deleted:
+            return "deleted"
+        if self.cancelled:
+            return "cancelled"
+        if self.delivered_at:
+            return "delivered"
+        if self.shipped_at:
+            return "shipped"
+        return "open"
+
+
+def _times(item: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return {f: to_utc(item.get(f), f) for f in fields if item.get(f)}
+
+
+def order_from_items(items: list[dict[str, Any]]) -> Order | None:
+    """Build the view from the order item and its ``#FUL#`` items (plain attribute dicts)."""
+    head = next((i for i in items if i.get("kind") == "order"), None)
+    if head is None:
+        return None
+    fulfilments = [
+        Fulfilment(
+            fulfilment_id=str(i.get("fulfilment_id")),
+            status=i.get("status"),
+            shipment_status=i.get("shipment_status"),
+            tracking_status=i.get("tracking_status"),
+            **_times(i, "tracking_at", "created_at", "updated_at"),
+        )
+        for i in items
+        if i.get("kind") == "fulfilment"
+    ]
+    plain = {
+        k: head.get(k)
+        for k in ("platform", "order_id", "name", "email", "first_name", "customer_key", "total", "currency",
+                  "financial_status", "fulfillment_status", "status_ping")
+        if head.get(k) is not None
+    }  # fmt: skip
+    times = _times(head, "created_at", "source_updated_at", "cancelled_at", "fulfilled_at", "deleted_at",
+                   "status_ping_at")  # fmt: skip
+    return Order(**plain, **times, line_items=head.get("line_items") or [], fulfilments=fulfilments)

@@ -1,0 +1,54 @@
+"""SQS handler: queued webhooks → normalised records, with partial batch failures.
+
+A record that fails is reported back alone; SQS redelivers it, and after the queue's
+maxReceiveCount it lands in the dead-letter queue (``cxloop dlq list|replay``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from services.feedback.bootstrap import Consumer, build_consumer
+from services.feedback.domain.inbound import utcnow
+from services.feedback.domain.model import QueuedEvent
+from services.feedback.domain.processing import process
+from shared.observability import logger
+from shared.settings import ConsumerSettings, load
+
+log = logger("feedback")
+processor = BatchProcessor(event_type=EventType.SQS)
+_built: dict[str, Consumer] = {}
+
+
+def consumer() -> Consumer:
+    if "consumer" not in _built:
+        _built["consumer"] = build_consumer(load(ConsumerSettings))
+    return _built["consumer"]
+
+
+def use(built: Consumer) -> None:
+    _built["consumer"] = built
+
+
+def record_handler(record: SQSRecord) -> None:
+    message = QueuedEvent.model_validate_json(record.body)
+    log.set_correlation_id(message.correlation_id or record.message_id)
+    receipt = process(message, consumer().deps, utcnow())
+    log.info(
+        "event processed",
+        shop_id=message.shop_id,
+        platform=message.platform.value,
+        topic=message.topic,
+        applied=len(receipt.applied),
+        stale=len(receipt.stale),
+        redacted=receipt.redacted,
+        receive_count=record.attributes.approximate_receive_count,
+    )
+
+
+@log.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

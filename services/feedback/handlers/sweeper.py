@@ -1,0 +1,20 @@
+"""Scheduled handler: re-queue raw webhooks stored but never processed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.feedback.domain.inbound import utcnow
+from services.feedback.domain.recovery import requeue_pending
+from services.feedback.handlers.events import consumer
+from shared.observability import logger
+
+log = logger("feedback")
+
+
+@log.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    built = consumer()
+    count = requeue_pending(built.raw_events, built.queue, utcnow(), built.requeue_after)
+    log.info("sweep done", requeued=count)
+    return {"requeued": count}

@@ -1,0 +1,1 @@
+"""What every cxloop service needs: settings, models of events, storage helpers, observability."""

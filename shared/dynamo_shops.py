@@ -1,0 +1,58 @@
+"""The shop directory in DynamoDB (table ``<prefix>-shops``), cached per container."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from shared.tenancy import Shop
+
+_PROFILE = "PROFILE"
+
+
+class DynamoShopDirectory:
+    def __init__(self, dynamodb: Any, table: str, cache_seconds: float = 60.0) -> None:
+        self._db = dynamodb
+        self._table = table
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Shop | None]] = {}
+
+    def get(self, shop_id: str) -> Shop | None:
+        hit = self._cache.get(shop_id)
+        if hit and time.monotonic() - hit[0] < self._cache_seconds:
+            return hit[1]
+        item = self._db.get_item(
+            TableName=self._table, Key={"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": _PROFILE}}
+        ).get("Item")
+        shop = Shop.model_validate_json(item["doc"]["S"]) if item else None
+        self._cache[shop_id] = (time.monotonic(), shop)
+        return shop
+
+    def put(self, shop: Shop) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"SHOP#{shop.shop_id}"},
+                "sk": {"S": _PROFILE},
+                "doc": {"S": shop.model_dump_json()},
+            },
+        )
+        self._cache.pop(shop.shop_id, None)
+
+    def list(self) -> list[Shop]:
+        shops: list[Shop] = []
+        kwargs: dict[str, Any] = {"TableName": self._table}
+        while True:
+            page = self._db.scan(**kwargs)
+            shops.extend(
+                Shop.model_validate_json(i["doc"]["S"]) for i in page["Items"] if i["sk"]["S"] == _PROFILE
+            )
+            if "LastEvaluatedKey" not in page:
+                return sorted(shops, key=lambda s: s.shop_id)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete(self, shop_id: str) -> None:
+        self._db.delete_item(
+            TableName=self._table, Key={"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": _PROFILE}}
+        )
+        self._cache.pop(shop_id, None)

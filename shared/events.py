@@ -1,0 +1,52 @@
+"""The one event envelope every service publishes and consumes on the cxloop bus.
+
+Its shape is pinned by a contract test: consumers in other services rely on it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+SOURCE_PREFIX = "cxloop."
+
+# Event names (EventBridge detail-type) published so far.
+CUSTOMER_ERASED = "CustomerErased"
+SHOP_ERASED = "ShopErased"
+CUSTOMER_DATA_EXPORTED = "CustomerDataExported"
+
+
+class Envelope(BaseModel):
+    name: str
+    version: int = 1
+    shop_id: str
+    correlation_id: str = ""
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(tz=UTC))
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventBridgePublisher:
+    """Publishes envelopes to the cxloop bus (one PutEvents call per event)."""
+
+    def __init__(self, client: Any, bus_name: str, service: str) -> None:
+        self._client = client
+        self._bus = bus_name
+        self._source = SOURCE_PREFIX + service
+
+    def publish(self, detail_type: str, shop_id: str, detail: dict[str, Any], correlation_id: str) -> None:
+        envelope = Envelope(name=detail_type, shop_id=shop_id, correlation_id=correlation_id, data=detail)
+        result = self._client.put_events(
+            Entries=[
+                {
+                    "EventBusName": self._bus,
+                    "Source": self._source,
+                    "DetailType": detail_type,
+                    "Detail": envelope.model_dump_json(),
+                }
+            ]
+        )
+        if result.get("FailedEntryCount"):
+            raise RuntimeError(f"EventBridge refused {detail_type}: {json.dumps(result['Entries'])}")

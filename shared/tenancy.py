@@ -1,0 +1,83 @@
+"""Shops (tenants) and their webhook secrets: models and ports.
+
+Every record in cxloop belongs to one shop. Secrets never live in a table: they are kept in
+Secrets Manager (see :mod:`shared.secrets_store`), one secret per shop.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SHOP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
+
+
+class Platform(StrEnum):
+    SHOPIFY = "shopify"
+    WOOCOMMERCE = "woocommerce"
+    BIGCOMMERCE = "bigcommerce"
+
+
+class Shop(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    shop_id: str
+    name: str = Field(min_length=1, max_length=200)
+    platforms: tuple[Platform, ...] = Field(min_length=1)
+    # Shopify: the *.myshopify.com domain; WooCommerce: the site URL; BigCommerce: the store id.
+    # When set, a webhook whose own source header disagrees is refused (401).
+    domain: str = ""
+    timezone: str = "UTC"
+    owner_email: str | None = None
+    created_at: datetime = Field(default_factory=lambda: datetime.now(tz=UTC))
+
+    @field_validator("shop_id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not SHOP_ID.match(value):
+            raise ValueError("shop id must be 3-40 characters of a-z, 0-9 and '-', not starting or ending in '-'")
+        return value
+
+
+class PlatformSecret(BaseModel):
+    """A platform's signing secret; after a rotation the previous one stays valid for a grace period."""
+
+    current: str = Field(min_length=8)
+    previous: str | None = None
+    previous_valid_until: datetime | None = None
+
+    def valid(self, now: datetime) -> list[str]:
+        secrets = [self.current]
+        if self.previous and self.previous_valid_until and now < self.previous_valid_until:
+            secrets.append(self.previous)
+        return secrets
+
+
+class BigCommerceApi(BaseModel):
+    """Credentials to fetch the full order behind BigCommerce's thin webhook."""
+
+    store_hash: str
+    access_token: str
+    base_url: str = "https://api.bigcommerce.com"
+
+
+class ShopSecrets(BaseModel):
+    platforms: dict[Platform, PlatformSecret] = Field(default_factory=dict)
+    bigcommerce_api: BigCommerceApi | None = None
+
+
+class ShopDirectory(Protocol):
+    def get(self, shop_id: str) -> Shop | None: ...
+    def put(self, shop: Shop) -> None: ...
+    def list(self) -> list[Shop]: ...
+    def delete(self, shop_id: str) -> None: ...
+
+
+class SecretStore(Protocol):
+    def get(self, shop_id: str, *, fresh: bool = False) -> ShopSecrets | None: ...
+    def put(self, shop_id: str, secrets: ShopSecrets) -> None: ...
+    def delete(self, shop_id: str) -> None: ...
