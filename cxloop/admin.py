@@ -1,0 +1,169 @@
+"""What the CLI does, as functions over AWS clients: shops, secrets, dead letters, privacy requests."""
+
+from __future__ import annotations
+
+import json
+import secrets as pysecrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cxloop.resources import Resources
+from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
+from services.feedback.domain import compliance
+from services.feedback.domain.normalise import order_sk
+from services.feedback.domain.records import Order, order_from_items
+from shared.dynamo_shops import DynamoShopDirectory
+from shared.events import EventBridgePublisher
+from shared.secrets_store import SecretsManagerStore
+from shared.tenancy import BigCommerceApi, Platform, PlatformSecret, Shop, ShopSecrets
+
+
+@dataclass
+class Admin:
+    dynamodb: Any
+    sqs: Any
+    secretsmanager: Any
+    events: Any
+    resources: Resources
+
+    @property
+    def shops(self) -> DynamoShopDirectory:
+        return DynamoShopDirectory(self.dynamodb, self.resources.tables["shops"], cache_seconds=0)
+
+    @property
+    def secrets(self) -> SecretsManagerStore:
+        return SecretsManagerStore(self.secretsmanager, self.resources.prefix, cache_seconds=0, min_refresh_seconds=0)
+
+    @property
+    def store(self) -> DynamoFeedbackStore:
+        return DynamoFeedbackStore(self.dynamodb, self.resources.tables["feedback"])
+
+    # --- shops ------------------------------------------------------------------------------
+
+    def add_shop(
+        self,
+        shop: Shop,
+        secret_values: dict[Platform, str] | None = None,
+        bigcommerce_api: BigCommerceApi | None = None,
+    ) -> ShopSecrets:
+        if self.shops.get(shop.shop_id) is not None:
+            raise ValueError(f"shop {shop.shop_id!r} exists already (use rotate-secret to change its secrets)")
+        given = secret_values or {}
+        stored = ShopSecrets(
+            platforms={p: PlatformSecret(current=given.get(p) or new_secret()) for p in shop.platforms},
+            bigcommerce_api=bigcommerce_api,
+        )
+        self.secrets.put(shop.shop_id, stored)
+        self.shops.put(shop)
+        return stored
+
+    def rotate_secret(self, shop_id: str, platform: Platform, grace: timedelta, value: str | None = None) -> str:
+        current = self.secrets.get(shop_id, fresh=True)
+        if current is None or platform not in current.platforms:
+            raise ValueError(f"shop {shop_id!r} has no {platform.value} secret")
+        old = current.platforms[platform]
+        fresh = value or new_secret()
+        current.platforms[platform] = PlatformSecret(
+            current=fresh,
+            previous=old.current if grace.total_seconds() > 0 else None,
+            previous_valid_until=datetime.now(tz=UTC) + grace if grace.total_seconds() > 0 else None,
+        )
+        self.secrets.put(shop_id, current)
+        return fresh
+
+    # --- dead letters -----------------------------------------------------------------------
+
+    def dlq_list(self, queue: str = "feedback-events", limit: int = 100) -> list[dict[str, Any]]:
+        """Peek at dead-lettered messages (they become visible again after a short timeout)."""
+        url = self.resources.dlq_urls[queue]
+        seen: dict[str, dict[str, Any]] = {}
+        for _ in range(max(1, limit // 10)):
+            batch = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=2, AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])  # fmt: skip
+            fresh = [m for m in batch if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            for m in fresh:
+                seen[m["MessageId"]] = _describe(m)
+        for m in seen.values():
+            self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m.pop("_receipt"), VisibilityTimeout=0)
+        return list(seen.values())
+
+    def dlq_replay(self, queue: str = "feedback-events", message_id: str | None = None) -> int:
+        """Move dead-lettered messages (all, or one) back to the queue they came from."""
+        source, url = self.resources.queue_urls[queue], self.resources.dlq_urls[queue]
+        moved = 0
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return moved
+            for m in batch:
+                if message_id and m["MessageId"] != message_id:
+                    self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+                    continue
+                attrs = {k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
+                         for k, v in (m.get("MessageAttributes") or {}).items() if "StringValue" in v}  # fmt: skip
+                self.sqs.send_message(QueueUrl=source, MessageBody=m["Body"], MessageAttributes=attrs)
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                moved += 1
+                if message_id:
+                    return moved
+            if message_id:
+                return moved
+
+    # --- records and privacy ----------------------------------------------------------------
+
+    def order(self, shop_id: str, platform: Platform, order_id: str) -> Order | None:
+        return order_from_items(self.store.items(shop_id, order_sk(platform, order_id)))
+
+    def orders(self, shop_id: str) -> list[Order]:
+        items = self.store.items(shop_id, "ORDER")
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for item in items:
+            head = "#".join(item["sk"].split("#")[:3])
+            groups.setdefault(head, []).append(item)
+        return [o for o in (order_from_items(g) for g in groups.values()) if o is not None]
+
+    def export_customer(self, shop_id: str, ref: compliance.CustomerRef) -> dict[str, Any]:
+        self._require_shop(shop_id)
+        return compliance.export_customer(self.store, shop_id, ref)
+
+    def erase_customer(self, shop_id: str, ref: compliance.CustomerRef) -> compliance.ErasureReport:
+        self._require_shop(shop_id)
+        publisher = EventBridgePublisher(self.events, self.resources.bus_name, "feedback")
+        return compliance.erase_customer(self.store, publisher, shop_id, ref, datetime.now(tz=UTC), "cli")
+
+    def exports(self, shop_id: str) -> list[dict[str, Any]]:
+        return [
+            {"request_id": i["sk"].split("#", 1)[1], "document": json.loads(i["document"])}
+            for i in self.store.items(shop_id, "EXPORT")
+        ]
+
+    def _require_shop(self, shop_id: str) -> None:
+        if self.shops.get(shop_id) is None:
+            raise ValueError(f"no shop {shop_id!r}")
+
+
+def new_secret() -> str:
+    return pysecrets.token_urlsafe(32)
+
+
+def _describe(message: dict[str, Any]) -> dict[str, Any]:
+    try:
+        body = json.loads(message["Body"])
+    except json.JSONDecodeError:
+        body = {}
+    return {
+        "message_id": message["MessageId"],
+        "shop_id": body.get("shop_id"),
+        "platform": body.get("platform"),
+        "topic": body.get("topic"),
+        "received_at": body.get("received_at"),
+        "receive_count": message.get("Attributes", {}).get("ApproximateReceiveCount"),
+        "_receipt": message["ReceiptHandle"],
+    }

@@ -1,0 +1,298 @@
+"""``cxloop``: run the local stack, manage shops and secrets, replay webhooks and dead letters.
+
+Commands other than ``run`` talk to AWS: to the running local stack when ``.cxloop/stack.json``
+names one that is alive (or ``--local``), else to the AWS account of the usual boto3 credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from shared.tenancy import BigCommerceApi, Platform, Shop
+
+STATE = Path(".cxloop/stack.json")
+
+
+def _local_state(state_dir: Path) -> dict[str, Any] | None:
+    path = state_dir / "stack.json"
+    if not path.exists():
+        return None
+    state: dict[str, Any] = json.loads(path.read_text())
+    try:
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError):
+        return None
+    return state
+
+
+def _admin(args: argparse.Namespace) -> Any:
+    import boto3
+
+    from cxloop.admin import Admin
+    from cxloop.resources import resolve
+
+    state = _local_state(Path(args.state_dir))
+    if args.local and state is None:
+        raise SystemExit("no local stack is running (start it with `cxloop run`)")
+    endpoint = state["moto_url"] if state else os.environ.get("AWS_ENDPOINT_URL")
+    if state:
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        print(f"(local stack at {endpoint})", file=sys.stderr)
+    region = (state or {}).get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    session = boto3.session.Session(region_name=region or "us-east-1")
+    clients = {n: session.client(n, endpoint_url=endpoint) for n in ("dynamodb", "sqs", "secretsmanager", "events")}  # type: ignore[call-overload]
+    admin = Admin(clients["dynamodb"], clients["sqs"], clients["secretsmanager"], clients["events"],
+                  resolve(clients["sqs"], args.prefix))  # fmt: skip
+    admin.api_url = (state or {}).get("api_url") or args.api_url  # type: ignore[attr-defined]
+    return admin
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from cxloop.local.stack import StackConfig, run
+
+    return run(
+        StackConfig(
+            state_dir=Path(args.state_dir),
+            api_port=args.api_port,
+            moto_port=args.moto_port,
+            smtp_port=args.smtp_port,
+            prefix=args.prefix,
+            log_level=args.log_level,
+            demo=not args.no_demo,
+            exit_after_demo=args.exit_after_demo,
+        )
+    )
+
+
+def cmd_shop_add(args: argparse.Namespace) -> int:
+    admin = _admin(args)
+    shop = Shop(
+        shop_id=args.shop_id,
+        name=args.name or args.shop_id,
+        platforms=tuple(Platform(p) for p in args.platform),
+        domain=args.domain or "",
+        timezone=args.timezone,
+        owner_email=args.owner_email,
+    )
+    api = None
+    if args.bigcommerce_store_hash:
+        api = BigCommerceApi(store_hash=args.bigcommerce_store_hash, access_token=args.bigcommerce_token or "",
+                             base_url=args.bigcommerce_api_url)  # fmt: skip
+    given = {Platform(p): v for p, _, v in (s.partition("=") for s in args.secret or [])}
+    stored = admin.add_shop(shop, given, api)
+    base = admin.api_url or "<ApiUrl>"
+    print(f"Shop {shop.shop_id} added.")
+    for platform, secret in stored.platforms.items():
+        print(f"  {platform.value}: webhook URL {base}/webhooks/{platform.value}/{shop.shop_id}")
+        print(f"  {platform.value}: secret {secret.current}")
+    return 0
+
+
+def cmd_shop_list(args: argparse.Namespace) -> int:
+    for shop in _admin(args).shops.list():
+        platforms = ",".join(p.value for p in shop.platforms)
+        print(f"{shop.shop_id:<24} {platforms:<24} {shop.domain:<36} {shop.name}")
+    return 0
+
+
+def cmd_shop_rotate(args: argparse.Namespace) -> int:
+    admin = _admin(args)
+    secret = admin.rotate_secret(args.shop_id, Platform(args.platform), timedelta(hours=args.grace_hours), args.secret)
+    print(f"New {args.platform} secret for {args.shop_id}: {secret}")
+    if args.grace_hours:
+        print(f"The previous secret stays valid for {args.grace_hours} h: update the platform before then.")
+    return 0
+
+
+def cmd_dlq_list(args: argparse.Namespace) -> int:
+    messages = _admin(args).dlq_list(args.queue)
+    if not messages:
+        print(f"The {args.queue} dead-letter queue is empty.")
+    for m in messages:
+        print(f"{m['message_id']}  {m['shop_id']}  {m['platform']}  {m['topic']}  received {m['received_at']}"
+              f"  receives {m['receive_count']}")  # fmt: skip
+    return 0
+
+
+def cmd_dlq_replay(args: argparse.Namespace) -> int:
+    moved = _admin(args).dlq_replay(args.queue, args.id)
+    print(f"Moved {moved} message(s) back to {args.queue}.")
+    return 0 if moved or not args.id else 1
+
+
+def _unwrap(payload: Any, topic: str) -> Any:
+    """Accept the platforms' sample files as they are: ``{"order": {...}}`` or a map keyed by topic."""
+    if isinstance(payload, dict) and topic in payload and isinstance(payload[topic], dict):
+        return payload[topic]
+    if isinstance(payload, dict) and len(payload) == 1:
+        (key, inner), = payload.items()
+        if key in ("order", "fulfillment", "fulfillment_event", "customer", "refund") and isinstance(inner, dict):
+            return inner
+    return payload
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from cxloop.local.demo import post
+    from cxloop.signing import webhook_headers
+
+    admin = _admin(args)
+    platform = Platform(args.platform)
+    shop = admin.shops.get(args.shop)
+    secrets = admin.secrets.get(args.shop)
+    if shop is None or secrets is None or platform not in secrets.platforms:
+        raise SystemExit(f"shop {args.shop!r} has no {platform.value} secret")
+    body = json.dumps(_unwrap(json.loads(Path(args.file).read_text()), args.topic)).encode()
+    if platform is Platform.BIGCOMMERCE:
+        payload = json.loads(body)
+        payload["scope"] = args.topic
+        body = json.dumps(payload).encode()
+    source = shop.domain or (f"{shop.shop_id}.myshopify.com" if platform is Platform.SHOPIFY else "")
+    headers = webhook_headers(platform, args.topic, body, secrets.platforms[platform].current, source, args.event_id)
+    url = f"{(args.url or admin.api_url).rstrip('/')}/webhooks/{platform.value}/{args.shop}"
+    status, text = post(url, body, headers)
+    print(f"{status} {text}")
+    return 0 if status < 400 else 1
+
+
+def _ref(args: argparse.Namespace) -> Any:
+    from services.feedback.domain.compliance import CustomerRef
+
+    if not (args.email or args.customer_id):
+        raise SystemExit("give --email or --customer-id")
+    return CustomerRef(platform=Platform(args.platform), customer_id=args.customer_id, email=args.email,
+                       order_ids=tuple(args.order or ()))  # fmt: skip
+
+
+def cmd_customer_export(args: argparse.Namespace) -> int:
+    _print(_admin(args).export_customer(args.shop, _ref(args)))
+    return 0
+
+
+def cmd_customer_erase(args: argparse.Namespace) -> int:
+    report = _admin(args).erase_customer(args.shop, _ref(args))
+    print(f"Erased: {len(report.orders_anonymised)} order(s) anonymised, {report.records_deleted} record(s) deleted.")
+    return 0
+
+
+def cmd_customer_exports(args: argparse.Namespace) -> int:
+    _print(_admin(args).exports(args.shop))
+    return 0
+
+
+def cmd_order_show(args: argparse.Namespace) -> int:
+    order = _admin(args).order(args.shop, Platform(args.platform), args.order_id)
+    if order is None:
+        print("no such order", file=sys.stderr)
+        return 1
+    _print({**order.model_dump(mode="json"), "state": order.state, "delivered_at": order.delivered_at})
+    return 0
+
+
+def _customer_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shop", required=True)
+    p.add_argument("--platform", required=True, choices=[x.value for x in Platform])
+    p.add_argument("--email")
+    p.add_argument("--customer-id")
+    p.add_argument("--order", action="append", help="an order id to include (repeatable)")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="cxloop", description=__doc__)
+    root.add_argument("--prefix", default="cxloop", help="resource name prefix (default cxloop)")
+    root.add_argument("--state-dir", default=".cxloop", help="local stack state folder")
+    root.add_argument("--local", action="store_true", help="require the running local stack")
+    root.add_argument("--api-url", default=None, help="the API's base URL (for printed webhook URLs)")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the whole system locally (no AWS account)")
+    run.add_argument("--api-port", type=int, default=8080)
+    run.add_argument("--moto-port", type=int, default=5055)
+    run.add_argument("--smtp-port", type=int, default=1025)
+    run.add_argument("--log-level", default="WARNING")
+    run.add_argument("--no-demo", action="store_true", help="start empty: no demo shops or orders")
+    run.add_argument("--exit-after-demo", action="store_true", help="stop once the demo has run")
+    run.set_defaults(func=cmd_run)
+
+    shop = sub.add_parser("shop", help="manage shops (tenants) and their secrets").add_subparsers(dest="sub", required=True)
+    add = shop.add_parser("add", help="add a shop; prints its webhook URLs and secrets")
+    add.add_argument("shop_id")
+    add.add_argument("--name")
+    add.add_argument("--platform", action="append", required=True, choices=[x.value for x in Platform])
+    add.add_argument("--domain", help="*.myshopify.com, the WooCommerce site URL, or the BigCommerce store id")
+    add.add_argument("--timezone", default="UTC")
+    add.add_argument("--owner-email")
+    add.add_argument("--secret", action="append", metavar="PLATFORM=SECRET",
+                     help="use this signing secret (Shopify: the app's client secret) instead of a generated one")
+    add.add_argument("--bigcommerce-store-hash")
+    add.add_argument("--bigcommerce-token")
+    add.add_argument("--bigcommerce-api-url", default="https://api.bigcommerce.com")
+    add.set_defaults(func=cmd_shop_add)
+    lst = shop.add_parser("list", help="list shops")
+    lst.set_defaults(func=cmd_shop_list)
+    rot = shop.add_parser("rotate-secret", help="replace a platform secret, keeping the old one valid for a while")
+    rot.add_argument("shop_id")
+    rot.add_argument("--platform", required=True, choices=[x.value for x in Platform])
+    rot.add_argument("--grace-hours", type=float, default=24.0)
+    rot.add_argument("--secret", help="the new secret (default: generated)")
+    rot.set_defaults(func=cmd_shop_rotate)
+
+    dlq = sub.add_parser("dlq", help="dead-lettered messages").add_subparsers(dest="sub", required=True)
+    dl = dlq.add_parser("list")
+    dl.add_argument("--queue", default="feedback-events")
+    dl.set_defaults(func=cmd_dlq_list)
+    dr = dlq.add_parser("replay")
+    dr.add_argument("--queue", default="feedback-events")
+    dr.add_argument("--id", help="one message id (default: all)")
+    dr.set_defaults(func=cmd_dlq_replay)
+
+    rp = sub.add_parser("replay", help="sign and post a stored payload to a running stack")
+    rp.add_argument("file")
+    rp.add_argument("--platform", required=True, choices=[x.value for x in Platform])
+    rp.add_argument("--shop", required=True)
+    rp.add_argument("--topic", required=True)
+    rp.add_argument("--event-id", help="the platform event id (default: new); reuse it to send a duplicate")
+    rp.add_argument("--url", help="the API base URL (default: the running local stack)")
+    rp.set_defaults(func=cmd_replay)
+
+    cust = sub.add_parser("customer", help="privacy requests").add_subparsers(dest="sub", required=True)
+    ex = cust.add_parser("export", help="print everything held about a customer")
+    _customer_args(ex)
+    ex.set_defaults(func=cmd_customer_export)
+    er = cust.add_parser("erase", help="erase a customer's personal data")
+    _customer_args(er)
+    er.set_defaults(func=cmd_customer_erase)
+    exs = cust.add_parser("exports", help="list exports made for Shopify data requests")
+    exs.add_argument("--shop", required=True)
+    exs.set_defaults(func=cmd_customer_exports)
+
+    order = sub.add_parser("order", help="orders").add_subparsers(dest="sub", required=True)
+    show = order.add_parser("show", help="an order as cxloop holds it")
+    show.add_argument("--shop", required=True)
+    show.add_argument("--platform", required=True, choices=[x.value for x in Platform])
+    show.add_argument("order_id")
+    show.set_defaults(func=cmd_order_show)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValueError as e:
+        print(f"cxloop: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The embedded local stack: moto's server, a gateway, a queue pump, and SMTP/Slack sinks."""

@@ -1,0 +1,116 @@
+"""The local stack's own pages: index, inbox (SMTP sink), Slack sink, fake BigCommerce API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from cxloop.local.sinks import SlackSink, read_inbox
+
+_env = Environment(loader=PackageLoader("cxloop.local", "templates"), autoescape=select_autoescape())
+
+
+class Pages:
+    def __init__(
+        self,
+        mail_root: Path,
+        slack: SlackSink,
+        bigcommerce_orders: dict[str, dict[str, Any]],
+        status: Callable[[], dict[str, Any]],
+        fire_schedule: Callable[[str], Any],
+    ) -> None:
+        self.mail_root = mail_root
+        self.slack = slack
+        self.bigcommerce_orders = bigcommerce_orders
+        self.status = status
+        self.fire_schedule = fire_schedule
+        self._map = Map(
+            [
+                Rule("/", endpoint="index"),
+                Rule("/_local/inbox", endpoint="inbox"),
+                Rule("/_local/inbox.json", endpoint="inbox_json"),
+                Rule("/_local/slack", endpoint="slack_page", methods=["GET"]),
+                Rule("/_local/slack.json", endpoint="slack_json", methods=["GET"]),
+                Rule("/_local/slack/<hook>", endpoint="slack_post", methods=["POST"]),
+                Rule("/_local/status.json", endpoint="status_json"),
+                Rule("/_local/schedules/<function>", endpoint="fire", methods=["POST"]),
+                Rule("/_local/bigcommerce/stores/<store>/v2/orders/<order_id>", endpoint="bc_order"),
+                Rule("/_local/bigcommerce/stores/<store>/v2/orders/<order_id>/shipments", endpoint="bc_shipments"),
+            ]
+        )
+
+    def dispatch(self, request: Request) -> Response:
+        endpoint, args = self._map.bind_to_environ(request.environ).match()
+        view: Callable[..., Response] = getattr(self, f"_{endpoint}")
+        return view(request, **args)
+
+    @staticmethod
+    def _html(template: str, **context: Any) -> Response:
+        return Response(_env.get_template(template).render(**context), content_type="text/html; charset=utf-8")
+
+    @staticmethod
+    def _json(value: Any, status: int = 200) -> Response:
+        return Response(json.dumps(value, default=str), status=status, content_type="application/json")
+
+    def _index(self, request: Request) -> Response:
+        return self._html("index.html", status=self.status())
+
+    def _mails(self) -> list[dict[str, Any]]:
+        mails = []
+        for key, msg in read_inbox(self.mail_root):
+            body = msg.get_body(preferencelist=("plain", "html"))
+            mails.append(
+                {
+                    "id": key,
+                    "from": str(msg.get("From", "")),
+                    "to": str(msg.get("X-Local-Envelope-To", msg.get("To", ""))),
+                    "subject": str(msg.get("Subject", "")),
+                    "received_at": str(msg.get("X-Local-Received-At", "")),
+                    "text": body.get_content() if body is not None else "",
+                    "headers": {k: str(v) for k, v in msg.items()},
+                }
+            )
+        return mails
+
+    def _inbox(self, request: Request) -> Response:
+        return self._html("inbox.html", mails=self._mails())
+
+    def _inbox_json(self, request: Request) -> Response:
+        return self._json(self._mails())
+
+    def _slack_page(self, request: Request) -> Response:
+        return self._html("slack.html", messages=list(reversed(self.slack.messages())))
+
+    def _slack_json(self, request: Request) -> Response:
+        return self._json(self.slack.messages())
+
+    def _slack_post(self, request: Request, hook: str) -> Response:
+        status, text = self.slack.post(hook, request.get_data())
+        return Response(text, status=status, content_type="text/plain")
+
+    def _status_json(self, request: Request) -> Response:
+        return self._json(self.status())
+
+    def _fire(self, request: Request, function: str) -> Response:
+        return self._json({"function": function, "result": self.fire_schedule(function)})
+
+    def _bc(self, request: Request, order_id: str) -> dict[str, Any]:
+        if request.headers.get("x-auth-token") != "local-bigcommerce-token":
+            raise NotFound("unknown token")
+        order = self.bigcommerce_orders.get(order_id)
+        if order is None:
+            raise NotFound(f"no order {order_id}")
+        return order
+
+    def _bc_order(self, request: Request, store: str, order_id: str) -> Response:
+        return self._json(self._bc(request, order_id)["order"])
+
+    def _bc_shipments(self, request: Request, store: str, order_id: str) -> Response:
+        return self._json(self._bc(request, order_id).get("shipments", []))

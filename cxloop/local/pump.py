@@ -1,0 +1,202 @@
+"""The local stand-in for Lambda's event source mappings and EventBridge schedules.
+
+Moto stores queues and schedules but never invokes anything: this pump receives batches from each
+queue a function consumes, invokes it with the SQS event Lambda would send, deletes what succeeded,
+makes the reported failures visible again (after a short local delay instead of the visibility
+timeout), and lets the queue's redrive policy move a message to its dead-letter queue after
+maxReceiveCount receives. It also fires rate schedules and due one-shot Scheduler schedules.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cxloop.local.runtime import Functions
+from cxloop.resources import Resources
+from shared import topology
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    attributes = {
+        k: message.get("Attributes", {}).get(k, "")
+        for k in ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp")
+    }
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": attributes,
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": None,
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value.get("DataType", "String"),
+            }
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def scheduled_event(name: str, region: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:123456789012:rule/{name}"],
+        "detail": {},
+    }
+
+
+class Pump:
+    def __init__(
+        self,
+        functions: Functions,
+        sqs: Any,
+        resources: Resources,
+        scheduler: Any | None = None,
+        region: str = "us-east-1",
+        pollers_per_function: int = 2,
+        schedule_scale: float = 1.0,
+    ) -> None:
+        self.functions = functions
+        self.sqs = sqs
+        self.resources = resources
+        self.scheduler = scheduler
+        self.region = region
+        self.pollers = pollers_per_function
+        self.schedule_scale = schedule_scale
+        self.stats: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        for fn in topology.FUNCTIONS:
+            if fn.queue:
+                for n in range(self.pollers):
+                    self._spawn(f"pump-{fn.logical}-{n}", self._poll, fn)
+        self._spawn("pump-schedules", self._schedules)
+
+    def _spawn(self, name: str, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats[key] += n
+
+    def _poll(self, fn: topology.Function) -> None:
+        assert fn.queue is not None
+        queue = topology.queue(fn.queue.queue)
+        url = self.resources.queue_urls[queue.logical]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        while not self._stop.is_set():
+            try:
+                self.deliver_once(fn, queue, url, arn, wait_s=1)
+            except Exception as e:  # the pump itself must survive a moto hiccup
+                self._count(f"{fn.logical}.pump_errors")
+                self._count(f"last_error:{type(e).__name__}")
+                time.sleep(0.5)
+
+    def deliver_once(self, fn: topology.Function, queue: topology.Queue, url: str, arn: str, wait_s: int = 0) -> int:
+        """Receive one batch, invoke the function, settle the batch. Returns how many were received."""
+        assert fn.queue is not None
+        received = self.sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=min(10, fn.queue.batch_size),
+            WaitTimeSeconds=wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return 0
+        event = {"Records": [sqs_record(m, arn, self.region) for m in received]}
+        try:
+            result = self.functions.invoke(fn, event) or {}
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        except Exception:
+            failed = {m["MessageId"] for m in received}  # the whole batch fails, as on Lambda
+            self._count(f"{fn.logical}.invocation_errors")
+        done = [m for m in received if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        for m in received:
+            if m["MessageId"] in failed:
+                self.sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=queue.local_retry_delay_s
+                )
+        self._count(f"{fn.logical}.succeeded", len(done))
+        self._count(f"{fn.logical}.failed", len(failed))
+        return len(received)
+
+    def fire(self, logical: str) -> Any:
+        fn = topology.function(logical)
+        self._count(f"{logical}.fired")
+        return self.functions.invoke(fn, scheduled_event(topology.physical(self.resources.prefix, logical), self.region))
+
+    def _schedules(self) -> None:
+        next_at = {
+            fn.logical: time.monotonic() + fn.schedule.every_s * self.schedule_scale
+            for fn in topology.FUNCTIONS
+            if fn.schedule
+        }
+        while not self._stop.wait(1.0):
+            for logical, due in next_at.items():
+                if time.monotonic() >= due:
+                    try:
+                        self.fire(logical)
+                    except Exception:
+                        self._count(f"{logical}.invocation_errors")
+                    next_at[logical] = time.monotonic() + topology.function(logical).schedule.every_s * self.schedule_scale  # type: ignore[union-attr]
+            try:
+                self.fire_due_one_shots(datetime.now(tz=UTC))
+            except Exception:
+                self._count("scheduler.errors")
+
+    def fire_due_one_shots(self, now: datetime) -> int:
+        """EventBridge Scheduler ``at(...)`` schedules with an SQS target: deliver the due ones."""
+        if self.scheduler is None:
+            return 0
+        fired = 0
+        for summary in self.scheduler.list_schedules(State="ENABLED").get("Schedules", []):
+            schedule = self.scheduler.get_schedule(Name=summary["Name"], GroupName=summary.get("GroupName", "default"))
+            expression = schedule.get("ScheduleExpression", "")
+            if not expression.startswith("at("):
+                continue
+            zone = ZoneInfo(schedule.get("ScheduleExpressionTimezone") or "UTC")
+            due = datetime.fromisoformat(expression[3:-1]).replace(tzinfo=zone)
+            if due > now:
+                continue
+            target = schedule["Target"]
+            queue_name = target["Arn"].rsplit(":", 1)[1]
+            url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+            self.sqs.send_message(QueueUrl=url, MessageBody=target.get("Input", "{}"))
+            self.scheduler.delete_schedule(Name=schedule["Name"], GroupName=schedule.get("GroupName", "default"))
+            fired += 1
+        self._count("scheduler.fired", fired)
+        return fired

@@ -1,0 +1,226 @@
+"""``cxloop run``: the whole system on 127.0.0.1 with no AWS account.
+
+Moto's server (a subprocess) plays DynamoDB, SQS, EventBridge, Scheduler, SES, SSM and Secrets
+Manager; this process runs the API gateway, the queue pump, the SMTP sink and the Slack sink, and
+invokes the very handlers that run on Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from importlib import resources as pkg
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from cxloop.local.gateway import Gateway
+from cxloop.local.pages import Pages
+from cxloop.local.pump import Pump
+from cxloop.local.runtime import Functions
+from cxloop.local.sinks import SlackSink, SmtpSink
+from cxloop.resources import Resources, provision
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class StackConfig:
+    state_dir: Path = Path(".cxloop")
+    api_port: int = 8080
+    moto_port: int = 5055
+    smtp_port: int = 1025
+    prefix: str = "cxloop"
+    region: str = "us-east-1"
+    log_level: str = "WARNING"
+    demo: bool = True
+    exit_after_demo: bool = False
+    schedule_scale: float = 1.0
+
+
+class QuietHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+
+def local_env(config: StackConfig) -> dict[str, str]:
+    """What the functions and the CLI see: moto's endpoint and harmless fake credentials."""
+    return {
+        "AWS_ENDPOINT_URL": f"http://{HOST}:{config.moto_port}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts anything
+        "AWS_DEFAULT_REGION": config.region,
+        "AWS_REGION": config.region,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_LOG_LEVEL": config.log_level,
+        "POWERTOOLS_METRICS_NAMESPACE": "cxloop",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+    }
+
+
+def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(config.moto_port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"moto's server exited (port {config.moto_port} in use?); see {log}")
+        try:
+            urllib.request.urlopen(f"http://{HOST}:{config.moto_port}/moto-api/", timeout=1)  # noqa: S310
+            return proc
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"moto's server did not start within 30 s; see {log}")
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.moto: subprocess.Popen[bytes] | None = None
+        self.server: BaseWSGIServer | None = None
+        self.pump: Pump | None = None
+        self.smtp: SmtpSink | None = None
+        self.resources: Resources | None = None
+        self.clients: dict[str, Any] = {}
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.config.api_port}"
+
+    def start(self) -> None:
+        cfg = self.config
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.update(local_env(cfg))
+        self.moto = start_moto(cfg, cfg.state_dir / "moto.log")
+
+        import boto3
+
+        session = boto3.session.Session(region_name=cfg.region)
+        for name in ("dynamodb", "sqs", "events", "secretsmanager", "scheduler"):
+            self.clients[name] = session.client(name, endpoint_url=os.environ["AWS_ENDPOINT_URL"])  # type: ignore[call-overload]
+        self.resources = provision(
+            self.clients["dynamodb"], self.clients["sqs"], self.clients["events"], cfg.prefix, tap=True
+        )
+        os.environ.update(self.resources.env())
+
+        functions = Functions(cfg.prefix, cfg.region)
+        self.pump = Pump(
+            functions, self.clients["sqs"], self.resources, self.clients["scheduler"], cfg.region,
+            schedule_scale=cfg.schedule_scale,
+        )  # fmt: skip
+        self.smtp = SmtpSink(cfg.state_dir / "mail", HOST, cfg.smtp_port)
+        self.smtp.start()
+        bc_orders = json.loads(pkg.files("cxloop.local").joinpath("demo/bigcommerce_api.json").read_text())
+        pages = Pages(cfg.state_dir / "mail", SlackSink(cfg.state_dir / "slack.jsonl"), bc_orders, self.status,
+                      self.pump.fire)  # fmt: skip
+        self.server = make_server(HOST, cfg.api_port, Gateway(functions, pages), threaded=True,
+                                  request_handler=QuietHandler)  # fmt: skip
+        threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True).start()
+        self.pump.start()
+        self._write_state()
+
+    def _write_state(self) -> None:
+        state = {
+            "pid": os.getpid(),
+            "api_url": self.api_url,
+            "moto_url": os.environ["AWS_ENDPOINT_URL"],
+            "smtp": f"{HOST}:{self.config.smtp_port}",
+            "prefix": self.config.prefix,
+            "region": self.config.region,
+        }
+        (self.config.state_dir / "stack.json").write_text(json.dumps(state, indent=2))
+
+    def status(self) -> dict[str, Any]:
+        assert self.resources is not None
+        queues = []
+        for logical, url in self.resources.queue_urls.items():
+            attrs = self.clients["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            dead = self.clients["sqs"].get_queue_attributes(
+                QueueUrl=self.resources.dlq_urls[logical], AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+            queues.append(
+                {
+                    "name": logical,
+                    "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
+                    "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+                    "dead": int(dead.get("ApproximateNumberOfMessages", 0)),
+                }
+            )
+        return {
+            "endpoints": {
+                "API": self.api_url,
+                "Webhooks": f"{self.api_url}/webhooks/<platform>/<shop_id>",
+                "AWS (moto)": os.environ.get("AWS_ENDPOINT_URL", ""),
+                "SMTP sink": f"{HOST}:{self.config.smtp_port}",
+                "Inbox": f"{self.api_url}/_local/inbox",
+                "Slack sink": f"{self.api_url}/_local/slack/<hook>",
+            },
+            "queues": queues,
+            "pump": dict(self.pump.stats) if self.pump else {},
+        }
+
+    def wait_idle(self, timeout_s: float = 30.0) -> bool:
+        """Until every queue is empty (visible and in flight) or the timeout passes."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all(q["visible"] == 0 and q["in_flight"] == 0 for q in self.status()["queues"]):
+                return True
+            time.sleep(0.3)
+        return False
+
+    def stop(self) -> None:
+        if self.pump:
+            self.pump.stop()
+        if self.server:
+            self.server.shutdown()
+        if self.smtp:
+            self.smtp.stop()
+        if self.moto:
+            self.moto.terminate()
+            try:
+                self.moto.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.moto.kill()
+        state = self.config.state_dir / "stack.json"
+        state.unlink(missing_ok=True)
+
+
+def run(config: StackConfig) -> int:
+    from cxloop.local import demo
+
+    stack = LocalStack(config)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        stack.start()
+        print(f"cxloop local stack is up: {stack.api_url}  (AWS via moto at {os.environ['AWS_ENDPOINT_URL']})")
+        if config.demo:
+            demo.run_demo(stack)
+        print(f"Inbox: {stack.api_url}/_local/inbox   Slack sink: {stack.api_url}/_local/slack   Status: {stack.api_url}/")
+        sys.stdout.flush()
+        if config.exit_after_demo:
+            return 0
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0

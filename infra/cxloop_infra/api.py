@@ -1,0 +1,56 @@
+"""The public HTTP API: one route per ``topology.Route`` of every function."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from constructs import Construct
+
+from cxloop_infra.config import InfraConfig, construct_id
+from cxloop_infra.functions import Functions
+from shared import topology
+
+# Per-account protection against a misbehaving platform or a flood; webhooks are retried on 429.
+THROTTLE_RATE = 200  # requests per second, steady state
+THROTTLE_BURST = 400
+
+
+class Api(Construct):
+    def __init__(self, scope: Construct, construct_id_: str, *, config: InfraConfig, functions: Functions) -> None:
+        super().__init__(scope, construct_id_)
+        self.http_api = apigw.HttpApi(
+            self,
+            "HttpApi",
+            api_name=topology.physical(config.prefix, "api"),
+            description="cxloop: e-commerce platform webhooks",
+            create_default_stage=False,
+        )
+        self.stage = apigw.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=self.http_api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigw.ThrottleSettings(rate_limit=THROTTLE_RATE, burst_limit=THROTTLE_BURST),
+        )
+        for spec in topology.FUNCTIONS:
+            if not spec.routes:
+                continue
+            integration = integrations.HttpLambdaIntegration(
+                f"{construct_id(spec.logical)}Integration", functions.functions[spec.logical]
+            )
+            for route in spec.routes:
+                self.http_api.add_routes(
+                    path=route.path, methods=[apigw.HttpMethod(route.method.upper())], integration=integration
+                )
+
+        # The $default stage is served at the API endpoint root: no trailing slash, no stage segment.
+        self.url = self.http_api.api_endpoint
+        CfnOutput(scope, "ApiUrl", value=self.url, description="Base URL of the webhook API")
+        CfnOutput(
+            scope,
+            "WebhookUrlTemplate",
+            value=f"{self.url}{topology.WEBHOOK_ROUTE.path}",
+            description="Register this URL with the shop's platform, filling platform and shop_id",
+        )

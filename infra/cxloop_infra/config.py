@@ -1,0 +1,108 @@
+"""Deployment parameters: CDK context first, then ``CXLOOP_*`` environment variables, then defaults.
+
+No lookups: the stack always has an explicit account and region, so synthesis needs neither network
+nor credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+# The repository root: what gets zipped into every function (see functions.CODE_EXCLUDES).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULT_STACK_NAME = "cxloop"
+DEFAULT_PREFIX = "cxloop"
+# Placeholder account: synthesis works anywhere; deploying needs the real one (README).
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+# Version of the public layer arn:aws:lambda:{region}:017000801446:layer:
+# AWSLambdaPowertoolsPythonV3-python311-arm64:{N}. Bump it (context powertoolsLayerVersion) to match
+# the aws-lambda-powertools pin in pyproject.toml; see README.
+DEFAULT_POWERTOOLS_LAYER_VERSION = 7
+DEFAULT_LOG_LEVEL = "INFO"
+
+# Context key → environment variable consulted when the context key is absent.
+CONTEXT_KEYS = {
+    "stackName": "CXLOOP_STACK_NAME",
+    "prefix": "CXLOOP_PREFIX",
+    "account": "CXLOOP_ACCOUNT",
+    "region": "CXLOOP_REGION",
+    "powertoolsLayerVersion": "CXLOOP_POWERTOOLS_LAYER_VERSION",
+    "depsLayerDir": "CXLOOP_DEPS_LAYER_DIR",
+    "logLevel": "CXLOOP_LOG_LEVEL",
+}
+
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+
+
+@dataclass(frozen=True)
+class InfraConfig:
+    stack_name: str = DEFAULT_STACK_NAME
+    prefix: str = DEFAULT_PREFIX
+    account: str = DEFAULT_ACCOUNT
+    region: str = DEFAULT_REGION
+    powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
+    # Optional directory laid out as a Lambda layer (python/...) built with `pip install --target`.
+    deps_layer_dir: str | None = None
+    log_level: str = DEFAULT_LOG_LEVEL
+    code_root: Path = REPO_ROOT
+
+    def __post_init__(self) -> None:
+        if not _PREFIX.match(self.prefix):
+            raise ValueError(f"prefix {self.prefix!r}: lowercase letters, digits and '-', at most 20 chars")
+        if not re.fullmatch(r"\d{12}", self.account):
+            raise ValueError(f"account {self.account!r} is not a 12-digit AWS account id")
+        if self.powertools_layer_version < 1:
+            raise ValueError("powertoolsLayerVersion must be >= 1")
+
+    @property
+    def powertools_layer_arn(self) -> str:
+        return (
+            f"arn:aws:lambda:{self.region}:017000801446:layer:"
+            f"AWSLambdaPowertoolsPythonV3-python311-arm64:{self.powertools_layer_version}"
+        )
+
+    @property
+    def secrets_arn_pattern(self) -> str:
+        """Every per-shop secret (``shared.topology.secret_name``), and nothing else."""
+        return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{self.prefix}/shops/*"
+
+    @classmethod
+    def resolve(
+        cls,
+        context: Callable[[str], object],
+        environ: Mapping[str, str] | None = None,
+    ) -> InfraConfig:
+        """Build the config from ``node.try_get_context``-like ``context`` and the environment."""
+        env = os.environ if environ is None else environ
+
+        def get(key: str, *fallbacks: str) -> str | None:
+            value = context(key)
+            if value is not None and value != "":
+                return str(value)
+            for name in (CONTEXT_KEYS[key], *fallbacks):
+                if env.get(name):
+                    return env[name]
+            return None
+
+        layer_version = get("powertoolsLayerVersion")
+        return cls(
+            stack_name=get("stackName") or DEFAULT_STACK_NAME,
+            prefix=get("prefix") or DEFAULT_PREFIX,
+            # The CDK CLI sets CDK_DEFAULT_* from the caller's credentials: a plain `cdk deploy` works.
+            account=get("account", "CDK_DEFAULT_ACCOUNT") or DEFAULT_ACCOUNT,
+            region=get("region", "CDK_DEFAULT_REGION") or DEFAULT_REGION,
+            powertools_layer_version=int(layer_version) if layer_version else DEFAULT_POWERTOOLS_LAYER_VERSION,
+            deps_layer_dir=get("depsLayerDir"),
+            log_level=(get("logLevel") or DEFAULT_LOG_LEVEL).upper(),
+        )
+
+
+def construct_id(logical: str) -> str:
+    """``feedback-events`` → ``FeedbackEvents``: stable, CloudFormation-safe construct ids."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", logical) if part)

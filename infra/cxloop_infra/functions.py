@@ -1,0 +1,195 @@
+"""Lambda functions, one per ``topology.FUNCTIONS`` entry, with least-privilege roles and triggers.
+
+Packaging: every function ships the same asset, the repository root minus everything that is not
+runtime code (CODE_EXCLUDES). Third-party dependencies are *not* bundled here: bundling needs Docker or
+network access at synth time. boto3 comes with the Lambda runtime; aws-lambda-powertools and pydantic
+come from the public Powertools layer (config.powertools_layer_arn); anything else goes in an optional
+layer directory built with `pip install --target <dir>/python ...` (context depsLayerDir, README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cxloop_infra.config import InfraConfig, construct_id
+from cxloop_infra.data import Data
+from cxloop_infra.messaging import Messaging
+from shared import topology
+
+RUNTIME = lambda_.Runtime.PYTHON_3_11
+ARCHITECTURE = lambda_.Architecture.ARM_64
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+# Glob patterns (relative to the repository root) kept out of the function package.
+CODE_EXCLUDES = (
+    ".git",
+    ".git*",
+    ".venv",
+    ".ci",
+    ".cxloop",
+    ".hypothesis",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "**/__pycache__",
+    "*.pyc",
+    "*.egg-info",
+    "*.md",
+    "build",
+    "cdk.out",
+    "test-output",
+    "benchmarks",
+    "docs",
+    "infra",
+    "tests",
+    "cxloop/local",
+    "pyproject.toml",
+    "Makefile",
+)
+
+SECRETS = "secrets"
+
+
+def lambda_handler(handler: str) -> str:
+    """``services.feedback.handlers.webhooks:handler`` → ``services.feedback.handlers.webhooks.handler``."""
+    module, sep, function = handler.partition(":")
+    if not sep or not module or not function or ":" in function:
+        raise ValueError(f"handler {handler!r} is not 'module:function'")
+    return f"{module}.{function}"
+
+
+class Functions(Construct):
+    """The functions (by topology logical name), wired to their queues, schedules and resources."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        config: InfraConfig,
+        data: Data,
+        messaging: Messaging,
+    ) -> None:
+        super().__init__(scope, construct_id_)
+        self._config = config
+        self._data = data
+        self._messaging = messaging
+        self.functions: dict[str, lambda_.Function] = {}
+
+        code = lambda_.Code.from_asset(str(config.code_root), exclude=list(CODE_EXCLUDES))
+        layers: list[lambda_.ILayerVersion] = [
+            lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", config.powertools_layer_arn)
+        ]
+        if config.deps_layer_dir:
+            layers.append(
+                lambda_.LayerVersion(
+                    self,
+                    "DepsLayer",
+                    code=lambda_.Code.from_asset(config.deps_layer_dir),
+                    compatible_runtimes=[RUNTIME],
+                    compatible_architectures=[ARCHITECTURE],
+                    description="cxloop third-party dependencies (pip install --target)",
+                )
+            )
+
+        for spec in topology.FUNCTIONS:
+            self.functions[spec.logical] = self._function(spec, code, layers)
+
+    def _function(
+        self, spec: topology.Function, code: lambda_.Code, layers: list[lambda_.ILayerVersion]
+    ) -> lambda_.Function:
+        cid = construct_id(spec.logical)
+        name = topology.physical(self._config.prefix, spec.logical)
+        log_group = logs.LogGroup(
+            self,
+            f"{cid}Logs",
+            log_group_name=f"/aws/lambda/{name}",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        fn = lambda_.Function(
+            self,
+            cid,
+            function_name=name,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=lambda_handler(spec.handler),
+            code=code,
+            layers=layers,
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            environment=self._environment(spec),
+            log_group=log_group,
+            description=f"cxloop {spec.service}: {spec.logical}",
+        )
+        for resource, access in spec.grants:
+            self._grant(spec.logical, fn, resource, access)
+        if spec.queue is not None:
+            window = spec.queue.max_batching_window_s
+            fn.add_event_source(
+                sources.SqsEventSource(
+                    self._messaging.queues[spec.queue.queue],
+                    batch_size=spec.queue.batch_size,
+                    report_batch_item_failures=True,
+                    max_batching_window=Duration.seconds(window) if window > 0 else None,
+                )
+            )
+        if spec.schedule is not None:
+            events.Rule(
+                self,
+                f"{cid}Schedule",
+                rule_name=f"{name}-schedule",
+                schedule=events.Schedule.expression(spec.schedule.expression),
+                targets=[targets.LambdaFunction(fn)],
+            )
+        return fn
+
+    def _environment(self, spec: topology.Function) -> dict[str, str]:
+        resolvers: dict[str, Callable[[], str]] = {
+            topology.ENV_SHOPS_TABLE: lambda: self._data.tables[topology.SHOPS.logical].table_name,
+            topology.ENV_FEEDBACK_TABLE: lambda: self._data.tables[topology.FEEDBACK.logical].table_name,
+            topology.ENV_EVENTS_QUEUE_URL: lambda: self._messaging.queues[
+                topology.FEEDBACK_EVENTS.logical
+            ].queue_url,
+            topology.ENV_EVENT_BUS: lambda: self._messaging.bus.event_bus_name,
+            topology.ENV_SECRETS_PREFIX: lambda: self._config.prefix,
+        }
+        environment = {
+            "POWERTOOLS_SERVICE_NAME": spec.service,
+            "POWERTOOLS_LOG_LEVEL": self._config.log_level,
+        }
+        for key in spec.environment:
+            if key not in resolvers:
+                raise ValueError(f"function {spec.logical!r}: no infra value for environment variable {key}")
+            environment[key] = resolvers[key]()
+        return environment
+
+    def _grant(self, logical: str, fn: lambda_.Function, resource: str, access: str) -> None:
+        """Translate one topology grant into the narrowest IAM permissions that satisfy it."""
+        tables, queues = self._data.tables, self._messaging.queues
+        if resource in tables and access == "read":
+            tables[resource].grant_read_data(fn)
+        elif resource in tables and access == "write":
+            tables[resource].grant_read_write_data(fn)
+        elif resource in queues and access == "send":
+            queues[resource].grant_send_messages(fn)
+        elif resource in queues and access == "consume":
+            queues[resource].grant_consume_messages(fn)
+        elif resource == topology.BUS and access == "put":
+            self._messaging.bus.grant_put_events_to(fn)
+        elif resource == SECRETS and access in ("read", "delete"):
+            action = "secretsmanager:GetSecretValue" if access == "read" else "secretsmanager:DeleteSecret"
+            fn.add_to_role_policy(
+                iam.PolicyStatement(actions=[action], resources=[self._config.secrets_arn_pattern])
+            )
+        else:
+            raise ValueError(f"function {logical!r}: unsupported grant ({resource!r}, {access!r})")
