@@ -73,6 +73,7 @@ class Pump:
         region: str = "us-east-1",
         pollers_per_function: int = 2,
         schedule_scale: float = 1.0,
+        retry_delay_s: int | None = None,
     ) -> None:
         self.functions = functions
         self.sqs = sqs
@@ -81,6 +82,7 @@ class Pump:
         self.region = region
         self.pollers = pollers_per_function
         self.schedule_scale = schedule_scale
+        self.retry_delay_s = retry_delay_s
         self.stats: Counter[str] = Counter()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -148,7 +150,7 @@ class Pump:
         for m in received:
             if m["MessageId"] in failed:
                 self.sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=queue.local_retry_delay_s
+                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=queue.local_retry_delay_s if self.retry_delay_s is None else self.retry_delay_s,
                 )
         self._count(f"{fn.logical}.succeeded", len(done))
         self._count(f"{fn.logical}.failed", len(failed))

@@ -270,17 +270,21 @@ class DynamoFeedbackStore:
 
     def items(self, shop_id: str, sk_prefix: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
+        """Items whose sort key is ``sk_prefix`` or starts with ``sk_prefix#`` (all of the shop for "")."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
-            "ExpressionAttributeValues": {":pk": {"S": _pk(shop_id)}, ":p": {"S": sk_prefix}},
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": _pk(shop_id)}},
             "ConsistentRead": True,
         }
+        if sk_prefix:
+            kwargs["KeyConditionExpression"] += " AND begins_with(sk, :p)"
+            kwargs["ExpressionAttributeValues"][":p"] = {"S": sk_prefix}
         while True:
             page = self._db.query(**kwargs)
             for item in page["Items"]:
                 sk = item["sk"]["S"]
-                if sk == sk_prefix or sk.startswith(sk_prefix + "#"):
+                if not sk_prefix or sk == sk_prefix or sk.startswith(sk_prefix + "#"):
                     found.append(_plain(item))
             if "LastEvaluatedKey" not in page:
                 return found

@@ -1,0 +1,94 @@
+"""Integration fixtures: moto in-process, the topology provisioned, shops seeded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from cxloop.admin import Admin
+from cxloop.local.gateway import api_event
+from cxloop.local.pump import Pump
+from cxloop.local.runtime import Functions
+from cxloop.resources import Resources, provision
+from cxloop.signing import webhook_headers
+from services.feedback import bootstrap
+from services.feedback.handlers import events as events_handler
+from services.feedback.handlers import webhooks
+from shared import topology
+from shared.settings import ConsumerSettings, IntakeSettings, load
+from shared.tenancy import Platform, Shop
+
+SHOP_A = Shop(shop_id="shop-a", name="A", platforms=(Platform.SHOPIFY, Platform.WOOCOMMERCE),
+              domain="shop-a.myshopify.com")  # fmt: skip
+SHOP_B = Shop(shop_id="shop-b", name="B", platforms=(Platform.SHOPIFY, Platform.BIGCOMMERCE),
+              domain="shop-b.myshopify.com")  # fmt: skip
+
+
+@dataclass
+class Stack:
+    admin: Admin
+    resources: Resources
+    secrets: dict[str, str]
+    sqs: Any
+    tap: str
+
+    def post(self, platform: str, shop_id: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        builder = EnvironBuilder(path=f"/webhooks/{platform}/{shop_id}", method="POST", data=body, headers=headers)
+        request = Request(builder.get_environ())
+        event = api_event(request, topology.WEBHOOK_ROUTE, {"platform": platform, "shop_id": shop_id})
+        return Functions().invoke(topology.function("feedback-webhooks"), event)  # type: ignore[no-any-return]
+
+    def signed(self, platform: Platform, shop: Shop, topic: str, payload: Any, event_id: str | None = None,
+               secret: str | None = None) -> dict[str, Any]:  # fmt: skip
+        body = json.dumps(payload).encode()
+        headers = webhook_headers(platform, topic, body, secret or self.secrets[shop.shop_id], shop.domain, event_id)
+        return self.post(platform.value, shop.shop_id, body, headers)
+
+    def drain(self) -> int:
+        """Deliver queued messages to the consumer the way Lambda would, until the queue is empty."""
+        pump = Pump(Functions(), self.sqs, self.resources, retry_delay_s=0)
+        fn = topology.function("feedback-events")
+        queue = topology.queue("feedback-events")
+        url = self.resources.queue_urls["feedback-events"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        total = 0
+        while n := pump.deliver_once(fn, queue, url, arn):
+            total += n
+        return total
+
+    def bus_events(self) -> list[dict[str, Any]]:
+        found = []
+        while batch := self.sqs.receive_message(QueueUrl=self.tap, MaxNumberOfMessages=10).get("Messages", []):
+            for m in batch:
+                found.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=self.tap, ReceiptHandle=m["ReceiptHandle"])
+        return found
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        clients = {n: session.client(n) for n in ("dynamodb", "sqs", "secretsmanager", "events")}  # type: ignore[call-overload]
+        resources = provision(clients["dynamodb"], clients["sqs"], clients["events"], "cxloop", tap=True)
+        for key, value in resources.env().items():
+            monkeypatch.setenv(key, value)
+        admin = Admin(clients["dynamodb"], clients["sqs"], clients["secretsmanager"], clients["events"], resources)
+        secrets = {}
+        for shop in (SHOP_A, SHOP_B):
+            stored = admin.add_shop(shop)
+            secrets[shop.shop_id] = stored.platforms[Platform.SHOPIFY].current
+        # Fresh "containers" for this test: the handlers build their adapters against this moto.
+        webhooks.use(bootstrap.build_intake(load(IntakeSettings)))
+        events_handler.use(bootstrap.build_consumer(load(ConsumerSettings)))
+        assert resources.tap_queue_url is not None
+        yield Stack(admin, resources, secrets, clients["sqs"], resources.tap_queue_url)
+
