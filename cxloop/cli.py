@@ -219,7 +219,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--api-port", type=int, default=8080)
     run.add_argument("--moto-port", type=int, default=5055)
     run.add_argument("--smtp-port", type=int, default=1025)
-    run.add_argument("--log-level", default="WARNING")
+    run.add_argument("--log-level", default="INFO", help="level of the functions' logs (.cxloop/functions.log)")
     run.add_argument("--no-demo", action="store_true", help="start empty: no demo shops or orders")
     run.add_argument("--exit-after-demo", action="store_true", help="stop once the demo has run")
     run.set_defaults(func=cmd_run)

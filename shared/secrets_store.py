@@ -14,7 +14,7 @@ from shared.topology import secret_name
 
 
 class SecretsManagerStore:
-    def __init__(self, client: Any, prefix: str, cache_seconds: float = 300.0, min_refresh_seconds: float = 10.0) -> None:
+    def __init__(self, client: Any, prefix: str, cache_seconds: float = 300.0, min_refresh_seconds: float = 2.0) -> None:
         self._client = client
         self._prefix = prefix
         self._cache_seconds = cache_seconds

@@ -42,6 +42,11 @@ class Functions:
                 self._handlers[fn.logical] = getattr(importlib.import_module(module), name)
             return self._handlers[fn.logical]
 
+    def warm(self) -> None:
+        """Import every function now (their cold starts), so logging can be routed before traffic."""
+        for fn in topology.FUNCTIONS:
+            self.handler(fn)
+
     def invoke(self, fn: topology.Function, event: dict[str, Any]) -> Any:
         name = topology.physical(self._prefix, fn.logical)
         context = LambdaContext(

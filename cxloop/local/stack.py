@@ -8,6 +8,7 @@ invokes the very handlers that run on Lambda.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -41,10 +42,19 @@ class StackConfig:
     smtp_port: int = 1025
     prefix: str = "cxloop"
     region: str = "us-east-1"
-    log_level: str = "WARNING"
+    log_level: str = "INFO"
     demo: bool = True
     exit_after_demo: bool = False
     schedule_scale: float = 1.0
+
+
+def route_function_logs(path: Path) -> None:
+    """The functions' structured JSON logs go to a file, as CloudWatch would keep them, not the console."""
+    stream = path.open("a", buffering=1)
+    for name in ("feedback",):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(stream)
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -120,6 +130,8 @@ class LocalStack:
         os.environ.update(self.resources.env())
 
         functions = Functions(cfg.prefix, cfg.region)
+        functions.warm()
+        route_function_logs(cfg.state_dir / "functions.log")
         self.pump = Pump(
             functions, self.clients["sqs"], self.resources, self.clients["scheduler"], cfg.region,
             schedule_scale=cfg.schedule_scale,
@@ -213,6 +225,7 @@ def run(config: StackConfig) -> int:
         if config.demo:
             demo.run_demo(stack)
         print(f"Inbox: {stack.api_url}/_local/inbox   Slack sink: {stack.api_url}/_local/slack   Status: {stack.api_url}/")
+        print(f"Function logs (JSON, one line per event): {config.state_dir / 'functions.log'}")
         sys.stdout.flush()
         if config.exit_after_demo:
             return 0

@@ -17,7 +17,9 @@ THROTTLE_BURST = 400
 
 
 class Api(Construct):
-    def __init__(self, scope: Construct, construct_id_: str, *, config: InfraConfig, functions: Functions) -> None:
+    def __init__(
+        self, scope: Construct, construct_id_: str, *, config: InfraConfig, functions: Functions
+    ) -> None:
         super().__init__(scope, construct_id_)
         self.http_api = apigw.HttpApi(
             self,

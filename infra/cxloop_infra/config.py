@@ -22,7 +22,8 @@ DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 # Version of the public layer arn:aws:lambda:{region}:017000801446:layer:
 # AWSLambdaPowertoolsPythonV3-python311-arm64:{N}. Bump it (context powertoolsLayerVersion) to match
-# the aws-lambda-powertools pin in pyproject.toml; see README.
+# the aws-lambda-powertools pin in pyproject.toml; 0 leaves the public layer out (then depsLayerDir
+# must provide aws-lambda-powertools and pydantic). See README.
 DEFAULT_POWERTOOLS_LAYER_VERSION = 7
 DEFAULT_LOG_LEVEL = "INFO"
 
@@ -57,15 +58,27 @@ class InfraConfig:
             raise ValueError(f"prefix {self.prefix!r}: lowercase letters, digits and '-', at most 20 chars")
         if not re.fullmatch(r"\d{12}", self.account):
             raise ValueError(f"account {self.account!r} is not a 12-digit AWS account id")
-        if self.powertools_layer_version < 1:
-            raise ValueError("powertoolsLayerVersion must be >= 1")
+        if self.powertools_layer_version < 0:
+            raise ValueError("powertoolsLayerVersion must be >= 0 (0: no public Powertools layer)")
+        if self.powertools_layer_version == 0 and not self.deps_layer_dir:
+            raise ValueError("powertoolsLayerVersion=0 needs depsLayerDir: the handlers import Powertools")
 
     @property
-    def powertools_layer_arn(self) -> str:
+    def powertools_layer_arn(self) -> str | None:
+        if self.powertools_layer_version == 0:
+            return None
         return (
             f"arn:aws:lambda:{self.region}:017000801446:layer:"
             f"AWSLambdaPowertoolsPythonV3-python311-arm64:{self.powertools_layer_version}"
         )
+
+    @property
+    def deps_layer_path(self) -> Path | None:
+        """depsLayerDir, relative paths taken from the repository root (not the CDK CLI's cwd)."""
+        if not self.deps_layer_dir:
+            return None
+        path = Path(self.deps_layer_dir).expanduser()
+        return path if path.is_absolute() else REPO_ROOT / path
 
     @property
     def secrets_arn_pattern(self) -> str:
@@ -91,13 +104,14 @@ class InfraConfig:
             return None
 
         layer_version = get("powertoolsLayerVersion")
+        powertools = int(layer_version) if layer_version else DEFAULT_POWERTOOLS_LAYER_VERSION
         return cls(
             stack_name=get("stackName") or DEFAULT_STACK_NAME,
             prefix=get("prefix") or DEFAULT_PREFIX,
             # The CDK CLI sets CDK_DEFAULT_* from the caller's credentials: a plain `cdk deploy` works.
             account=get("account", "CDK_DEFAULT_ACCOUNT") or DEFAULT_ACCOUNT,
             region=get("region", "CDK_DEFAULT_REGION") or DEFAULT_REGION,
-            powertools_layer_version=int(layer_version) if layer_version else DEFAULT_POWERTOOLS_LAYER_VERSION,
+            powertools_layer_version=powertools,
             deps_layer_dir=get("depsLayerDir"),
             log_level=(get("logLevel") or DEFAULT_LOG_LEVEL).upper(),
         )

@@ -86,15 +86,21 @@ class Functions(Construct):
         self.functions: dict[str, lambda_.Function] = {}
 
         code = lambda_.Code.from_asset(str(config.code_root), exclude=list(CODE_EXCLUDES))
-        layers: list[lambda_.ILayerVersion] = [
-            lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", config.powertools_layer_arn)
-        ]
-        if config.deps_layer_dir:
+        layers: list[lambda_.ILayerVersion] = []
+        if config.powertools_layer_arn:
+            layers.append(
+                lambda_.LayerVersion.from_layer_version_arn(
+                    self, "PowertoolsLayer", config.powertools_layer_arn
+                )
+            )
+        if config.deps_layer_path:
+            if not (config.deps_layer_path / "python").is_dir():
+                raise ValueError(f"depsLayerDir {config.deps_layer_path}: expected a python/ folder inside")
             layers.append(
                 lambda_.LayerVersion(
                     self,
                     "DepsLayer",
-                    code=lambda_.Code.from_asset(config.deps_layer_dir),
+                    code=lambda_.Code.from_asset(str(config.deps_layer_path)),
                     compatible_runtimes=[RUNTIME],
                     compatible_architectures=[ARCHITECTURE],
                     description="cxloop third-party dependencies (pip install --target)",
@@ -157,9 +163,9 @@ class Functions(Construct):
         resolvers: dict[str, Callable[[], str]] = {
             topology.ENV_SHOPS_TABLE: lambda: self._data.tables[topology.SHOPS.logical].table_name,
             topology.ENV_FEEDBACK_TABLE: lambda: self._data.tables[topology.FEEDBACK.logical].table_name,
-            topology.ENV_EVENTS_QUEUE_URL: lambda: self._messaging.queues[
-                topology.FEEDBACK_EVENTS.logical
-            ].queue_url,
+            topology.ENV_EVENTS_QUEUE_URL: lambda: (
+                self._messaging.queues[topology.FEEDBACK_EVENTS.logical].queue_url
+            ),
             topology.ENV_EVENT_BUS: lambda: self._messaging.bus.event_bus_name,
             topology.ENV_SECRETS_PREFIX: lambda: self._config.prefix,
         }

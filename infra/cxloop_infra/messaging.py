@@ -87,9 +87,7 @@ class Messaging(Construct):
             CfnOutput(scope, f"{cid}QueueUrl", value=queue.queue_url)
             CfnOutput(scope, f"{cid}DlqUrl", value=dlq.queue_url)
 
-        self.bus = events.EventBus(
-            self, "Bus", event_bus_name=topology.physical(config.prefix, topology.BUS)
-        )
+        self.bus = events.EventBus(self, "Bus", event_bus_name=topology.physical(config.prefix, topology.BUS))
         CfnOutput(scope, "EventBusName", value=self.bus.event_bus_name)
 
         for rule in topology.EVENT_RULES:

@@ -27,17 +27,23 @@ WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     """Synthesize the stack once for the whole module (the first synth costs several seconds)."""
     from aws_cdk.assertions import Template
     from cxloop_infra import build_app
 
+    outdir = tmp_path_factory.mktemp("cdk.out")
     _, stack = build_app(
         {"account": ACCOUNT, "region": REGION, "prefix": PREFIX, "stackName": "cxloop-test"},
-        outdir=str(tmp_path_factory.mktemp("cdk.out")),
+        outdir=str(outdir),
         environ={},  # CXLOOP_* / CDK_DEFAULT_* of the machine running the tests must not leak in
     )
-    return Template.from_stack(stack)
+    return Template.from_stack(stack), outdir
+
+
+@pytest.fixture(scope="module")
+def template(synth: tuple[Any, Path]) -> Any:
+    return synth[0]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +59,9 @@ def _of_type(resources: dict[str, dict[str, Any]], cfn_type: str) -> dict[str, d
     return {rid: res for rid, res in resources.items() if res["Type"] == cfn_type}
 
 
-def _one(resources: dict[str, dict[str, Any]], cfn_type: str, **properties: Any) -> tuple[str, dict[str, Any]]:
+def _one(
+    resources: dict[str, dict[str, Any]], cfn_type: str, **properties: Any
+) -> tuple[str, dict[str, Any]]:
     found = [
         (rid, res)
         for rid, res in _of_type(resources, cfn_type).items()
@@ -224,7 +232,9 @@ def test_visibility_timeout_guard(monkeypatch) -> None:
 
 def test_one_lambda_per_topology_function(resources) -> None:
     # No extra helper Lambdas (e.g. the LogRetention custom resource): log groups are explicit.
-    names = sorted(f["Properties"]["FunctionName"] for f in _of_type(resources, "AWS::Lambda::Function").values())
+    names = sorted(
+        f["Properties"]["FunctionName"] for f in _of_type(resources, "AWS::Lambda::Function").values()
+    )
     assert names == sorted(topology.physical(PREFIX, fn.logical) for fn in topology.FUNCTIONS)
 
 
@@ -257,7 +267,10 @@ def test_function(resources, spec: topology.Function) -> None:
 
 
 def test_roles_are_not_shared(resources) -> None:
-    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in _of_type(resources, "AWS::Lambda::Function").values()]
+    roles = [
+        f["Properties"]["Role"]["Fn::GetAtt"][0]
+        for f in _of_type(resources, "AWS::Lambda::Function").values()
+    ]
     assert len(set(roles)) == len(topology.FUNCTIONS)
 
 
@@ -279,11 +292,25 @@ def test_environment_values(resources) -> None:
             assert env[key] == expected[key], (spec.logical, key)
 
 
-def test_code_asset_excludes_non_runtime_files() -> None:
-    from cxloop_infra.functions import CODE_EXCLUDES
-
-    for needed in (".venv", "tests", "infra", "benchmarks", ".git", "cxloop/local", "docs", "*.md"):
-        assert needed in CODE_EXCLUDES
+def test_code_asset_holds_runtime_code_only(synth, resources) -> None:
+    """The function package: the handlers and what they import, none of the development tree."""
+    _, outdir = synth
+    (asset_hash,) = {
+        f["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+        for f in _of_type(resources, "AWS::Lambda::Function").values()
+    }
+    asset = outdir / f"asset.{asset_hash}"
+    files = {p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()}
+    for spec in topology.FUNCTIONS:
+        assert spec.handler.split(":")[0].replace(".", "/") + ".py" in files
+    assert "shared/topology.py" in files
+    assert "shared/settings.py" in files
+    for path in files:
+        top = path.split("/")[0]
+        assert top not in {".venv", ".git", "tests", "infra", "benchmarks", "docs"}, path
+        assert not path.startswith("cxloop/local/"), path
+        assert not path.endswith((".md", ".pyc")), path
+        assert "__pycache__" not in path, path
 
 
 def test_handler_string_conversion() -> None:
@@ -341,7 +368,10 @@ def test_schedule(resources, spec: topology.Function) -> None:
 
 
 def test_http_routes(resources) -> None:
-    routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in _of_type(resources, "AWS::ApiGatewayV2::Route").values()}
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in _of_type(resources, "AWS::ApiGatewayV2::Route").values()
+    }
     assert "POST /webhooks/{platform}/{shop_id}" in routes
     expected = {f"{r.method} {r.path}": fn for fn in topology.FUNCTIONS for r in fn.routes}
     assert set(routes) == set(expected)
@@ -419,7 +449,9 @@ def test_no_wildcards(resources) -> None:
         if res["Type"] == "AWS::IAM::Policy":
             statements = res["Properties"]["PolicyDocument"]["Statement"]
         elif res["Type"] == "AWS::IAM::Role":
-            statements = [s for p in res["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+            statements = [
+                s for p in res["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]
+            ]
         else:
             continue
         for s in statements:
@@ -454,3 +486,40 @@ def test_cfn_lint(template, tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- configuration ---------------------------------------------------------------------------------
+
+
+def test_config_precedence() -> None:
+    from cxloop_infra.config import InfraConfig
+
+    context = {"prefix": "acme", "account": "210987654321"}
+    environ = {
+        "CXLOOP_PREFIX": "ignored",
+        "CXLOOP_REGION": "eu-west-1",
+        "CDK_DEFAULT_REGION": "ignored-too",
+        "CXLOOP_POWERTOOLS_LAYER_VERSION": "21",
+    }
+    config = InfraConfig.resolve(context.get, environ)
+    assert (config.prefix, config.account, config.region) == ("acme", "210987654321", "eu-west-1")
+    assert config.stack_name == "cxloop"
+    assert config.powertools_layer_arn == (
+        "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-arm64:21"
+    )
+    assert config.secrets_arn_pattern == "arn:aws:secretsmanager:eu-west-1:210987654321:secret:acme/shops/*"
+
+    defaults = InfraConfig.resolve({}.get, {})
+    assert (defaults.account, defaults.region, defaults.prefix) == ("123456789012", "us-east-1", "cxloop")
+    assert defaults.powertools_layer_version == 7
+    assert InfraConfig.resolve({}.get, {"CDK_DEFAULT_ACCOUNT": "111122223333"}).account == "111122223333"
+
+
+@pytest.mark.parametrize(
+    "bad", [{"prefix": "Bad_Prefix"}, {"account": "1234"}, {"powertoolsLayerVersion": 0}]
+)
+def test_config_rejects_invalid_values(bad: dict[str, Any]) -> None:
+    from cxloop_infra.config import InfraConfig
+
+    with pytest.raises(ValueError):
+        InfraConfig.resolve(bad.get, {})

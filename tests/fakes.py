@@ -1,0 +1,378 @@
+"""In-memory fakes of the feedback service's ports, with the DynamoDB adapters' semantics.
+
+They mirror :class:`services.feedback.adapters.dynamo_store.DynamoFeedbackStore` item for item
+(same sort keys, same attribute names, ``pk``, ``gsi1pk``/``gsi1sk``, ``pending_*``, the body
+zlib-compressed as bytes), so a contract test can run the same scenarios against both and compare
+``items()`` results. Where DynamoDB would refuse a value (a float), the fake refuses it too.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from services.feedback.domain.model import ApplyReceipt, Change, PutReceipt, QueuedEvent, StoredEvent
+from shared.events import Envelope
+from shared.tenancy import Platform, Shop, ShopSecrets
+
+PENDING = "PENDING"
+
+
+def _pk(shop_id: str) -> str:
+    return f"SHOP#{shop_id}"
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _storable(value: Any, path: str = "value") -> Any:
+    """What DynamoDB would store and hand back (tuples become lists); floats are refused like boto3 does."""
+    if isinstance(value, float):
+        raise TypeError(f"{path}: Float types are not supported. Use Decimal types instead.")
+    if isinstance(value, dict):
+        return {str(k): _storable(v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if value is None or isinstance(value, str | bool | int | bytes):
+        return value
+    raise TypeError(f"{path}: unsupported type {type(value).__name__} for DynamoDB")
+
+
+class InMemoryFeedbackStore:
+    """RawEventStore + RecordStore. One dict of items per shop partition, keyed by sort key."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, dict[str, dict[str, Any]]] = {}
+
+    # --- helpers for tests ---------------------------------------------------------------
+
+    def _part(self, shop_id: str) -> dict[str, dict[str, Any]]:
+        return self._parts.setdefault(shop_id, {})
+
+    def dump(self, shop_id: str) -> dict[str, dict[str, Any]]:
+        """Every item of the shop, by sort key (a deep copy)."""
+        return copy.deepcopy(dict(sorted(self._parts.get(shop_id, {}).items())))
+
+    def records(self, shop_id: str) -> dict[str, dict[str, Any]]:
+        """Every item of the shop except raw events (the webhook bookkeeping)."""
+        return {sk: item for sk, item in self.dump(shop_id).items() if item.get("kind") != "event"}
+
+    def shops(self) -> list[str]:
+        return sorted(shop for shop, part in self._parts.items() if part)
+
+    # --- raw events ------------------------------------------------------------------------
+
+    def _event_item(self, event: StoredEvent, expires_at: datetime) -> dict[str, Any]:
+        received = _iso(event.received_at)
+        return {
+            "pk": _pk(event.shop_id),
+            "sk": event.sort_key,
+            "kind": "event",
+            "platform": event.platform.value,
+            "topic": event.topic,
+            "dedupe_key": event.dedupe_key,
+            "resource": event.resource,
+            "triggered_at": _iso(event.triggered_at),
+            "received_at": received,
+            "source": event.source,
+            "correlation_id": event.correlation_id or "-",
+            "body": zlib.compress(event.body, 6),
+            "ttl": int(expires_at.timestamp()),
+            "gsi1pk": f"RES#{event.shop_id}#{event.resource}",
+            "gsi1sk": received,
+            "pending_pk": PENDING,
+            "pending_sk": f"{received}#{event.shop_id}#{event.sort_key}",
+        }
+
+    def put_new(self, event: StoredEvent, expires_at: datetime) -> PutReceipt:
+        part = self._part(event.shop_id)
+        old = part.get(event.sort_key)
+        if old is not None:
+            received = old.get("received_at")
+            return PutReceipt(
+                created=False,
+                processed="pending_pk" not in old,
+                received_at=datetime.fromisoformat(received) if received else None,
+            )
+        part[event.sort_key] = self._event_item(event, expires_at)
+        return PutReceipt(created=True)
+
+    def forget(self, event: StoredEvent) -> None:
+        self._part(event.shop_id).pop(event.sort_key, None)
+
+    def pending(self, older_than: datetime, limit: int) -> list[StoredEvent]:
+        bound = _iso(older_than)
+        candidates = sorted(
+            (item["pending_sk"], item)
+            for part in self._parts.values()
+            for item in part.values()
+            if item.get("pending_pk") == PENDING and item["pending_sk"] < bound
+        )
+        return [self._stored(item) for _, item in candidates[:limit]]
+
+    def _stored(self, item: dict[str, Any]) -> StoredEvent:
+        return StoredEvent(
+            shop_id=item["pk"].removeprefix("SHOP#"),
+            platform=Platform(item["platform"]),
+            topic=item["topic"],
+            dedupe_key=item["dedupe_key"],
+            resource=item["resource"],
+            triggered_at=datetime.fromisoformat(item["triggered_at"]),
+            received_at=datetime.fromisoformat(item["received_at"]),
+            source=item.get("source", ""),
+            body=zlib.decompress(item["body"]) if "body" in item else b"{}",
+            correlation_id=item.get("correlation_id", ""),
+        )
+
+    def touch_pending(self, event: StoredEvent, at: datetime) -> None:
+        item = self._part(event.shop_id).get(event.sort_key)
+        if item is not None and "pending_pk" in item:
+            item["pending_sk"] = f"{_iso(at)}#{event.shop_id}#{event.sort_key}"
+
+    def get_event(self, shop_id: str, sort_key: str) -> StoredEvent | None:
+        item = self._part(shop_id).get(sort_key)
+        return self._stored(item) if item else None
+
+    # --- records ---------------------------------------------------------------------------
+
+    def apply(
+        self, shop_id: str, changes: Sequence[Change], processed: StoredEvent | None, now: datetime
+    ) -> ApplyReceipt:
+        receipt = ApplyReceipt()
+        # Same rounds as the adapter: one operation per item and transaction.
+        rounds: list[list[Change]] = []
+        for change in changes:
+            target = next((r for r in rounds if all(c.sk != change.sk for c in r)), None)
+            if target is None:
+                rounds.append(target := [])
+            target.append(change)
+        rounds = rounds or [[]]
+        for i, batch in enumerate(rounds):
+            mark = processed if i == len(rounds) - 1 else None
+            if self._apply_round(shop_id, batch, mark, now, receipt):
+                return ApplyReceipt(redacted=True)
+        return receipt
+
+    def _apply_round(
+        self, shop_id: str, changes: list[Change], processed: StoredEvent | None, now: datetime, receipt: ApplyReceipt
+    ) -> bool:
+        part = self._part(shop_id)
+        keys = sorted({c.customer_key for c in changes if c.customer_key})
+        if any(f"TOMBSTONE#{k}" in part for k in keys):
+            return True  # the transaction's ConditionCheck failed: nothing of the round is written
+        attrs = [_storable(dict(c.attrs), c.sk) for c in changes]  # validate all before writing any
+        for change, values in zip(changes, attrs, strict=True):
+            item = part.get(change.sk)
+            current = item.get(change.group) if item is not None else None
+            if item is not None and change.group in item and not (isinstance(current, str) and current < change.version):
+                receipt.stale.append(change.sk)
+                continue
+            if item is None:
+                item = part[change.sk] = {"pk": _pk(shop_id), "sk": change.sk}
+            item[change.group] = change.version
+            item.update(values)
+            if change.gsi1pk and change.gsi1sk:
+                item["gsi1pk"] = change.gsi1pk
+                item["gsi1sk"] = change.gsi1sk
+            receipt.applied.append(change.sk)
+        if processed is not None:
+            event = part.get(processed.sort_key)
+            if event is not None:  # attribute_exists(pk): a vanished raw event is not re-created
+                event.pop("pending_pk", None)
+                event.pop("pending_sk", None)
+                event["processed_at"] = _iso(now)
+        return False
+
+    def is_redacted(self, shop_id: str, customer_keys: Sequence[str]) -> bool:
+        part = self._part(shop_id)
+        return any(f"TOMBSTONE#{k}" in part for k in customer_keys)
+
+    def items(self, shop_id: str, sk_prefix: str) -> list[dict[str, Any]]:
+        part = self._parts.get(shop_id, {})
+        return [
+            copy.deepcopy(part[sk])
+            for sk in sorted(part)
+            if sk == sk_prefix or sk.startswith(sk_prefix + "#")
+        ]
+
+    def _gsi1_sks(self, gsi1pk: str) -> list[str]:
+        hits = sorted(
+            (item["gsi1sk"], item["sk"])
+            for part in self._parts.values()
+            for item in part.values()
+            if item.get("gsi1pk") == gsi1pk and "gsi1sk" in item
+        )
+        return [sk for _, sk in hits]
+
+    def orders_of_customer(self, shop_id: str, customer_key: str) -> list[str]:
+        return self._gsi1_sks(f"CUSTOMER#{shop_id}#{customer_key}")
+
+    def raw_events_of(self, shop_id: str, resource: str) -> list[str]:
+        return self._gsi1_sks(f"RES#{shop_id}#{resource}")
+
+    def erase_personal(self, shop_id: str, sk: str, fields: Sequence[str]) -> None:
+        item = self._part(shop_id).get(sk)
+        if item is None:
+            return  # attribute_exists(pk): nothing stored under that key
+        removes = list(fields)
+        if "customer_key" in fields:
+            removes += ["gsi1pk", "gsi1sk"]
+        for name in removes:
+            item.pop(name, None)
+
+    def delete(self, shop_id: str, sks: Sequence[str]) -> None:
+        part = self._part(shop_id)
+        for sk in set(sks):
+            part.pop(sk, None)
+
+    def put_tombstones(self, shop_id: str, customer_keys: Sequence[str], at: datetime) -> None:
+        part = self._part(shop_id)
+        for key in customer_keys:
+            sk = f"TOMBSTONE#{key}"
+            part[sk] = {"pk": _pk(shop_id), "sk": sk, "kind": "tombstone", "erased_at": _iso(at)}
+
+    def put_export(self, shop_id: str, request_id: str, document: dict[str, Any], expires_at: datetime) -> None:
+        sk = f"EXPORT#{request_id}"
+        self._part(shop_id)[sk] = {
+            "pk": _pk(shop_id),
+            "sk": sk,
+            "kind": "export",
+            "document": json.dumps(document, default=str),
+            "ttl": int(expires_at.timestamp()),
+        }
+
+    def erase_shop(self, shop_id: str) -> int:
+        part = self._parts.pop(shop_id, {})
+        return len(part)
+
+
+class InMemoryShops:
+    """ShopDirectory."""
+
+    def __init__(self, *shops: Shop) -> None:
+        self._shops: dict[str, Shop] = {s.shop_id: s for s in shops}
+
+    def get(self, shop_id: str) -> Shop | None:
+        return self._shops.get(shop_id)
+
+    def put(self, shop: Shop) -> None:
+        self._shops[shop.shop_id] = shop
+
+    def list(self) -> list[Shop]:
+        return sorted(self._shops.values(), key=lambda s: s.shop_id)
+
+    def delete(self, shop_id: str) -> None:
+        self._shops.pop(shop_id, None)
+
+
+class InMemorySecrets:
+    """SecretStore with a per-container cache, like SecretsManagerStore (without the rate limit).
+
+    ``get()`` answers from the cache once a shop has been read; ``get(fresh=True)`` reads the stored
+    value (counted in ``fresh_reads``) and refreshes the cache. ``rotate_elsewhere`` changes the stored
+    value without touching this cache, as a rotation done by another container (or the CLI) would.
+    """
+
+    def __init__(self) -> None:
+        self._stored: dict[str, ShopSecrets] = {}
+        self._cache: dict[str, ShopSecrets | None] = {}
+        self.reads = 0
+        self.fresh_reads = 0
+
+    def _read(self, shop_id: str) -> ShopSecrets | None:
+        self.reads += 1
+        value = self._stored.get(shop_id)
+        self._cache[shop_id] = value.model_copy(deep=True) if value else None
+        return self._cache[shop_id]
+
+    def get(self, shop_id: str, *, fresh: bool = False) -> ShopSecrets | None:
+        if fresh:
+            self.fresh_reads += 1
+            return self._read(shop_id)
+        if shop_id in self._cache:
+            return self._cache[shop_id]
+        return self._read(shop_id)
+
+    def put(self, shop_id: str, secrets: ShopSecrets) -> None:
+        self._stored[shop_id] = secrets.model_copy(deep=True)
+        self._cache.pop(shop_id, None)
+
+    def rotate_elsewhere(self, shop_id: str, secrets: ShopSecrets) -> None:
+        self._stored[shop_id] = secrets.model_copy(deep=True)
+
+    def delete(self, shop_id: str) -> None:
+        self._stored.pop(shop_id, None)
+        self._cache.pop(shop_id, None)
+
+    def stored(self, shop_id: str) -> ShopSecrets | None:
+        return self._stored.get(shop_id)
+
+
+class QueueDown(RuntimeError):
+    """What a failing ListQueue raises (an SQS outage)."""
+
+
+class ListQueue:
+    """EventQueue: keeps what was sent; ``fail_next(n)`` makes the next n sends raise."""
+
+    def __init__(self) -> None:
+        self.messages: list[QueuedEvent] = []
+        self._failures = 0
+        self.attempts = 0
+
+    def fail_next(self, times: int = 1) -> None:
+        self._failures = times
+
+    def send(self, message: QueuedEvent) -> None:
+        self.attempts += 1
+        if self._failures:
+            self._failures -= 1
+            raise QueueDown("queue unavailable")
+        # What SQS carries is the JSON of the message: make sure it survives the trip.
+        self.messages.append(QueuedEvent.model_validate_json(message.model_dump_json()))
+
+
+class ListPublisher:
+    """EventPublisher: keeps the envelopes it would have put on the bus."""
+
+    def __init__(self) -> None:
+        self.events: list[Envelope] = []
+
+    def publish(self, detail_type: str, shop_id: str, detail: dict[str, Any], correlation_id: str) -> None:
+        envelope = Envelope(name=detail_type, shop_id=shop_id, correlation_id=correlation_id, data=detail)
+        envelope.model_dump_json()  # what EventBridge would get: must be JSON
+        self.events.append(envelope)
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.events]
+
+    def of(self, name: str) -> list[Envelope]:
+        return [e for e in self.events if e.name == name]
+
+
+class FakeDetails:
+    """OrderDetailsSource: BigCommerce orders and shipments by (shop, order id)."""
+
+    def __init__(self) -> None:
+        self.orders: dict[tuple[str, str], dict[str, Any]] = {}
+        self.shipment_lists: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.calls: list[tuple[str, str, str]] = []
+
+    def add(self, shop_id: str, order: dict[str, Any], shipments: list[dict[str, Any]] | None = None) -> None:
+        key = (shop_id, str(order["id"]))
+        self.orders[key] = order
+        self.shipment_lists[key] = list(shipments or [])
+
+    def order(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
+        self.calls.append(("order", shop_id, order_id))
+        found = self.orders.get((shop_id, order_id))
+        return copy.deepcopy(found) if found is not None else None
+
+    def shipments(self, shop_id: str, order_id: str) -> list[dict[str, Any]]:
+        self.calls.append(("shipments", shop_id, order_id))
+        return copy.deepcopy(self.shipment_lists.get((shop_id, order_id), []))
