@@ -33,7 +33,9 @@ class Admin:
 
     @property
     def secrets(self) -> SecretsManagerStore:
-        return SecretsManagerStore(self.secretsmanager, self.resources.prefix, cache_seconds=0, min_refresh_seconds=0)
+        return SecretsManagerStore(
+            self.secretsmanager, self.resources.prefix, cache_seconds=0, min_refresh_seconds=0
+        )
 
     @property
     def store(self) -> DynamoFeedbackStore:
@@ -48,7 +50,9 @@ class Admin:
         bigcommerce_api: BigCommerceApi | None = None,
     ) -> ShopSecrets:
         if self.shops.get(shop.shop_id) is not None:
-            raise ValueError(f"shop {shop.shop_id!r} exists already (use rotate-secret to change its secrets)")
+            raise ValueError(
+                f"shop {shop.shop_id!r} exists already (use rotate-secret to change its secrets)"
+            )
         given = secret_values or {}
         stored = ShopSecrets(
             platforms={p: PlatformSecret(current=given.get(p) or new_secret()) for p in shop.platforms},
@@ -58,7 +62,9 @@ class Admin:
         self.shops.put(shop)
         return stored
 
-    def rotate_secret(self, shop_id: str, platform: Platform, grace: timedelta, value: str | None = None) -> str:
+    def rotate_secret(
+        self, shop_id: str, platform: Platform, grace: timedelta, value: str | None = None
+    ) -> str:
         current = self.secrets.get(shop_id, fresh=True)
         if current is None or platform not in current.platforms:
             raise ValueError(f"shop {shop_id!r} has no {platform.value} secret")
@@ -80,16 +86,21 @@ class Admin:
         seen: dict[str, dict[str, Any]] = {}
         for _ in range(max(1, limit // 10)):
             batch = self.sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=2, AttributeNames=["All"],
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=2,
+                AttributeNames=["All"],
                 MessageAttributeNames=["All"],
-            ).get("Messages", [])  # fmt: skip
+            ).get("Messages", [])
             fresh = [m for m in batch if m["MessageId"] not in seen]
             if not fresh:
                 break
             for m in fresh:
                 seen[m["MessageId"]] = _describe(m)
         for m in seen.values():
-            self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m.pop("_receipt"), VisibilityTimeout=0)
+            self.sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=m.pop("_receipt"), VisibilityTimeout=0
+            )
         return list(seen.values())
 
     def dlq_replay(self, queue: str = "feedback-events", message_id: str | None = None) -> int:
@@ -104,10 +115,15 @@ class Admin:
                 return moved
             for m in batch:
                 if message_id and m["MessageId"] != message_id:
-                    self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+                    self.sqs.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                    )
                     continue
-                attrs = {k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
-                         for k, v in (m.get("MessageAttributes") or {}).items() if "StringValue" in v}  # fmt: skip
+                attrs = {
+                    k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
+                    for k, v in (m.get("MessageAttributes") or {}).items()
+                    if "StringValue" in v
+                }
                 self.sqs.send_message(QueueUrl=source, MessageBody=m["Body"], MessageAttributes=attrs)
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
                 moved += 1

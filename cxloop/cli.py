@@ -45,11 +45,20 @@ def _admin(args: argparse.Namespace) -> Any:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         print(f"(local stack at {endpoint})", file=sys.stderr)
-    region = (state or {}).get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = (
+        (state or {}).get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    )
     session = boto3.session.Session(region_name=region or "us-east-1")
-    clients = {n: session.client(n, endpoint_url=endpoint) for n in ("dynamodb", "sqs", "secretsmanager", "events")}  # type: ignore[call-overload]
-    admin = Admin(clients["dynamodb"], clients["sqs"], clients["secretsmanager"], clients["events"],
-                  resolve(clients["sqs"], args.prefix))  # fmt: skip
+    clients = {
+        n: session.client(n, endpoint_url=endpoint) for n in ("dynamodb", "sqs", "secretsmanager", "events")
+    }
+    admin = Admin(
+        clients["dynamodb"],
+        clients["sqs"],
+        clients["secretsmanager"],
+        clients["events"],
+        resolve(clients["sqs"], args.prefix),
+    )
     admin.api_url = (state or {}).get("api_url") or args.api_url  # type: ignore[attr-defined]
     return admin
 
@@ -87,8 +96,11 @@ def cmd_shop_add(args: argparse.Namespace) -> int:
     )
     api = None
     if args.bigcommerce_store_hash:
-        api = BigCommerceApi(store_hash=args.bigcommerce_store_hash, access_token=args.bigcommerce_token or "",
-                             base_url=args.bigcommerce_api_url)  # fmt: skip
+        api = BigCommerceApi(
+            store_hash=args.bigcommerce_store_hash,
+            access_token=args.bigcommerce_token or "",
+            base_url=args.bigcommerce_api_url,
+        )
     given = {Platform(p): v for p, _, v in (s.partition("=") for s in args.secret or [])}
     stored = admin.add_shop(shop, given, api)
     base = admin.api_url or "<ApiUrl>"
@@ -108,7 +120,9 @@ def cmd_shop_list(args: argparse.Namespace) -> int:
 
 def cmd_shop_rotate(args: argparse.Namespace) -> int:
     admin = _admin(args)
-    secret = admin.rotate_secret(args.shop_id, Platform(args.platform), timedelta(hours=args.grace_hours), args.secret)
+    secret = admin.rotate_secret(
+        args.shop_id, Platform(args.platform), timedelta(hours=args.grace_hours), args.secret
+    )
     print(f"New {args.platform} secret for {args.shop_id}: {secret}")
     if args.grace_hours:
         print(f"The previous secret stays valid for {args.grace_hours} h: update the platform before then.")
@@ -120,8 +134,10 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
     if not messages:
         print(f"The {args.queue} dead-letter queue is empty.")
     for m in messages:
-        print(f"{m['message_id']}  {m['shop_id']}  {m['platform']}  {m['topic']}  received {m['received_at']}"
-              f"  receives {m['receive_count']}")  # fmt: skip
+        print(
+            f"{m['message_id']}  {m['shop_id']}  {m['platform']}  {m['topic']}  received {m['received_at']}"
+            f"  receives {m['receive_count']}"
+        )
     return 0
 
 
@@ -136,8 +152,10 @@ def _unwrap(payload: Any, topic: str) -> Any:
     if isinstance(payload, dict) and topic in payload and isinstance(payload[topic], dict):
         return payload[topic]
     if isinstance(payload, dict) and len(payload) == 1:
-        (key, inner), = payload.items()
-        if key in ("order", "fulfillment", "fulfillment_event", "customer", "refund") and isinstance(inner, dict):
+        ((key, inner),) = payload.items()
+        if key in ("order", "fulfillment", "fulfillment_event", "customer", "refund") and isinstance(
+            inner, dict
+        ):
             return inner
     return payload
 
@@ -158,7 +176,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         payload["scope"] = args.topic
         body = json.dumps(payload).encode()
     source = shop.domain or (f"{shop.shop_id}.myshopify.com" if platform is Platform.SHOPIFY else "")
-    headers = webhook_headers(platform, args.topic, body, secrets.platforms[platform].current, source, args.event_id)
+    headers = webhook_headers(
+        platform, args.topic, body, secrets.platforms[platform].current, source, args.event_id
+    )
     url = f"{(args.url or admin.api_url).rstrip('/')}/webhooks/{platform.value}/{args.shop}"
     status, text = post(url, body, headers)
     print(f"{status} {text}")
@@ -170,8 +190,12 @@ def _ref(args: argparse.Namespace) -> Any:
 
     if not (args.email or args.customer_id):
         raise SystemExit("give --email or --customer-id")
-    return CustomerRef(platform=Platform(args.platform), customer_id=args.customer_id, email=args.email,
-                       order_ids=tuple(args.order or ()))  # fmt: skip
+    return CustomerRef(
+        platform=Platform(args.platform),
+        customer_id=args.customer_id,
+        email=args.email,
+        order_ids=tuple(args.order or ()),
+    )
 
 
 def cmd_customer_export(args: argparse.Namespace) -> int:
@@ -181,7 +205,8 @@ def cmd_customer_export(args: argparse.Namespace) -> int:
 
 def cmd_customer_erase(args: argparse.Namespace) -> int:
     report = _admin(args).erase_customer(args.shop, _ref(args))
-    print(f"Erased: {len(report.orders_anonymised)} order(s) anonymised, {report.records_deleted} record(s) deleted.")
+    anonymised, deleted = len(report.orders_anonymised), report.records_deleted
+    print(f"Erased: {anonymised} order(s) anonymised, {deleted} record(s) deleted.")
     return 0
 
 
@@ -207,7 +232,7 @@ def _customer_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--order", action="append", help="an order id to include (repeatable)")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per command
     root = argparse.ArgumentParser(prog="cxloop", description=__doc__)
     root.add_argument("--prefix", default="cxloop", help="resource name prefix (default cxloop)")
     root.add_argument("--state-dir", default=".cxloop", help="local stack state folder")
@@ -219,28 +244,40 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--api-port", type=int, default=8080)
     run.add_argument("--moto-port", type=int, default=5055)
     run.add_argument("--smtp-port", type=int, default=1025)
-    run.add_argument("--log-level", default="INFO", help="level of the functions' logs (.cxloop/functions.log)")
+    run.add_argument(
+        "--log-level", default="INFO", help="level of the functions' logs (.cxloop/functions.log)"
+    )
     run.add_argument("--no-demo", action="store_true", help="start empty: no demo shops or orders")
     run.add_argument("--exit-after-demo", action="store_true", help="stop once the demo has run")
     run.set_defaults(func=cmd_run)
 
-    shop = sub.add_parser("shop", help="manage shops (tenants) and their secrets").add_subparsers(dest="sub", required=True)
+    shop = sub.add_parser("shop", help="manage shops (tenants) and their secrets").add_subparsers(
+        dest="sub", required=True
+    )
     add = shop.add_parser("add", help="add a shop; prints its webhook URLs and secrets")
     add.add_argument("shop_id")
     add.add_argument("--name")
     add.add_argument("--platform", action="append", required=True, choices=[x.value for x in Platform])
-    add.add_argument("--domain", help="*.myshopify.com, the WooCommerce site URL, or the BigCommerce store id")
+    add.add_argument(
+        "--domain", help="*.myshopify.com, the WooCommerce site URL, or the BigCommerce store id"
+    )
     add.add_argument("--timezone", default="UTC")
     add.add_argument("--owner-email")
-    add.add_argument("--secret", action="append", metavar="PLATFORM=SECRET",
-                     help="use this signing secret (Shopify: the app's client secret) instead of a generated one")
+    add.add_argument(
+        "--secret",
+        action="append",
+        metavar="PLATFORM=SECRET",
+        help="use this signing secret (Shopify: the app's client secret) instead of a generated one",
+    )
     add.add_argument("--bigcommerce-store-hash")
     add.add_argument("--bigcommerce-token")
     add.add_argument("--bigcommerce-api-url", default="https://api.bigcommerce.com")
     add.set_defaults(func=cmd_shop_add)
     lst = shop.add_parser("list", help="list shops")
     lst.set_defaults(func=cmd_shop_list)
-    rot = shop.add_parser("rotate-secret", help="replace a platform secret, keeping the old one valid for a while")
+    rot = shop.add_parser(
+        "rotate-secret", help="replace a platform secret, keeping the old one valid for a while"
+    )
     rot.add_argument("shop_id")
     rot.add_argument("--platform", required=True, choices=[x.value for x in Platform])
     rot.add_argument("--grace-hours", type=float, default=24.0)

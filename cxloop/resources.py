@@ -5,6 +5,7 @@ The CLI, the local stack and the integration tests all resolve names through :cl
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +57,10 @@ def _create_table(dynamodb: Any, name: str, table: topology.Table) -> None:
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
     }
     if gsis:
         kwargs["GlobalSecondaryIndexes"] = gsis
@@ -80,20 +84,22 @@ def provision(dynamodb: Any, sqs: Any, events: Any, prefix: str = "cxloop", tap:
     queue_urls, dlq_urls = {}, {}
     for q in topology.QUEUES:
         dlq_url = sqs.create_queue(QueueName=topology.dlq_name(prefix, q))["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         url = sqs.create_queue(
             QueueName=topology.physical(prefix, q.logical),
             Attributes={
                 "VisibilityTimeout": str(q.visibility_timeout_s),
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}
+                ),
             },
         )["QueueUrl"]
         queue_urls[q.logical], dlq_urls[q.logical] = url, dlq_url
     bus = topology.physical(prefix, topology.BUS)
-    try:
+    with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
         events.create_event_bus(Name=bus)
-    except events.exceptions.ResourceAlreadyExistsException:
-        pass
     tap_url = _tap(sqs, events, prefix, bus) if tap else None
     return Resources(prefix, tables, queue_urls, dlq_urls, bus, tap_url)
 
@@ -102,7 +108,11 @@ def _tap(sqs: Any, events: Any, prefix: str, bus: str) -> str:
     """Local only: a queue receiving every event on the bus, so the stack and tests can see them."""
     url: str = sqs.create_queue(QueueName=f"{prefix}-local-bus-tap")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name=f"{prefix}-local-tap", EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": "cxloop."}]}))
+    events.put_rule(
+        Name=f"{prefix}-local-tap",
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": [{"prefix": "cxloop."}]}),
+    )
     events.put_targets(Rule=f"{prefix}-local-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
     return url
 
@@ -110,6 +120,12 @@ def _tap(sqs: Any, events: Any, prefix: str, bus: str) -> str:
 def resolve(sqs: Any, prefix: str = "cxloop") -> Resources:
     """Names of an existing deployment (AWS or local) from the prefix alone."""
     tables = {t.logical: topology.physical(prefix, t.logical) for t in topology.TABLES}
-    queue_urls = {q.logical: sqs.get_queue_url(QueueName=topology.physical(prefix, q.logical))["QueueUrl"] for q in topology.QUEUES}
-    dlq_urls = {q.logical: sqs.get_queue_url(QueueName=topology.dlq_name(prefix, q))["QueueUrl"] for q in topology.QUEUES}
+    queue_urls = {
+        q.logical: sqs.get_queue_url(QueueName=topology.physical(prefix, q.logical))["QueueUrl"]
+        for q in topology.QUEUES
+    }
+    dlq_urls = {
+        q.logical: sqs.get_queue_url(QueueName=topology.dlq_name(prefix, q))["QueueUrl"]
+        for q in topology.QUEUES
+    }
     return Resources(prefix, tables, queue_urls, dlq_urls, topology.physical(prefix, topology.BUS))

@@ -43,4 +43,7 @@ def webhook_headers(
             "X-WC-Webhook-ID": "1",
             "X-WC-Webhook-Delivery-ID": uuid.uuid4().hex,
         }
-    return {"Content-Type": "application/json", **signatures.standard_headers(secret, event_id, body, timestamp)}
+    return {
+        "Content-Type": "application/json",
+        **signatures.standard_headers(secret, event_id, body, timestamp),
+    }

@@ -6,6 +6,7 @@ for a fresh copy when a signature fails against the cached one (see the intake u
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -14,7 +15,9 @@ from shared.topology import secret_name
 
 
 class SecretsManagerStore:
-    def __init__(self, client: Any, prefix: str, cache_seconds: float = 300.0, min_refresh_seconds: float = 2.0) -> None:
+    def __init__(
+        self, client: Any, prefix: str, cache_seconds: float = 300.0, min_refresh_seconds: float = 2.0
+    ) -> None:
         self._client = client
         self._prefix = prefix
         self._cache_seconds = cache_seconds
@@ -53,8 +56,6 @@ class SecretsManagerStore:
         self._cache.pop(shop_id, None)
 
     def delete(self, shop_id: str) -> None:
-        try:
+        with contextlib.suppress(self._client.exceptions.ResourceNotFoundException):
             self._client.delete_secret(SecretId=self._name(shop_id), ForceDeleteWithoutRecovery=True)
-        except self._client.exceptions.ResourceNotFoundException:
-            pass
         self._cache.pop(shop_id, None)

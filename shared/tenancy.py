@@ -39,7 +39,9 @@ class Shop(BaseModel):
     @classmethod
     def _valid_id(cls, value: str) -> str:
         if not SHOP_ID.match(value):
-            raise ValueError("shop id must be 3-40 characters of a-z, 0-9 and '-', not starting or ending in '-'")
+            raise ValueError(
+                "shop id must be 3-40 characters of a-z, 0-9 and '-', not starting or ending in '-'"
+            )
         return value
 
 

@@ -88,7 +88,9 @@ class Gateway:
         rules = []
         for fn in topology.FUNCTIONS:
             for route in fn.routes:
-                rules.append(Rule(_rule_path(route.path), methods=[route.method], endpoint=(fn.logical, route)))
+                rules.append(
+                    Rule(_rule_path(route.path), methods=[route.method], endpoint=(fn.logical, route))
+                )
         self._api = Map(rules)
         self.requests = 0
 
@@ -100,8 +102,11 @@ class Gateway:
             else:
                 response = self._invoke(request)
         except HTTPException as e:
-            response = Response(json.dumps({"message": e.description or e.name}), status=e.code or 500,
-                                content_type="application/json")  # fmt: skip
+            response = Response(
+                json.dumps({"message": e.description or e.name}),
+                status=e.code or 500,
+                content_type="application/json",
+            )
         return response(environ, start_response)
 
     def _invoke(self, request: Request) -> Response:
@@ -113,7 +118,7 @@ class Gateway:
             return Response(json.dumps({"message": "Not Found"}), status=404, content_type="application/json")
         self.requests += 1
         started = time.perf_counter()
-        result = self.functions.invoke(topology.function(logical), api_event(request, route, params))
+        result = self.functions.invoke(topology.function(logical), api_event(request, route, dict(params)))
         response = lambda_response(result)
         response.headers["x-local-latency-ms"] = f"{(time.perf_counter() - started) * 1000:.2f}"
         return response

@@ -42,7 +42,10 @@ class Pages:
                 Rule("/_local/status.json", endpoint="status_json"),
                 Rule("/_local/schedules/<function>", endpoint="fire", methods=["POST"]),
                 Rule("/_local/bigcommerce/stores/<store>/v2/orders/<order_id>", endpoint="bc_order"),
-                Rule("/_local/bigcommerce/stores/<store>/v2/orders/<order_id>/shipments", endpoint="bc_shipments"),
+                Rule(
+                    "/_local/bigcommerce/stores/<store>/v2/orders/<order_id>/shipments",
+                    endpoint="bc_shipments",
+                ),
             ]
         )
 
@@ -53,7 +56,9 @@ class Pages:
 
     @staticmethod
     def _html(template: str, **context: Any) -> Response:
-        return Response(_env.get_template(template).render(**context), content_type="text/html; charset=utf-8")
+        return Response(
+            _env.get_template(template).render(**context), content_type="text/html; charset=utf-8"
+        )
 
     @staticmethod
     def _json(value: Any, status: int = 200) -> Response:

@@ -113,7 +113,9 @@ class Pump:
         assert fn.queue is not None
         queue = topology.queue(fn.queue.queue)
         url = self.resources.queue_urls[queue.logical]
-        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         while not self._stop.is_set():
             try:
                 self.deliver_once(fn, queue, url, arn, wait_s=1)
@@ -122,7 +124,9 @@ class Pump:
                 self._count(f"last_error:{type(e).__name__}")
                 time.sleep(0.5)
 
-    def deliver_once(self, fn: topology.Function, queue: topology.Queue, url: str, arn: str, wait_s: int = 0) -> int:
+    def deliver_once(
+        self, fn: topology.Function, queue: topology.Queue, url: str, arn: str, wait_s: int = 0
+    ) -> int:
         """Receive one batch, invoke the function, settle the batch. Returns how many were received."""
         assert fn.queue is not None
         received = self.sqs.receive_message(
@@ -150,7 +154,11 @@ class Pump:
         for m in received:
             if m["MessageId"] in failed:
                 self.sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=queue.local_retry_delay_s if self.retry_delay_s is None else self.retry_delay_s,
+                    QueueUrl=url,
+                    ReceiptHandle=m["ReceiptHandle"],
+                    VisibilityTimeout=queue.local_retry_delay_s
+                    if self.retry_delay_s is None
+                    else self.retry_delay_s,
                 )
         self._count(f"{fn.logical}.succeeded", len(done))
         self._count(f"{fn.logical}.failed", len(failed))
@@ -159,14 +167,15 @@ class Pump:
     def fire(self, logical: str) -> Any:
         fn = topology.function(logical)
         self._count(f"{logical}.fired")
-        return self.functions.invoke(fn, scheduled_event(topology.physical(self.resources.prefix, logical), self.region))
+        return self.functions.invoke(
+            fn, scheduled_event(topology.physical(self.resources.prefix, logical), self.region)
+        )
 
     def _schedules(self) -> None:
-        next_at = {
-            fn.logical: time.monotonic() + fn.schedule.every_s * self.schedule_scale
-            for fn in topology.FUNCTIONS
-            if fn.schedule
+        every = {
+            fn.logical: fn.schedule.every_s * self.schedule_scale for fn in topology.FUNCTIONS if fn.schedule
         }
+        next_at = {logical: time.monotonic() + period for logical, period in every.items()}
         while not self._stop.wait(1.0):
             for logical, due in next_at.items():
                 if time.monotonic() >= due:
@@ -174,7 +183,7 @@ class Pump:
                         self.fire(logical)
                     except Exception:
                         self._count(f"{logical}.invocation_errors")
-                    next_at[logical] = time.monotonic() + topology.function(logical).schedule.every_s * self.schedule_scale  # type: ignore[union-attr]
+                    next_at[logical] = time.monotonic() + every[logical]
             try:
                 self.fire_due_one_shots(datetime.now(tz=UTC))
             except Exception:
@@ -186,7 +195,9 @@ class Pump:
             return 0
         fired = 0
         for summary in self.scheduler.list_schedules(State="ENABLED").get("Schedules", []):
-            schedule = self.scheduler.get_schedule(Name=summary["Name"], GroupName=summary.get("GroupName", "default"))
+            schedule = self.scheduler.get_schedule(
+                Name=summary["Name"], GroupName=summary.get("GroupName", "default")
+            )
             expression = schedule.get("ScheduleExpression", "")
             if not expression.startswith("at("):
                 continue
@@ -198,7 +209,9 @@ class Pump:
             queue_name = target["Arn"].rsplit(":", 1)[1]
             url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
             self.sqs.send_message(QueueUrl=url, MessageBody=target.get("Input", "{}"))
-            self.scheduler.delete_schedule(Name=schedule["Name"], GroupName=schedule.get("GroupName", "default"))
+            self.scheduler.delete_schedule(
+                Name=schedule["Name"], GroupName=schedule.get("GroupName", "default")
+            )
             fired += 1
         self._count("scheduler.fired", fired)
         return fired

@@ -22,13 +22,13 @@ class MaildirHandler:
         self.box = mailbox.Maildir(root, create=True)
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         data = envelope.original_content or b""
         message = message_from_bytes(data, policy=policy.default)
         message["X-Local-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         message["X-Local-Received-At"] = datetime.now(tz=UTC).isoformat()
         with self._lock:
-            self.box.add(message)  # type: ignore[arg-type]
+            self.box.add(message)
         return "250 Message accepted for delivery"
 
 
@@ -47,11 +47,11 @@ class SmtpSink:
 def read_inbox(root: Path) -> list[tuple[str, EmailMessage]]:
     box = mailbox.Maildir(root, create=True, factory=None)
     found = []
-    for key in box.keys():
+    for key in list(box.iterkeys()):
         with box.get_file(key) as f:
             found.append((key, message_from_bytes(f.read(), policy=policy.default)))
     found.sort(key=lambda kv: str(kv[1].get("X-Local-Received-At", "")), reverse=True)
-    return found  # type: ignore[return-value]
+    return found
 
 
 @dataclass

@@ -69,7 +69,7 @@ def local_env(config: StackConfig) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL": f"http://{HOST}:{config.moto_port}",
         "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts anything
+        "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": config.region,
         "AWS_REGION": config.region,
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
@@ -82,7 +82,7 @@ def local_env(config: StackConfig) -> dict[str, str]:
 def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(config.moto_port)],
+            [sys.executable, "-m", "cxloop.local.aws_server", "--host", HOST, "--port", str(config.moto_port)],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -91,7 +91,7 @@ def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
         if proc.poll() is not None:
             raise SystemExit(f"moto's server exited (port {config.moto_port} in use?); see {log}")
         try:
-            urllib.request.urlopen(f"http://{HOST}:{config.moto_port}/moto-api/", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://{HOST}:{config.moto_port}/moto-api/", timeout=1)
             return proc
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
@@ -123,7 +123,7 @@ class LocalStack:
 
         session = boto3.session.Session(region_name=cfg.region)
         for name in ("dynamodb", "sqs", "events", "secretsmanager", "scheduler"):
-            self.clients[name] = session.client(name, endpoint_url=os.environ["AWS_ENDPOINT_URL"])  # type: ignore[call-overload]
+            self.clients[name] = session.client(name, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
         self.resources = provision(
             self.clients["dynamodb"], self.clients["sqs"], self.clients["events"], cfg.prefix, tap=True
         )
@@ -133,16 +133,26 @@ class LocalStack:
         functions.warm()
         route_function_logs(cfg.state_dir / "functions.log")
         self.pump = Pump(
-            functions, self.clients["sqs"], self.resources, self.clients["scheduler"], cfg.region,
+            functions,
+            self.clients["sqs"],
+            self.resources,
+            self.clients["scheduler"],
+            cfg.region,
             schedule_scale=cfg.schedule_scale,
-        )  # fmt: skip
+        )
         self.smtp = SmtpSink(cfg.state_dir / "mail", HOST, cfg.smtp_port)
         self.smtp.start()
         bc_orders = json.loads(pkg.files("cxloop.local").joinpath("demo/bigcommerce_api.json").read_text())
-        pages = Pages(cfg.state_dir / "mail", SlackSink(cfg.state_dir / "slack.jsonl"), bc_orders, self.status,
-                      self.pump.fire)  # fmt: skip
-        self.server = make_server(HOST, cfg.api_port, Gateway(functions, pages), threaded=True,
-                                  request_handler=QuietHandler)  # fmt: skip
+        pages = Pages(
+            cfg.state_dir / "mail",
+            SlackSink(cfg.state_dir / "slack.jsonl"),
+            bc_orders,
+            self.status,
+            self.pump.fire,
+        )
+        self.server = make_server(
+            HOST, cfg.api_port, Gateway(functions, pages), threaded=True, request_handler=QuietHandler
+        )
         threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True).start()
         self.pump.start()
         self._write_state()
@@ -162,7 +172,9 @@ class LocalStack:
         assert self.resources is not None
         queues = []
         for logical, url in self.resources.queue_urls.items():
-            attrs = self.clients["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            attrs = self.clients["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+                "Attributes"
+            ]
             dead = self.clients["sqs"].get_queue_attributes(
                 QueueUrl=self.resources.dlq_urls[logical], AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]
@@ -221,10 +233,13 @@ def run(config: StackConfig) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         stack.start()
-        print(f"cxloop local stack is up: {stack.api_url}  (AWS via moto at {os.environ['AWS_ENDPOINT_URL']})")
+        print(
+            f"cxloop local stack is up: {stack.api_url}  (AWS via moto at {os.environ['AWS_ENDPOINT_URL']})"
+        )
         if config.demo:
             demo.run_demo(stack)
-        print(f"Inbox: {stack.api_url}/_local/inbox   Slack sink: {stack.api_url}/_local/slack   Status: {stack.api_url}/")
+        api = stack.api_url
+        print(f"Inbox: {api}/_local/inbox   Slack sink: {api}/_local/slack   Status: {api}/")
         print(f"Function logs (JSON, one line per event): {config.state_dir / 'functions.log'}")
         sys.stdout.flush()
         if config.exit_after_demo:

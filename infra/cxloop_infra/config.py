@@ -78,7 +78,7 @@ class InfraConfig:
         if not self.deps_layer_dir:
             return None
         path = Path(self.deps_layer_dir).expanduser()
-        return path if path.is_absolute() else REPO_ROOT / path
+        return path if path.is_absolute() else self.code_root / path
 
     @property
     def secrets_arn_pattern(self) -> str:

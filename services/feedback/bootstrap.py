@@ -81,7 +81,12 @@ def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
         details=overrides.get("details") or BigCommerceOrders(secrets),
         export_retention=timedelta(days=settings.export_retention_days),
     )
-    queue = overrides.get("queue") or SqsEventQueue(aws.client("sqs", settings.aws), settings.events_queue_url)
+    queue = overrides.get("queue") or SqsEventQueue(
+        aws.client("sqs", settings.aws), settings.events_queue_url
+    )
     return Consumer(
-        deps=deps, raw_events=store, queue=queue, requeue_after=timedelta(seconds=settings.requeue_after_seconds)
+        deps=deps,
+        raw_events=store,
+        queue=queue,
+        requeue_after=timedelta(seconds=settings.requeue_after_seconds),
     )

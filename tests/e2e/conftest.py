@@ -42,17 +42,27 @@ class LiveStack:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "cxloop.cli", "--state-dir", str(self.state_dir), *args],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
-    def send(self, platform: Platform, shop: Shop, secret: str, topic: str, payload: Any,
-             event_id: str | None = None) -> tuple[int, str]:  # fmt: skip
+    def send(
+        self,
+        platform: Platform,
+        shop: Shop,
+        secret: str,
+        topic: str,
+        payload: Any,
+        event_id: str | None = None,
+    ) -> tuple[int, str]:
         body = json.dumps(payload).encode()
         headers = webhook_headers(platform, topic, body, secret, shop.domain, event_id)
         return post(f"{self.api}/webhooks/{platform.value}/{shop.shop_id}", body, headers)
 
     def status(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.api}/_local/status.json", timeout=5) as r:  # noqa: S310
+        with urllib.request.urlopen(f"{self.api}/_local/status.json", timeout=5) as r:
             return json.loads(r.read())  # type: ignore[no-any-return]
 
     def wait_idle(self, timeout_s: float = 30) -> None:
@@ -68,10 +78,25 @@ def start(tmp: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str, str, Pa
     api, moto, smtp = free_port(), free_port(), free_port()
     log = (tmp / "stack.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cxloop.cli", "--state-dir", str(tmp / "state"), "run", "--api-port", str(api),
-         "--moto-port", str(moto), "--smtp-port", str(smtp), *extra],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cxloop.cli",
+            "--state-dir",
+            str(tmp / "state"),
+            "run",
+            "--api-port",
+            str(api),
+            "--moto-port",
+            str(moto),
+            "--smtp-port",
+            str(smtp),
+            *extra,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     return proc, f"http://127.0.0.1:{api}", f"http://127.0.0.1:{moto}", tmp / "state"
 
 
@@ -81,7 +106,7 @@ def wait_up(proc: subprocess.Popen[bytes], api: str, log: Path) -> None:
         if proc.poll() is not None:
             raise AssertionError("the local stack exited:\n" + log.read_text())
         try:
-            urllib.request.urlopen(f"{api}/_local/status.json", timeout=2)  # noqa: S310
+            urllib.request.urlopen(f"{api}/_local/status.json", timeout=2)
             return
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.3)
@@ -91,13 +116,20 @@ def wait_up(proc: subprocess.Popen[bytes], api: str, log: Path) -> None:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     tmp = tmp_path_factory.mktemp("stack")
-    proc, api, moto, state = start(tmp, "--no-demo", "--log-level", "ERROR")
+    proc, api, moto, state = start(tmp, "--no-demo", "--log-level", "INFO")
     try:
         wait_up(proc, api, tmp / "stack.log")
         session = boto3.session.Session(region_name="us-east-1")
-        clients = {n: session.client(n, endpoint_url=moto) for n in ("dynamodb", "sqs", "secretsmanager", "events")}  # type: ignore[call-overload]
-        admin = Admin(clients["dynamodb"], clients["sqs"], clients["secretsmanager"], clients["events"],
-                      resolve(clients["sqs"]))  # fmt: skip
+        clients = {
+            n: session.client(n, endpoint_url=moto) for n in ("dynamodb", "sqs", "secretsmanager", "events")
+        }  # type: ignore[call-overload]
+        admin = Admin(
+            clients["dynamodb"],
+            clients["sqs"],
+            clients["secretsmanager"],
+            clients["events"],
+            resolve(clients["sqs"]),
+        )
         yield LiveStack(api, moto, state, admin, proc)
     finally:
         proc.terminate()

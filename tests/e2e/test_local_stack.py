@@ -14,10 +14,14 @@ from cxloop.local.demo import post
 from shared.tenancy import Platform, Shop
 from tests.e2e.conftest import LiveStack, start
 
-SHOPIFY = Shop(shop_id="e2e-shopify", name="E2E Shopify", platforms=(Platform.SHOPIFY,), domain="e2e.myshopify.com")
+SHOPIFY = Shop(
+    shop_id="e2e-shopify", name="E2E Shopify", platforms=(Platform.SHOPIFY,), domain="e2e.myshopify.com"
+)
 WOO = Shop(shop_id="e2e-woo", name="E2E Woo", platforms=(Platform.WOOCOMMERCE,), domain="https://woo.example")
 BIGC = Shop(shop_id="e2e-bigc", name="E2E BigCommerce", platforms=(Platform.BIGCOMMERCE,), domain="1025646")
-OTHER = Shop(shop_id="e2e-other", name="Another tenant", platforms=(Platform.SHOPIFY,), domain="other.myshopify.com")
+OTHER = Shop(
+    shop_id="e2e-other", name="Another tenant", platforms=(Platform.SHOPIFY,), domain="other.myshopify.com"
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +44,13 @@ def test_shopify_order_to_delivered(live: LiveStack, secrets: dict[str, str], we
     fulfilment = dict(fulfilment, status="success", updated_at="2014-01-23T09:00:00-05:00")
     event = _load(webhook_fixtures, "shopify_fulfillment_event.json")["fulfillment_event"]
     # The fixture's event belongs to another order; point it at ours and say the parcel arrived.
-    delivered = dict(event, order_id=order["id"], fulfillment_id=fulfilment["id"], status="delivered",
-                     happened_at="2014-01-25T16:32:23-05:00")  # fmt: skip
+    delivered = dict(
+        event,
+        order_id=order["id"],
+        fulfillment_id=fulfilment["id"],
+        status="delivered",
+        happened_at="2014-01-25T16:32:23-05:00",
+    )
     in_transit = dict(delivered, id=1, status="in_transit", happened_at="2014-01-24T10:00:00-05:00")
     s = secrets[SHOPIFY.shop_id]
     assert live.send(Platform.SHOPIFY, SHOPIFY, s, "orders/create", order, "e2e-1")[0] == 200
@@ -60,12 +69,19 @@ def test_shopify_order_to_delivered(live: LiveStack, secrets: dict[str, str], we
 
 
 def test_woocommerce_ping_and_order(live: LiveStack, secrets: dict[str, str], webhook_fixtures: Path) -> None:
-    ping = post(f"{live.api}/webhooks/woocommerce/{WOO.shop_id}", b"webhook_id=7",
-                {"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    ping = post(
+        f"{live.api}/webhooks/woocommerce/{WOO.shop_id}",
+        b"webhook_id=7",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert ping[0] == 200
     order = _load(webhook_fixtures, "woocommerce_order.json")
-    done = dict(order, status="completed", date_modified_gmt="2017-03-23T10:00:00",
-                date_completed_gmt="2017-03-23T10:00:00")  # fmt: skip
+    done = dict(
+        order,
+        status="completed",
+        date_modified_gmt="2017-03-23T10:00:00",
+        date_completed_gmt="2017-03-23T10:00:00",
+    )
     s = secrets[WOO.shop_id]
     # Out of order: the completed update arrives before the creation.
     assert live.send(Platform.WOOCOMMERCE, WOO, s, "order.updated", done)[0] == 200
@@ -105,22 +121,46 @@ def test_tenant_isolation_over_http(live: LiveStack, secrets: dict[str, str], we
     assert live.admin.order(SHOPIFY.shop_id, Platform.SHOPIFY, "990001") is None
 
 
-def test_cli_replay_shop_list_and_dlq(live: LiveStack, secrets: dict[str, str], webhook_fixtures: Path) -> None:
+def test_cli_replay_shop_list_and_dlq(
+    live: LiveStack, secrets: dict[str, str], webhook_fixtures: Path
+) -> None:
     listed = live.cli("shop", "list")
     assert listed.returncode == 0 and SHOPIFY.shop_id in listed.stdout and WOO.shop_id in listed.stdout
-    replay = live.cli("replay", str(webhook_fixtures / "shopify_order.json"), "--platform", "shopify",
-                      "--shop", OTHER.shop_id, "--topic", "orders/updated", "--event-id", "cli-1")  # fmt: skip
+    replay = live.cli(
+        "replay",
+        str(webhook_fixtures / "shopify_order.json"),
+        "--platform",
+        "shopify",
+        "--shop",
+        OTHER.shop_id,
+        "--topic",
+        "orders/updated",
+        "--event-id",
+        "cli-1",
+    )
     assert replay.returncode == 0, replay.stderr
     assert '"accepted"' in replay.stdout
-    again = live.cli("replay", str(webhook_fixtures / "shopify_order.json"), "--platform", "shopify",
-                     "--shop", OTHER.shop_id, "--topic", "orders/updated", "--event-id", "cli-1")  # fmt: skip
+    again = live.cli(
+        "replay",
+        str(webhook_fixtures / "shopify_order.json"),
+        "--platform",
+        "shopify",
+        "--shop",
+        OTHER.shop_id,
+        "--topic",
+        "orders/updated",
+        "--event-id",
+        "cli-1",
+    )
     assert '"duplicate"' in again.stdout
     live.wait_idle()
     assert live.admin.order(OTHER.shop_id, Platform.SHOPIFY, "450789469") is not None
     assert "is empty" in live.cli("dlq", "list").stdout
 
 
-def test_cli_rotate_secret_keeps_the_old_one_for_the_grace_period(live: LiveStack, secrets: dict[str, str]) -> None:
+def test_cli_rotate_secret_keeps_the_old_one_for_the_grace_period(
+    live: LiveStack, secrets: dict[str, str]
+) -> None:
     rotated = live.cli("shop", "rotate-secret", OTHER.shop_id, "--platform", "shopify", "--grace-hours", "1")
     assert rotated.returncode == 0, rotated.stderr
     new = rotated.stdout.split(": ", 1)[1].split()[0]
@@ -140,15 +180,15 @@ def test_local_pages(live: LiveStack) -> None:
     assert post(f"{live.api}/_local/slack/owner-alerts", b'{"text": "hello"}', {})[0] == 200
     assert post(f"{live.api}/_local/slack/owner-alerts", b"not json", {})[0] == 400
     for path in ("/", "/_local/inbox", "/_local/slack"):
-        with urllib.request.urlopen(live.api + path, timeout=5) as r:  # noqa: S310
+        with urllib.request.urlopen(live.api + path, timeout=5) as r:
             assert r.status == 200
-    with urllib.request.urlopen(live.api + "/_local/slack.json", timeout=5) as r:  # noqa: S310
+    with urllib.request.urlopen(live.api + "/_local/slack.json", timeout=5) as r:
         assert json.loads(r.read())[-1]["payload"]["text"] == "hello"
 
 
 def test_quick_start_demo(tmp_path: Path) -> None:
     """`make run`'s own command, with the demo, stops by itself when asked to."""
-    proc, api, _, _ = start(tmp_path, "--exit-after-demo")
+    proc, _api, _, _ = start(tmp_path, "--exit-after-demo")
     assert proc.wait(timeout=120) == 0
     out = (tmp_path / "stack.log").read_text()
     assert "#1042   delivered" in out

@@ -514,9 +514,19 @@ def test_config_precedence() -> None:
     assert defaults.powertools_layer_version == 7
     assert InfraConfig.resolve({}.get, {"CDK_DEFAULT_ACCOUNT": "111122223333"}).account == "111122223333"
 
+    own_layer = InfraConfig.resolve({"powertoolsLayerVersion": "0", "depsLayerDir": "build/layer"}.get, {})
+    assert own_layer.powertools_layer_arn is None
+    assert own_layer.deps_layer_path == own_layer.code_root / "build" / "layer"
+
 
 @pytest.mark.parametrize(
-    "bad", [{"prefix": "Bad_Prefix"}, {"account": "1234"}, {"powertoolsLayerVersion": 0}]
+    "bad",
+    [
+        {"prefix": "Bad_Prefix"},
+        {"account": "1234"},
+        {"powertoolsLayerVersion": -1},
+        {"powertoolsLayerVersion": 0},  # without depsLayerDir nothing would provide Powertools
+    ],
 )
 def test_config_rejects_invalid_values(bad: dict[str, Any]) -> None:
     from cxloop_infra.config import InfraConfig

@@ -26,10 +26,18 @@ from shared import topology
 from shared.settings import ConsumerSettings, IntakeSettings, load
 from shared.tenancy import Platform, Shop
 
-SHOP_A = Shop(shop_id="shop-a", name="A", platforms=(Platform.SHOPIFY, Platform.WOOCOMMERCE),
-              domain="shop-a.myshopify.com")  # fmt: skip
-SHOP_B = Shop(shop_id="shop-b", name="B", platforms=(Platform.SHOPIFY, Platform.BIGCOMMERCE),
-              domain="shop-b.myshopify.com")  # fmt: skip
+SHOP_A = Shop(
+    shop_id="shop-a",
+    name="A",
+    platforms=(Platform.SHOPIFY, Platform.WOOCOMMERCE),
+    domain="shop-a.myshopify.com",
+)
+SHOP_B = Shop(
+    shop_id="shop-b",
+    name="B",
+    platforms=(Platform.SHOPIFY, Platform.BIGCOMMERCE),
+    domain="shop-b.myshopify.com",
+)
 
 
 @dataclass
@@ -41,15 +49,26 @@ class Stack:
     tap: str
 
     def post(self, platform: str, shop_id: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-        builder = EnvironBuilder(path=f"/webhooks/{platform}/{shop_id}", method="POST", data=body, headers=headers)
+        builder = EnvironBuilder(
+            path=f"/webhooks/{platform}/{shop_id}", method="POST", data=body, headers=headers
+        )
         request = Request(builder.get_environ())
         event = api_event(request, topology.WEBHOOK_ROUTE, {"platform": platform, "shop_id": shop_id})
         return Functions().invoke(topology.function("feedback-webhooks"), event)  # type: ignore[no-any-return]
 
-    def signed(self, platform: Platform, shop: Shop, topic: str, payload: Any, event_id: str | None = None,
-               secret: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def signed(
+        self,
+        platform: Platform,
+        shop: Shop,
+        topic: str,
+        payload: Any,
+        event_id: str | None = None,
+        secret: str | None = None,
+    ) -> dict[str, Any]:
         body = json.dumps(payload).encode()
-        headers = webhook_headers(platform, topic, body, secret or self.secrets[shop.shop_id], shop.domain, event_id)
+        headers = webhook_headers(
+            platform, topic, body, secret or self.secrets[shop.shop_id], shop.domain, event_id
+        )
         return self.post(platform.value, shop.shop_id, body, headers)
 
     def drain(self) -> int:
@@ -58,7 +77,9 @@ class Stack:
         fn = topology.function("feedback-events")
         queue = topology.queue("feedback-events")
         url = self.resources.queue_urls["feedback-events"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         total = 0
         while n := pump.deliver_once(fn, queue, url, arn):
             total += n
@@ -66,7 +87,9 @@ class Stack:
 
     def bus_events(self) -> list[dict[str, Any]]:
         found = []
-        while batch := self.sqs.receive_message(QueueUrl=self.tap, MaxNumberOfMessages=10).get("Messages", []):
+        while batch := self.sqs.receive_message(QueueUrl=self.tap, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
             for m in batch:
                 found.append(json.loads(m["Body"]))
                 self.sqs.delete_message(QueueUrl=self.tap, ReceiptHandle=m["ReceiptHandle"])
@@ -81,7 +104,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         resources = provision(clients["dynamodb"], clients["sqs"], clients["events"], "cxloop", tap=True)
         for key, value in resources.env().items():
             monkeypatch.setenv(key, value)
-        admin = Admin(clients["dynamodb"], clients["sqs"], clients["secretsmanager"], clients["events"], resources)
+        admin = Admin(
+            clients["dynamodb"], clients["sqs"], clients["secretsmanager"], clients["events"], resources
+        )
         secrets = {}
         for shop in (SHOP_A, SHOP_B):
             stored = admin.add_shop(shop)
@@ -91,4 +116,3 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         events_handler.use(bootstrap.build_consumer(load(ConsumerSettings)))
         assert resources.tap_queue_url is not None
         yield Stack(admin, resources, secrets, clients["sqs"], resources.tap_queue_url)
-

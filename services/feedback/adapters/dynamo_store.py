@@ -10,11 +10,12 @@ Item shapes (pk is always ``SHOP#<shop_id>``):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
@@ -28,14 +29,14 @@ MAX_TRANSACTION = 100
 
 
 def _av(value: Any) -> dict[str, Any]:
-    return _ser.serialize(value)  # type: ignore[no-any-return]
+    return cast(dict[str, Any], _ser.serialize(value))
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
     out = {k: _de.deserialize(v) for k, v in item.items()}
     for k, v in out.items():
         if isinstance(v, Binary):
-            out[k] = bytes(v.value)
+            out[k] = v.value if isinstance(v.value, bytes) else bytes(v.value)  # type: ignore[attr-defined]
         elif hasattr(v, "as_integer_ratio") and not isinstance(v, int | float):  # Decimal
             out[k] = int(v) if v == int(v) else float(v)
     return out
@@ -111,9 +112,9 @@ class DynamoFeedbackStore:
 
     def _get_key(self, shop_id: str, sk: str) -> dict[str, Any] | None:
         key = {"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}}
-        item: dict[str, Any] | None = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get(
-            "Item"
-        )
+        item: dict[str, Any] | None = self._db.get_item(
+            TableName=self._table, Key=key, ConsistentRead=True
+        ).get("Item")
         return item
 
     def forget(self, event: StoredEvent) -> None:
@@ -153,7 +154,7 @@ class DynamoFeedbackStore:
         )
 
     def touch_pending(self, event: StoredEvent, at: datetime) -> None:
-        try:
+        with contextlib.suppress(self._errors.ConditionalCheckFailedException):  # processed meanwhile
             self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": _pk(event.shop_id)}, "sk": {"S": event.sort_key}},
@@ -161,8 +162,6 @@ class DynamoFeedbackStore:
                 ConditionExpression="attribute_exists(pending_pk)",
                 ExpressionAttributeValues={":s": {"S": f"{_iso(at)}#{event.shop_id}#{event.sort_key}"}},
             )
-        except self._errors.ConditionalCheckFailedException:
-            pass  # processed meanwhile
 
     def get_event(self, shop_id: str, sort_key: str) -> StoredEvent | None:
         item = self._get_key(shop_id, sort_key)
@@ -232,11 +231,18 @@ class DynamoFeedbackStore:
         return receipt
 
     def _apply_round(
-        self, shop_id: str, changes: list[Change], processed: StoredEvent | None, now: datetime, receipt: ApplyReceipt
+        self,
+        shop_id: str,
+        changes: list[Change],
+        processed: StoredEvent | None,
+        now: datetime,
+        receipt: ApplyReceipt,
     ) -> bool:
         """Returns True when a tombstone stopped the round (the person was erased)."""
         keys = sorted({c.customer_key for c in changes if c.customer_key})
-        ops: list[tuple[str, dict[str, Any]]] = [(f"tomb:{k}", self._tombstone_check(shop_id, k)) for k in keys]
+        ops: list[tuple[str, dict[str, Any]]] = [
+            (f"tomb:{k}", self._tombstone_check(shop_id, k)) for k in keys
+        ]
         ops += [(c.sk, self._update(shop_id, c)) for c in changes]
         if processed is not None:
             ops.append(("processed", self._processed(processed, now)))
@@ -245,7 +251,9 @@ class DynamoFeedbackStore:
             while todo:
                 failed = self._transact(todo)
                 if failed is None:
-                    receipt.applied.extend(lb for lb, _ in todo if lb != "processed" and not lb.startswith("tomb:"))
+                    receipt.applied.extend(
+                        lb for lb, _ in todo if lb != "processed" and not lb.startswith("tomb:")
+                    )
                     break
                 if any(lb.startswith("tomb:") for lb in failed):
                     return True
@@ -259,7 +267,9 @@ class DynamoFeedbackStore:
             self._db.transact_write_items(TransactItems=[op for _, op in ops])
         except self._errors.TransactionCanceledException as e:
             reasons = e.response.get("CancellationReasons") or []
-            failed = {label for (label, _), reason in zip(ops, reasons, strict=False) if _condition_failed(reason)}
+            failed = {
+                label for (label, _), reason in zip(ops, reasons, strict=False) if _condition_failed(reason)
+            }
             if not failed:
                 raise  # cancelled for another reason (conflict, throttling): let the queue retry
             return failed
@@ -316,7 +326,7 @@ class DynamoFeedbackStore:
         removes = list(names)
         if "customer_key" in fields:
             removes += ["gsi1pk", "gsi1sk"]
-        try:
+        with contextlib.suppress(self._errors.ConditionalCheckFailedException):  # nothing stored there
             self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}},
@@ -324,13 +334,13 @@ class DynamoFeedbackStore:
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames=names,
             )
-        except self._errors.ConditionalCheckFailedException:
-            pass  # nothing stored under that key
 
     def delete(self, shop_id: str, sks: Sequence[str]) -> None:
         for chunk in _chunks(sorted(set(sks)), 25):
             requests = {
-                self._table: [{"DeleteRequest": {"Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}}}} for sk in chunk]
+                self._table: [
+                    {"DeleteRequest": {"Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}}}} for sk in chunk
+                ]
             }
             while requests:
                 result = self._db.batch_write_item(RequestItems=requests)
@@ -348,7 +358,9 @@ class DynamoFeedbackStore:
                 },
             )
 
-    def put_export(self, shop_id: str, request_id: str, document: dict[str, Any], expires_at: datetime) -> None:
+    def put_export(
+        self, shop_id: str, request_id: str, document: dict[str, Any], expires_at: datetime
+    ) -> None:
         self._db.put_item(
             TableName=self._table,
             Item={

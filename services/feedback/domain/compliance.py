@@ -27,7 +27,7 @@ class CustomerRef:
     email: str | None = None
     order_ids: tuple[str, ...] = ()
 
-    def keys(self) -> list[str]:
+    def customer_keys(self) -> list[str]:
         keys = []
         by_id = customer_key(self.platform, self.customer_id, None)
         if by_id:
@@ -46,7 +46,7 @@ class ErasureReport:
 
 def _order_sks(records: RecordStore, shop_id: str, ref: CustomerRef) -> list[str]:
     sks = {order_sk(ref.platform, oid) for oid in ref.order_ids}
-    for key in ref.keys():
+    for key in ref.customer_keys():
         sks.update(records.orders_of_customer(shop_id, key))
     return sorted(sks)
 
@@ -69,7 +69,7 @@ def erase_customer(
     now: datetime,
     correlation_id: str = "",
 ) -> ErasureReport:
-    keys = ref.keys()
+    keys = ref.customer_keys()
     if not keys:
         raise ValueError("an erasure needs a customer id or an e-mail address")
     records.put_tombstones(shop_id, keys, now)
@@ -92,11 +92,11 @@ def erase_customer(
 
 def export_customer(records: RecordStore, shop_id: str, ref: CustomerRef) -> dict[str, Any]:
     """Everything cxloop holds about the person: their customer records and orders (with fulfilments)."""
-    customers = [i for k in ref.keys() for i in records.items(shop_id, customer_sk(k))]
+    customers = [i for k in ref.customer_keys() for i in records.items(shop_id, customer_sk(k))]
     orders = [records.items(shop_id, sk) for sk in _order_sks(records, shop_id, ref)]
     return {
         "shop_id": shop_id,
-        "customer_keys": ref.keys(),
+        "customer_keys": ref.customer_keys(),
         "customers": customers,
         "orders": [item for group in orders for item in group],
     }

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict
 from shared.errors import BadRequest
 from shared.tenancy import Platform
 
-
 SHOPIFY_COMPLIANCE = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 
 # Topics acted on. Anything else is acknowledged with 200 and ignored (and logged).

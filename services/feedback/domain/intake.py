@@ -64,7 +64,9 @@ class IntakeDeps:
     queue: EventQueue
 
 
-def _verify(platform: Platform, secrets: ShopSecrets | None, req: WebhookRequest, policy: IntakePolicy) -> bool:
+def _verify(
+    platform: Platform, secrets: ShopSecrets | None, req: WebhookRequest, policy: IntakePolicy
+) -> bool:
     entry = secrets.platforms.get(platform) if secrets else None
     if entry is None:
         return False
@@ -85,14 +87,19 @@ def _verify(platform: Platform, secrets: ShopSecrets | None, req: WebhookRequest
         raise Unauthorized(str(e)) from e
 
 
+def _host(value: str) -> str:
+    return value.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+
+
 def _source_matches(shop: Shop, event: InboundEvent) -> bool:
     if not shop.domain or not event.source:
         return True
-    norm = lambda v: v.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")  # noqa: E731
-    return norm(shop.domain) == norm(event.source)
+    return _host(shop.domain) == _host(event.source)
 
 
-def _authenticate(platform: Platform, shop: Shop, req: WebhookRequest, deps: IntakeDeps, policy: IntakePolicy) -> None:
+def _authenticate(
+    platform: Platform, shop: Shop, req: WebhookRequest, deps: IntakeDeps, policy: IntakePolicy
+) -> None:
     if _verify(platform, deps.secrets.get(shop.shop_id), req, policy):
         return
     # The secret may have been rotated since this container cached it: ask once for a fresh copy
@@ -138,20 +145,29 @@ def accept_webhook(req: WebhookRequest, deps: IntakeDeps, policy: IntakePolicy) 
     )
     message = QueuedEvent.of(stored)
     if len(message.body_z) > MAX_COMPRESSED_BYTES:
-        raise PayloadTooLarge(f"body compresses to {len(message.body_z)} bytes; the limit is {MAX_COMPRESSED_BYTES}")
+        raise PayloadTooLarge(
+            f"body compresses to {len(message.body_z)} bytes; the limit is {MAX_COMPRESSED_BYTES}"
+        )
 
-    receipt = deps.raw_events.put_new(stored, expires_at=req.received_at + policy.retention)
+    return _store_and_queue(stored, message, deps, policy)
+
+
+def _store_and_queue(
+    stored: StoredEvent, message: QueuedEvent, deps: IntakeDeps, policy: IntakePolicy
+) -> IntakeResult:
+    """Store first (the conditional write is the dedupe), then queue; undo the store if queueing fails."""
+    done = IntakeResult(Outcome.ACCEPTED, topic=stored.topic, dedupe_key=stored.dedupe_key)
+    receipt = deps.raw_events.put_new(stored, expires_at=stored.received_at + policy.retention)
     if receipt.created:
         try:
             deps.queue.send(message)
         except Exception:
             deps.raw_events.forget(stored)
             raise
-        return IntakeResult(Outcome.ACCEPTED, topic=topic, dedupe_key=event.dedupe_key)
-    in_flight_since = receipt.received_at or req.received_at
-    if not receipt.processed and req.received_at - in_flight_since > policy.requeue_after:
+        return done
+    in_flight_since = receipt.received_at or stored.received_at
+    if not receipt.processed and stored.received_at - in_flight_since > policy.requeue_after:
         # Stored long ago and never processed: the first attempt was lost; this retry recovers it.
         deps.queue.send(message)
-        return IntakeResult(Outcome.REQUEUED, topic=topic, dedupe_key=event.dedupe_key)
-    return IntakeResult(Outcome.DUPLICATE, topic=topic, dedupe_key=event.dedupe_key)
-
+        return IntakeResult(Outcome.REQUEUED, topic=stored.topic, dedupe_key=stored.dedupe_key)
+    return IntakeResult(Outcome.DUPLICATE, topic=stored.topic, dedupe_key=stored.dedupe_key)

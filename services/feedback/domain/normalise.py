@@ -32,6 +32,11 @@ def customer_key(platform: Platform, customer_id: Any, email: Any) -> str | None
     return None
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """A payload's nested object, or an empty one when it is missing or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
 def email_key(email: str) -> str:
     return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
@@ -113,7 +118,9 @@ def _order_change(
     return _change(sk, at, attrs, personal=(*PERSONAL, "customer_key"), cust=cust, gsi1=gsi1)
 
 
-def _customer_change(platform: Platform, at: datetime, cust: str, customer_id: Any, who: Mapping[str, Any]) -> Change:
+def _customer_change(
+    platform: Platform, at: datetime, cust: str, customer_id: Any, who: Mapping[str, Any]
+) -> Change:
     attrs = {
         "kind": "customer",
         "platform": platform.value,
@@ -168,10 +175,10 @@ def shopify_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
     p = Platform.SHOPIFY
     order_id = str(order.get("id"))
     at = _required_time(order, "updated_at", "order")
-    customer = order.get("customer") if isinstance(order.get("customer"), dict) else {}
+    customer = _obj(order.get("customer"))
     email = order.get("email") or order.get("contact_email") or customer.get("email")
     cust = customer_key(p, customer.get("id"), email)
-    billing = order.get("billing_address") if isinstance(order.get("billing_address"), dict) else {}
+    billing = _obj(order.get("billing_address"))
     fields = {
         "order_id": order_id,
         "name": order.get("name"),
@@ -248,7 +255,7 @@ def shopify(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> lis
 def woocommerce_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
     p = Platform.WOOCOMMERCE
     at = _required_time(order, "date_modified_gmt", "order")
-    billing = order.get("billing") if isinstance(order.get("billing"), dict) else {}
+    billing = _obj(order.get("billing"))
     email = billing.get("email")
     cust = customer_key(p, order.get("customer_id"), email)
     status = order.get("status")
@@ -260,7 +267,9 @@ def woocommerce_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
         "source_updated_at": iso(at),
         "currency": order.get("currency"),
         "total": str(order.get("total") or "0"),
-        "financial_status": "refunded" if status == "refunded" else ("partially_refunded" if refunds else None),
+        "financial_status": "refunded"
+        if status == "refunded"
+        else ("partially_refunded" if refunds else None),
         "fulfillment_status": "fulfilled" if status == "completed" else None,
         "cancelled_at": iso(at) if status in ("cancelled", "failed", "trash") else None,
         "closed_at": None,
@@ -306,18 +315,29 @@ def woocommerce(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) ->
 # --- BigCommerce ------------------------------------------------------------------------------
 
 BIGCOMMERCE_STATUS = {
-    0: "incomplete", 1: "pending", 2: "shipped", 3: "partially_shipped", 4: "refunded",
-    5: "cancelled", 6: "declined", 7: "awaiting_payment", 8: "awaiting_pickup",
-    9: "awaiting_shipment", 10: "completed", 11: "awaiting_fulfillment",
-    12: "manual_verification_required", 13: "disputed", 14: "partially_refunded",
-}  # fmt: skip
+    0: "incomplete",
+    1: "pending",
+    2: "shipped",
+    3: "partially_shipped",
+    4: "refunded",
+    5: "cancelled",
+    6: "declined",
+    7: "awaiting_payment",
+    8: "awaiting_pickup",
+    9: "awaiting_shipment",
+    10: "completed",
+    11: "awaiting_fulfillment",
+    12: "manual_verification_required",
+    13: "disputed",
+    14: "partially_refunded",
+}
 
 
 def bigcommerce_status_ping(event: StoredEvent, payload: Mapping[str, Any]) -> list[Change]:
     """What the thin webhook alone says: an order's new status, at the webhook's time."""
     p = Platform.BIGCOMMERCE
-    data = payload.get("data") or {}
-    status = (data.get("status") or {}).get("new_status_id")
+    data = _obj(payload.get("data"))
+    status = _obj(data.get("status")).get("new_status_id")
     if status is None:
         return []
     order_id = str(data.get("id"))
@@ -331,15 +351,17 @@ def bigcommerce_status_ping(event: StoredEvent, payload: Mapping[str, Any]) -> l
     return [_change(order_sk(p, order_id), event.triggered_at, attrs, group="sv")]
 
 
-def bigcommerce_order(shop_id: str, order: Mapping[str, Any], shipments: list[dict[str, Any]]) -> list[Change]:
+def bigcommerce_order(
+    shop_id: str, order: Mapping[str, Any], shipments: list[dict[str, Any]]
+) -> list[Change]:
     """The full order fetched from the v2 API (RFC 2822 times) and its shipments."""
     p = Platform.BIGCOMMERCE
     at = _required_time(order, "date_modified", "order")
-    billing = order.get("billing_address") if isinstance(order.get("billing_address"), dict) else {}
+    billing = _obj(order.get("billing_address"))
     email = billing.get("email")
     cust = customer_key(p, order.get("customer_id"), email)
     status = BIGCOMMERCE_STATUS.get(int(order.get("status_id") or 0), str(order.get("status")))
-    fields = {
+    fields: dict[str, Any] = {
         "order_id": str(order.get("id")),
         "name": f"#{order.get('id')}",
         "created_at": iso(to_utc(order.get("date_created"), "date_created")),
@@ -386,5 +408,7 @@ def strip_personal(changes: list[Change]) -> list[Change]:
         if c.sk.startswith("CUSTOMER#"):
             continue
         attrs = {k: (None if k in c.personal else v) for k, v in c.attrs.items()}
-        out.append(c.model_copy(update={"attrs": attrs, "gsi1pk": None, "gsi1sk": None, "customer_key": None}))
+        out.append(
+            c.model_copy(update={"attrs": attrs, "gsi1pk": None, "gsi1sk": None, "customer_key": None})
+        )
     return out

@@ -60,8 +60,9 @@ class RecordStore(Protocol):
 
     def put_tombstones(self, shop_id: str, customer_keys: Sequence[str], at: datetime) -> None: ...
 
-    def put_export(self, shop_id: str, request_id: str, document: dict[str, Any], expires_at: datetime) -> None:
-        ...
+    def put_export(
+        self, shop_id: str, request_id: str, document: dict[str, Any], expires_at: datetime
+    ) -> None: ...
 
     def erase_shop(self, shop_id: str) -> int:
         """Delete every record of the shop; return how many."""
@@ -69,7 +70,9 @@ class RecordStore(Protocol):
 
 
 class EventPublisher(Protocol):
-    def publish(self, detail_type: str, shop_id: str, detail: dict[str, Any], correlation_id: str) -> None: ...
+    def publish(
+        self, detail_type: str, shop_id: str, detail: dict[str, Any], correlation_id: str
+    ) -> None: ...
 
 
 class OrderDetailsSource(Protocol):

@@ -29,7 +29,9 @@ class ProcessingDeps:
     export_retention: timedelta = timedelta(days=30)
 
 
-def _bigcommerce_changes(event: StoredEvent, payload: Mapping[str, Any], details: OrderDetailsSource | None) -> list[Change]:
+def _bigcommerce_changes(
+    event: StoredEvent, payload: Mapping[str, Any], details: OrderDetailsSource | None
+) -> list[Change]:
     changes = normalise.bigcommerce_status_ping(event, payload)
     if details is None:
         return changes
@@ -37,10 +39,14 @@ def _bigcommerce_changes(event: StoredEvent, payload: Mapping[str, Any], details
     order = details.order(event.shop_id, order_id)
     if order is None:
         return changes
-    return changes + normalise.bigcommerce_order(event.shop_id, order, details.shipments(event.shop_id, order_id))
+    return changes + normalise.bigcommerce_order(
+        event.shop_id, order, details.shipments(event.shop_id, order_id)
+    )
 
 
-def changes_for(event: StoredEvent, payload: Mapping[str, Any], details: OrderDetailsSource | None) -> list[Change]:
+def changes_for(
+    event: StoredEvent, payload: Mapping[str, Any], details: OrderDetailsSource | None
+) -> list[Change]:
     if event.platform is Platform.SHOPIFY:
         return normalise.shopify(event.shop_id, event, payload)
     if event.platform is Platform.WOOCOMMERCE:
@@ -58,17 +64,23 @@ def _ref(payload: Mapping[str, Any], orders_field: str) -> compliance.CustomerRe
     )
 
 
-def _compliance(event: StoredEvent, payload: Mapping[str, Any], deps: ProcessingDeps, now: datetime) -> ApplyReceipt:
+def _compliance(
+    event: StoredEvent, payload: Mapping[str, Any], deps: ProcessingDeps, now: datetime
+) -> ApplyReceipt:
     shop, corr = event.shop_id, event.correlation_id
     if event.topic == "shop/redact":
         compliance.erase_shop(deps.records, deps.shops, deps.secrets, deps.publisher, shop, corr)
         return ApplyReceipt()
     if event.topic == "customers/redact":
-        compliance.erase_customer(deps.records, deps.publisher, shop, _ref(payload, "orders_to_redact"), now, corr)
+        compliance.erase_customer(
+            deps.records, deps.publisher, shop, _ref(payload, "orders_to_redact"), now, corr
+        )
     else:  # customers/data_request
         request_id = str((payload.get("data_request") or {}).get("id") or event.dedupe_key)
         ref = _ref(payload, "orders_requested")
-        compliance.record_export(deps.records, deps.publisher, shop, request_id, ref, now, deps.export_retention, corr)
+        compliance.record_export(
+            deps.records, deps.publisher, shop, request_id, ref, now, deps.export_retention, corr
+        )
     return deps.records.apply(shop, [], processed=event, now=now)
 
 
@@ -81,8 +93,9 @@ def process(message: QueuedEvent, deps: ProcessingDeps, now: datetime) -> ApplyR
     receipt = deps.records.apply(event.shop_id, changes, processed=event, now=now)
     if receipt.redacted:
         # The person asked to be erased: keep the order facts, drop who they are, and the raw body.
-        receipt = deps.records.apply(event.shop_id, normalise.strip_personal(changes), processed=event, now=now)
+        receipt = deps.records.apply(
+            event.shop_id, normalise.strip_personal(changes), processed=event, now=now
+        )
         deps.records.erase_personal(event.shop_id, event.sort_key, ("body",))
         receipt.redacted = True
     return receipt
-

@@ -118,10 +118,28 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
     ]
     plain = {
         k: head.get(k)
-        for k in ("platform", "order_id", "name", "email", "first_name", "customer_key", "total", "currency",
-                  "financial_status", "fulfillment_status", "status_ping")
+        for k in (
+            "platform",
+            "order_id",
+            "name",
+            "email",
+            "first_name",
+            "customer_key",
+            "total",
+            "currency",
+            "financial_status",
+            "fulfillment_status",
+            "status_ping",
+        )
         if head.get(k) is not None
-    }  # fmt: skip
-    times = _times(head, "created_at", "source_updated_at", "cancelled_at", "fulfilled_at", "deleted_at",
-                   "status_ping_at")  # fmt: skip
+    }
+    times = _times(
+        head,
+        "created_at",
+        "source_updated_at",
+        "cancelled_at",
+        "fulfilled_at",
+        "deleted_at",
+        "status_ping_at",
+    )
     return Order(**plain, **times, line_items=head.get("line_items") or [], fulfilments=fulfilments)

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 
 def _b64_hmac(key: bytes, message: bytes) -> str:
@@ -21,9 +21,9 @@ def _matches(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.strip().encode())
 
 
-def _any_secret(secrets: Iterable[str], check: object) -> bool:
+def _any_secret(secrets: Iterable[str], check: Callable[[str], bool]) -> bool:
     # Evaluate every secret (no early exit) so timing says nothing about which one matched.
-    results = [check(secret) for secret in secrets if secret]  # type: ignore[operator]
+    results = [check(secret) for secret in secrets if secret]
     return any(results)
 
 

@@ -14,8 +14,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from services.feedback.bootstrap import Intake, build_intake
-from services.feedback.domain.intake import Outcome, WebhookRequest, accept_webhook
 from services.feedback.domain.inbound import utcnow
+from services.feedback.domain.intake import Outcome, WebhookRequest, accept_webhook
 from shared.errors import CxloopError, to_http
 from shared.observability import logger
 from shared.settings import IntakeSettings, load
@@ -65,7 +65,7 @@ def webhook(platform: str, shop_id: str) -> Response[str]:
     return _json(200, {"status": result.outcome.value})
 
 
-@app.exception_handler(Exception)
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
 def unexpected(error: Exception) -> Response[str]:
     # A dependency failed (DynamoDB, SQS...): nothing was acknowledged, so the platform retries.
     log.exception("webhook failed", error=type(error).__name__)

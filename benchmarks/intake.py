@@ -1,0 +1,1391 @@
+"""Webhook intake benchmark: load, correctness, AWS API calls and cost of cxloop's feedback intake.
+
+Starts ``cxloop run --no-demo`` (moto's server, the gateway invoking the Lambda handlers, the SQS
+pump) on free ports in a temporary folder, seeds a shop per platform, posts signed webhooks
+open-loop at a target rate, waits for the queue to drain, checks DynamoDB for lost, doubled and
+out-of-order events, times the intake's cold import, counts AWS API calls per webhook in-process
+and prices 1,000 orders. It prints figures and exits 0 whatever they are: it is not a test.
+
+    .venv/bin/python benchmarks/intake.py [--webhooks 5000] [--rate 100] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from cxloop.admin import Admin
+from cxloop.resources import Resources, resolve
+from cxloop.signing import webhook_headers
+from services.feedback.domain.inbound import PARSERS
+from services.feedback.domain.normalise import order_sk
+from shared import topology
+from shared.tenancy import Platform, Shop
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+PREFIX = "cxloop"
+
+# What the local stack's functions see; set before any handler module (and its Logger) is imported.
+LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_METRICS_NAMESPACE": "cxloop",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+
+# Public list prices, us-east-1 (DynamoDB on-demand as cut in November 2024; Lambda on arm64).
+PRICE = {
+    "ddb_wru": 0.625 / 1e6,
+    "ddb_rru": 0.125 / 1e6,
+    "sqs_request": 0.40 / 1e6,
+    "lambda_gb_s": 0.0000133334,
+    "lambda_request": 0.20 / 1e6,
+    "apigw_request": 1.00 / 1e6,
+    "secrets_call": 0.05 / 1e4,
+    "secret_month": 0.40,
+    "eventbridge_event": 1.00 / 1e6,
+}
+
+SHOPS = {
+    Platform.SHOPIFY: Shop(
+        shop_id="bench-shopify",
+        name="Bench (Shopify)",
+        platforms=(Platform.SHOPIFY,),
+        domain="bench-shopify.myshopify.com",
+    ),
+    Platform.WOOCOMMERCE: Shop(
+        shop_id="bench-woo",
+        name="Bench (WooCommerce)",
+        platforms=(Platform.WOOCOMMERCE,),
+        domain="https://bench-woo.example",
+    ),
+    Platform.BIGCOMMERCE: Shop(
+        shop_id="bench-bigcommerce",
+        name="Bench (BigCommerce)",
+        platforms=(Platform.BIGCOMMERCE,),
+        domain="2002",
+    ),
+}
+CALLS_SHOP = Shop(
+    shop_id="bench-calls",
+    name="Bench (call counting)",
+    platforms=(Platform.SHOPIFY,),
+    domain="bench-calls.myshopify.com",
+)
+BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+WRONG_SECRET = "this-is-not-the-shops-secret"
+OK_OUTCOMES = ("accepted", "duplicate", "requeued")
+
+
+def zulu(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def wru(size: int) -> int:
+    return max(1, math.ceil(size / 1024))
+
+
+# --- the local stack, as a subprocess ---------------------------------------------------------------
+
+
+class StackProcess:
+    """``cxloop run --no-demo`` on free ports with its own state folder; always stopped in ``finally``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.api_port, self.moto_port, self.smtp_port = free_port(), free_port(), free_port()
+        self.api = f"http://{HOST}:{self.api_port}"
+        self.endpoint = f"http://{HOST}:{self.moto_port}"
+        self.log = state_dir / "stack.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 90.0) -> float:
+        started = time.perf_counter()
+        cmd = [
+            sys.executable,
+            "-m",
+            "cxloop.cli",
+            "--state-dir",
+            str(self.state_dir),
+            "run",
+            "--no-demo",
+            "--api-port",
+            str(self.api_port),
+            "--moto-port",
+            str(self.moto_port),
+            "--smtp-port",
+            str(self.smtp_port),
+        ]
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(
+                    f"the local stack exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}"
+                )
+            try:
+                self.status()
+                return time.perf_counter() - started
+            except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+                time.sleep(0.3)
+        raise SystemExit(f"the local stack did not answer within {timeout_s:.0f} s; see {self.log}")
+
+    def status(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.api}/_local/status.json", timeout=10) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        # The stack stops moto itself; if a child of its process group outlived it, end it too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def log_problems(self) -> tuple[Counter[str], int]:
+        """(ERROR-level messages by text, tracebacks) in the stack's output."""
+        errors: Counter[str] = Counter()
+        tracebacks = 0
+        if not self.log.exists():
+            return errors, 0
+        for line in self.log.read_text(errors="replace").splitlines():
+            tracebacks += line.startswith("Traceback")
+            if '"level":"ERROR"' in line.replace(" ", ""):
+                try:
+                    entry = json.loads(line)
+                    errors[
+                        f"{entry.get('message')} ({entry.get('error') or entry.get('exception_name', '')})"
+                    ] += 1
+                except json.JSONDecodeError:
+                    errors[line[:120]] += 1
+        return errors, tracebacks
+
+
+def clients(endpoint: str, config: Config | None = None) -> dict[str, Any]:
+    session = boto3.session.Session(region_name=REGION)
+    return {
+        n: session.client(n, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
+        for n in ("dynamodb", "sqs", "secretsmanager", "events")
+    }
+
+
+def seed(aws: dict[str, Any], resources: Resources) -> dict[str, str]:
+    """A shop per platform (and one for the call count); returns each shop's signing secret."""
+    admin = Admin(aws["dynamodb"], aws["sqs"], aws["secretsmanager"], aws["events"], resources)
+    secrets = {}
+    for shop in (*SHOPS.values(), CALLS_SHOP):
+        stored = admin.add_shop(shop)  # BigCommerce without API credentials: thin status pings only
+        secrets[shop.shop_id] = stored.platforms[shop.platforms[0]].current
+    return secrets
+
+
+# --- the workload ------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Send:
+    platform: Platform
+    shop_id: str
+    topic: str
+    body: bytes
+    event_id: str
+    kind: str  # unique | dup | bad
+    at: float  # when it should go, before pacing (s into the run)
+    key: str = ""  # "<shop>|<raw event sort key>": the event's identity in the feedback table
+    record: tuple[str, str] | None = None  # (sort key, attribute) the consumer must write for it
+    value: datetime | None = None  # the time that attribute should hold if this event is the newest
+    ooo: bool = False  # an older update sent after a newer one
+    origin: Send | None = None  # what a duplicate repeats
+    slot: float = 0.0  # scheduled send time (s after the start)
+    headers: dict[str, str] | None = None
+    status: int = 0
+    outcome: str = ""
+    latency: float = math.nan
+    lag: float = math.nan
+
+
+def shopify_order_body(
+    oid: int, n: int, created: datetime, updated: datetime, financial: str, fulfilled: datetime | None = None
+) -> dict[str, Any]:
+    email = f"customer{n}@example.net"
+    body: dict[str, Any] = {
+        "id": oid,
+        "name": f"#{n}",
+        "email": email,
+        "created_at": zulu(created),
+        "updated_at": zulu(updated),
+        "currency": "EUR",
+        "total_price": "64.90",
+        "financial_status": financial,
+        "fulfillment_status": "fulfilled" if fulfilled else None,
+        "cancelled_at": None,
+        "closed_at": None,
+        "customer_locale": "en",
+        "test": False,
+        "customer": {
+            "id": 900_000_000 + n,
+            "email": email,
+            "first_name": "Ana",
+            "last_name": f"Silva{n}",
+            "updated_at": zulu(created),
+        },
+        "billing_address": {
+            "first_name": "Ana",
+            "last_name": f"Silva{n}",
+            "city": "Lisbon",
+            "country_code": "PT",
+        },
+        "line_items": [
+            {
+                "id": 1,
+                "title": "Linen shirt",
+                "quantity": 1,
+                "product_id": 7001,
+                "sku": "LIN-M-SAND",
+                "price": "49.90",
+            },
+            {
+                "id": 2,
+                "title": "Canvas tote",
+                "quantity": 1,
+                "product_id": 7002,
+                "sku": "TOTE-NAT",
+                "price": "15.00",
+            },
+        ],
+        "fulfillments": [],
+    }
+    if fulfilled:
+        body["fulfillments"] = [
+            {
+                "id": 800_000_000 + n,
+                "order_id": oid,
+                "status": "success",
+                "shipment_status": None,
+                "tracking_company": "UPS",
+                "tracking_numbers": [f"1Z{n:016d}"],
+                "created_at": zulu(fulfilled),
+                "updated_at": zulu(fulfilled),
+            }
+        ]
+    return body
+
+
+def fulfilment_event_body(oid: int, n: int, status: str, happened: datetime) -> dict[str, Any]:
+    return {
+        "id": 600_000_000 + n,
+        "fulfillment_id": 800_000_000 + n,
+        "order_id": oid,
+        "status": status,
+        "happened_at": zulu(happened),
+        "estimated_delivery_at": None,
+    }
+
+
+def woo_order_body(wid: int, status: str, modified: datetime) -> dict[str, Any]:
+    naive = lambda at: at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")  # noqa: E731
+    return {
+        "id": wid,
+        "number": str(wid),
+        "status": status,
+        "currency": "EUR",
+        "total": "38.50",
+        "date_created_gmt": naive(BASE_TIME),
+        "date_modified_gmt": naive(modified),
+        "date_completed_gmt": naive(modified) if status == "completed" else None,
+        "customer_id": 0,
+        "billing": {"first_name": "Ines", "last_name": f"Costa{wid}", "email": f"ines{wid}@example.com"},
+        "line_items": [{"id": 11, "name": "Ceramic mug", "product_id": 31, "quantity": 2, "sku": "MUG-BLUE"}],
+        "refunds": [],
+    }
+
+
+def bigcommerce_ping_body(bid: int, old: int, new: int, at: datetime) -> dict[str, Any]:
+    return {
+        "scope": "store/order/statusUpdated",
+        "store_id": SHOPS[Platform.BIGCOMMERCE].domain,
+        "data": {"type": "order", "id": bid, "status": {"previous_status_id": old, "new_status_id": new}},
+        "hash": uuid.uuid4().hex,
+        "created_at": int(at.timestamp()),
+        "producer": "stores/bench2002",
+    }
+
+
+def dedupe_sort_key(platform: Platform, topic: str, body: bytes, event_id: str, source: str) -> str:
+    """The raw event's sort key as the intake computes it (the platform's own parser)."""
+    headers = {
+        k.lower(): v
+        for k, v in webhook_headers(platform, topic, body, WRONG_SECRET, source, event_id).items()
+    }
+    event = PARSERS[platform](topic, headers, body, datetime.now(tz=UTC))
+    return f"EVENT#{platform.value}#{event.dedupe_key}"
+
+
+class Workload:
+    """Unique events (orders of three platforms), exact duplicates, forged signatures; then paced."""
+
+    def __init__(self, total: int, rate: float, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        self.total = total
+        self.span = total / rate
+        self.n = 0
+        self.sends: list[Send] = []
+
+    def _send(
+        self,
+        platform: Platform,
+        topic: str,
+        body: dict[str, Any],
+        at: float,
+        kind: str,
+        record: tuple[str, str],
+        value: datetime,
+        ooo: bool = False,
+    ) -> Send:
+        shop = SHOPS[platform]
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        event_id = str(uuid.uuid4())
+        key = f"{shop.shop_id}|{dedupe_sort_key(platform, topic, raw, event_id, shop.domain)}"
+        return Send(platform, shop.shop_id, topic, raw, event_id, kind, at, key, record, value, ooo)
+
+    def _gap(self) -> float:
+        return self.rng.uniform(0.5, 3.0)
+
+    def shopify(self, start: float, kind: str, ooo: bool) -> list[Send]:
+        self.n += 1
+        n, oid = self.n, 5_000_000_000 + self.n
+        t0 = BASE_TIME + timedelta(minutes=n)
+        t1, t2, t3 = t0 + timedelta(minutes=7), t0 + timedelta(minutes=31), t0 + timedelta(days=2)
+        sk, p = order_sk(Platform.SHOPIFY, oid), Platform.SHOPIFY
+        rec = (sk, "source_updated_at")
+        at = start
+        out = [
+            self._send(p, "orders/create", shopify_order_body(oid, n, t0, t0, "pending"), at, kind, rec, t0)
+        ]
+        if kind == "bad":
+            return out
+        at += self._gap()
+        if ooo:  # the newer update first, the older one 0.3-2 s later
+            out.append(
+                self._send(p, "orders/updated", shopify_order_body(oid, n, t0, t2, "paid"), at, kind, rec, t2)
+            )
+            at += self.rng.uniform(0.3, 2.0)
+            out.append(
+                self._send(
+                    p,
+                    "orders/updated",
+                    shopify_order_body(oid, n, t0, t1, "pending"),
+                    at,
+                    kind,
+                    rec,
+                    t1,
+                    ooo=True,
+                )
+            )
+        else:
+            out.append(
+                self._send(p, "orders/updated", shopify_order_body(oid, n, t0, t1, "paid"), at, kind, rec, t1)
+            )
+        at += self._gap()
+        ful = (f"{sk}#FUL#{800_000_000 + n}", "tracking_at")
+        out.append(
+            self._send(
+                p,
+                "fulfillment_events/create",
+                fulfilment_event_body(oid, n, "delivered", t3),
+                at,
+                kind,
+                ful,
+                t3,
+            )
+        )
+        return out
+
+    def woocommerce(self, start: float, kind: str) -> list[Send]:
+        self.n += 1
+        wid, p = 40_000 + self.n, Platform.WOOCOMMERCE
+        rec = (order_sk(p, wid), "source_updated_at")
+        m1, m2 = (
+            BASE_TIME + timedelta(minutes=self.n, seconds=5),
+            BASE_TIME + timedelta(days=1, minutes=self.n),
+        )
+        out = [self._send(p, "order.updated", woo_order_body(wid, "processing", m1), start, kind, rec, m1)]
+        if kind != "bad":
+            out.append(
+                self._send(
+                    p,
+                    "order.updated",
+                    woo_order_body(wid, "completed", m2),
+                    start + self._gap(),
+                    kind,
+                    rec,
+                    m2,
+                )
+            )
+        return out
+
+    def bigcommerce(self, start: float, kind: str) -> list[Send]:
+        self.n += 1
+        bid, p = 30_000 + self.n, Platform.BIGCOMMERCE
+        rec = (order_sk(p, bid), "status_ping_at")
+        e1 = BASE_TIME + timedelta(minutes=self.n)
+        e2 = e1 + timedelta(hours=1)
+        topic = "store/order/statusUpdated"
+        out = [self._send(p, topic, bigcommerce_ping_body(bid, 11, 9, e1), start, kind, rec, e1)]
+        if kind != "bad":
+            out.append(
+                self._send(p, topic, bigcommerce_ping_body(bid, 9, 2, e2), start + self._gap(), kind, rec, e2)
+            )
+        return out
+
+    def _order(self, kind: str) -> list[Send]:
+        start = self.rng.uniform(0, self.span * 0.85)
+        r = self.rng.random()
+        if r < 0.10:
+            return self.woocommerce(start, kind)
+        if r < 0.16:
+            return self.bigcommerce(start, kind)
+        return self.shopify(start, kind, ooo=kind == "unique" and self.rng.random() < 0.10)
+
+    def build(self, rate: float) -> list[Send]:
+        n_bad = max(1, round(self.total * 0.01))
+        n_dup = round(self.total * 0.10)
+        n_unique = self.total - n_bad - n_dup
+        uniques: list[Send] = []
+        while len(uniques) < n_unique:
+            uniques.extend(self._order("unique"))
+        uniques = uniques[:n_unique]
+        dups = []
+        for origin in self.rng.sample(uniques, n_dup):  # exact re-deliveries, 0.2-5 s after the original
+            dups.append(
+                Send(
+                    origin.platform,
+                    origin.shop_id,
+                    origin.topic,
+                    origin.body,
+                    origin.event_id,
+                    "dup",
+                    origin.at + self.rng.uniform(0.2, 5.0),
+                    origin.key,
+                    origin.record,
+                    origin.value,
+                    origin=origin,
+                )
+            )
+        bad = [self._order("bad")[0] for _ in range(n_bad)]
+        self.sends = sorted(uniques + dups + bad, key=lambda s: s.at)
+        for i, s in enumerate(self.sends):
+            s.slot = i / rate
+        return self.sends
+
+
+# --- open-loop sender --------------------------------------------------------------------------------
+
+
+class Sender:
+    """Workers share one schedule: each takes the next webhook, waits for its slot, posts it on its own
+    persistent connection. A slow response delays only that worker (open loop while any is free)."""
+
+    def __init__(self, api_port: int, sends: list[Send], secrets: dict[str, str], concurrency: int) -> None:
+        self.port = api_port
+        self.sends = sends
+        self.secrets = secrets
+        self.concurrency = concurrency
+        self._next = 0
+        self._lock = threading.Lock()
+        self.t0 = 0.0
+        self.errors: Counter[str] = Counter()
+
+    def _take(self) -> Send | None:
+        with self._lock:
+            if self._next >= len(self.sends):
+                return None
+            self._next += 1
+            return self.sends[self._next - 1]
+
+    def _headers(self, s: Send) -> dict[str, str]:
+        if s.origin is not None and s.origin.headers is not None:
+            return s.origin.headers  # an exact duplicate: same body, same headers
+        secret = WRONG_SECRET if s.kind == "bad" else self.secrets[s.shop_id]
+        return webhook_headers(s.platform, s.topic, s.body, secret, SHOPS[s.platform].domain, s.event_id)
+
+    def _post(self, conn: http.client.HTTPConnection, s: Send) -> http.client.HTTPConnection:
+        path = f"/webhooks/{s.platform.value}/{s.shop_id}"
+        due = self.t0 + s.slot
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        s.headers = self._headers(s)
+        start = time.perf_counter()
+        try:
+            conn.request("POST", path, body=s.body, headers=s.headers)
+            response = conn.getresponse()
+            data = response.read()
+            s.status = response.status
+            s.outcome = json.loads(data).get("status", "") if response.status == 200 else str(response.status)
+        except (OSError, http.client.HTTPException, json.JSONDecodeError) as e:
+            s.status, s.outcome = -1, f"error:{type(e).__name__}"
+            self.errors[type(e).__name__] += 1
+            conn.close()
+            conn = http.client.HTTPConnection(HOST, self.port, timeout=15)
+        end = time.perf_counter()
+        s.latency, s.lag = end - start, start - due
+        return conn
+
+    def _worker(self) -> None:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=15)
+        try:
+            while (s := self._take()) is not None:
+                conn = self._post(conn, s)
+        finally:
+            conn.close()
+
+    def run(self) -> float:
+        self.t0 = time.perf_counter() + 0.2
+        workers = [threading.Thread(target=self._worker, name=f"send-{i}") for i in range(self.concurrency)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return time.perf_counter() - self.t0
+
+
+class Backlog:
+    """Samples the stack's queue depth while the load runs."""
+
+    def __init__(self, stack: StackProcess) -> None:
+        self.stack = stack
+        self.max_depth = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="backlog", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(2.0):
+            try:
+                depth = sum(q["visible"] + q["in_flight"] for q in self.stack.status()["queues"])
+            except (OSError, ValueError):
+                continue
+            self.max_depth = max(self.max_depth, depth)
+
+    def __enter__(self) -> Backlog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def drain(stack: StackProcess, timeout_s: float) -> tuple[bool, float, dict[str, Any]]:
+    """Until every queue is empty (visible and in flight) twice in a row, or the timeout."""
+    started = time.perf_counter()
+    empty_polls = 0
+    status: dict[str, Any] = {}
+    while time.perf_counter() - started < timeout_s:
+        status = stack.status()
+        empty = all(q["visible"] == 0 and q["in_flight"] == 0 for q in status["queues"])
+        empty_polls = empty_polls + 1 if empty else 0
+        if empty_polls >= 2:
+            return True, time.perf_counter() - started, status
+        time.sleep(0.5)
+    return False, time.perf_counter() - started, status
+
+
+# --- verification against DynamoDB ---------------------------------------------------------------------
+
+
+def scan(ddb: Any, table: str) -> dict[tuple[str, str], dict[str, Any]]:
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = ddb.scan(**kwargs)
+        for item in page["Items"]:
+            items[(item["pk"]["S"], item["sk"]["S"])] = item
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def av_size(value: dict[str, Any]) -> int:
+    """Approximately what DynamoDB bills for one attribute value."""
+    ((kind, v),) = value.items()
+    if kind in ("S", "B"):
+        return len(v.encode()) if isinstance(v, str) else len(v)
+    if kind == "N":
+        return len(str(v).lstrip("-").replace(".", "")) // 2 + 2
+    if kind == "L":
+        return 3 + sum(av_size(e) + 1 for e in v)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + av_size(e) + 1 for k, e in v.items())
+    if kind in ("SS", "NS", "BS"):
+        return sum(len(e.encode()) if isinstance(e, str) else len(e) for e in v)
+    return 1  # BOOL, NULL
+
+
+def item_size(item: dict[str, Any]) -> int:
+    return sum(len(k.encode()) + av_size(v) for k, v in item.items())
+
+
+@dataclass
+class Verdict:
+    acked: int = 0
+    not_acked: int = 0
+    lost: Counter[str] = field(default_factory=Counter)
+    dup_acted: int = 0
+    requeued: int = 0
+    raw_twice: int = 0
+    raw_events: int = 0
+    unexpected_raw: int = 0
+    bad_stored: int = 0
+    bad_not_401: int = 0
+    orders: int = 0
+    final_mismatch: int = 0
+    ooo_orders: int = 0
+    ooo_violations: int = 0
+    sizes: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _split(key: str) -> tuple[str, str]:
+    shop, _, sk = key.partition("|")
+    return f"SHOP#{shop}", sk
+
+
+def _missing(key: str, record: tuple[str, str] | None, items: dict[tuple[str, str], dict[str, Any]]) -> str:
+    """Why an acknowledged event counts as lost, or "" when its raw event and record are there."""
+    pk, sk = _split(key)
+    raw = items.get((pk, sk))
+    if raw is None:
+        return "raw event missing"
+    if "pending_pk" in raw:
+        return "raw event still pending"
+    target = items.get((pk, record[0])) if record else None
+    if target is None or (record and record[1] not in target):
+        return "order record missing"
+    return ""
+
+
+def _check_events(sends: list[Send], items: dict[tuple[str, str], dict[str, Any]], v: Verdict) -> None:
+    by_key: dict[str, list[Send]] = defaultdict(list)
+    for s in sends:
+        if s.kind != "bad":
+            by_key[s.key].append(s)
+    for key, group in by_key.items():
+        outcomes = Counter(s.outcome for s in group)
+        v.dup_acted += max(0, outcomes["accepted"] - 1)
+        v.requeued += outcomes["requeued"]
+        if not any(o in OK_OUTCOMES for o in outcomes):
+            v.not_acked += 1
+            continue
+        v.acked += 1
+        problem = _missing(key, group[0].record, items)
+        if problem:
+            v.lost[problem] += 1
+    expected = {_split(k) for k in by_key}
+    dedupe: Counter[tuple[str, str]] = Counter()
+    for (pk, sk), item in items.items():
+        if sk.startswith("EVENT#"):
+            v.raw_events += 1
+            dedupe[(pk, item.get("dedupe_key", {}).get("S", sk))] += 1
+            v.unexpected_raw += (pk, sk) not in expected
+    v.raw_twice = sum(c - 1 for c in dedupe.values() if c > 1)
+    for s in sends:
+        if s.kind == "bad":
+            v.bad_not_401 += s.status != 401
+            v.bad_stored += _split(s.key) in items
+
+
+def _check_finals(sends: list[Send], items: dict[tuple[str, str], dict[str, Any]], v: Verdict) -> None:
+    newest: dict[tuple[str, str, str], datetime] = {}
+    ooo: set[tuple[str, str, str]] = set()
+    for s in sends:
+        if s.kind != "unique" or s.record is None or s.value is None:
+            continue
+        target = (f"SHOP#{s.shop_id}", *s.record)
+        newest[target] = max(newest.get(target, s.value), s.value)
+        if s.ooo:
+            ooo.add(target)
+    for (pk, sk, attr), want in newest.items():
+        item = items.get((pk, sk)) or {}
+        stored = item.get(attr, {}).get("S")
+        ok = stored is not None and datetime.fromisoformat(stored) == want
+        v.orders += 1
+        v.final_mismatch += not ok
+        if (pk, sk, attr) in ooo:
+            v.ooo_orders += 1
+            v.ooo_violations += not ok
+
+
+def verify(ddb: Any, table: str, sends: list[Send]) -> Verdict:
+    items = {k: i for k, i in scan(ddb, table).items() if not k[0].startswith(f"SHOP#{CALLS_SHOP.shop_id}")}
+    v = Verdict()
+    _check_events(sends, items, v)
+    _check_finals(sends, items, v)
+    for (_, sk), item in items.items():
+        kind = (
+            "raw event"
+            if sk.startswith("EVENT#")
+            else item.get("kind", {}).get("S", sk.split("#")[0].lower())
+        )
+        v.sizes[kind].append(item_size(item))
+    return v
+
+
+# --- cold import ------------------------------------------------------------------------------------------
+
+
+def median_run(code: str, env: dict[str, str], runs: int = 5) -> float:
+    """Median wall time of ``python -c code`` in a fresh process (after one discarded warm-up run)."""
+    times = []
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if i:
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def cold_import(endpoint: str, resources: Resources) -> dict[str, float]:
+    env = {**os.environ, **LOCAL_ENV, "AWS_ENDPOINT_URL": endpoint, **resources.env()}
+    return {
+        "pass": median_run("pass", env),
+        "import": median_run("import services.feedback.handlers.webhooks", env),
+        "ready": median_run("import services.feedback.handlers.webhooks as w; w.intake()", env),
+    }
+
+
+# --- AWS API calls per webhook, in-process -----------------------------------------------------------------
+
+
+class CallCounter:
+    """Counts API calls by (side, operation) with botocore event hooks, and keeps each call's parameters."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.params: list[tuple[str, str, dict[str, Any]]] = []
+
+    def client(self, side: str, service: str, endpoint: str, config: Config) -> Any:
+        c = boto3.session.Session(region_name=REGION).client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
+
+        def on_call(model: Any, **_: Any) -> None:
+            self.calls[(side, model.name)] += 1
+
+        def on_params(params: dict[str, Any], model: Any, **_: Any) -> None:
+            self.params.append((side, model.name, params))
+
+        c.meta.events.register("before-call.*.*", on_call)
+        c.meta.events.register("before-parameter-build.*.*", on_params)
+        return c
+
+    def mark(self) -> tuple[Counter[tuple[str, str]], int]:
+        return Counter(self.calls), len(self.params)
+
+
+@dataclass
+class Calls:
+    accepted: int = 0
+    webhooks_per_order: int = 4
+    intake: Counter[str] = field(default_factory=Counter)
+    consumer: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    duplicate_calls: Counter[str] = field(default_factory=Counter)
+    processed: int = 0
+    batches: int = 0
+    failures: int = 0
+    intake_ms: list[float] = field(default_factory=list)
+    batch_ms: list[float] = field(default_factory=list)
+    intake_wru: float = 0.0
+    intake_rru: float = 0.0
+    consumer_wru: float = 0.0
+    consumer_rru: float = 0.0
+    sqs_sends: float = 0.0
+    message_bytes: list[int] = field(default_factory=list)
+
+
+def api_event(platform: str, shop_id: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as the local gateway builds it."""
+    path = f"/webhooks/{platform}/{shop_id}"
+    route = "POST /webhooks/{platform}/{shop_id}"
+    now = datetime.now(tz=UTC)
+    return {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "queryStringParameters": None,
+        "pathParameters": {"platform": platform, "shop_id": shop_id},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "bench",
+            "domainName": "localhost",
+            "http": {
+                "method": "POST",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "bench",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "body": body.decode(),
+        "isBase64Encoded": False,
+    }
+
+
+def calls_webhooks(orders: int, secret: str) -> list[tuple[str, bytes, dict[str, str]]]:
+    """Each order's life as four Shopify webhooks: created, paid, fulfilled, delivered."""
+    out = []
+    p, domain = Platform.SHOPIFY, CALLS_SHOP.domain
+    for i in range(orders):
+        n, oid = 900_000 + i, 6_000_000_000 + i
+        t0 = BASE_TIME + timedelta(minutes=i)
+        t1, t2, t3 = t0 + timedelta(minutes=5), t0 + timedelta(days=1), t0 + timedelta(days=3)
+        bodies = [
+            ("orders/create", shopify_order_body(oid, n, t0, t0, "pending")),
+            ("orders/paid", shopify_order_body(oid, n, t0, t1, "paid")),
+            ("orders/fulfilled", shopify_order_body(oid, n, t0, t2, "paid", fulfilled=t2)),
+            ("fulfillment_events/create", fulfilment_event_body(oid, n, "delivered", t3)),
+        ]
+        for topic, body in bodies:
+            raw = json.dumps(body, separators=(",", ":")).encode()
+            out.append((topic, raw, webhook_headers(p, topic, raw, secret, domain, str(uuid.uuid4()))))
+    return out
+
+
+def _invoke_intake(
+    handler: Any, hooks: list[tuple[str, bytes, dict[str, str]]], ctx: Any
+) -> tuple[Counter[str], list[float]]:
+    outcomes: Counter[str] = Counter()
+    times = []
+    for _, raw, headers in hooks:
+        started = time.perf_counter()
+        result = handler(api_event("shopify", CALLS_SHOP.shop_id, headers, raw), ctx())
+        times.append((time.perf_counter() - started) * 1000)
+        outcomes[json.loads(result["body"]).get("status", str(result["statusCode"]))] += 1
+    return outcomes, times
+
+
+def _consume(handler: Any, sqs: Any, url: str, ctx: Any, calls: Calls) -> None:
+    """What Lambda's event source mapping does: batches of up to 10, delete what succeeded.
+    Receive and delete go through an uncounted client; they are added back amortised."""
+    from cxloop.local.pump import sqs_record
+
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    empty = 0
+    while empty < 2:
+        batch = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=60,
+        ).get("Messages", [])
+        if not batch:
+            empty += 1
+            continue
+        empty = 0
+        started = time.perf_counter()
+        result = handler({"Records": [sqs_record(m, arn, REGION) for m in batch]}, ctx())
+        calls.batch_ms.append((time.perf_counter() - started) * 1000)
+        failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        calls.failures += len(failed)
+        calls.processed += len(batch) - len(failed)
+        calls.batches += 1
+        done = [m for m in batch if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+
+
+def _units(
+    counter: CallCounter, start: int, end: int, sizes: dict[tuple[str, str], int], calls: Calls
+) -> None:
+    """DynamoDB request units and SQS requests of the calls recorded between two marks."""
+    for side, op, params in counter.params[start:end]:
+        if op == "PutItem":
+            item = params["Item"]
+            units = wru(item_size(item)) * (1 + ("gsi1pk" in item)) + ("pending_pk" in item)  # + index writes
+            calls.intake_wru += units if side == "intake" else 0
+            calls.consumer_wru += units if side == "consumer" else 0
+        elif op == "GetItem":
+            units = 1.0 if params.get("ConsistentRead") else 0.5
+            calls.intake_rru += units if side == "intake" else 0
+            calls.consumer_rru += units if side == "consumer" else 0
+        elif op == "TransactWriteItems":
+            calls.consumer_wru += sum(_transact_units(op_, sizes) for op_ in params["TransactItems"])
+        elif op == "SendMessage":
+            size = len(params["MessageBody"].encode()) + sum(
+                len(k) + len(v.get("StringValue", "")) + len(v["DataType"])
+                for k, v in params.get("MessageAttributes", {}).items()
+            )
+            calls.message_bytes.append(size)
+            calls.sqs_sends += math.ceil(size / 65536)
+
+
+def _transact_units(op: dict[str, Any], sizes: dict[tuple[str, str], int]) -> int:
+    """2 WRU per KB per item in a transaction; plus 1 WRU per KB for the gsi1 (ALL) copy and 1 for
+    removing the item from the sparse ``pending`` index. ConditionCheck counted as 2 WRU."""
+    ((kind, body),) = op.items()
+    if kind == "ConditionCheck":
+        return 2
+    key = (body["Key"]["pk"]["S"], body["Key"]["sk"]["S"])
+    size = sizes.get(key, 1024)
+    units = 2 * wru(size)
+    if key[1].startswith("EVENT#") or ":g1" in body.get("ExpressionAttributeValues", {}):
+        units += wru(size)  # the item carries gsi1pk: its gsi1 (projection ALL) copy is rewritten
+    if "REMOVE pending_pk" in body.get("UpdateExpression", ""):
+        units += 1
+    return units
+
+
+def measure_calls(endpoint: str, resources: Resources, secret: str, orders: int, per_order: int) -> Calls:
+    from cxloop.local.runtime import LambdaContext
+    from services.feedback.adapters.sqs_queue import SqsEventQueue
+    from services.feedback.bootstrap import build_consumer, build_intake
+    from services.feedback.handlers import events as events_fn
+    from services.feedback.handlers import webhooks as webhooks_fn
+    from shared import aws
+    from shared.events import EventBridgePublisher
+    from shared.secrets_store import SecretsManagerStore
+    from shared.settings import AwsSettings, ConsumerSettings, IntakeSettings
+
+    plain = clients(endpoint)
+    url = plain["sqs"].create_queue(QueueName=f"{PREFIX}-bench-calls-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    counter = CallCounter()
+    i_ = {s: counter.client("intake", s, endpoint, aws.FAST) for s in ("dynamodb", "secretsmanager", "sqs")}
+    c_ = {
+        s: counter.client("consumer", s, endpoint, aws.STANDARD)
+        for s in ("dynamodb", "secretsmanager", "sqs", "events")
+    }
+    settings_aws = AwsSettings(region=REGION, endpoint_url=endpoint)
+    tables = resources.tables
+    intake = build_intake(
+        IntakeSettings(
+            aws=settings_aws,
+            shops_table=tables["shops"],
+            feedback_table=tables["feedback"],
+            events_queue_url=url,
+            secrets_prefix=PREFIX,
+        ),
+        dynamodb=i_["dynamodb"],
+        secrets=SecretsManagerStore(i_["secretsmanager"], PREFIX),
+        queue=SqsEventQueue(i_["sqs"], url),
+    )
+    consumer = build_consumer(
+        ConsumerSettings(
+            aws=settings_aws,
+            shops_table=tables["shops"],
+            feedback_table=tables["feedback"],
+            events_queue_url=url,
+            event_bus_name=resources.bus_name,
+            secrets_prefix=PREFIX,
+        ),
+        dynamodb=c_["dynamodb"],
+        secrets=SecretsManagerStore(c_["secretsmanager"], PREFIX),
+        publisher=EventBridgePublisher(c_["events"], resources.bus_name, "feedback"),
+        queue=SqsEventQueue(c_["sqs"], url),
+    )
+    webhooks_fn.use(intake)
+    events_fn.use(consumer)
+    fn_i, fn_c = topology.function("feedback-webhooks"), topology.function("feedback-events")
+    ctx_i = lambda: LambdaContext(fn_i.logical, fn_i.memory_mb, fn_i.timeout_s)  # noqa: E731
+    ctx_c = lambda: LambdaContext(fn_c.logical, fn_c.memory_mb, fn_c.timeout_s)  # noqa: E731
+    calls = Calls(webhooks_per_order=per_order)
+    hooks = calls_webhooks(orders, secret)
+    try:
+        outcomes, calls.intake_ms = _invoke_intake(webhooks_fn.handler, hooks, ctx_i)
+        calls.accepted = outcomes["accepted"]
+        _consume(events_fn.handler, plain["sqs"], url, ctx_c, calls)
+        mark, n_params = counter.mark()
+        dups = random.Random(11).sample(hooks, max(1, len(hooks) // 10))
+        dup_outcomes, _ = _invoke_intake(webhooks_fn.handler, dups, ctx_i)
+        calls.duplicates = dup_outcomes["duplicate"]
+    finally:
+        plain["sqs"].delete_queue(QueueUrl=url)
+    for (side, op), n in mark.items():
+        (calls.intake if side == "intake" else calls.consumer)[op] += n
+    for (side, op), n in (counter.calls - mark).items():
+        calls.duplicate_calls[f"{side}:{op}"] += n
+    sizes = {
+        k: item_size(i)
+        for k, i in scan(plain["dynamodb"], tables["feedback"]).items()
+        if k[0] == f"SHOP#{CALLS_SHOP.shop_id}"
+    }
+    _units(counter, 0, n_params, sizes, calls)
+    return calls
+
+
+# --- cost ---------------------------------------------------------------------------------------------------
+
+
+def cost_lines(calls: Calls, per_order: float) -> tuple[list[tuple[str, str, float]], float]:
+    """(component, how, $) per 1,000 orders, from the measured per-webhook figures."""
+    hooks = 1000 * per_order
+    acc = max(1, calls.accepted)
+    mem_i = topology.function("feedback-webhooks").memory_mb / 1024
+    mem_c = topology.function("feedback-events").memory_mb / 1024
+    ms_i = statistics.mean(math.ceil(t) for t in calls.intake_ms)
+    ms_c = statistics.mean(math.ceil(t) for t in calls.batch_ms) if calls.batch_ms else 0.0
+    per_batch = calls.processed / max(1, calls.batches)
+    invocations_c = hooks / max(1.0, per_batch)
+    wru_ = (calls.intake_wru + calls.consumer_wru) / acc * hooks
+    rru_ = (calls.intake_rru + calls.consumer_rru) / acc * hooks
+    sqs_ = (calls.sqs_sends / acc + 0.2) * hooks
+    secrets = (calls.intake["GetSecretValue"] + calls.consumer["GetSecretValue"]) / acc * hooks
+    events = calls.consumer["PutEvents"] / acc * hooks
+    lines = [
+        ("API Gateway HTTP API", f"{hooks:,.0f} requests x $1.00/M", hooks * PRICE["apigw_request"]),
+        ("Lambda intake, requests", f"{hooks:,.0f} x $0.20/M", hooks * PRICE["lambda_request"]),
+        (
+            "Lambda intake, compute",
+            f"{hooks:,.0f} x {ms_i:.1f} ms x {mem_i:g} GB x $0.0000133334/GB-s",
+            hooks * ms_i / 1000 * mem_i * PRICE["lambda_gb_s"],
+        ),
+        (
+            "Lambda consumer, requests",
+            f"{invocations_c:,.0f} batches of {per_batch:.1f} x $0.20/M",
+            invocations_c * PRICE["lambda_request"],
+        ),
+        (
+            "Lambda consumer, compute",
+            f"{invocations_c:,.0f} x {ms_c:.1f} ms x {mem_c:g} GB x $0.0000133334/GB-s",
+            invocations_c * ms_c / 1000 * mem_c * PRICE["lambda_gb_s"],
+        ),
+        ("SQS standard", f"{sqs_:,.0f} requests x $0.40/M", sqs_ * PRICE["sqs_request"]),
+        ("DynamoDB writes", f"{wru_:,.0f} WRU x $0.625/M", wru_ * PRICE["ddb_wru"]),
+        ("DynamoDB reads", f"{rru_:,.1f} RRU x $0.125/M", rru_ * PRICE["ddb_rru"]),
+        ("Secrets Manager API", f"{secrets:,.1f} calls x $0.05/10k", secrets * PRICE["secrets_call"]),
+        ("EventBridge PutEvents", f"{events:,.1f} events x $1.00/M", events * PRICE["eventbridge_event"]),
+    ]
+    return lines, sum(c for _, _, c in lines)
+
+
+# --- report -------------------------------------------------------------------------------------------------
+
+
+def line(label: str, value: str) -> None:
+    print(f"  {label:<44} {value}")
+
+
+def report_load(
+    sends: list[Send], elapsed: float, rate: float, concurrency: int, backlog: int
+) -> dict[str, float]:
+    statuses = Counter(s.outcome for s in sends)
+    other = {k: n for k, n in statuses.items() if k not in ("accepted", "duplicate", "401")}
+    ok = [s.latency * 1000 for s in sends if s.status > 0]
+    lag = [s.lag * 1000 for s in sends if s.status != 0]
+    sched = [(s.lag + s.latency) * 1000 for s in sends if s.status > 0]
+    kinds = Counter(s.kind for s in sends)
+    fig = {"rps": len(sends) / elapsed, "p99": pct(ok, 99)}
+    print("\nLoad (open loop, HTTP/1.1 keep-alive, one connection per worker)")
+    line(
+        "sent",
+        f"{len(sends):,} ({kinds['unique']:,} unique events, {kinds['dup']:,} exact duplicates, "
+        f"{kinds['bad']:,} forged signatures)",
+    )
+    line(
+        "accepted / duplicate / 401",
+        f"{statuses['accepted']:,} / {statuses['duplicate']:,} / {statuses['401']:,}",
+    )
+    line("other statuses", ", ".join(f"{k}={n}" for k, n in sorted(other.items())) or "none")
+    line(
+        "throughput achieved (target)",
+        f"{fig['rps']:.1f} req/s ({rate:g} req/s, {concurrency} workers, {elapsed:.1f} s)",
+    )
+    line(
+        "latency p50 / p95 / p99 / max",
+        f"{pct(ok, 50):.1f} / {pct(ok, 95):.1f} / {pct(ok, 99):.1f} / {max(ok, default=math.nan):.1f} ms",
+    )
+    line(
+        "  from scheduled send time (incl. client wait)",
+        f"{pct(sched, 50):.1f} / {pct(sched, 95):.1f} / {pct(sched, 99):.1f} / "
+        f"{max(sched, default=math.nan):.1f} ms",
+    )
+    line("send lag behind schedule p99 / max", f"{pct(lag, 99):.1f} / {max(lag, default=math.nan):.1f} ms")
+    line("max queue backlog while sending", f"{backlog:,} messages (sampled every 2 s)")
+    return fig
+
+
+def report_verdict(v: Verdict, drained: bool, drain_s: float, status: dict[str, Any]) -> int:
+    dead = sum(q["dead"] for q in status.get("queues", []))
+    print("\nCorrectness (DynamoDB scan after the queue drained)")
+    line("queue drained", f"{'yes' if drained else 'NO (timed out)'} after {drain_s:.1f} s")
+    line("unique events acknowledged (200)", f"{v.acked:,} (never acknowledged: {v.not_acked})")
+    detail = ", ".join(f"{k}: {n}" for k, n in v.lost.items())
+    line("events lost", f"{sum(v.lost.values())}" + (f" ({detail})" if detail else ""))
+    line("duplicates acted on", f"{v.dup_acted} (requeued responses: {v.requeued})")
+    line("raw events stored twice (same dedupe key)", str(v.raw_twice))
+    line("raw events stored / unexpected", f"{v.raw_events:,} / {v.unexpected_raw}")
+    line("forged signatures not answered 401 / stored", f"{v.bad_not_401} / {v.bad_stored}")
+    line(
+        "out-of-order orders / violations",
+        f"{v.ooo_orders} / {v.ooo_violations} (stored time != newest sent)",
+    )
+    line("final-state mismatches, all records", f"{v.final_mismatch} of {v.orders:,}")
+    line("DLQ depth", str(dead))
+    pump = {k: n for k, n in status.get("pump", {}).items() if k.startswith("feedback-events")}
+    line(
+        "pump (feedback-events)",
+        ", ".join(f"{k.split('.', 1)[1]}={n}" for k, n in sorted(pump.items())) or "-",
+    )
+    sizes = ", ".join(f"{k} {statistics.mean(s):.0f} B" for k, s in sorted(v.sizes.items()))
+    line("mean stored item size", sizes)
+    return dead
+
+
+def report_import(t: dict[str, float]) -> float:
+    diff = t["import"] - t["pass"]
+    print("\nCold start (fresh interpreter, median of 5 after one warm-up run)")
+    line('python -c "pass"', f"{t['pass'] * 1000:.0f} ms")
+    line(
+        "import services.feedback.handlers.webhooks",
+        f"{t['import'] * 1000:.0f} ms (+{diff * 1000:.0f} ms over bare)",
+    )
+    line(
+        "ready: import + build_intake(load(...))",
+        f"{t['ready'] * 1000:.0f} ms (+{(t['ready'] - t['pass']) * 1000:.0f} ms over bare; "
+        "boto3 clients built)",
+    )
+    return diff
+
+
+def report_calls(c: Calls) -> float:
+    acc = max(1, c.accepted)
+    amortised = Counter({"ReceiveMessage": 0.1 * c.processed, "DeleteMessageBatch": 0.1 * c.processed})
+    consumer = c.consumer + amortised
+    intake_n, consumer_n = sum(c.intake.values()) / acc, sum(consumer.values()) / acc
+    print(
+        f"\nAWS API calls (in-process, botocore before-call hooks, moto; "
+        f"{c.accepted // c.webhooks_per_order} orders x {c.webhooks_per_order} Shopify webhooks: "
+        "create, paid, fulfilled, delivered)"
+    )
+    line(
+        "accepted webhooks / processed messages",
+        f"{c.accepted} / {c.processed} (failed records: {c.failures})",
+    )
+    line("per accepted webhook: intake", f"{intake_n:.3f}  " + _ops(c.intake, acc))
+    line("per accepted webhook: consumer", f"{consumer_n:.3f}  " + _ops(consumer, acc))
+    line("per accepted webhook: total", f"{intake_n + consumer_n:.3f}")
+    line("per order (x webhooks per order)", f"{(intake_n + consumer_n) * c.webhooks_per_order:.2f}")
+    dup = sum(c.duplicate_calls.values()) / max(1, c.duplicates)
+    line("per duplicate delivery (intake)", f"{dup:.3f}  " + _ops(c.duplicate_calls, max(1, c.duplicates)))
+    print(
+        "    ReceiveMessage and DeleteMessageBatch are not counted but added amortised as Lambda's SQS event"
+    )
+    print("    source mapping would call them: 1 receive + 1 delete per batch of 10 (0.1 + 0.1 per message).")
+    print(
+        "    Shop and secret lookups are cached per container; their first calls are amortised over the run."
+    )
+    line(
+        "handler time: intake mean / p99",
+        f"{statistics.mean(c.intake_ms):.1f} / {pct(c.intake_ms, 99):.1f} ms per webhook",
+    )
+    if c.batch_ms:
+        line(
+            "handler time: consumer mean",
+            f"{statistics.mean(c.batch_ms):.1f} ms per batch of {c.processed / max(1, c.batches):.1f}",
+        )
+    line("SQS message size mean", f"{statistics.mean(c.message_bytes or [0]):.0f} B (64 KB = 1 request)")
+    return intake_n + consumer_n
+
+
+def _ops(ops: Counter[str], per: int) -> str:
+    return (
+        "(" + ", ".join(f"{op} {n / per:.3f}" for op, n in sorted(ops.items(), key=lambda kv: -kv[1])) + ")"
+    )
+
+
+def report_cost(c: Calls, per_order: float, shops: int) -> None:
+    lines, total = cost_lines(c, per_order)
+    acc = max(1, c.accepted)
+    print(f"\nCost per 1,000 orders (us-east-1 list prices; {per_order:g} webhooks per order assumed)")
+    for name, how, dollars in lines:
+        print(f"  {name:<28} {how:<58} ${dollars:.5f}")
+    print(f"  {'TOTAL':<28} {'':<58} ${total:.5f}")
+    print(
+        f"  Fixed: Secrets Manager $0.40 per secret per month = "
+        f"${shops * PRICE['secret_month']:.2f}/month for {shops} shop(s) (one secret per shop)."
+    )
+    print(
+        "  Assumptions: DynamoDB on-demand $0.625/M WRU, $0.125/M RRU (Nov 2024);"
+        " WRU = ceil(item size / 1 KB),"
+    )
+    print(
+        f"    item sizes from the stored items (measured {c.intake_wru / acc:.2f} WRU intake + "
+        f"{c.consumer_wru / acc:.2f} WRU consumer per webhook);"
+    )
+    print("    TransactWriteItems 2 WRU per KB per item (ConditionCheck 2); gsi1 (ALL) copies 1 WRU per KB;")
+    print(
+        "    the sparse pending index 1 WRU on insert and on removal; eventually consistent GetItem 0.5 RRU."
+    )
+    print("    SQS $0.40/M requests (64 KB chunks): 1 send + 0.1 receive + 0.1 delete per webhook.")
+    print(
+        "    Lambda arm64 $0.0000133334/GB-s + $0.20/M requests; memory from shared/topology.py; duration ="
+    )
+    print(
+        "    mean measured handler time against moto, rounded up to 1 ms per invocation; consumer batches as"
+    )
+    print(
+        "    measured (full batches; a quiet shop sees smaller ones). API Gateway HTTP API $1.00/M requests."
+    )
+    print("    Secrets Manager $0.05/10k calls (cached per container, so ~0). Not included: cold-start INIT")
+    print("    time, CloudWatch Logs, DynamoDB storage ($0.25/GB-month), SQS long-poll receives while idle.")
+
+
+def verdict_line(ok: bool, text: str) -> None:
+    print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
+
+
+# --- main ---------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--webhooks", type=int, default=5000, help="webhooks to send (default 5000)")
+    p.add_argument("--rate", type=float, default=100.0, help="target rate, requests/s (default 100)")
+    p.add_argument(
+        "--concurrency", type=int, default=8, help="sending threads, one connection each (default 8)"
+    )
+    p.add_argument("--drain-timeout", type=float, default=90.0, help="seconds to wait for the queue to drain")
+    p.add_argument(
+        "--calls-orders", type=int, default=200, help="orders for the AWS call count (default 200)"
+    )
+    p.add_argument("--webhooks-per-order", type=float, default=4.0, help="for the cost (default 4)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--keep-state", action="store_true", help="keep the stack's temp folder (logs) afterwards")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.update(LOCAL_ENV)
+    state = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
+    stack = StackProcess(state)
+    began = time.perf_counter()
+    try:
+        up = stack.start()
+        print(
+            f"cxloop intake benchmark: stack up in {up:.1f} s at {stack.api} (moto {stack.endpoint}), "
+            f"state {state}"
+        )
+        aws = clients(stack.endpoint)
+        resources = resolve(aws["sqs"], PREFIX)
+        secrets = seed(aws, resources)
+        sends = Workload(args.webhooks, args.rate, args.seed).build(args.rate)
+        with Backlog(stack) as backlog:
+            elapsed = Sender(stack.api_port, sends, secrets, args.concurrency).run()
+        load = report_load(sends, elapsed, args.rate, args.concurrency, backlog.max_depth)
+        drained, drain_s, status = drain(stack, args.drain_timeout)
+        verdict = verify(aws["dynamodb"], resources.tables["feedback"], sends)
+        report_verdict(verdict, drained, drain_s, status)
+        imports = report_import(cold_import(stack.endpoint, resources))
+        calls = measure_calls(
+            stack.endpoint,
+            resources,
+            secrets[CALLS_SHOP.shop_id],
+            args.calls_orders,
+            round(args.webhooks_per_order),
+        )
+        per_webhook = report_calls(calls)
+        report_cost(calls, args.webhooks_per_order, len(SHOPS))
+        errors, tracebacks = stack.log_problems()
+        print("\nStack log")
+        line("ERROR entries / tracebacks", f"{sum(errors.values())} / {tracebacks}")
+        for message, n in errors.most_common(5):
+            line(f"  x{n}", message[:90])
+        print("\nTargets")
+        verdict_line(
+            sum(verdict.lost.values()) == 0 and drained, f"events lost: {sum(verdict.lost.values())} (0)"
+        )
+        verdict_line(
+            verdict.dup_acted == 0 and verdict.raw_twice == 0, f"duplicates acted on: {verdict.dup_acted} (0)"
+        )
+        verdict_line(
+            load["p99"] <= 100 and load["rps"] >= 95,
+            f"p99 latency {load['p99']:.1f} ms at {load['rps']:.1f} req/s sustained (<= 100 ms at 100/s)",
+        )
+        verdict_line(per_webhook <= 4, f"AWS calls per accepted webhook: {per_webhook:.2f} (<= 4)")
+        verdict_line(
+            imports <= 0.6, f"intake cold import: {imports:.3f} s over a bare interpreter (<= 0.6 s)"
+        )
+        print(f"\n(total run {time.perf_counter() - began:.0f} s)")
+    finally:
+        stack.stop()
+        if not args.keep_state:
+            shutil.rmtree(state, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

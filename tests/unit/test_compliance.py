@@ -1,0 +1,329 @@
+"""Privacy requests: erase a customer, export a customer, erase a shop (and Shopify's compliance topics)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+import pytest
+
+from services.feedback.domain import compliance
+from services.feedback.domain.compliance import CustomerRef
+from services.feedback.domain.intake import Outcome
+from shared import events
+from shared.errors import NotFound
+from shared.tenancy import Platform
+from tests.unit.support import T0, World, body_of, shopify_headers, woo_headers
+
+pytestmark = pytest.mark.unit
+
+SHOP = "privacy-shop"
+OTHER = "other-shop"
+SECRET = "shopify-secret-1"
+WOO_SECRET = "woo-secret-0001"
+EMAIL = "john@example.com"
+EMAIL_KEY = "email:" + hashlib.sha256(EMAIL.encode()).hexdigest()[:32]
+PERSONAL = ("email", "first_name", "last_name", "customer_key", "gsi1pk", "gsi1sk")
+
+
+def _order(order_id: int, customer_id: int | None = 191167, email: str = EMAIL, updated: str = "2025-03-01T11:00:00Z"):
+    order = {
+        "id": order_id,
+        "name": f"#{order_id}",
+        "email": email,
+        "updated_at": updated,
+        "created_at": "2025-03-01T10:00:00Z",
+        "total_price": "25.00",
+        "currency": "EUR",
+        "fulfillments": [{"id": order_id * 10, "order_id": order_id, "status": "success",
+                          "created_at": "2025-03-01T10:30:00Z", "updated_at": "2025-03-01T10:30:00Z"}],
+    }  # fmt: skip
+    if customer_id is not None:
+        order["customer"] = {"id": customer_id, "email": email, "first_name": "John", "last_name": "Smith",
+                             "updated_at": "2025-02-01T00:00:00Z"}  # fmt: skip
+    return order
+
+
+def _post_shopify(world: World, shop: str, topic: str, payload: dict, *, secret: str = SECRET, event_id=None,
+                  at=T0):  # fmt: skip
+    body = body_of(payload)
+    result = world.post(Platform.SHOPIFY, shop, shopify_headers(secret, topic, body, event_id=event_id), body, at)
+    assert result.outcome is Outcome.ACCEPTED
+    return result
+
+
+@pytest.fixture
+def w() -> World:
+    world = World()
+    world.add_shop(SHOP, {Platform.SHOPIFY: SECRET, Platform.WOOCOMMERCE: WOO_SECRET})
+    world.add_shop(OTHER, {Platform.SHOPIFY: "other-secret-1"})
+    # John's two orders, a customers/update about him, and Mary's order, in this shop.
+    _post_shopify(world, SHOP, "orders/create", _order(299938))
+    _post_shopify(world, SHOP, "orders/create", _order(280263))
+    _post_shopify(world, SHOP, "customers/update", {"id": 191167, "email": EMAIL, "first_name": "John",
+                                                    "updated_at": "2025-02-01T00:00:00Z"})  # fmt: skip
+    _post_shopify(world, SHOP, "orders/create", _order(555, customer_id=777, email="mary@example.com"))
+    # The same person (same platform ids) in another shop: another tenant, untouched.
+    _post_shopify(world, OTHER, "orders/create", _order(299938), secret="other-secret-1")
+    world.consume()
+    return world
+
+
+def _raw(world: World, shop: str = SHOP) -> dict[str, dict]:
+    return {sk: i for sk, i in world.store.dump(shop).items() if i.get("kind") == "event"}
+
+
+def _john() -> CustomerRef:
+    return CustomerRef(platform=Platform.SHOPIFY, customer_id="191167", email=EMAIL, order_ids=("299938", "280263"))
+
+
+def test_set_up_is_what_the_tests_assume(w):
+    records = w.store.records(SHOP)
+    assert records["ORDER#shopify#299938"]["email"] == EMAIL
+    assert "CUSTOMER#shopify:191167" in records
+    assert sorted(w.store.orders_of_customer(SHOP, "shopify:191167")) == [
+        "ORDER#shopify#280263", "ORDER#shopify#299938",
+    ]  # fmt: skip
+    assert len(_raw(w)) == 4
+    assert all("pending_pk" not in i for i in _raw(w).values())
+
+
+def test_erase_customer_removes_personal_data_raw_events_and_customer_records(w):
+    report = compliance.erase_customer(w.store, w.publisher, SHOP, _john(), T0 + timedelta(days=1), "corr-x")
+    records = w.store.records(SHOP)
+
+    for sk in ("ORDER#shopify#299938", "ORDER#shopify#280263"):
+        order = records[sk]
+        assert not set(PERSONAL) & set(order), f"{sk} still holds {set(PERSONAL) & set(order)}"
+        assert order["total"] == "25.00"  # the order facts stay
+        assert f"{sk}#FUL#{sk.rsplit('#', 1)[1]}0" in records
+    assert "CUSTOMER#shopify:191167" not in records
+    assert f"CUSTOMER#{EMAIL_KEY}" not in records
+    assert records["TOMBSTONE#shopify:191167"]["kind"] == "tombstone"
+    assert f"TOMBSTONE#{EMAIL_KEY}" in records
+    assert w.store.orders_of_customer(SHOP, "shopify:191167") == []
+    assert w.store.orders_of_customer(SHOP, EMAIL_KEY) == []
+
+    # Raw events about his orders and about him are gone; Mary's stays.
+    remaining = [i["resource"] for i in _raw(w).values()]
+    assert remaining == ["order#555"]
+    assert w.store.raw_events_of(SHOP, "order#299938") == []
+    assert w.store.raw_events_of(SHOP, "customer#191167") == []
+
+    # Mary is untouched.
+    assert records["ORDER#shopify#555"]["email"] == "mary@example.com"
+    assert "CUSTOMER#shopify:777" in records
+    # So is the other shop.
+    assert w.store.records(OTHER)["ORDER#shopify#299938"]["email"] == EMAIL
+    assert len(_raw(w, OTHER)) == 1
+
+    assert sorted(report.customer_keys) == sorted(["shopify:191167", EMAIL_KEY])
+    assert sorted(report.orders_anonymised) == ["ORDER#shopify#280263", "ORDER#shopify#299938"]
+    (erased,) = w.publisher.of(events.CUSTOMER_ERASED)
+    assert erased.shop_id == SHOP
+    assert erased.correlation_id == "corr-x"
+    assert sorted(erased.data["customer_keys"]) == sorted(["shopify:191167", EMAIL_KEY])
+    assert sorted(erased.data["orders"]) == ["shopify#280263", "shopify#299938"]
+    assert EMAIL not in json.dumps(erased.model_dump(mode="json"))
+
+
+def test_erase_customer_by_id_only_finds_orders_through_the_index(w):
+    ref = CustomerRef(platform=Platform.SHOPIFY, customer_id="191167")
+    compliance.erase_customer(w.store, w.publisher, SHOP, ref, T0)
+    records = w.store.records(SHOP)
+    assert "email" not in records["ORDER#shopify#299938"]
+    assert "email" not in records["ORDER#shopify#280263"]
+    assert records["ORDER#shopify#555"]["email"] == "mary@example.com"
+
+
+def test_erase_customer_needs_someone():
+    world = World()
+    with pytest.raises(ValueError, match="customer id or an e-mail"):
+        compliance.erase_customer(world.store, world.publisher, SHOP, CustomerRef(platform=Platform.SHOPIFY), T0)
+    assert world.publisher.events == []
+
+
+def test_order_event_after_erasure_is_stored_without_personal_data(w):
+    compliance.erase_customer(w.store, w.publisher, SHOP, _john(), T0 + timedelta(days=1))
+    # John orders again (a customer's erasure is forever in this shop), and an update of an old order arrives.
+    _post_shopify(w, SHOP, "orders/create", _order(300000, updated="2025-03-05T00:00:00Z"), at=T0 + timedelta(days=5))
+    _post_shopify(w, SHOP, "orders/updated", _order(299938, updated="2025-03-06T00:00:00Z"), at=T0 + timedelta(days=6))
+    receipts = w.consume(T0 + timedelta(days=6, seconds=5))
+    assert [r.redacted for r in receipts] == [True, True]
+
+    records = w.store.records(SHOP)
+    for sk, updated in (("ORDER#shopify#300000", "2025-03-05"), ("ORDER#shopify#299938", "2025-03-06")):
+        order = records[sk]
+        assert order["source_updated_at"].startswith(updated), "the order facts are applied"
+        assert all(order.get(f) is None for f in PERSONAL), {f: order.get(f) for f in PERSONAL}
+        assert "gsi1pk" not in order
+    assert "ORDER#shopify#300000#FUL#3000000" in records
+    assert "CUSTOMER#shopify:191167" not in records
+    assert w.store.orders_of_customer(SHOP, "shopify:191167") == []
+    # The raw bodies that named him are removed; the events are marked processed.
+    for item in _raw(w).values():
+        if item["resource"] in ("order#300000", "order#299938"):
+            assert "body" not in item
+            assert "pending_pk" not in item
+    assert w.store.pending(T0 + timedelta(days=30), 100) == []
+
+
+def test_guest_order_by_the_erased_email_is_redacted_too(w):
+    compliance.erase_customer(w.store, w.publisher, SHOP, _john(), T0)
+    _post_shopify(w, SHOP, "orders/create", _order(400000, customer_id=None, updated="2025-03-07T00:00:00Z"))
+    (receipt,) = w.consume()
+    assert receipt.redacted
+    order = w.store.records(SHOP)["ORDER#shopify#400000"]
+    assert order["email"] is None and order["customer_key"] is None
+
+
+def test_woocommerce_guest_erasure_by_email(w):
+    order = {"id": 727, "customer_id": 0, "date_modified_gmt": "2025-03-01T11:00:00", "total": "29.35",
+             "billing": {"email": EMAIL, "first_name": "John", "last_name": "Doe"}}  # fmt: skip
+    body = body_of(order)
+    w.post(Platform.WOOCOMMERCE, SHOP, woo_headers(WOO_SECRET, "order.updated", body), body)
+    w.consume()
+    assert w.store.records(SHOP)["ORDER#woocommerce#727"]["email"] == EMAIL
+    ref = CustomerRef(platform=Platform.WOOCOMMERCE, email=EMAIL)
+    compliance.erase_customer(w.store, w.publisher, SHOP, ref, T0)
+    records = w.store.records(SHOP)
+    assert "email" not in records["ORDER#woocommerce#727"]
+    assert f"CUSTOMER#{EMAIL_KEY}" not in records
+    assert f"TOMBSTONE#{EMAIL_KEY}" in records
+    assert [i["resource"] for i in _raw(w).values() if i["platform"] == "woocommerce"] == []
+    # A later guest order with that e-mail is redacted.
+    later = {**order, "id": 728, "date_modified_gmt": "2025-03-02T11:00:00"}
+    body = body_of(later)
+    w.post(Platform.WOOCOMMERCE, SHOP, woo_headers(WOO_SECRET, "order.created", body), body)
+    assert [r.redacted for r in w.consume()] == [True]
+    assert w.store.records(SHOP)["ORDER#woocommerce#728"]["email"] is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: erasure by e-mail (cxloop customer erase --email, allowed alone) misses a registered "
+    "customer: orders are indexed and tombstone-checked only under customer_key 'woocommerce:<id>' "
+    "(normalise.py:26/112, compliance.py:174), never under the e-mail key, so their personal data stays",
+)
+def test_erasure_by_email_covers_a_registered_customers_orders(w):
+    order = {"id": 800, "customer_id": 31, "date_modified_gmt": "2025-03-01T11:00:00", "total": "9.00",
+             "billing": {"email": "reg@example.com", "first_name": "Reg", "last_name": "Istered"}}  # fmt: skip
+    body = body_of(order)
+    w.post(Platform.WOOCOMMERCE, SHOP, woo_headers(WOO_SECRET, "order.updated", body), body)
+    w.consume()
+    compliance.erase_customer(w.store, w.publisher, SHOP, CustomerRef(Platform.WOOCOMMERCE, email="reg@example.com"), T0)
+    records = w.store.records(SHOP)
+    assert records["ORDER#woocommerce#800"].get("email") is None
+    assert "CUSTOMER#woocommerce:31" not in records
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: raw events are indexed by resource 'order#<id>' without the platform "
+    "(inbound.py resource, dynamo_store.py:88 gsi1pk RES#shop#resource, compliance.py:182): erasing a "
+    "WooCommerce customer deletes another person's Shopify raw events of the same order number",
+)
+def test_erasure_does_not_delete_raw_events_of_another_platforms_order_with_the_same_id(w):
+    woo = {"id": 299938, "customer_id": 0, "date_modified_gmt": "2025-03-01T11:00:00", "total": "1.00",
+           "billing": {"email": "alice@example.com", "first_name": "Alice"}}  # fmt: skip
+    body = body_of(woo)
+    w.post(Platform.WOOCOMMERCE, SHOP, woo_headers(WOO_SECRET, "order.updated", body), body)
+    w.consume()
+    compliance.erase_customer(w.store, w.publisher, SHOP, CustomerRef(Platform.WOOCOMMERCE, email="alice@example.com"), T0)
+    shopify_raw = [i for i in _raw(w).values() if i["platform"] == "shopify" and i["resource"] == "order#299938"]
+    assert len(shopify_raw) == 1  # John's Shopify order 299938 is not Alice's
+
+
+def test_export_customer_returns_customer_and_orders(w):
+    document = compliance.export_customer(w.store, SHOP, _john())
+    assert document["shop_id"] == SHOP
+    assert sorted(document["customer_keys"]) == sorted(["shopify:191167", EMAIL_KEY])
+    assert [c["sk"] for c in document["customers"]] == ["CUSTOMER#shopify:191167"]
+    assert document["customers"][0]["email"] == EMAIL
+    sks = sorted(i["sk"] for i in document["orders"])
+    assert sks == [
+        "ORDER#shopify#280263", "ORDER#shopify#280263#FUL#2802630",
+        "ORDER#shopify#299938", "ORDER#shopify#299938#FUL#2999380",
+    ]  # fmt: skip
+    assert all(i.get("order_id") != "555" for i in document["orders"])
+    json.dumps(document, default=str)
+
+
+def test_record_export_stores_the_document_and_announces_it(w):
+    document = compliance.record_export(
+        w.store, w.publisher, SHOP, "req-1", _john(), T0, timedelta(days=30), "corr-e"
+    )
+    (item,) = w.store.items(SHOP, "EXPORT#req-1")
+    assert item["kind"] == "export"
+    assert json.loads(item["document"]) == json.loads(json.dumps(document, default=str))
+    assert item["ttl"] == int((T0 + timedelta(days=30)).timestamp())
+    (announced,) = w.publisher.of(events.CUSTOMER_DATA_EXPORTED)
+    assert announced.data == {"request_id": "req-1", "customer_keys": document["customer_keys"]}
+    assert announced.correlation_id == "corr-e"
+
+
+def test_erase_shop_removes_everything_of_that_shop_only(w):
+    before = len(w.store.dump(SHOP))
+    deleted = compliance.erase_shop(w.store, w.shops, w.secrets, w.publisher, SHOP, "corr-s")
+    assert deleted == before > 0
+    assert w.store.dump(SHOP) == {}
+    assert w.shops.get(SHOP) is None
+    assert w.secrets.get(SHOP, fresh=True) is None
+    (erased,) = w.publisher.of(events.SHOP_ERASED)
+    assert erased.shop_id == SHOP
+    assert erased.data == {"records_deleted": before}
+    # The other tenant keeps everything.
+    assert w.shops.get(OTHER) is not None
+    assert w.store.records(OTHER)
+    # Webhooks to the erased shop are now refused.
+    body = body_of(_order(1))
+    with pytest.raises(NotFound):
+        w.post(Platform.SHOPIFY, SHOP, shopify_headers(SECRET, "orders/create", body), body)
+
+
+# --- Shopify's compliance webhooks, through intake and processing ---------------------------------
+
+
+def _compliance(w: World, load_fixture, topic: str, at=T0 + timedelta(days=1)):
+    payload = load_fixture("shopify_compliance_payloads.json")[topic]
+    return _post_shopify(w, SHOP, topic, payload, at=at)
+
+
+def test_customers_redact_webhook_erases_the_customer(w, load_fixture):
+    _compliance(w, load_fixture, "customers/redact")
+    w.consume(T0 + timedelta(days=1, seconds=5))
+    records = w.store.records(SHOP)
+    assert "TOMBSTONE#shopify:191167" in records
+    assert f"TOMBSTONE#{EMAIL_KEY}" in records
+    assert "email" not in records["ORDER#shopify#299938"]
+    assert "email" not in records["ORDER#shopify#280263"]
+    assert "CUSTOMER#shopify:191167" not in records
+    assert records["ORDER#shopify#555"]["email"] == "mary@example.com"
+    assert w.publisher.names() == [events.CUSTOMER_ERASED]
+    assert w.store.pending(T0 + timedelta(days=30), 100) == []
+    # The request itself named him: its raw event is not kept either.
+    assert all(i["resource"] != "customer#191167" for i in _raw(w).values())
+
+
+def test_customers_data_request_webhook_stores_an_export(w, load_fixture):
+    _compliance(w, load_fixture, "customers/data_request")
+    w.consume(T0 + timedelta(days=1, seconds=5))
+    (item,) = w.store.items(SHOP, "EXPORT#9999")
+    document = json.loads(item["document"])
+    assert [c["sk"] for c in document["customers"]] == ["CUSTOMER#shopify:191167"]
+    assert {i["sk"] for i in document["orders"]} >= {"ORDER#shopify#299938", "ORDER#shopify#280263"}
+    assert w.publisher.names() == [events.CUSTOMER_DATA_EXPORTED]
+    assert w.store.pending(T0 + timedelta(days=30), 100) == []
+    # Nothing was erased.
+    assert w.store.records(SHOP)["ORDER#shopify#299938"]["email"] == EMAIL
+
+
+def test_shop_redact_webhook_erases_the_shop(w, load_fixture):
+    _compliance(w, load_fixture, "shop/redact")
+    w.consume(T0 + timedelta(days=1, seconds=5))
+    assert w.store.dump(SHOP) == {}
+    assert w.shops.get(SHOP) is None
+    assert w.secrets.get(SHOP, fresh=True) is None
+    assert w.publisher.names() == [events.SHOP_ERASED]
+    assert w.store.records(OTHER)
