@@ -82,7 +82,15 @@ def local_env(config: StackConfig) -> dict[str, str]:
 def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cxloop.local.aws_server", "--host", HOST, "--port", str(config.moto_port)],
+            [
+                sys.executable,
+                "-m",
+                "cxloop.local.aws_server",
+                "--host",
+                HOST,
+                "--port",
+                str(config.moto_port),
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
