@@ -11,6 +11,7 @@ from typing import Any
 from cxloop.resources import Resources
 from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
 from services.feedback.domain import compliance
+from services.feedback.domain.model import SHOP_TOMBSTONE
 from services.feedback.domain.normalise import order_sk
 from services.feedback.domain.records import Order, order_from_items
 from shared.dynamo_shops import DynamoShopDirectory
@@ -60,6 +61,8 @@ class Admin:
         )
         self.secrets.put(shop.shop_id, stored)
         self.shops.put(shop)
+        # A shop that was erased and comes back (reinstalled) starts anew.
+        self.store.delete(shop.shop_id, [f"TOMBSTONE#{SHOP_TOMBSTONE}"])
         return stored
 
     def rotate_secret(

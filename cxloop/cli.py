@@ -84,13 +84,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def _domains(values: list[str], platforms: tuple[Platform, ...]) -> dict[Platform, str]:
+    """``--domain D`` for a one-platform shop, else ``--domain PLATFORM=D`` per platform."""
+    domains: dict[Platform, str] = {}
+    for value in values:
+        name, sep, domain = value.partition("=")
+        if sep and name in {p.value for p in Platform}:
+            domains[Platform(name)] = domain
+        elif len(platforms) == 1:
+            domains[platforms[0]] = value
+        else:
+            raise ValueError(f"--domain {value!r}: say which platform it is for (PLATFORM=DOMAIN)")
+    return domains
+
+
 def cmd_shop_add(args: argparse.Namespace) -> int:
     admin = _admin(args)
+    platforms = tuple(Platform(p) for p in args.platform)
     shop = Shop(
         shop_id=args.shop_id,
         name=args.name or args.shop_id,
-        platforms=tuple(Platform(p) for p in args.platform),
-        domain=args.domain or "",
+        platforms=platforms,
+        domains=_domains(args.domain or [], platforms),
         timezone=args.timezone,
         owner_email=args.owner_email,
     )
@@ -114,7 +129,8 @@ def cmd_shop_add(args: argparse.Namespace) -> int:
 def cmd_shop_list(args: argparse.Namespace) -> int:
     for shop in _admin(args).shops.list():
         platforms = ",".join(p.value for p in shop.platforms)
-        print(f"{shop.shop_id:<24} {platforms:<24} {shop.domain:<36} {shop.name}")
+        domains = ",".join(shop.domains.values())
+        print(f"{shop.shop_id:<24} {platforms:<24} {domains:<36} {shop.name}")
     return 0
 
 
@@ -175,7 +191,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         payload = json.loads(body)
         payload["scope"] = args.topic
         body = json.dumps(payload).encode()
-    source = shop.domain or (f"{shop.shop_id}.myshopify.com" if platform is Platform.SHOPIFY else "")
+    fallback = f"{shop.shop_id}.myshopify.com" if platform is Platform.SHOPIFY else ""
+    source = shop.domain_for(platform) or fallback
     headers = webhook_headers(
         platform, args.topic, body, secrets.platforms[platform].current, source, args.event_id
     )
@@ -259,7 +276,10 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     add.add_argument("--name")
     add.add_argument("--platform", action="append", required=True, choices=[x.value for x in Platform])
     add.add_argument(
-        "--domain", help="*.myshopify.com, the WooCommerce site URL, or the BigCommerce store id"
+        "--domain",
+        action="append",
+        metavar="[PLATFORM=]DOMAIN",
+        help="*.myshopify.com, the WooCommerce site URL or the BigCommerce store id (PLATFORM= for several)",
     )
     add.add_argument("--timezone", default="UTC")
     add.add_argument("--owner-email")

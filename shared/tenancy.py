@@ -28,12 +28,15 @@ class Shop(BaseModel):
     shop_id: str
     name: str = Field(min_length=1, max_length=200)
     platforms: tuple[Platform, ...] = Field(min_length=1)
-    # Shopify: the *.myshopify.com domain; WooCommerce: the site URL; BigCommerce: the store id.
-    # When set, a webhook whose own source header disagrees is refused (401).
-    domain: str = ""
+    # Per platform, where its webhooks say they come from: Shopify the *.myshopify.com domain,
+    # WooCommerce the site URL, BigCommerce the store id. When set, a webhook naming another is refused.
+    domains: dict[Platform, str] = Field(default_factory=dict)
     timezone: str = "UTC"
     owner_email: str | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(tz=UTC))
+
+    def domain_for(self, platform: Platform) -> str:
+        return self.domains.get(platform, "")
 
     @field_validator("shop_id")
     @classmethod

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from services.feedback.domain.model import ApplyReceipt, Change, PutReceipt, QueuedEvent, StoredEvent
+from services.feedback.domain.model import (
+    SHOP_TOMBSTONE,
+    ApplyReceipt,
+    Change,
+    PutReceipt,
+    QueuedEvent,
+    StoredEvent,
+)
 from shared.events import Envelope
 from shared.tenancy import Platform, Shop, ShopSecrets
 
@@ -83,7 +90,7 @@ class InMemoryFeedbackStore:
             "correlation_id": event.correlation_id or "-",
             "body": zlib.compress(event.body, 6),
             "ttl": int(expires_at.timestamp()),
-            "gsi1pk": f"RES#{event.shop_id}#{event.resource}",
+            "gsi1pk": f"RES#{event.shop_id}#{event.platform.value}#{event.resource}",
             "gsi1sk": received,
             "pending_pk": PENDING,
             "pending_sk": f"{received}#{event.shop_id}#{event.sort_key}",
@@ -154,22 +161,35 @@ class InMemoryFeedbackStore:
         rounds = rounds or [[]]
         for i, batch in enumerate(rounds):
             mark = processed if i == len(rounds) - 1 else None
-            if self._apply_round(shop_id, batch, mark, now, receipt):
+            stopped_by = self._apply_round(shop_id, batch, mark, now, receipt)
+            if stopped_by == SHOP_TOMBSTONE:
+                return ApplyReceipt(shop_erased=True)
+            if stopped_by:
                 return ApplyReceipt(redacted=True)
         return receipt
 
     def _apply_round(
-        self, shop_id: str, changes: list[Change], processed: StoredEvent | None, now: datetime, receipt: ApplyReceipt
-    ) -> bool:
+        self,
+        shop_id: str,
+        changes: list[Change],
+        processed: StoredEvent | None,
+        now: datetime,
+        receipt: ApplyReceipt,
+    ) -> str | None:
         part = self._part(shop_id)
-        keys = sorted({c.customer_key for c in changes if c.customer_key})
-        if any(f"TOMBSTONE#{k}" in part for k in keys):
-            return True  # the transaction's ConditionCheck failed: nothing of the round is written
+        keys = [SHOP_TOMBSTONE, *sorted({k for c in changes for k in c.customer_keys})]
+        tombs = [k for k in keys if f"TOMBSTONE#{k}" in part]
+        if tombs:  # the transaction's ConditionCheck failed: nothing of the round is written
+            return tombs[0]
         attrs = [_storable(dict(c.attrs), c.sk) for c in changes]  # validate all before writing any
         for change, values in zip(changes, attrs, strict=True):
             item = part.get(change.sk)
             current = item.get(change.group) if item is not None else None
-            if item is not None and change.group in item and not (isinstance(current, str) and current < change.version):
+            if (
+                item is not None
+                and change.group in item
+                and not (isinstance(current, str) and current < change.version)
+            ):
                 receipt.stale.append(change.sk)
                 continue
             if item is None:
@@ -179,6 +199,9 @@ class InMemoryFeedbackStore:
             if change.gsi1pk and change.gsi1sk:
                 item["gsi1pk"] = change.gsi1pk
                 item["gsi1sk"] = change.gsi1sk
+            elif change.owns_gsi1:
+                item.pop("gsi1pk", None)
+                item.pop("gsi1sk", None)
             receipt.applied.append(change.sk)
         if processed is not None:
             event = part.get(processed.sort_key)
@@ -186,7 +209,7 @@ class InMemoryFeedbackStore:
                 event.pop("pending_pk", None)
                 event.pop("pending_sk", None)
                 event["processed_at"] = _iso(now)
-        return False
+        return None
 
     def is_redacted(self, shop_id: str, customer_keys: Sequence[str]) -> bool:
         part = self._part(shop_id)
@@ -212,8 +235,8 @@ class InMemoryFeedbackStore:
     def orders_of_customer(self, shop_id: str, customer_key: str) -> list[str]:
         return self._gsi1_sks(f"CUSTOMER#{shop_id}#{customer_key}")
 
-    def raw_events_of(self, shop_id: str, resource: str) -> list[str]:
-        return self._gsi1_sks(f"RES#{shop_id}#{resource}")
+    def raw_events_of(self, shop_id: str, platform: Platform, resource: str) -> list[str]:
+        return self._gsi1_sks(f"RES#{shop_id}#{platform.value}#{resource}")
 
     def erase_personal(self, shop_id: str, sk: str, fields: Sequence[str]) -> None:
         item = self._part(shop_id).get(sk)
@@ -236,7 +259,9 @@ class InMemoryFeedbackStore:
             sk = f"TOMBSTONE#{key}"
             part[sk] = {"pk": _pk(shop_id), "sk": sk, "kind": "tombstone", "erased_at": _iso(at)}
 
-    def put_export(self, shop_id: str, request_id: str, document: dict[str, Any], expires_at: datetime) -> None:
+    def put_export(
+        self, shop_id: str, request_id: str, document: dict[str, Any], expires_at: datetime
+    ) -> None:
         sk = f"EXPORT#{request_id}"
         self._part(shop_id)[sk] = {
             "pk": _pk(shop_id),
@@ -248,7 +273,8 @@ class InMemoryFeedbackStore:
 
     def erase_shop(self, shop_id: str) -> int:
         part = self._parts.pop(shop_id, {})
-        return len(part)
+        self.put_tombstones(shop_id, [SHOP_TOMBSTONE], datetime.now(tz=UTC))
+        return len([sk for sk in part if sk != f"TOMBSTONE#{SHOP_TOMBSTONE}"])
 
 
 class InMemoryShops:

@@ -20,7 +20,7 @@ DEMO_SHOPS = (
         shop_id="demo-shopify",
         name="Sandpiper Linen (Shopify)",
         platforms=(Platform.SHOPIFY,),
-        domain="sandpiper-linen.myshopify.com",
+        domains={Platform.SHOPIFY: "sandpiper-linen.myshopify.com"},
         timezone="Europe/Lisbon",
         owner_email="owner@sandpiper.example",
     ),
@@ -28,7 +28,7 @@ DEMO_SHOPS = (
         shop_id="demo-woo",
         name="Blue Kiln Pottery (WooCommerce)",
         platforms=(Platform.WOOCOMMERCE,),
-        domain="https://bluekiln.example",
+        domains={Platform.WOOCOMMERCE: "https://bluekiln.example"},
         timezone="Europe/Lisbon",
         owner_email="owner@bluekiln.example",
     ),
@@ -36,7 +36,7 @@ DEMO_SHOPS = (
         shop_id="demo-bigcommerce",
         name="Trailhead Gear (BigCommerce)",
         platforms=(Platform.BIGCOMMERCE,),
-        domain="1001",
+        domains={Platform.BIGCOMMERCE: "1001"},
         timezone="America/Denver",
         owner_email="owner@trailhead.example",
     ),
@@ -92,14 +92,18 @@ def run_demo(stack: LocalStack) -> None:
         platform = Platform(d["platform"])
         body = json.dumps(d["body"]).encode()
         headers = webhook_headers(
-            platform, d["topic"], body, secrets[shop.shop_id], shop.domain, d.get("event_id")
+            platform, d["topic"], body, secrets[shop.shop_id], shop.domain_for(platform), d.get("event_id")
         )
         status, text = post(f"{stack.api_url}/webhooks/{platform.value}/{shop.shop_id}", body, headers)
         outcome = json.loads(text).get("status", text) if text.startswith("{") else text
         print(f"  {status} {outcome:<10} {platform.value:<12} {d['topic']:<26} {d.get('note', '')}")
     print("  ...and one with a forged signature:", end=" ")
     forged = webhook_headers(
-        Platform.SHOPIFY, "orders/create", b"{}", "not-the-secret", shops["demo-shopify"].domain
+        Platform.SHOPIFY,
+        "orders/create",
+        b"{}",
+        "not-the-secret",
+        shops["demo-shopify"].domain_for(Platform.SHOPIFY),
     )
     print(post(f"{stack.api_url}/webhooks/shopify/demo-shopify", b"{}", forged)[0])
     stack.wait_idle()

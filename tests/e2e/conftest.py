@@ -58,7 +58,7 @@ class LiveStack:
         event_id: str | None = None,
     ) -> tuple[int, str]:
         body = json.dumps(payload).encode()
-        headers = webhook_headers(platform, topic, body, secret, shop.domain, event_id)
+        headers = webhook_headers(platform, topic, body, secret, shop.domain_for(platform), event_id)
         return post(f"{self.api}/webhooks/{platform.value}/{shop.shop_id}", body, headers)
 
     def status(self) -> dict[str, Any]:

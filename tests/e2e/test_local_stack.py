@@ -15,12 +15,28 @@ from shared.tenancy import Platform, Shop
 from tests.e2e.conftest import LiveStack, start
 
 SHOPIFY = Shop(
-    shop_id="e2e-shopify", name="E2E Shopify", platforms=(Platform.SHOPIFY,), domain="e2e.myshopify.com"
+    shop_id="e2e-shopify",
+    name="E2E Shopify",
+    platforms=(Platform.SHOPIFY,),
+    domains={Platform.SHOPIFY: "e2e.myshopify.com"},
 )
-WOO = Shop(shop_id="e2e-woo", name="E2E Woo", platforms=(Platform.WOOCOMMERCE,), domain="https://woo.example")
-BIGC = Shop(shop_id="e2e-bigc", name="E2E BigCommerce", platforms=(Platform.BIGCOMMERCE,), domain="1025646")
+WOO = Shop(
+    shop_id="e2e-woo",
+    name="E2E Woo",
+    platforms=(Platform.WOOCOMMERCE,),
+    domains={Platform.WOOCOMMERCE: "https://woo.example"},
+)
+BIGC = Shop(
+    shop_id="e2e-bigc",
+    name="E2E BigCommerce",
+    platforms=(Platform.BIGCOMMERCE,),
+    domains={Platform.BIGCOMMERCE: "1025646"},
+)
 OTHER = Shop(
-    shop_id="e2e-other", name="Another tenant", platforms=(Platform.SHOPIFY,), domain="other.myshopify.com"
+    shop_id="e2e-other",
+    name="Another tenant",
+    platforms=(Platform.SHOPIFY,),
+    domains={Platform.SHOPIFY: "other.myshopify.com"},
 )
 
 

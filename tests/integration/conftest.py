@@ -30,13 +30,13 @@ SHOP_A = Shop(
     shop_id="shop-a",
     name="A",
     platforms=(Platform.SHOPIFY, Platform.WOOCOMMERCE),
-    domain="shop-a.myshopify.com",
+    domains={Platform.SHOPIFY: "shop-a.myshopify.com"},
 )
 SHOP_B = Shop(
     shop_id="shop-b",
     name="B",
     platforms=(Platform.SHOPIFY, Platform.BIGCOMMERCE),
-    domain="shop-b.myshopify.com",
+    domains={Platform.SHOPIFY: "shop-b.myshopify.com"},
 )
 
 
@@ -67,7 +67,7 @@ class Stack:
     ) -> dict[str, Any]:
         body = json.dumps(payload).encode()
         headers = webhook_headers(
-            platform, topic, body, secret or self.secrets[shop.shop_id], shop.domain, event_id
+            platform, topic, body, secret or self.secrets[shop.shop_id], shop.domain_for(platform), event_id
         )
         return self.post(platform.value, shop.shop_id, body, headers)
 

@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 from cxloop.signing import webhook_headers
+from services.feedback import bootstrap
 from services.feedback.domain import signatures
+from services.feedback.handlers import webhooks
+from shared.settings import IntakeSettings, load
 from shared.tenancy import Platform
 from tests.integration.conftest import SHOP_A, SHOP_B, Stack
 
@@ -46,7 +49,9 @@ def test_duplicate_delivery_is_acknowledged_and_not_queued(stack: Stack, webhook
 
 def test_bad_input_answers(stack: Stack) -> None:
     body = b'{"id": 1'
-    good = webhook_headers(Platform.SHOPIFY, "orders/create", body, stack.secrets["shop-a"], SHOP_A.domain)
+    good = webhook_headers(
+        Platform.SHOPIFY, "orders/create", body, stack.secrets["shop-a"], SHOP_A.domain_for(Platform.SHOPIFY)
+    )
     status, payload = _status(stack.post("shopify", "shop-a", body, good))
     assert status == 400 and "not valid JSON" in payload["message"]
 
@@ -60,7 +65,11 @@ def test_bad_input_answers(stack: Stack) -> None:
     assert _status(stack.post("shopify", "shop-a", huge, good))[0] == 413
 
     unknown = webhook_headers(
-        Platform.SHOPIFY, "products/update", b"{}", stack.secrets["shop-a"], SHOP_A.domain
+        Platform.SHOPIFY,
+        "products/update",
+        b"{}",
+        stack.secrets["shop-a"],
+        SHOP_A.domain_for(Platform.SHOPIFY),
     )
     assert _status(stack.post("shopify", "shop-a", b"{}", unknown)) == (200, {"status": "ignored"})
     assert stack.admin.store.items("shop-a", "EVENT") == []
@@ -76,7 +85,9 @@ def test_woocommerce_ping_gets_exactly_200(stack: Stack) -> None:
 
 def test_header_names_are_case_insensitive(stack: Stack, webhook_fixtures: Path) -> None:
     body = json.dumps(_shopify_order(webhook_fixtures)).encode()
-    headers = webhook_headers(Platform.SHOPIFY, "orders/create", body, stack.secrets["shop-a"], SHOP_A.domain)
+    headers = webhook_headers(
+        Platform.SHOPIFY, "orders/create", body, stack.secrets["shop-a"], SHOP_A.domain_for(Platform.SHOPIFY)
+    )
     shouted = {k.upper(): v for k, v in headers.items()}
     assert _status(stack.post("shopify", "shop-a", body, shouted))[1]["status"] == "accepted"
 
@@ -163,11 +174,16 @@ def test_shop_redact_erases_the_shop(stack: Stack, webhook_fixtures: Path) -> No
     stack.signed(Platform.SHOPIFY, SHOP_A, "shop/redact", compliance["shop/redact"])
     stack.drain()
     assert stack.admin.shops.get("shop-a") is None
-    assert stack.admin.store.items("shop-a", "") == []
+    assert [i["sk"] for i in stack.admin.store.items("shop-a", "")] == ["TOMBSTONE#SHOP"]
     assert stack.admin.secrets.get("shop-a") is None
     assert stack.admin.shops.get("shop-b") is not None  # the other tenant is untouched
-    # Later deliveries for the erased shop find no shop; the other tenant still works.
-    order = {"id": 2, "updated_at": "2026-01-01T00:00:00Z"}
+    # A late delivery accepted by a warm intake (its shop cache still knows A) leaves nothing behind.
+    order = {"id": 2, "updated_at": "2026-01-01T00:00:00Z", "email": "late@example.com"}
+    stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order)
+    stack.drain()
+    assert [i["sk"] for i in stack.admin.store.items("shop-a", "")] == ["TOMBSTONE#SHOP"]
+    # A cold intake finds no shop at all; the other tenant still works.
+    webhooks.use(bootstrap.build_intake(load(IntakeSettings)))
     assert stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order)["statusCode"] == 404
     assert stack.signed(Platform.SHOPIFY, SHOP_B, "orders/create", order)["statusCode"] == 200
 

@@ -11,11 +11,24 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.feedback.domain.intake import IntakeDeps, IntakePolicy, IntakeResult, WebhookRequest, accept_webhook
+from services.feedback.domain.intake import (
+    IntakeDeps,
+    IntakePolicy,
+    IntakeResult,
+    WebhookRequest,
+    accept_webhook,
+)
 from services.feedback.domain.model import ApplyReceipt, QueuedEvent, StoredEvent
 from services.feedback.domain.processing import ProcessingDeps, process
 from shared.tenancy import Platform, PlatformSecret, Shop, ShopSecrets
-from tests.fakes import FakeDetails, InMemoryFeedbackStore, InMemoryShops, InMemorySecrets, ListPublisher, ListQueue
+from tests.fakes import (
+    FakeDetails,
+    InMemoryFeedbackStore,
+    InMemorySecrets,
+    InMemoryShops,
+    ListPublisher,
+    ListQueue,
+)
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -29,7 +42,13 @@ def body_of(payload: Any) -> bytes:
 
 
 def shopify_headers(
-    secret: str, topic: str, body: bytes, *, domain: str = "", event_id: str | None = None, triggered_at: str = ""
+    secret: str,
+    topic: str,
+    body: bytes,
+    *,
+    domain: str = "",
+    event_id: str | None = None,
+    triggered_at: str = "",
 ) -> dict[str, str]:
     headers = {
         "content-type": "application/json",
@@ -45,7 +64,9 @@ def shopify_headers(
     return headers
 
 
-def woo_headers(secret: str, topic: str, body: bytes, *, source: str = "https://woo.example/") -> dict[str, str]:
+def woo_headers(
+    secret: str, topic: str, body: bytes, *, source: str = "https://woo.example/"
+) -> dict[str, str]:
     resource, _, action = topic.partition(".")
     return {
         "content-type": "application/json",
@@ -92,9 +113,14 @@ class World:
         domain: str = "",
         platforms: tuple[Platform, ...] | None = None,
     ) -> Shop:
-        shop = Shop(shop_id=shop_id, name=f"Shop {shop_id}", platforms=platforms or tuple(secrets), domain=domain)
+        platforms = platforms or tuple(secrets)
+        # ``domain`` is the first platform's (the shop's main one), as `cxloop shop add --domain` does.
+        domains = {platforms[0]: domain} if domain else {}
+        shop = Shop(shop_id=shop_id, name=f"Shop {shop_id}", platforms=platforms, domains=domains)
         self.shops.put(shop)
-        entries = {p: (s if isinstance(s, PlatformSecret) else PlatformSecret(current=s)) for p, s in secrets.items()}
+        entries = {
+            p: (s if isinstance(s, PlatformSecret) else PlatformSecret(current=s)) for p, s in secrets.items()
+        }
         self.secrets.put(shop_id, ShopSecrets(platforms=entries))
         return shop
 
@@ -107,7 +133,11 @@ class World:
     @property
     def processing_deps(self) -> ProcessingDeps:
         return ProcessingDeps(
-            records=self.store, publisher=self.publisher, shops=self.shops, secrets=self.secrets, details=self.details
+            records=self.store,
+            publisher=self.publisher,
+            shops=self.shops,
+            secrets=self.secrets,
+            details=self.details,
         )
 
     def post(
@@ -130,7 +160,9 @@ class World:
 
     def consume(self, now: datetime | None = None) -> list[ApplyReceipt]:
         """Process everything queued so far (and empty the queue)."""
-        receipts = [process(m, self.processing_deps, now or T0 + timedelta(seconds=5)) for m in self.queue.messages]
+        receipts = [
+            process(m, self.processing_deps, now or T0 + timedelta(seconds=5)) for m in self.queue.messages
+        ]
         self.queue.messages.clear()
         return receipts
 

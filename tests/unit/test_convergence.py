@@ -20,7 +20,7 @@ from services.feedback.domain.model import QueuedEvent
 from services.feedback.domain.processing import ProcessingDeps, process
 from services.feedback.domain.records import order_from_items
 from shared.tenancy import Platform
-from tests.fakes import FakeDetails, InMemoryFeedbackStore, InMemoryShops, InMemorySecrets, ListPublisher
+from tests.fakes import FakeDetails, InMemoryFeedbackStore, InMemorySecrets, InMemoryShops, ListPublisher
 from tests.unit.support import T0, stored_event
 
 pytestmark = pytest.mark.unit
@@ -55,35 +55,80 @@ def order_life(order_id: int, base_day: int, delete_at: int | None) -> dict[str,
     fid = order_id * 10
 
     def fulfilment(minute: int, shipment_status: str | None) -> dict[str, Any]:
-        return {"id": fid, "order_id": order_id, "status": "success", "shipment_status": shipment_status,
-                "tracking_company": "UPS", "tracking_numbers": [f"1Z{order_id}"],
-                "created_at": _iso(10, base), "updated_at": _iso(minute, base)}  # fmt: skip
+        return {
+            "id": fid,
+            "order_id": order_id,
+            "status": "success",
+            "shipment_status": shipment_status,
+            "tracking_company": "UPS",
+            "tracking_numbers": [f"1Z{order_id}"],
+            "created_at": _iso(10, base),
+            "updated_at": _iso(minute, base),
+        }
 
-    def order(minute: int, first_name: str, fulfilments: list[dict[str, Any]], status: str | None) -> dict[str, Any]:
-        return {"id": order_id, "name": f"#{order_id}", "email": "kim@example.com", "total_price": "42.00",
-                "currency": "EUR", "financial_status": "paid", "fulfillment_status": status,
-                "created_at": _iso(0, base), "updated_at": _iso(minute, base),
-                "customer": {"id": CUSTOMER_ID, "email": "kim@example.com", "first_name": first_name,
-                             "updated_at": _iso(minute, base)},
-                "line_items": [{"title": "Mug", "quantity": 1, "product_id": 7, "sku": "MUG"}],
-                "fulfillments": fulfilments}  # fmt: skip
+    def order(
+        minute: int, first_name: str, fulfilments: list[dict[str, Any]], status: str | None
+    ) -> dict[str, Any]:
+        return {
+            "id": order_id,
+            "name": f"#{order_id}",
+            "email": "kim@example.com",
+            "total_price": "42.00",
+            "currency": "EUR",
+            "financial_status": "paid",
+            "fulfillment_status": status,
+            "created_at": _iso(0, base),
+            "updated_at": _iso(minute, base),
+            "customer": {
+                "id": CUSTOMER_ID,
+                "email": "kim@example.com",
+                "first_name": first_name,
+                "updated_at": _iso(minute, base),
+            },
+            "line_items": [{"title": "Mug", "quantity": 1, "product_id": 7, "sku": "MUG"}],
+            "fulfillments": fulfilments,
+        }
 
     def tracking(minute: int, status: str) -> dict[str, Any]:
-        return {"id": minute, "fulfillment_id": fid, "order_id": order_id, "status": status,
-                "happened_at": _iso(minute, base), "estimated_delivery_at": None}  # fmt: skip
+        return {
+            "id": minute,
+            "fulfillment_id": fid,
+            "order_id": order_id,
+            "status": status,
+            "happened_at": _iso(minute, base),
+            "estimated_delivery_at": None,
+        }
 
     first = f"Kim{base_day}"
     events = {
         "create": Ev(order_id, "create", "orders/create", 0, order(0, first, [], None), 0, first),
-        "update1": Ev(order_id, "update1", "orders/updated", 10,
-                      order(10, first + "a", [fulfilment(10, None)], "fulfilled"), 10, first + "a"),
+        "update1": Ev(
+            order_id,
+            "update1",
+            "orders/updated",
+            10,
+            order(10, first + "a", [fulfilment(10, None)], "fulfilled"),
+            10,
+            first + "a",
+        ),
         "ful_transit": Ev(order_id, "ful_transit", "fulfillments/update", 20, fulfilment(20, "in_transit")),
         "ev_transit": Ev(order_id, "ev_transit", "fulfillment_events/create", 30, tracking(30, "in_transit")),
-        "ev_delivered": Ev(order_id, "ev_delivered", "fulfillment_events/create", 40, tracking(40, "delivered")),
-        "ful_delivered": Ev(order_id, "ful_delivered", "fulfillments/update", 50, fulfilment(50, "delivered")),
-        "update2": Ev(order_id, "update2", "orders/updated", 60,
-                      order(60, first + "b", [fulfilment(50, "delivered")], "fulfilled"), 60, first + "b"),
-    }  # fmt: skip
+        "ev_delivered": Ev(
+            order_id, "ev_delivered", "fulfillment_events/create", 40, tracking(40, "delivered")
+        ),
+        "ful_delivered": Ev(
+            order_id, "ful_delivered", "fulfillments/update", 50, fulfilment(50, "delivered")
+        ),
+        "update2": Ev(
+            order_id,
+            "update2",
+            "orders/updated",
+            60,
+            order(60, first + "b", [fulfilment(50, "delivered")], "fulfilled"),
+            60,
+            first + "b",
+        ),
+    }
     if delete_at is not None:
         events["delete"] = Ev(order_id, "delete", "orders/delete", delete_at, {"id": order_id})
     return events
@@ -91,16 +136,27 @@ def order_life(order_id: int, base_day: int, delete_at: int | None) -> dict[str,
 
 def _queued(ev: Ev, base_day: int) -> QueuedEvent:
     at = T0 + timedelta(days=base_day, minutes=ev.minute)
-    event = stored_event(SHOP, ev.topic, ev.payload, resource=f"order#{ev.order_id}",
-                         dedupe_key=f"{ev.order_id}-{ev.name}", triggered_at=at,
-                         received_at=at + timedelta(seconds=3))  # fmt: skip
+    event = stored_event(
+        SHOP,
+        ev.topic,
+        ev.payload,
+        resource=f"order#{ev.order_id}",
+        dedupe_key=f"{ev.order_id}-{ev.name}",
+        triggered_at=at,
+        received_at=at + timedelta(seconds=3),
+    )
     return QueuedEvent.of(event)
 
 
 def _run(messages: list[QueuedEvent]) -> InMemoryFeedbackStore:
     store = InMemoryFeedbackStore()
-    deps = ProcessingDeps(records=store, publisher=ListPublisher(), shops=InMemoryShops(), secrets=InMemorySecrets(),
-                          details=FakeDetails())  # fmt: skip
+    deps = ProcessingDeps(
+        records=store,
+        publisher=ListPublisher(),
+        shops=InMemoryShops(),
+        secrets=InMemorySecrets(),
+        details=FakeDetails(),
+    )
     for m in {m.dedupe_key: m for m in messages}.values():  # intake stored each event once
         store.put_new(m.stored(), expires_at=NOW + timedelta(days=30))
     for m in messages:
@@ -179,10 +235,14 @@ def test_any_order_with_duplicates_converges_on_the_chronological_state(scenario
         fulfilment_items = [i for i in items if i.get("kind") == "fulfilment"]
         tracked = [ev for ev in events if ev.topic == "fulfillment_events/create"]
         if tracked:
-            assert fulfilment_items[0]["tracking_status"] == max(tracked, key=lambda ev: ev.minute).payload["status"]
+            assert (
+                fulfilment_items[0]["tracking_status"]
+                == max(tracked, key=lambda ev: ev.minute).payload["status"]
+            )
         for ev in events:
-            if ev.customer_minute is not None and (last_customer is None or
-                                                   (base_day, ev.customer_minute) > last_customer[0]):  # fmt: skip
+            if ev.customer_minute is not None and (
+                last_customer is None or (base_day, ev.customer_minute) > last_customer[0]
+            ):
                 last_customer = ((base_day, ev.customer_minute), ev.first_name)
 
     # The shared customer record holds the newest copy of the person.
@@ -195,10 +255,16 @@ def test_stale_redelivery_after_newer_changes_nothing():
     newer, older = _queued(life["update2"], 0), _queued(life["update1"], 0)
     store = _run([newer])
     before = store.records(SHOP)
-    deps = ProcessingDeps(records=store, publisher=ListPublisher(), shops=InMemoryShops(), secrets=InMemorySecrets())
+    deps = ProcessingDeps(
+        records=store, publisher=ListPublisher(), shops=InMemoryShops(), secrets=InMemorySecrets()
+    )
     receipt = process(older, deps, NOW)
     assert receipt.applied == []
-    assert set(receipt.stale) == {"ORDER#shopify#1001", "CUSTOMER#shopify:4242", "ORDER#shopify#1001#FUL#10010"}
+    assert set(receipt.stale) == {
+        "ORDER#shopify#1001",
+        "CUSTOMER#shopify:4242",
+        "ORDER#shopify#1001#FUL#10010",
+    }
     assert store.records(SHOP) == before
     again = process(newer, deps, NOW)
     assert again.applied == []
@@ -209,10 +275,17 @@ def test_stale_redelivery_after_newer_changes_nothing():
 
 
 def _woo(order_id: int, minute: int, status: str, total: str) -> dict[str, Any]:
-    return {"id": order_id, "number": str(order_id), "status": status, "total": total, "customer_id": 0,
-            "currency": "EUR", "date_created_gmt": "2025-03-01T12:00:00",
-            "date_modified_gmt": (T0 + timedelta(minutes=minute)).replace(tzinfo=None).isoformat(),
-            "billing": {"email": "guest@example.com", "first_name": "Gus"}}  # fmt: skip
+    return {
+        "id": order_id,
+        "number": str(order_id),
+        "status": status,
+        "total": total,
+        "customer_id": 0,
+        "currency": "EUR",
+        "date_created_gmt": "2025-03-01T12:00:00",
+        "date_modified_gmt": (T0 + timedelta(minutes=minute)).replace(tzinfo=None).isoformat(),
+        "billing": {"email": "guest@example.com", "first_name": "Gus"},
+    }
 
 
 WOO_LIFE = [
@@ -229,8 +302,15 @@ def test_woocommerce_order_converges(permutation, duplicates):
     messages = []
     for i, (topic, minute, status, total) in enumerate(WOO_LIFE):
         at = T0 + timedelta(minutes=minute)
-        event = stored_event(SHOP, topic, _woo(727, minute, status, total), platform=Platform.WOOCOMMERCE,
-                             resource="order#727", dedupe_key=f"woo-{i}", triggered_at=at)  # fmt: skip
+        event = stored_event(
+            SHOP,
+            topic,
+            _woo(727, minute, status, total),
+            platform=Platform.WOOCOMMERCE,
+            resource="order#727",
+            dedupe_key=f"woo-{i}",
+            triggered_at=at,
+        )
         messages.append(QueuedEvent.of(event))
     expected = _run(messages)
     got = _run([messages[i] for i in permutation] + [messages[i] for i in duplicates])
@@ -238,3 +318,15 @@ def test_woocommerce_order_converges(permutation, duplicates):
     view = order_from_items(got.items(SHOP, "ORDER#woocommerce#727"))
     assert view.total == "12.50"
     assert view.fulfillment_status == "fulfilled"
+
+
+def test_removing_the_customer_from_an_order_converges_and_unindexes_it():
+    life = order_life(1001, 0, None)
+    create = _queued(life["create"], 0)
+    anonymous = dict(life["update1"].payload)
+    anonymous.pop("customer")
+    anonymous["email"] = None
+    removed = _queued(Ev(1001, "removed", "orders/updated", 15, anonymous), 0)
+    in_order, reversed_ = _run([create, removed]), _run([removed, create])
+    assert in_order.records(SHOP) == reversed_.records(SHOP)
+    assert in_order.orders_of_customer(SHOP, f"shopify:{CUSTOMER_ID}") == []

@@ -25,7 +25,12 @@ RECEIVED = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _shopify_headers(topic: str, event_id: str = "evt-1", **extra: str) -> dict[str, str]:
-    return {"x-shopify-topic": topic, "x-shopify-event-id": event_id, "x-shopify-shop-domain": "demo.myshopify.com", **extra}
+    return {
+        "x-shopify-topic": topic,
+        "x-shopify-event-id": event_id,
+        "x-shopify-shop-domain": "demo.myshopify.com",
+        **extra,
+    }
 
 
 def _woo_headers(topic: str, source: str = "https://woo.example/") -> dict[str, str]:
@@ -41,7 +46,12 @@ def _woo_headers(topic: str, source: str = "https://woo.example/") -> dict[str, 
         ("shopify_order.json", "order", "orders/create", "order#450789469"),
         ("shopify_order.json", "order", "orders/updated", "order#450789469"),
         ("shopify_fulfillment.json", "fulfillment", "fulfillments/update", "order#450789469"),
-        ("shopify_fulfillment_event.json", "fulfillment_event", "fulfillment_events/create", "order#2776493818019"),
+        (
+            "shopify_fulfillment_event.json",
+            "fulfillment_event",
+            "fulfillment_events/create",
+            "order#2776493818019",
+        ),
     ],
 )
 def test_shopify_fixtures_parse(load_fixture, file, wrapper, topic, resource):
@@ -85,14 +95,19 @@ def test_shopify_dedupe_key_is_the_event_identity(load_fixture):
     body = json.dumps(load_fixture("shopify_order.json")["order"]).encode()
 
     def key(**headers: str) -> str:
-        return parse_shopify("orders/create", {"x-shopify-topic": "orders/create", **headers}, body, RECEIVED).dedupe_key
+        return parse_shopify(
+            "orders/create", {"x-shopify-topic": "orders/create", **headers}, body, RECEIVED
+        ).dedupe_key
 
     first = key(**{"x-shopify-event-id": "evt-1", "x-shopify-webhook-id": "delivery-1"})
     # A retry of the same action: new delivery id, same event id, later receipt → same key.
     assert first == key(**{"x-shopify-event-id": "evt-1", "x-shopify-webhook-id": "delivery-2"})
-    assert first == parse_shopify(
-        "orders/create", {"x-shopify-event-id": "evt-1"}, body, RECEIVED + timedelta(hours=1)
-    ).dedupe_key
+    assert (
+        first
+        == parse_shopify(
+            "orders/create", {"x-shopify-event-id": "evt-1"}, body, RECEIVED + timedelta(hours=1)
+        ).dedupe_key
+    )
     assert first != key(**{"x-shopify-event-id": "evt-2", "x-shopify-webhook-id": "delivery-1"})
     # Older API versions: the webhook id is the identity.
     assert key(**{"x-shopify-webhook-id": "delivery-1"}) == key(**{"x-shopify-webhook-id": "delivery-1"})
@@ -150,7 +165,9 @@ def test_woocommerce_dedupe_key_is_store_resource_modification_and_topic(load_fi
     order = load_fixture("woocommerce_order.json")
 
     def key(payload=order, topic="order.updated", source="https://woo.example/", received=RECEIVED) -> str:
-        return parse_woocommerce(topic, _woo_headers(topic, source), json.dumps(payload).encode(), received).dedupe_key
+        return parse_woocommerce(
+            topic, _woo_headers(topic, source), json.dumps(payload).encode(), received
+        ).dedupe_key
 
     base = key()
     # Redelivery (any receipt time, any other field changed in the body) → same key.
@@ -168,17 +185,22 @@ def test_woocommerce_order_without_date_modified_is_a_bad_request(load_fixture):
     order = load_fixture("woocommerce_order.json")
     del order["date_modified_gmt"]
     with pytest.raises(BadRequest, match="date_modified_gmt") as caught:
-        parse_woocommerce("order.updated", _woo_headers("order.updated"), json.dumps(order).encode(), RECEIVED)
+        parse_woocommerce(
+            "order.updated", _woo_headers("order.updated"), json.dumps(order).encode(), RECEIVED
+        )
     assert "missing" in caught.value.message
 
 
-def test_woocommerce_deletion_needs_only_the_id():
+def test_woocommerce_deletion_needs_only_the_id_and_each_delivery_is_an_event():
     body = b'{"id": 727}'
     first = parse_woocommerce("order.deleted", _woo_headers("order.deleted"), body, RECEIVED)
-    again = parse_woocommerce("order.deleted", _woo_headers("order.deleted"), body, RECEIVED + timedelta(minutes=1))
+    again = parse_woocommerce(
+        "order.deleted", _woo_headers("order.deleted"), body, RECEIVED + timedelta(minutes=1)
+    )
     assert first.resource == "order#727"
     assert first.triggered_at == RECEIVED
-    assert first.dedupe_key == again.dedupe_key
+    # An order can be deleted, restored and deleted again: a deletion is identified by its delivery.
+    assert first.dedupe_key != again.dedupe_key
 
 
 def test_woocommerce_missing_topic_header_is_a_bad_request():
@@ -216,10 +238,14 @@ def test_bigcommerce_dedupe_key_is_store_and_hash(fixture_bytes):
     keys = []
     for file in files:
         body = fixture_bytes(file)
-        keys.append(parse_bigcommerce(topic_of(Platform.BIGCOMMERCE, {}, body), {}, body, RECEIVED).dedupe_key)
+        keys.append(
+            parse_bigcommerce(topic_of(Platform.BIGCOMMERCE, {}, body), {}, body, RECEIVED).dedupe_key
+        )
     assert len(set(keys)) == 3
     payload = json.loads(fixture_bytes(files[0]))
-    again = parse_bigcommerce("store/order/created", {}, json.dumps(payload).encode(), RECEIVED + timedelta(hours=1))
+    again = parse_bigcommerce(
+        "store/order/created", {}, json.dumps(payload).encode(), RECEIVED + timedelta(hours=1)
+    )
     assert again.dedupe_key == keys[0]
     other_store = json.dumps({**payload, "store_id": "999"}).encode()
     assert parse_bigcommerce("store/order/created", {}, other_store, RECEIVED).dedupe_key != keys[0]
@@ -264,7 +290,7 @@ def test_invalid_json_and_non_objects_are_bad_requests(platform, topic, headers)
         parse(topic, headers, b'[{"id": 1}]', RECEIVED)
     with pytest.raises(BadRequest, match="JSON object"):
         parse(topic, headers, b'"just a string"', RECEIVED)
-    with pytest.raises(BadRequest, match="not UTF-8|not valid JSON"):
+    with pytest.raises(BadRequest, match=r"not UTF-8|not valid JSON"):
         parse(topic, headers, b"\xff\xfe\x00{", RECEIVED)
 
 
@@ -285,3 +311,14 @@ def test_woocommerce_ping_detection():
     assert is_woocommerce_ping({}, b"webhook_id=abc") is False
     assert is_woocommerce_ping({}, b"other=12") is False
     assert is_woocommerce_ping({}, b"") is False
+
+
+def test_shopify_triggered_at_with_nanoseconds(load_fixture):
+    """Shopify sends X-Shopify-Triggered-At with nine fractional digits."""
+    body = json.dumps(load_fixture("shopify_order.json")["order"]).encode()
+    headers = {
+        **_shopify_headers("orders/create"),
+        "x-shopify-triggered-at": "2023-03-29T18:00:27.877041743Z",
+    }
+    event = parse_shopify("orders/create", headers, body, RECEIVED)
+    assert event.triggered_at == datetime(2023, 3, 29, 18, 0, 27, 877041, tzinfo=UTC)

@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 
 from services.feedback.domain.intake import MAX_COMPRESSED_BYTES, IntakePolicy, Outcome
+from services.feedback.domain.records import order_from_items
 from services.feedback.domain.recovery import requeue_pending
 from shared.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
-from shared.tenancy import Platform, ShopSecrets, PlatformSecret
+from shared.tenancy import Platform, PlatformSecret, ShopSecrets
 from tests.fakes import QueueDown
 from tests.unit.support import T0, World, body_of, shopify_headers, standard_headers, woo_headers
 
@@ -126,7 +127,11 @@ def test_shop_not_connected_to_that_platform_is_not_found():
 def test_oversized_body_is_refused_before_the_signature_is_checked(w):
     w.policy = IntakePolicy(max_body_bytes=1000)
     body = body_of({**ORDER, "note": "x" * 2000})
-    headers = {"x-shopify-topic": "orders/create", "x-shopify-hmac-sha256": "garbage", "x-shopify-event-id": "e"}
+    headers = {
+        "x-shopify-topic": "orders/create",
+        "x-shopify-hmac-sha256": "garbage",
+        "x-shopify-event-id": "e",
+    }
     with pytest.raises(PayloadTooLarge) as caught:
         w.post(Platform.SHOPIFY, SHOP, headers, body)
     assert caught.value.status == 413
@@ -152,7 +157,9 @@ def test_incompressible_body_beyond_the_queue_limit_is_refused(w):
 
 
 def test_woocommerce_ping_is_acknowledged_and_nothing_stored(w):
-    result = w.post(Platform.WOOCOMMERCE, SHOP, {"content-type": "application/x-www-form-urlencoded"}, b"webhook_id=12")
+    result = w.post(
+        Platform.WOOCOMMERCE, SHOP, {"content-type": "application/x-www-form-urlencoded"}, b"webhook_id=12"
+    )
     assert result.outcome is Outcome.PING
     assert w.store.shops() == []
     assert w.queue.attempts == 0
@@ -308,7 +315,9 @@ def test_source_header_of_another_shop_is_unauthorized(w):
     assert w.queue.attempts == 0
 
 
-@pytest.mark.parametrize("given", ["DEMO.myshopify.com", "https://demo.myshopify.com/", " demo.myshopify.com "])
+@pytest.mark.parametrize(
+    "given", ["DEMO.myshopify.com", "https://demo.myshopify.com/", " demo.myshopify.com "]
+)
 def test_source_header_is_compared_loosely(w, given):
     headers, body = _shopify(domain=given)
     assert w.post(Platform.SHOPIFY, SHOP, headers, body).outcome is Outcome.ACCEPTED
@@ -329,8 +338,15 @@ def test_woocommerce_source_of_another_site_is_unauthorized():
 def test_bigcommerce_accepted_with_a_fresh_timestamp_and_refused_when_stale():
     world = World()
     world.add_shop("bc-shop", {Platform.BIGCOMMERCE: BC_SECRET}, domain="1025646")
-    body = body_of({"scope": "store/order/created", "store_id": "1025646", "data": {"id": 250}, "hash": "abc",
-                    "created_at": int(T0.timestamp())})  # fmt: skip
+    body = body_of(
+        {
+            "scope": "store/order/created",
+            "store_id": "1025646",
+            "data": {"id": 250},
+            "hash": "abc",
+            "created_at": int(T0.timestamp()),
+        }
+    )
     fresh = standard_headers(BC_SECRET.encode(), body, int(T0.timestamp()) - 299)
     assert world.post(Platform.BIGCOMMERCE, "bc-shop", fresh, body).outcome is Outcome.ACCEPTED
     stale = standard_headers(BC_SECRET.encode(), body, int(T0.timestamp()) - 301)
@@ -353,12 +369,6 @@ def test_bigcommerce_from_another_store_is_unauthorized():
     assert world.store.shops() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Shop.domain is one value for every platform of the shop (shared/tenancy.py:31, "
-    "intake.py:88 _source_matches): a shop connected to Shopify and WooCommerce with its *.myshopify.com "
-    "domain set refuses every correctly signed WooCommerce webhook (its source is the site URL) with 401",
-)
 def test_multi_platform_shop_with_a_domain_accepts_each_platforms_webhooks(w):
     # w: one shop on Shopify, WooCommerce and BigCommerce, domain = its myshopify domain (cxloop shop add
     # accepts several --platform and one --domain).
@@ -406,29 +416,29 @@ def test_accepted_event_processes_into_an_order(w):
     assert json.loads(json.dumps(order[0], default=str))["total"] == "10.00"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a WooCommerce deletion's dedupe key is store+order+'deleted'+topic (inbound.py:296-308), "
-    "so deleting an order again after a restore is taken for a duplicate of the first deletion and "
-    "dropped: the order stays 'restored' although the shop deleted it",
-)
 def test_woocommerce_delete_restore_delete_ends_deleted():
     world = World()
     world.add_shop("woo-shop", {Platform.WOOCOMMERCE: WOO_SECRET})
-    order = {"id": 727, "customer_id": 0, "status": "processing", "total": "5.00",
-             "date_modified_gmt": "2025-03-01T11:00:00", "billing": {"email": "g@example.com"}}  # fmt: skip
+    order = {
+        "id": 727,
+        "customer_id": 0,
+        "status": "processing",
+        "total": "5.00",
+        "date_modified_gmt": "2025-03-01T11:00:00",
+        "billing": {"email": "g@example.com"},
+    }
 
     def post(topic: str, payload: dict, at) -> Outcome:
         body = body_of(payload)
-        return world.post(Platform.WOOCOMMERCE, "woo-shop", woo_headers(WOO_SECRET, topic, body), body, at).outcome
+        return world.post(
+            Platform.WOOCOMMERCE, "woo-shop", woo_headers(WOO_SECRET, topic, body), body, at
+        ).outcome
 
     assert post("order.updated", order, T0) is Outcome.ACCEPTED
     assert post("order.deleted", {"id": 727}, T0 + timedelta(hours=1)) is Outcome.ACCEPTED
     restored = {**order, "date_modified_gmt": "2025-03-01T14:00:00"}  # restored at 14:00 UTC
     assert post("order.restored", restored, T0 + timedelta(hours=2, seconds=1)) is Outcome.ACCEPTED
     world.consume(T0 + timedelta(hours=2, seconds=5))
-    from services.feedback.domain.records import order_from_items
-
     assert order_from_items(world.store.items("woo-shop", "ORDER#woocommerce#727")).state == "open"
     # Deleted again, a day later.
     assert post("order.deleted", {"id": 727}, T0 + timedelta(days=1)) is Outcome.ACCEPTED

@@ -46,7 +46,7 @@ def test_shopify_order_fixture_gives_order_customer_and_fulfilment_changes(load_
     assert head.attrs["first_name"] == "Bob"
     assert head.attrs["last_name"] == "Norman"
     assert head.attrs["customer_key"] == "shopify:207119551"
-    assert head.customer_key == "shopify:207119551"
+    assert head.customer_keys[0] == "shopify:207119551"
     assert head.attrs["total"] == "409.94"
     assert head.attrs["currency"] == "USD"
     assert head.attrs["name"] == "#1001"
@@ -62,7 +62,7 @@ def test_shopify_order_fixture_gives_order_customer_and_fulfilment_changes(load_
     assert customer.attrs["kind"] == "customer"
     assert customer.attrs["customer_id"] == "207119551"
     assert customer.attrs["email"] == "bob.norman@hostmail.com"
-    assert customer.customer_key == "shopify:207119551"
+    assert customer.customer_keys[0] == "shopify:207119551"
     # The customer's own updated_at (2014-01-22T15:58:27-05:00) versions the customer record.
     assert customer.version.startswith("2014-01-22T20:58:27.000000+00:00#")
 
@@ -74,7 +74,7 @@ def test_shopify_order_fixture_gives_order_customer_and_fulfilment_changes(load_
     assert ful.attrs["tracking_numbers"] == ["1Z2345"]
     assert ful.attrs["updated_at"] == "2014-01-22T20:58:27.000000+00:00"
     assert ful.personal == ()
-    assert ful.customer_key is None
+    assert ful.customer_keys == ()
 
 
 def test_shopify_fulfillment_fixture(load_fixture):
@@ -102,7 +102,9 @@ def test_shopify_fulfillment_event_fixture_goes_to_the_tracking_group(load_fixtu
 
 
 def test_shopify_order_deletion_is_its_own_group():
-    event = stored_event(SHOP, "orders/delete", {"id": 450789469}, resource="order#450789469", triggered_at=T0)
+    event = stored_event(
+        SHOP, "orders/delete", {"id": 450789469}, resource="order#450789469", triggered_at=T0
+    )
     (change,) = changes_for(event, {"id": 450789469}, None)
     assert change.sk == "ORDER#shopify#450789469"
     assert change.group == "dv"
@@ -114,13 +116,13 @@ def test_shopify_guest_order_is_keyed_by_email_digest():
     order = {"id": 5, "updated_at": "2025-01-01T00:00:00Z", "email": " Guest@Example.COM "}
     (change,) = normalise.shopify_order(SHOP, order)
     expected = "email:" + hashlib.sha256(b"guest@example.com").hexdigest()[:32]
-    assert change.customer_key == expected
+    assert change.customer_keys[0] == expected
     assert change.gsi1pk == f"CUSTOMER#{SHOP}#{expected}"
 
 
 def test_shopify_order_without_anyone_has_no_customer_index():
     (change,) = normalise.shopify_order(SHOP, {"id": 6, "updated_at": "2025-01-01T00:00:00Z"})
-    assert change.customer_key is None
+    assert change.customer_keys == ()
     assert change.gsi1pk is None
     assert change.attrs["email"] is None
 
@@ -131,7 +133,12 @@ def test_shopify_order_without_updated_at_is_a_bad_request():
 
 
 def test_shopify_customers_update():
-    customer = {"id": 42, "email": "a@example.com", "first_name": "Ann", "updated_at": "2025-01-01T10:00:00+02:00"}
+    customer = {
+        "id": 42,
+        "email": "a@example.com",
+        "first_name": "Ann",
+        "updated_at": "2025-01-01T10:00:00+02:00",
+    }
     event = stored_event(SHOP, "customers/update", customer, resource="customer#42")
     (change,) = changes_for(event, customer, None)
     assert change.sk == "CUSTOMER#shopify:42"
@@ -140,7 +147,11 @@ def test_shopify_customers_update():
 
 
 def test_line_items_are_capped():
-    order = {"id": 8, "updated_at": "2025-01-01T00:00:00Z", "line_items": [{"title": f"t{i}"} for i in range(80)]}
+    order = {
+        "id": 8,
+        "updated_at": "2025-01-01T00:00:00Z",
+        "line_items": [{"title": f"t{i}"} for i in range(80)],
+    }
     (change,) = normalise.shopify_order(SHOP, order)
     assert len(change.attrs["line_items"]) == normalise.MAX_LINE_ITEMS
 
@@ -156,7 +167,7 @@ def test_woocommerce_guest_order_is_keyed_by_email_digest(load_fixture):
     key = "email:" + hashlib.sha256(b"john.doe@example.com").hexdigest()[:32]
     assert set(changes) == {"ORDER#woocommerce#727", f"CUSTOMER#{key}"}
     head = changes["ORDER#woocommerce#727"]
-    assert head.customer_key == key
+    assert head.customer_keys[0] == key
     assert head.attrs["customer_key"] == key
     assert head.attrs["email"] == "john.doe@example.com"
     assert head.attrs["first_name"] == "John"
@@ -170,7 +181,7 @@ def test_woocommerce_guest_order_is_keyed_by_email_digest(load_fixture):
 def test_woocommerce_registered_customer_is_keyed_by_id(load_fixture):
     order = {**load_fixture("woocommerce_order.json"), "customer_id": 31}
     changes = _by_sk(normalise.woocommerce_order(SHOP, order))
-    assert changes["ORDER#woocommerce#727"].customer_key == "woocommerce:31"
+    assert changes["ORDER#woocommerce#727"].customer_keys[0] == "woocommerce:31"
     assert changes["CUSTOMER#woocommerce:31"].attrs["customer_id"] == "31"
 
 
@@ -189,7 +200,9 @@ def test_woocommerce_status_mapping(load_fixture, status, field, value):
 
 
 def test_woocommerce_deletion():
-    event = stored_event(SHOP, "order.deleted", {"id": 727}, platform=Platform.WOOCOMMERCE, resource="order#727")
+    event = stored_event(
+        SHOP, "order.deleted", {"id": 727}, platform=Platform.WOOCOMMERCE, resource="order#727"
+    )
     (change,) = changes_for(event, {"id": 727}, None)
     assert (change.sk, change.group) == ("ORDER#woocommerce#727", "dv")
 
@@ -200,8 +213,9 @@ def test_woocommerce_deletion():
 def test_bigcommerce_status_ping_fixture(load_fixture):
     payload = load_fixture("bigcommerce_store_order_statusUpdated.json")
     at = datetime.fromtimestamp(payload["created_at"], tz=UTC)
-    event = stored_event(SHOP, payload["scope"], payload, platform=Platform.BIGCOMMERCE, resource="order#250",
-                         triggered_at=at)  # fmt: skip
+    event = stored_event(
+        SHOP, payload["scope"], payload, platform=Platform.BIGCOMMERCE, resource="order#250", triggered_at=at
+    )
     (change,) = changes_for(event, payload, None)
     assert change.sk == "ORDER#bigcommerce#250"
     assert change.group == "sv"
@@ -232,8 +246,14 @@ def test_bigcommerce_fetches_the_order_and_its_shipments(load_fixture):
             "total_inc_tax": "30.0000",
             "billing_address": {"first_name": "Jane", "email": "jane@example.com"},
         },
-        [{"id": 12, "date_created": "Tue, 25 Jun 2019 17:14:17 +0000", "tracking_number": "TRK1",
-          "shipping_provider": "ups"}],  # fmt: skip
+        [
+            {
+                "id": 12,
+                "date_created": "Tue, 25 Jun 2019 17:14:17 +0000",
+                "tracking_number": "TRK1",
+                "shipping_provider": "ups",
+            }
+        ],
     )
     event = stored_event(SHOP, payload["scope"], payload, platform=Platform.BIGCOMMERCE, resource="order#251")
     changes = _by_sk(changes_for(event, payload, details))
@@ -307,7 +327,7 @@ def test_strip_personal_removes_personal_fields_and_customer_changes(load_fixtur
     head = next(c for c in stripped if c.sk == "ORDER#shopify#450789469")
     for field in ("email", "first_name", "last_name", "customer_key"):
         assert head.attrs[field] is None
-    assert head.customer_key is None
+    assert head.customer_keys == ()
     assert head.gsi1pk is None and head.gsi1sk is None
     # The order facts stay, and so does the version (the same event, just without the person).
     original = next(c for c in changes if c.sk == "ORDER#shopify#450789469")

@@ -33,8 +33,14 @@ def _head(**extra) -> dict:
 
 
 def _ful(fid: str, **extra) -> dict:
-    return {"sk": f"ORDER#shopify#1#FUL#{fid}", "kind": "fulfilment", "fulfilment_id": fid, "status": "success",
-            "created_at": _iso(T + timedelta(hours=1)), **extra}  # fmt: skip
+    return {
+        "sk": f"ORDER#shopify#1#FUL#{fid}",
+        "kind": "fulfilment",
+        "fulfilment_id": fid,
+        "status": "success",
+        "created_at": _iso(T + timedelta(hours=1)),
+        **extra,
+    }
 
 
 def test_no_order_item_gives_no_view():
@@ -73,8 +79,13 @@ def test_delivered_only_when_every_live_fulfilment_is_delivered():
 
 def test_tracking_status_takes_precedence_over_shipment_status():
     at = T + timedelta(days=2)
-    ful = Fulfilment(fulfilment_id="1", tracking_status="delivered", tracking_at=at,
-                     shipment_status="delivered", updated_at=at + timedelta(hours=5))  # fmt: skip
+    ful = Fulfilment(
+        fulfilment_id="1",
+        tracking_status="delivered",
+        tracking_at=at,
+        shipment_status="delivered",
+        updated_at=at + timedelta(hours=5),
+    )
     assert ful.delivered_at == at
     assert Fulfilment(fulfilment_id="1", shipment_status="delivered", updated_at=at).delivered_at == at
     assert Fulfilment(fulfilment_id="1", tracking_status="in_transit", tracking_at=at).delivered_at is None
@@ -132,15 +143,22 @@ def test_shipped_from_order_level_facts():
 
 
 def test_view_reads_rfc2822_and_offset_times():
-    order = order_from_items([_head(source_updated_at="Tue, 25 Jun 2019 17:14:17 +0000",
-                                    created_at="2019-06-25T12:00:00-05:00")])  # fmt: skip
+    order = order_from_items(
+        [_head(source_updated_at="Tue, 25 Jun 2019 17:14:17 +0000", created_at="2019-06-25T12:00:00-05:00")]
+    )
     assert order.source_updated_at == datetime(2019, 6, 25, 17, 14, 17, tzinfo=UTC)
     assert order.created_at == datetime(2019, 6, 25, 17, 0, tzinfo=UTC)
 
 
 def test_order_model_state_directly():
-    order = Order(platform="shopify", order_id="9", fulfilments=[
-        Fulfilment(fulfilment_id="a", status="success", created_at=T, tracking_status="delivered", tracking_at=T),
-    ])  # fmt: skip
+    order = Order(
+        platform="shopify",
+        order_id="9",
+        fulfilments=[
+            Fulfilment(
+                fulfilment_id="a", status="success", created_at=T, tracking_status="delivered", tracking_at=T
+            ),
+        ],
+    )
     assert order.state == "delivered"
     assert order.delivered_at == T

@@ -1,4 +1,4 @@
-"""The three signature schemes, checked against HMACs computed here and against the standardwebhooks library."""
+"""The signature schemes, checked against independently computed HMACs and the standardwebhooks library."""
 
 from __future__ import annotations
 
@@ -34,10 +34,13 @@ HMAC_SCHEMES = [
 # --- Shopify and WooCommerce: base64(HMAC-SHA256(secret, raw body)) ------------------------------
 
 
-@pytest.mark.parametrize(("sign", "expected_of"), [
-    (signatures.shopify_signature, lambda s, b: b64_hmac(s.encode(), b)),
-    (signatures.woocommerce_signature, lambda s, b: b64_hmac(s.encode(), b)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("sign", "expected_of"),
+    [
+        (signatures.shopify_signature, lambda s, b: b64_hmac(s.encode(), b)),
+        (signatures.woocommerce_signature, lambda s, b: b64_hmac(s.encode(), b)),
+    ],
+)
 def test_hmac_signature_is_base64_of_hmac_sha256_of_the_raw_body(sign, expected_of):
     assert sign(SECRET, BODY) == expected_of(SECRET, BODY)
     # A known-answer vector (RFC 4231 style key/message, digest computed with openssl):
@@ -128,8 +131,11 @@ def test_intake_accepts_the_previous_secret_while_it_is_valid(platform):
         current="new-secret-123", previous="old-secret-123", previous_valid_until=T0 + timedelta(hours=1)
     )
     world.add_shop("rotating", {platform: entry})
+
     def request(order_id: int, secret: str) -> tuple[dict[str, str], bytes]:
-        body = body_of({"id": order_id, "updated_at": T0.isoformat(), "date_modified_gmt": "2025-03-01T11:00:00"})
+        body = body_of(
+            {"id": order_id, "updated_at": T0.isoformat(), "date_modified_gmt": "2025-03-01T11:00:00"}
+        )
         if platform is Platform.SHOPIFY:
             return shopify_headers(secret, "orders/updated", body), body
         return woo_headers(secret, "order.updated", body), body
@@ -140,7 +146,10 @@ def test_intake_accepts_the_previous_secret_while_it_is_valid(platform):
     later = T0 + timedelta(hours=2)
     with pytest.raises(Unauthorized):
         world.post(platform, "rotating", *request(3, "old-secret-123"), received_at=later)
-    assert world.post(platform, "rotating", *request(4, "new-secret-123"), received_at=later).outcome is Outcome.ACCEPTED
+    assert (
+        world.post(platform, "rotating", *request(4, "new-secret-123"), received_at=later).outcome
+        is Outcome.ACCEPTED
+    )
     resources = sorted(m.resource for m in world.queue.messages)
     assert resources == ["order#1", "order#2", "order#4"]
     with pytest.raises(Unauthorized):
@@ -170,7 +179,10 @@ def test_standard_library_signs_and_we_verify():
     headers = {"webhook-id": "msg_lib", "webhook-timestamp": str(now), "webhook-signature": signature}
     assert signatures.verify_standard([WHSEC], body.encode(), headers) is True
     assert signatures.verify_standard([WHSEC], body.encode() + b" ", headers) is False
-    assert signatures.verify_standard(["whsec_" + base64.b64encode(b"other").decode()], body.encode(), headers) is False
+    assert (
+        signatures.verify_standard(["whsec_" + base64.b64encode(b"other").decode()], body.encode(), headers)
+        is False
+    )
 
 
 def test_standard_library_signs_with_a_plain_client_secret_and_we_verify():
@@ -188,7 +200,9 @@ def test_standard_library_signs_with_a_plain_client_secret_and_we_verify():
 
 @pytest.mark.parametrize("secret", [WHSEC, "bc-client-secret-xyz"])
 def test_we_sign_and_the_standard_library_verifies(secret):
-    library_secret = secret if secret.startswith("whsec_") else "whsec_" + base64.b64encode(secret.encode()).decode()
+    library_secret = (
+        secret if secret.startswith("whsec_") else "whsec_" + base64.b64encode(secret.encode()).decode()
+    )
     body = b'{"scope":"store/shipment/created","data":{"id":12,"orderId":251}}'
     headers = signatures.standard_headers(secret, "msg_ours", body)
     assert Webhook(library_secret).verify(body, headers) == json.loads(body)
@@ -231,7 +245,12 @@ def test_standard_several_signatures_one_valid():
     ):
         headers = {**good, "webhook-signature": signature}
         assert signatures.verify_standard([WHSEC], BODY, headers, now=now) is True
-    assert signatures.verify_standard([WHSEC], BODY, {**good, "webhook-signature": f"{wrong} {other_scheme}"}, now=now) is False
+    assert (
+        signatures.verify_standard(
+            [WHSEC], BODY, {**good, "webhook-signature": f"{wrong} {other_scheme}"}, now=now
+        )
+        is False
+    )
     # A valid digest under another version tag is not a v1 signature.
     v2 = good["webhook-signature"].replace("v1,", "v2,")
     assert signatures.verify_standard([WHSEC], BODY, {**good, "webhook-signature": v2}, now=now) is False
@@ -241,7 +260,10 @@ def test_standard_signature_binds_the_id_and_timestamp():
     now = 1_700_000_000
     headers = standard_headers(KEY, BODY, now, msg_id="msg_4")
     assert signatures.verify_standard([WHSEC], BODY, {**headers, "webhook-id": "msg_5"}, now=now) is False
-    assert signatures.verify_standard([WHSEC], BODY, {**headers, "webhook-timestamp": str(now + 1)}, now=now) is False
+    assert (
+        signatures.verify_standard([WHSEC], BODY, {**headers, "webhook-timestamp": str(now + 1)}, now=now)
+        is False
+    )
 
 
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
@@ -321,3 +343,13 @@ def test_property_standard_interop_both_ways(key, text):
     ours = signatures.standard_headers(whsec, "msg_p", body.encode(), now)
     assert ours["webhook-signature"] == theirs
     Webhook(whsec).verify(body.encode(), ours)  # raises if it does not verify
+
+
+def test_unpadded_whsec_secret_verifies_like_the_library():
+    key = bytes(range(31))  # base64 of 31 bytes ends in one '='
+    unpadded = "whsec_" + base64.b64encode(key).decode().rstrip("=")
+    now = int(time.time())
+    body = '{"scope":"store/order/created"}'
+    signature = Webhook(unpadded).sign("msg_u", datetime.fromtimestamp(now, tz=UTC), body)
+    headers = {"webhook-id": "msg_u", "webhook-timestamp": str(now), "webhook-signature": signature}
+    assert signatures.verify_standard([unpadded], body.encode(), headers, now=now) is True

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
-from services.feedback.domain.model import ApplyReceipt, Change, PutReceipt, StoredEvent
+from services.feedback.domain.model import SHOP_TOMBSTONE, ApplyReceipt, Change, PutReceipt, StoredEvent
 from shared.tenancy import Platform
 
 _ser = TypeSerializer()
@@ -86,7 +86,7 @@ class DynamoFeedbackStore:
             "correlation_id": {"S": event.correlation_id or "-"},
             "body": {"B": zlib.compress(event.body, 6)},
             "ttl": {"N": str(int(expires_at.timestamp()))},
-            "gsi1pk": {"S": f"RES#{event.shop_id}#{event.resource}"},
+            "gsi1pk": {"S": f"RES#{event.shop_id}#{event.platform.value}#{event.resource}"},
             "gsi1sk": {"S": received},
             "pending_pk": {"S": PENDING},
             "pending_sk": {"S": f"{received}#{event.shop_id}#{event.sort_key}"},
@@ -177,15 +177,18 @@ class DynamoFeedbackStore:
             names[f"#a{i}"] = name
             values[f":a{i}"] = _av(value)
             sets.append(f"#a{i} = :a{i}")
+        expression = ""
         if change.gsi1pk and change.gsi1sk:
             sets.append("gsi1pk = :g1, gsi1sk = :g2")
             values[":g1"] = {"S": change.gsi1pk}
             values[":g2"] = {"S": change.gsi1sk}
+        elif change.owns_gsi1:
+            expression = " REMOVE gsi1pk, gsi1sk"
         return {
             "Update": {
                 "TableName": self._table,
                 "Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": change.sk}},
-                "UpdateExpression": "SET " + ", ".join(sets),
+                "UpdateExpression": "SET " + ", ".join(sets) + expression,
                 "ConditionExpression": "attribute_not_exists(#g) OR #g < :ver",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
@@ -226,7 +229,10 @@ class DynamoFeedbackStore:
         rounds = rounds or [[]]
         for i, batch in enumerate(rounds):
             mark = processed if i == len(rounds) - 1 else None
-            if self._apply_round(shop_id, batch, mark, now, receipt):
+            stopped_by = self._apply_round(shop_id, batch, mark, now, receipt)
+            if stopped_by == SHOP_TOMBSTONE:
+                return ApplyReceipt(shop_erased=True)
+            if stopped_by:
                 return ApplyReceipt(redacted=True)
         return receipt
 
@@ -237,9 +243,9 @@ class DynamoFeedbackStore:
         processed: StoredEvent | None,
         now: datetime,
         receipt: ApplyReceipt,
-    ) -> bool:
-        """Returns True when a tombstone stopped the round (the person was erased)."""
-        keys = sorted({c.customer_key for c in changes if c.customer_key})
+    ) -> str | None:
+        """Returns the tombstone key that stopped the round (the shop or the person was erased), if any."""
+        keys = [SHOP_TOMBSTONE, *sorted({k for c in changes for k in c.customer_keys})]
         ops: list[tuple[str, dict[str, Any]]] = [
             (f"tomb:{k}", self._tombstone_check(shop_id, k)) for k in keys
         ]
@@ -255,11 +261,12 @@ class DynamoFeedbackStore:
                         lb for lb, _ in todo if lb != "processed" and not lb.startswith("tomb:")
                     )
                     break
-                if any(lb.startswith("tomb:") for lb in failed):
-                    return True
+                tombs = sorted(lb.removeprefix("tomb:") for lb in failed if lb.startswith("tomb:"))
+                if tombs:
+                    return SHOP_TOMBSTONE if SHOP_TOMBSTONE in tombs else tombs[0]
                 receipt.stale.extend(lb for lb in failed if lb != "processed")
                 todo = [(lb, op) for lb, op in todo if lb not in failed]
-        return False
+        return None
 
     def _transact(self, ops: list[tuple[str, dict[str, Any]]]) -> set[str] | None:
         """Run the transaction; None on success, else the labels whose condition failed."""
@@ -318,8 +325,8 @@ class DynamoFeedbackStore:
     def orders_of_customer(self, shop_id: str, customer_key: str) -> list[str]:
         return self._gsi1_sks(f"CUSTOMER#{shop_id}#{customer_key}")
 
-    def raw_events_of(self, shop_id: str, resource: str) -> list[str]:
-        return self._gsi1_sks(f"RES#{shop_id}#{resource}")
+    def raw_events_of(self, shop_id: str, platform: Platform, resource: str) -> list[str]:
+        return self._gsi1_sks(f"RES#{shop_id}#{platform.value}#{resource}")
 
     def erase_personal(self, shop_id: str, sk: str, fields: Sequence[str]) -> None:
         names = {f"#f{i}": f for i, f in enumerate(fields)}
@@ -387,4 +394,6 @@ class DynamoFeedbackStore:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         self.delete(shop_id, sks)
-        return len(sks)
+        # Webhooks still in flight (or accepted by a warm intake) must not bring the shop back.
+        self.put_tombstones(shop_id, [SHOP_TOMBSTONE], datetime.now(tz=UTC))
+        return len([sk for sk in sks if sk != f"TOMBSTONE#{SHOP_TOMBSTONE}"])

@@ -7,6 +7,7 @@ their personal data.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,21 +45,49 @@ class ErasureReport:
     records_deleted: int = 0
 
 
-def _order_sks(records: RecordStore, shop_id: str, ref: CustomerRef) -> list[str]:
+def person_keys(records: RecordStore, shop_id: str, ref: CustomerRef) -> list[str]:
+    """The keys the request names, plus those of stored customers with the same e-mail address
+    (a registered customer's orders are keyed by their id, not their e-mail)."""
+    keys = ref.customer_keys()
+    if ref.email:
+        wanted = ref.email.strip().lower()
+        for item in records.items(shop_id, "CUSTOMER"):
+            if str(item.get("email") or "").strip().lower() == wanted:
+                keys.append(item["sk"].removeprefix("CUSTOMER#"))
+    return list(dict.fromkeys(keys))
+
+
+def _order_sks(records: RecordStore, shop_id: str, ref: CustomerRef, keys: Sequence[str]) -> list[str]:
     sks = {order_sk(ref.platform, oid) for oid in ref.order_ids}
-    for key in ref.customer_keys():
+    for key in keys:
         sks.update(records.orders_of_customer(shop_id, key))
     return sorted(sks)
 
 
-def _raw_events(records: RecordStore, shop_id: str, ref: CustomerRef, order_sks: Sequence[str]) -> list[str]:
-    resources = [f"order#{sk.rsplit('#', 1)[1]}" for sk in order_sks]
-    if ref.customer_id:
-        resources.append(f"customer#{ref.customer_id}")
+def _raw_events(
+    records: RecordStore, shop_id: str, keys: Sequence[str], order_sks: Sequence[str]
+) -> list[str]:
+    resources: list[tuple[Platform, str]] = []
+    for sk in order_sks:  # ORDER#<platform>#<id>
+        _, platform, order_id = sk.split("#", 2)
+        resources.append((Platform(platform), f"order#{order_id}"))
+    for key in keys:  # <platform>:<id> (e-mail keys name no platform resource)
+        platform, sep, customer_id = key.partition(":")
+        if sep and platform in {p.value for p in Platform}:
+            resources.append((Platform(platform), f"customer#{customer_id}"))
     found: list[str] = []
-    for resource in resources:
-        found.extend(records.raw_events_of(shop_id, resource))
+    for platform_of, resource in resources:
+        found.extend(records.raw_events_of(shop_id, platform_of, resource))
     return found
+
+
+def _exports_of(records: RecordStore, shop_id: str, keys: Sequence[str]) -> list[str]:
+    """Exports made for earlier data requests hold the person's data too."""
+    return [
+        item["sk"]
+        for item in records.items(shop_id, "EXPORT")
+        if set(json.loads(item.get("document") or "{}").get("customer_keys") or []) & set(keys)
+    ]
 
 
 def erase_customer(
@@ -69,16 +98,17 @@ def erase_customer(
     now: datetime,
     correlation_id: str = "",
 ) -> ErasureReport:
-    keys = ref.customer_keys()
-    if not keys:
+    if not ref.customer_keys():
         raise ValueError("an erasure needs a customer id or an e-mail address")
+    keys = person_keys(records, shop_id, ref)
     records.put_tombstones(shop_id, keys, now)
     report = ErasureReport(customer_keys=keys)
-    order_sks = _order_sks(records, shop_id, ref)
+    order_sks = _order_sks(records, shop_id, ref, keys)
     for sk in order_sks:
         records.erase_personal(shop_id, sk, (*PERSONAL, "customer_key"))
         report.orders_anonymised.append(sk)
-    doomed = _raw_events(records, shop_id, ref, order_sks) + [customer_sk(k) for k in keys]
+    doomed = _raw_events(records, shop_id, keys, order_sks) + [customer_sk(k) for k in keys]
+    doomed += _exports_of(records, shop_id, keys)
     records.delete(shop_id, doomed)
     report.records_deleted = len(doomed)
     publisher.publish(
@@ -92,11 +122,12 @@ def erase_customer(
 
 def export_customer(records: RecordStore, shop_id: str, ref: CustomerRef) -> dict[str, Any]:
     """Everything cxloop holds about the person: their customer records and orders (with fulfilments)."""
-    customers = [i for k in ref.customer_keys() for i in records.items(shop_id, customer_sk(k))]
-    orders = [records.items(shop_id, sk) for sk in _order_sks(records, shop_id, ref)]
+    keys = person_keys(records, shop_id, ref)
+    customers = [i for k in keys for i in records.items(shop_id, customer_sk(k))]
+    orders = [records.items(shop_id, sk) for sk in _order_sks(records, shop_id, ref, keys)]
     return {
         "shop_id": shop_id,
-        "customer_keys": ref.customer_keys(),
+        "customer_keys": keys,
         "customers": customers,
         "orders": [item for group in orders for item in group],
     }

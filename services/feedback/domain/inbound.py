@@ -180,8 +180,9 @@ def parse_woocommerce(
     resource_id = _id_of(payload, "id", topic)
     modified = payload.get("date_modified_gmt")
     if topic.endswith(".deleted") and not modified:
-        # Deletions carry only the id; the delivery is the event. Deleting twice is harmless.
-        version = "deleted"
+        # Deletions carry only the id, so the delivery is the event (an order can be deleted, restored
+        # and deleted again); a retried deletion applied twice is harmless.
+        version = "deleted:" + (headers.get("x-wc-webhook-delivery-id") or received_at.isoformat())
         triggered = received_at
     else:
         triggered = _parse_time(modified, f"{topic}: field 'date_modified_gmt'")

@@ -92,9 +92,10 @@ def _host(value: str) -> str:
 
 
 def _source_matches(shop: Shop, event: InboundEvent) -> bool:
-    if not shop.domain or not event.source:
+    expected = shop.domain_for(event.platform)
+    if not expected or not event.source:
         return True
-    return _host(shop.domain) == _host(event.source)
+    return _host(expected) == _host(event.source)
 
 
 def _authenticate(
@@ -129,7 +130,8 @@ def accept_webhook(req: WebhookRequest, deps: IntakeDeps, policy: IntakePolicy) 
         return IntakeResult(Outcome.IGNORED, topic=topic)
     event = PARSERS[platform](topic, req.headers, req.body, req.received_at)
     if not _source_matches(shop, event):
-        raise Unauthorized(f"webhook comes from {event.source!r}, not from this shop's {shop.domain!r}")
+        expected = shop.domain_for(platform)
+        raise Unauthorized(f"webhook comes from {event.source!r}, not from this shop's {expected!r}")
 
     stored = StoredEvent(
         shop_id=shop.shop_id,

@@ -82,10 +82,18 @@ class Change(BaseModel):
     gsi1sk: str | None = None
     # Personal data in attrs that erasure must remove and tombstones must keep out.
     personal: tuple[str, ...] = ()
-    customer_key: str | None = None
+    # Every key of the person the change is about: a tombstone under any of them strips the change.
+    customer_keys: tuple[str, ...] = ()
+    # The group owns the gsi1 index attributes: set them when given, remove them when not.
+    owns_gsi1: bool = False
+
+
+# The tombstone key an erased shop leaves in its partition (customer keys always contain ':').
+SHOP_TOMBSTONE = "SHOP"
 
 
 class ApplyReceipt(BaseModel):
     applied: list[str] = Field(default_factory=list)
     stale: list[str] = Field(default_factory=list)
-    redacted: bool = False
+    redacted: bool = False  # the person was erased: nothing applied
+    shop_erased: bool = False  # the shop was erased: nothing applied

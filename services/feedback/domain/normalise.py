@@ -75,8 +75,9 @@ def _change(
     *,
     group: str = "v",
     personal: tuple[str, ...] = (),
-    cust: str | None = None,
+    keys: tuple[str, ...] = (),
     gsi1: tuple[str, str] | None = None,
+    owns_gsi1: bool = False,
 ) -> Change:
     return Change(
         sk=sk,
@@ -84,10 +85,19 @@ def _change(
         version=version(at, attrs),
         attrs=attrs,
         personal=personal,
-        customer_key=cust,
+        customer_keys=keys,
         gsi1pk=gsi1[0] if gsi1 else None,
         gsi1sk=gsi1[1] if gsi1 else None,
+        owns_gsi1=owns_gsi1,
     )
+
+
+def person_keys(cust: str | None, email: Any) -> tuple[str, ...]:
+    """All the keys a person may be known by: their customer key and their e-mail's."""
+    keys = [cust] if cust else []
+    if isinstance(email, str) and "@" in email:
+        keys.append(email_key(email))
+    return tuple(dict.fromkeys(keys))
 
 
 def order_sk(platform: Platform, order_id: Any) -> str:
@@ -115,7 +125,8 @@ def _order_change(
     attrs = {"kind": "order", "platform": platform.value, "customer_key": cust, **fields}
     sk = order_sk(platform, fields["order_id"])
     gsi1 = (f"CUSTOMER#{shop_id}#{cust}", sk) if cust else None
-    return _change(sk, at, attrs, personal=(*PERSONAL, "customer_key"), cust=cust, gsi1=gsi1)
+    keys = person_keys(cust, fields.get("email"))
+    return _change(sk, at, attrs, personal=(*PERSONAL, "customer_key"), keys=keys, gsi1=gsi1, owns_gsi1=True)
 
 
 def _customer_change(
@@ -129,7 +140,7 @@ def _customer_change(
         "first_name": who.get("first_name") or None,
         "last_name": who.get("last_name") or None,
     }
-    return _change(customer_sk(cust), at, attrs, personal=PERSONAL, cust=cust)
+    return _change(customer_sk(cust), at, attrs, personal=PERSONAL, keys=person_keys(cust, attrs["email"]))
 
 
 def _deletion(platform: Platform, order_id: Any, at: datetime) -> Change:
@@ -408,7 +419,5 @@ def strip_personal(changes: list[Change]) -> list[Change]:
         if c.sk.startswith("CUSTOMER#"):
             continue
         attrs = {k: (None if k in c.personal else v) for k, v in c.attrs.items()}
-        out.append(
-            c.model_copy(update={"attrs": attrs, "gsi1pk": None, "gsi1sk": None, "customer_key": None})
-        )
+        out.append(c.model_copy(update={"attrs": attrs, "gsi1pk": None, "gsi1sk": None, "customer_keys": ()}))
     return out

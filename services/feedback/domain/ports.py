@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.feedback.domain.model import ApplyReceipt, Change, PutReceipt, QueuedEvent, StoredEvent
+from shared.tenancy import Platform
 
 
 class RawEventStore(Protocol):
@@ -50,8 +51,8 @@ class RecordStore(Protocol):
         """Sort keys of the orders that name this customer."""
         ...
 
-    def raw_events_of(self, shop_id: str, resource: str) -> list[str]:
-        """Sort keys of the raw events about one resource (``order#123``)."""
+    def raw_events_of(self, shop_id: str, platform: Platform, resource: str) -> list[str]:
+        """Sort keys of the raw events about one resource (``order#123``) of one platform."""
         ...
 
     def erase_personal(self, shop_id: str, sk: str, fields: Sequence[str]) -> None: ...

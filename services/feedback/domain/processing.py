@@ -91,6 +91,10 @@ def process(message: QueuedEvent, deps: ProcessingDeps, now: datetime) -> ApplyR
         return _compliance(event, payload, deps, now)
     changes = changes_for(event, payload, deps.details)
     receipt = deps.records.apply(event.shop_id, changes, processed=event, now=now)
+    if receipt.shop_erased:
+        # A late webhook for a shop that was erased: keep nothing of it.
+        deps.records.delete(event.shop_id, [event.sort_key])
+        return receipt
     if receipt.redacted:
         # The person asked to be erased: keep the order facts, drop who they are, and the raw body.
         receipt = deps.records.apply(

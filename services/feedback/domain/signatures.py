@@ -61,7 +61,8 @@ def verify_woocommerce(secrets: Iterable[str], body: bytes, headers: Mapping[str
 def _standard_key(secret: str) -> bytes:
     """The HMAC key: a ``whsec_`` secret is base64 of the key; BigCommerce's client secret is the key."""
     if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
+        key = secret.removeprefix("whsec_")
+        return base64.b64decode(key + "=" * (-len(key) % 4))  # tolerate unpadded, as the spec's libraries do
     return secret.encode()
 
 
