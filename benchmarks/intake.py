@@ -777,6 +777,7 @@ class Verdict:
     not_acked: int = 0
     lost: Counter[str] = field(default_factory=Counter)
     dup_acted: int = 0
+    never_accepted: int = 0
     requeued: int = 0
     raw_twice: int = 0
     raw_events: int = 0
@@ -823,6 +824,8 @@ def _check_events(sends: list[Send], items: dict[tuple[str, str], dict[str, Any]
             v.not_acked += 1
             continue
         v.acked += 1
+        # Acknowledged, but never as "accepted": the intake took its own earlier write for a duplicate.
+        v.never_accepted += outcomes["accepted"] == 0
         problem = _missing(key, group[0].record, items)
         if problem:
             v.lost[problem] += 1
@@ -1349,6 +1352,7 @@ def report_verdict(v: Verdict, drained: bool, drain_s: float, status: dict[str, 
     if not drained and v.lost.get("raw event still pending"):
         line("", "(the queue did not drain: still-pending events are a backlog, not proven lost)")
     line("duplicates acted on", f"{v.dup_acted} (requeued responses: {v.requeued})")
+    line("unique events never answered 'accepted'", str(v.never_accepted))
     line("raw events stored twice (same dedupe key)", str(v.raw_twice))
     line("raw events stored / unexpected", f"{v.raw_events:,} / {v.unexpected_raw}")
     line("forged signatures sent / not 401 / stored", f"{v.bad_sent} / {v.bad_not_401} / {v.bad_stored}")

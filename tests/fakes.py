@@ -220,7 +220,7 @@ class InMemoryFeedbackStore:
         return [
             copy.deepcopy(part[sk])
             for sk in sorted(part)
-            if sk == sk_prefix or sk.startswith(sk_prefix + "#")
+            if not sk_prefix or sk == sk_prefix or sk.startswith(sk_prefix + "#")
         ]
 
     def _gsi1_sks(self, gsi1pk: str) -> list[str]:

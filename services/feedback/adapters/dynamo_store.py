@@ -15,6 +15,7 @@ import json
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
@@ -32,14 +33,21 @@ def _av(value: Any) -> dict[str, Any]:
     return cast(dict[str, Any], _ser.serialize(value))
 
 
+def _python(value: Any) -> Any:
+    """DynamoDB's Decimals and Binary, at any depth, as the ints, floats and bytes that were written."""
+    if isinstance(value, Binary):
+        return bytes(value.value)  # type: ignore[attr-defined]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _python(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_python(v) for v in value]
+    return value
+
+
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    out = {k: _de.deserialize(v) for k, v in item.items()}
-    for k, v in out.items():
-        if isinstance(v, Binary):
-            out[k] = v.value if isinstance(v.value, bytes) else bytes(v.value)  # type: ignore[attr-defined]
-        elif hasattr(v, "as_integer_ratio") and not isinstance(v, int | float):  # Decimal
-            out[k] = int(v) if v == int(v) else float(v)
-    return out
+    return {k: _python(_de.deserialize(v)) for k, v in item.items()}
 
 
 def _pk(shop_id: str) -> str:
@@ -264,7 +272,7 @@ class DynamoFeedbackStore:
                 tombs = sorted(lb.removeprefix("tomb:") for lb in failed if lb.startswith("tomb:"))
                 if tombs:
                     return SHOP_TOMBSTONE if SHOP_TOMBSTONE in tombs else tombs[0]
-                receipt.stale.extend(lb for lb in failed if lb != "processed")
+                receipt.stale.extend(lb for lb, _ in todo if lb in failed and lb != "processed")
                 todo = [(lb, op) for lb, op in todo if lb not in failed]
         return None
 
