@@ -211,3 +211,28 @@ def test_quick_start_demo(tmp_path: Path) -> None:
     assert "#1043   cancelled" in out
     assert "duplicate" in out
     assert "forged signature: 401" in out
+
+
+def test_cli_export_and_erase_a_woocommerce_customer(live: LiveStack, secrets: dict[str, str]) -> None:
+    order = {
+        "id": 5150,
+        "customer_id": 0,
+        "status": "processing",
+        "total": "12.00",
+        "date_created_gmt": "2026-02-01T10:00:00",
+        "date_modified_gmt": "2026-02-01T10:00:00",
+        "billing": {"first_name": "Erin", "last_name": "Vale", "email": "erin.vale@example.com"},
+    }
+    assert live.send(Platform.WOOCOMMERCE, WOO, secrets[WOO.shop_id], "order.created", order)[0] == 200
+    live.wait_idle()
+    who = ["--shop", WOO.shop_id, "--platform", "woocommerce", "--email", "Erin.Vale@example.com"]
+    exported = live.cli("customer", "export", *who)
+    assert exported.returncode == 0, exported.stderr
+    assert any(o.get("email") == "erin.vale@example.com" for o in json.loads(exported.stdout)["orders"])
+    erased = live.cli("customer", "erase", *who)
+    assert erased.returncode == 0 and "1 order(s) anonymised" in erased.stdout
+    stored = live.admin.order(WOO.shop_id, Platform.WOOCOMMERCE, "5150")
+    assert (
+        stored is not None and stored.email is None and stored.first_name is None and stored.total == "12.00"
+    )
+    assert json.loads(live.cli("customer", "export", *who).stdout)["orders"] == []

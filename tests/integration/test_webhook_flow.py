@@ -201,3 +201,32 @@ def test_data_request_stores_an_export(stack: Stack, webhook_fixtures: Path) -> 
     assert [e["request_id"] for e in exports] == ["9999"]
     orders = exports[0]["document"]["orders"]
     assert any(o.get("email") == "bob.norman@hostmail.com" for o in orders)
+
+
+def test_sweeper_requeues_an_event_whose_send_was_lost(stack: Stack, webhook_fixtures: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cxloop.local.runtime import Functions
+    from services.feedback.domain.model import StoredEvent
+    from shared import topology
+
+    order = _shopify_order(webhook_fixtures)
+    lost = StoredEvent(
+        shop_id="shop-a",
+        platform=Platform.SHOPIFY,
+        topic="orders/create",
+        dedupe_key="lost-1",
+        resource="order#450789469",
+        triggered_at=datetime.now(tz=UTC) - timedelta(hours=1),
+        received_at=datetime.now(tz=UTC) - timedelta(hours=1),
+        body=json.dumps(order).encode(),
+    )
+    # Stored, but the process died before SendMessage: nothing is queued.
+    stack.admin.store.put_new(lost, datetime.now(tz=UTC) + timedelta(days=30))
+    assert stack.drain() == 0
+    result = Functions().invoke(topology.function("feedback-sweeper"), {"detail-type": "Scheduled Event"})
+    assert result == {"requeued": 1}
+    assert stack.drain() == 1
+    assert stack.admin.order("shop-a", Platform.SHOPIFY, "450789469") is not None
+    # Processed now: the next sweep finds nothing.
+    assert Functions().invoke(topology.function("feedback-sweeper"), {}) == {"requeued": 0}

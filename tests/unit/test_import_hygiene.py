@@ -1,0 +1,51 @@
+"""The webhook intake's module is cheap to import: nothing heavy, nothing read or built at import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+FORBIDDEN = {
+    "spacy",
+    "thinc",
+    "numpy",
+    "moto",
+    "werkzeug",
+    "jinja2",
+    "cxloop",
+    "aws_xray_sdk",
+    "pydantic_settings",
+}
+
+PROBE = """
+import json, os, sys
+for key in [k for k in os.environ if k.startswith(("CXLOOP_", "AWS_"))]:
+    del os.environ[key]
+import botocore.client
+built = []
+original = botocore.client.BaseClient.__init__
+def spy(self, *a, **k):
+    built.append(type(self).__name__)
+    original(self, *a, **k)
+botocore.client.BaseClient.__init__ = spy
+import services.feedback.handlers.webhooks
+import services.feedback.handlers.events
+import services.feedback.handlers.sweeper
+roots = sorted({m.split(".")[0] for m in sys.modules})
+print(json.dumps({"roots": roots, "clients": built}))
+"""
+
+
+def test_handlers_import_nothing_heavy_and_build_no_client() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
+    )
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert FORBIDDEN.isdisjoint(report["roots"]), FORBIDDEN & set(report["roots"])
+    # With no environment at all the import still works: settings are read at the first invocation.
+    assert report["clients"] == []
