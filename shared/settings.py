@@ -21,8 +21,8 @@ class AwsSettings(BaseModel):
     endpoint_url: str | None = None
 
 
-class IntakeSettings(BaseModel):
-    """The webhook intake: everything it needs to verify, store and enqueue."""
+class FeedbackStorage(BaseModel):
+    """What every feedback function names: the tables, the queue, the secrets."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -31,28 +31,25 @@ class IntakeSettings(BaseModel):
     feedback_table: str
     events_queue_url: str
     secrets_prefix: str = "cxloop"
+    # A stored event still unprocessed after this long is taken as lost in flight and re-queued.
+    requeue_after_seconds: int = Field(default=120, ge=1)
+
+
+class IntakeSettings(FeedbackStorage):
+    """The webhook intake: everything it needs to verify, store and enqueue."""
+
     raw_event_retention_days: int = Field(default=30, ge=1, le=3650)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     secret_cache_seconds: int = Field(default=300, ge=0)
     # BigCommerce (Standard Webhooks): how far webhook-timestamp may be from now.
     timestamp_tolerance_seconds: int = Field(default=300, ge=1)
-    # Intake treats a still-pending duplicate older than this as lost in flight and re-queues it.
-    requeue_after_seconds: int = Field(default=120, ge=1)
 
 
-class ConsumerSettings(BaseModel):
+class ConsumerSettings(FeedbackStorage):
     """The feedback event consumer and the sweeper."""
 
-    model_config = ConfigDict(frozen=True)
-
-    aws: AwsSettings = AwsSettings()
-    shops_table: str
-    feedback_table: str
-    events_queue_url: str
     event_bus_name: str
-    secrets_prefix: str = "cxloop"
     export_retention_days: int = Field(default=30, ge=1)
-    requeue_after_seconds: int = Field(default=120, ge=1)
 
 
 _ENV_KEYS = {

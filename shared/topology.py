@@ -103,6 +103,7 @@ ENV_EVENT_BUS = "CXLOOP_EVENT_BUS"
 ENV_SECRETS_PREFIX = "CXLOOP_SECRETS_PREFIX"
 
 WEBHOOK_ROUTE = Route("POST", "/webhooks/{platform}/{shop_id}")
+FEEDBACK_ENV = (ENV_SHOPS_TABLE, ENV_FEEDBACK_TABLE, ENV_EVENTS_QUEUE_URL, ENV_EVENT_BUS, ENV_SECRETS_PREFIX)
 
 FUNCTIONS = (
     Function(
@@ -129,13 +130,7 @@ FUNCTIONS = (
             ("secrets", "read"),
             ("secrets", "delete"),
         ),
-        environment=(
-            ENV_SHOPS_TABLE,
-            ENV_FEEDBACK_TABLE,
-            ENV_EVENTS_QUEUE_URL,
-            ENV_EVENT_BUS,
-            ENV_SECRETS_PREFIX,
-        ),
+        environment=FEEDBACK_ENV,
     ),
     Function(
         "feedback-sweeper",
@@ -144,13 +139,7 @@ FUNCTIONS = (
         timeout_s=60,
         schedule=Schedule("rate(5 minutes)", every_s=300),
         grants=(("feedback", "write"), ("feedback-events", "send")),
-        environment=(
-            ENV_SHOPS_TABLE,
-            ENV_FEEDBACK_TABLE,
-            ENV_EVENTS_QUEUE_URL,
-            ENV_EVENT_BUS,
-            ENV_SECRETS_PREFIX,
-        ),
+        environment=FEEDBACK_ENV,
     ),
 )
 

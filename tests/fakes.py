@@ -22,6 +22,7 @@ from services.feedback.domain.model import (
     PutReceipt,
     QueuedEvent,
     StoredEvent,
+    item_rounds,
 )
 from shared.events import Envelope
 from shared.tenancy import Platform, Shop, ShopSecrets
@@ -152,13 +153,7 @@ class InMemoryFeedbackStore:
     ) -> ApplyReceipt:
         receipt = ApplyReceipt()
         # Same rounds as the adapter: one operation per item and transaction.
-        rounds: list[list[Change]] = []
-        for change in changes:
-            target = next((r for r in rounds if all(c.sk != change.sk for c in r)), None)
-            if target is None:
-                rounds.append(target := [])
-            target.append(change)
-        rounds = rounds or [[]]
+        rounds = item_rounds(changes)
         for i, batch in enumerate(rounds):
             mark = processed if i == len(rounds) - 1 else None
             stopped_by = self._apply_round(shop_id, batch, mark, now, receipt)

@@ -20,7 +20,14 @@ from typing import Any, cast
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 
-from services.feedback.domain.model import SHOP_TOMBSTONE, ApplyReceipt, Change, PutReceipt, StoredEvent
+from services.feedback.domain.model import (
+    SHOP_TOMBSTONE,
+    ApplyReceipt,
+    Change,
+    PutReceipt,
+    StoredEvent,
+    item_rounds,
+)
 from shared.tenancy import Platform
 
 _ser = TypeSerializer()
@@ -228,13 +235,7 @@ class DynamoFeedbackStore:
     ) -> ApplyReceipt:
         receipt = ApplyReceipt()
         # One operation per item and transaction: changes to the same item go in later rounds.
-        rounds: list[list[Change]] = []
-        for change in changes:
-            target = next((r for r in rounds if all(c.sk != change.sk for c in r)), None)
-            if target is None:
-                rounds.append(target := [])
-            target.append(change)
-        rounds = rounds or [[]]
+        rounds = item_rounds(changes)
         for i, batch in enumerate(rounds):
             mark = processed if i == len(rounds) - 1 else None
             stopped_by = self._apply_round(shop_id, batch, mark, now, receipt)

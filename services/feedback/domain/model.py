@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import zlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.tenancy import Platform
 
 
-class StoredEvent(BaseModel):
-    """A verified webhook as received: kept raw (compressed) for its retention period."""
-
-    model_config = ConfigDict(frozen=True)
+class EventFacts(BaseModel):
+    """What identifies a verified webhook and where it came from (shared by storage and queue)."""
 
     shop_id: str
     platform: Platform
@@ -25,27 +24,25 @@ class StoredEvent(BaseModel):
     triggered_at: datetime
     received_at: datetime
     source: str = ""
-    body: bytes
     correlation_id: str = ""
+
+
+class StoredEvent(EventFacts):
+    """A verified webhook as received: kept raw (compressed) for its retention period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    body: bytes
 
     @property
     def sort_key(self) -> str:
         return f"EVENT#{self.platform.value}#{self.dedupe_key}"
 
 
-class QueuedEvent(BaseModel):
+class QueuedEvent(EventFacts):
     """The queue message: the stored event itself (compressed), so the consumer reads no table."""
 
-    shop_id: str
-    platform: Platform
-    topic: str
-    dedupe_key: str
-    resource: str
-    triggered_at: datetime
-    received_at: datetime
-    source: str = ""
     body_z: str
-    correlation_id: str = ""
 
     @classmethod
     def of(cls, event: StoredEvent) -> QueuedEvent:
@@ -97,3 +94,15 @@ class ApplyReceipt(BaseModel):
     stale: list[str] = Field(default_factory=list)
     redacted: bool = False  # the person was erased: nothing applied
     shop_erased: bool = False  # the shop was erased: nothing applied
+
+
+def item_rounds(changes: Sequence[Change]) -> list[list[Change]]:
+    """Split changes into rounds that touch each item once (one DynamoDB transaction cannot touch an
+    item twice); the raw event's processed mark goes with the last round."""
+    rounds: list[list[Change]] = []
+    for change in changes:
+        target = next((r for r in rounds if all(c.sk != change.sk for c in r)), None)
+        if target is None:
+            rounds.append(target := [])
+        target.append(change)
+    return rounds or [[]]

@@ -236,13 +236,17 @@ def shopify_fulfilment_event(ev: Mapping[str, Any]) -> list[Change]:
     return [_change(sk, at, attrs, group="tv")]
 
 
-def shopify_customer(customer: Mapping[str, Any]) -> list[Change]:
-    p = Platform.SHOPIFY
-    cust = customer_key(p, customer.get("id"), customer.get("email"))
+def customer_resource(platform: Platform, customer: Mapping[str, Any], updated_field: str) -> list[Change]:
+    """A platform's customer resource (Shopify ``customers/*``, WooCommerce ``customer.*``)."""
+    cust = customer_key(platform, customer.get("id"), customer.get("email"))
     if cust is None:
         return []
-    at = _required_time(customer, "updated_at", "customer")
-    return [_customer_change(p, at, cust, customer.get("id"), customer)]
+    at = _required_time(customer, updated_field, "customer")
+    return [_customer_change(platform, at, cust, customer.get("id"), customer)]
+
+
+def shopify_customer(customer: Mapping[str, Any]) -> list[Change]:
+    return customer_resource(Platform.SHOPIFY, customer, "updated_at")
 
 
 def shopify(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> list[Change]:
@@ -314,12 +318,7 @@ def woocommerce(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) ->
     if topic.startswith("order."):
         return woocommerce_order(shop_id, payload)
     if topic.startswith("customer."):
-        p = Platform.WOOCOMMERCE
-        cust = customer_key(p, payload.get("id"), payload.get("email"))
-        if cust is None:
-            return []
-        at = _required_time(payload, "date_modified_gmt", "customer")
-        return [_customer_change(p, at, cust, payload.get("id"), payload)]
+        return customer_resource(Platform.WOOCOMMERCE, payload, "date_modified_gmt")
     return []
 
 

@@ -27,32 +27,31 @@ def _any_secret(secrets: Iterable[str], check: Callable[[str], bool]) -> bool:
     return any(results)
 
 
-# --- Shopify: X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(client secret, raw body)) ---------------
+# --- Shopify and WooCommerce: base64(HMAC-SHA256(secret, raw body)) in one header ---------------
+# Shopify: X-Shopify-Hmac-Sha256, keyed by the app's client secret.
+# WooCommerce: X-WC-Webhook-Signature, keyed by the webhook's secret.
 
 
-def shopify_signature(secret: str, body: bytes) -> str:
+def body_signature(secret: str, body: bytes) -> str:
     return _b64_hmac(secret.encode(), body)
+
+
+shopify_signature = woocommerce_signature = body_signature
+
+
+def _verify_body(header: str, secrets: Iterable[str], body: bytes, headers: Mapping[str, str]) -> bool:
+    given = headers.get(header, "")
+    if not given:
+        return False
+    return _any_secret(secrets, lambda s: _matches(body_signature(s, body), given))
 
 
 def verify_shopify(secrets: Iterable[str], body: bytes, headers: Mapping[str, str]) -> bool:
-    given = headers.get("x-shopify-hmac-sha256", "")
-    if not given:
-        return False
-    return _any_secret(secrets, lambda s: _matches(shopify_signature(s, body), given))
-
-
-# --- WooCommerce: X-WC-Webhook-Signature = base64(HMAC-SHA256(webhook secret, raw body)) ----------
-
-
-def woocommerce_signature(secret: str, body: bytes) -> str:
-    return _b64_hmac(secret.encode(), body)
+    return _verify_body("x-shopify-hmac-sha256", secrets, body, headers)
 
 
 def verify_woocommerce(secrets: Iterable[str], body: bytes, headers: Mapping[str, str]) -> bool:
-    given = headers.get("x-wc-webhook-signature", "")
-    if not given:
-        return False
-    return _any_secret(secrets, lambda s: _matches(woocommerce_signature(s, body), given))
+    return _verify_body("x-wc-webhook-signature", secrets, body, headers)
 
 
 # --- BigCommerce: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) -------------
