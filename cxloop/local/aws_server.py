@@ -1,18 +1,25 @@
-"""Moto's server, with DynamoDB requests serialised.
+"""Moto's server, with DynamoDB requests serialised and transactions that cost what they touch.
 
-Moto's threaded server evaluates a conditional write and applies it without a lock, so two
-concurrent transactions can both pass their conditions; real DynamoDB never lets that happen. The
-consumer's last-writer-wins rule depends on it, so locally every DynamoDB request runs alone (they
-take a millisecond or two each). Every other service is served as moto serves it.
+1. Moto's threaded server evaluates a conditional write and applies it without a lock, so two
+   concurrent transactions can both pass their conditions; real DynamoDB never lets that happen.
+   The consumer's last-writer-wins rule depends on it, so here every DynamoDB request runs alone.
+2. Moto backs up every table a transaction names with a deep copy before applying it, so each
+   TransactWriteItems costs time in proportion to the whole table (quadratic over a run). Here the
+   backup is of the items the transaction touches, restored the same way if it is cancelled.
+Every other service is served as moto serves it.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -29,11 +36,57 @@ class SerialisedDynamoDB:
         return self.app(environ, start_response)
 
 
+class _TablesStayPut:
+    """Stands in for the ``copy`` module inside moto's DynamoDB backend: tables are not copied."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    table = backend.get_table(op["TableName"])
+    names = [table.hash_key_attr, table.range_key_attr]
+    return {name: op["Item"][name] for name in names if name}
+
+
+def item_level_transactions() -> None:
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        before = []
+        for entry in transact_items:
+            op_type, op = next(iter(entry.items()))
+            key = _key_of(self, op_type, op)
+            current = self.get_item(op["TableName"], key)
+            before.append(
+                (op["TableName"], key, copy.deepcopy(current.to_json()["Attributes"]) if current else None)
+            )
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table_name, key, attrs in reversed(before):
+                if attrs is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, attrs)
+            raise
+
+    dynamodb_models.copy = _TablesStayPut()  # type: ignore[attr-defined,assignment]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
+    item_level_transactions()
     app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 

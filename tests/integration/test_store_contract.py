@@ -4,6 +4,11 @@ DynamoDB adapter on moto. The same story runs on both; what each store answers a
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,13 +29,44 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SHOP = "contract-shop"
 
 
+@pytest.fixture(scope="module")
+def local_server() -> Iterator[str]:
+    """The local stack's AWS server (moto, serialised DynamoDB, item-level transaction backups)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "cxloop.local.aws_server", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _dynamo_at(endpoint: str | None, prefix: str) -> DynamoFeedbackStore:
+    session = boto3.session.Session(region_name="us-east-1")
+    db = session.client("dynamodb", endpoint_url=endpoint)
+    resources = provision(
+        db,
+        session.client("sqs", endpoint_url=endpoint),
+        session.client("events", endpoint_url=endpoint),
+        prefix,
+    )
+    return DynamoFeedbackStore(db, resources.tables["feedback"])
+
+
 @pytest.fixture
 def dynamo() -> Iterator[DynamoFeedbackStore]:
     with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        db = session.client("dynamodb")
-        resources = provision(db, session.client("sqs"), session.client("events"), "contract")
-        yield DynamoFeedbackStore(db, resources.tables["feedback"])
+        yield _dynamo_at(None, "contract")
 
 
 def _event(topic: str, payload: dict[str, Any], key: str, resource: str, at: datetime) -> StoredEvent:
@@ -93,6 +129,15 @@ def story(store: Any, order: dict[str, Any]) -> list[Any]:
     return seen
 
 
+def test_the_local_servers_transactions_behave_like_motos(local_server: str, webhook_fixtures: Path) -> None:
+    """Cancelled transactions (stale changes, tombstones) roll back exactly as moto's own would."""
+    order = json.loads((webhook_fixtures / "shopify_order.json").read_text())["order"]
+    with mock_aws():
+        reference = story(_dynamo_at(None, "reference"), order)
+    served = story(_dynamo_at(local_server, f"served{time.monotonic_ns()}"), order)
+    assert _comparable(served) == _comparable(reference)
+
+
 def _comparable(value: Any) -> Any:
     """Items as plain data; the moment a tombstone was written is the only clock-dependent value."""
     text = json.dumps(value, default=lambda v: v.hex() if isinstance(v, bytes) else str(v), sort_keys=True)
@@ -129,3 +174,21 @@ def test_fake_and_dynamodb_tell_the_same_story(dynamo: DynamoFeedbackStore, webh
     assert real[-3] == len(skus) - 1  # everything but the raw event forgotten just before
     assert real[-2] == ["TOMBSTONE#SHOP"]
     assert real[-1]["shop_erased"] is True and real[-1]["applied"] == []
+
+
+def test_the_local_server_rolls_back_what_a_cancelled_transaction_wrote(local_server: str) -> None:
+    store = _dynamo_at(local_server, f"rollback{time.monotonic_ns()}")
+    db, table = store._db, store._table
+    db.put_item(TableName=table, Item={"pk": {"S": "S"}, "sk": {"S": "kept"}, "v": {"N": "1"}})
+    items = [
+        {"Put": {"TableName": table, "Item": {"pk": {"S": "S"}, "sk": {"S": "new"}}}},
+        {"Update": {"TableName": table, "Key": {"pk": {"S": "S"}, "sk": {"S": "kept"}},
+                    "UpdateExpression": "SET v = :two", "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+        {"ConditionCheck": {"TableName": table, "Key": {"pk": {"S": "S"}, "sk": {"S": "missing"}},
+                            "ConditionExpression": "attribute_exists(pk)"}},
+    ]  # fmt: skip
+    with pytest.raises(db.exceptions.TransactionCanceledException):
+        db.transact_write_items(TransactItems=items)
+    assert "Item" not in db.get_item(TableName=table, Key={"pk": {"S": "S"}, "sk": {"S": "new"}})
+    kept = db.get_item(TableName=table, Key={"pk": {"S": "S"}, "sk": {"S": "kept"}})["Item"]
+    assert kept["v"] == {"N": "1"}
