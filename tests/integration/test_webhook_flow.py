@@ -230,3 +230,20 @@ def test_sweeper_requeues_an_event_whose_send_was_lost(stack: Stack, webhook_fix
     assert stack.admin.order("shop-a", Platform.SHOPIFY, "450789469") is not None
     # Processed now: the next sweep finds nothing.
     assert Functions().invoke(topology.function("feedback-sweeper"), {}) == {"requeued": 0}
+
+
+def test_a_failing_queue_answers_503_and_keeps_nothing(stack: Stack, webhook_fixtures: Path) -> None:
+    from dataclasses import replace
+
+    from services.feedback.adapters.sqs_queue import SqsEventQueue
+
+    healthy = webhooks.intake()
+    broken = SqsEventQueue(stack.sqs, stack.resources.queue_urls["feedback-events"] + "-gone")
+    webhooks.use(replace(healthy, deps=replace(healthy.deps, queue=broken)))
+    order = _shopify_order(webhook_fixtures)
+    response = stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order, event_id="retry-me")
+    assert response["statusCode"] == 503
+    assert stack.admin.store.items("shop-a", "EVENT") == []  # the platform's retry will be new
+    webhooks.use(healthy)
+    retried = stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order, event_id="retry-me")
+    assert json.loads(retried["body"]) == {"status": "accepted"}

@@ -37,7 +37,7 @@ import services.feedback.handlers.webhooks
 import services.feedback.handlers.events
 import services.feedback.handlers.sweeper
 roots = sorted({m.split(".")[0] for m in sys.modules})
-print(json.dumps({"roots": roots, "clients": built}))
+print(json.dumps({"roots": roots, "modules": sorted(sys.modules), "clients": built}))
 """
 
 
@@ -47,5 +47,6 @@ def test_handlers_import_nothing_heavy_and_build_no_client() -> None:
     )
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert FORBIDDEN.isdisjoint(report["roots"]), FORBIDDEN & set(report["roots"])
+    assert "aws_lambda_powertools.event_handler" not in report["modules"]
     # With no environment at all the import still works: settings are read at the first invocation.
     assert report["clients"] == []

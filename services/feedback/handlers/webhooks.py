@@ -1,7 +1,9 @@
-"""HTTP handler: POST /webhooks/{platform}/{shop_id} (API Gateway HTTP API → Lambda).
+"""HTTP handler: POST /webhooks/{platform}/{shop_id} (API Gateway HTTP API, payload v2 → Lambda).
 
-Thin on purpose: raw body and headers in, one domain call, errors mapped in one place. It imports
-nothing of scoring (no spaCy) and builds its AWS clients once per container.
+Thin on purpose: raw body and headers in, one domain call, errors mapped in one place. API Gateway
+routes the one path and extracts its parameters, so no resolver is loaded (the Powertools event
+handler package costs ~0.15 s of cold start); the event is read through Powertools' data class. It
+imports nothing of scoring (no spaCy) and builds its AWS clients once per container.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import base64
 import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
 from services.feedback.bootstrap import Intake, build_intake
 from services.feedback.domain.inbound import utcnow
@@ -21,7 +23,6 @@ from shared.observability import logger
 from shared.settings import IntakeSettings, load
 
 log = logger("feedback")
-app = APIGatewayHttpResolver()
 _built: dict[str, Intake] = {}
 
 
@@ -36,42 +37,39 @@ def use(built: Intake) -> None:
     _built["intake"] = built
 
 
-def _json(status: int, body: dict[str, Any]) -> Response[str]:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
 
 
-@app.post("/webhooks/<platform>/<shop_id>")
-def webhook(platform: str, shop_id: str) -> Response[str]:
-    event = app.current_event
+def _request(event: APIGatewayProxyEventV2) -> WebhookRequest:
     raw = event.body or ""
-    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
-    request = WebhookRequest(
-        platform=platform,
-        shop_id=shop_id,
+    params = event.path_parameters or {}
+    return WebhookRequest(
+        platform=params.get("platform", ""),
+        shop_id=params.get("shop_id", ""),
         headers={k.lower(): v for k, v in (event.headers or {}).items()},
-        body=body,
+        body=base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8"),
         received_at=utcnow(),
         correlation_id=event.request_context.request_id,
     )
-    built = intake()
+
+
+@log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = _request(APIGatewayProxyEventV2(event))
+    log.append_keys(platform=request.platform, shop_id=request.shop_id)
     try:
+        built = intake()
         result = accept_webhook(request, built.deps, built.policy)
     except CxloopError as e:
         status, payload = to_http(e)
-        log.warning("webhook refused", platform=platform, shop_id=shop_id, status=status, reason=e.message)
+        log.warning("webhook refused", status=status, reason=e.message)
         return _json(status, payload)
+    except Exception as e:
+        # A dependency failed (DynamoDB, SQS...): nothing was acknowledged, so the platform retries.
+        log.exception("webhook failed", error=type(e).__name__)
+        message = "temporarily unable to accept the webhook; retry"
+        return _json(503, {"error": "unavailable", "message": message})
     level = log.info if result.outcome is not Outcome.IGNORED else log.warning
-    level("webhook " + result.outcome.value, platform=platform, shop_id=shop_id, topic=result.topic)
+    level("webhook " + result.outcome.value, topic=result.topic)
     return _json(200, {"status": result.outcome.value})
-
-
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(error: Exception) -> Response[str]:
-    # A dependency failed (DynamoDB, SQS...): nothing was acknowledged, so the platform retries.
-    log.exception("webhook failed", error=type(error).__name__)
-    return _json(503, {"error": "unavailable", "message": "temporarily unable to accept the webhook; retry"})
-
-
-@log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
