@@ -31,8 +31,10 @@ class FeedbackStorage(BaseModel):
     feedback_table: str
     events_queue_url: str
     secrets_prefix: str = "cxloop"
-    # A stored event still unprocessed after this long is taken as lost in flight and re-queued.
-    requeue_after_seconds: int = Field(default=120, ge=1)
+    # A stored event still unprocessed after this long is taken as lost in flight and re-queued. Longer
+    # than a queued message can spend retrying (5 receives x 60 s visibility) so the sweeper never
+    # re-sends what the queue still holds.
+    requeue_after_seconds: int = Field(default=900, ge=1)
 
 
 class IntakeSettings(FeedbackStorage):

@@ -83,7 +83,7 @@ FEEDBACK = Table(
     "feedback",
     indexes=(
         # Overloaded lookup index: raw events by resource, orders by customer.
-        Index("gsi1", "gsi1pk", "gsi1sk"),
+        Index("gsi1", "gsi1pk", "gsi1sk", include=()),
         # Sparse: only raw events not yet processed carry these attributes.
         Index("pending", "pending_pk", "pending_sk", include=()),
     ),
@@ -101,6 +101,10 @@ ENV_FEEDBACK_TABLE = "CXLOOP_FEEDBACK_TABLE"
 ENV_EVENTS_QUEUE_URL = "CXLOOP_EVENTS_QUEUE_URL"
 ENV_EVENT_BUS = "CXLOOP_EVENT_BUS"
 ENV_SECRETS_PREFIX = "CXLOOP_SECRETS_PREFIX"
+
+# Set on every function, in AWS and locally: pydantic skips scanning installed distributions for
+# plugins at import (part of the intake's cold start).
+RUNTIME_ENV = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
 
 WEBHOOK_ROUTE = Route("POST", "/webhooks/{platform}/{shop_id}")
 FEEDBACK_ENV = (ENV_SHOPS_TABLE, ENV_FEEDBACK_TABLE, ENV_EVENTS_QUEUE_URL, ENV_EVENT_BUS, ENV_SECRETS_PREFIX)

@@ -106,6 +106,7 @@ class InMemoryFeedbackStore:
                 created=False,
                 processed="pending_pk" not in old,
                 received_at=datetime.fromisoformat(received) if received else None,
+                correlation_id=old.get("correlation_id", ""),
             )
         part[event.sort_key] = self._event_item(event, expires_at)
         return PutReceipt(created=True)
@@ -183,7 +184,7 @@ class InMemoryFeedbackStore:
             if (
                 item is not None
                 and change.group in item
-                and not (isinstance(current, str) and current < change.version)
+                and not (isinstance(current, str) and current <= change.version)
             ):
                 receipt.stale.append(change.sk)
                 continue

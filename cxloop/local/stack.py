@@ -30,6 +30,7 @@ from cxloop.local.pump import Pump
 from cxloop.local.runtime import Functions
 from cxloop.local.sinks import SlackSink, SmtpSink
 from cxloop.resources import Resources, provision
+from shared import topology
 
 HOST = "127.0.0.1"
 
@@ -76,6 +77,7 @@ def local_env(config: StackConfig) -> dict[str, str]:
         "POWERTOOLS_LOG_LEVEL": config.log_level,
         "POWERTOOLS_METRICS_NAMESPACE": "cxloop",
         "POWERTOOLS_TRACE_DISABLED": "1",
+        **topology.RUNTIME_ENV,
     }
 
 

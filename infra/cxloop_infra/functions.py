@@ -170,6 +170,7 @@ class Functions(Construct):
             topology.ENV_SECRETS_PREFIX: lambda: self._config.prefix,
         }
         environment = {
+            **topology.RUNTIME_ENV,
             "POWERTOOLS_SERVICE_NAME": spec.service,
             "POWERTOOLS_LOG_LEVEL": self._config.log_level,
         }

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.feedback.domain.intake import IntakeDeps, IntakePolicy
 from services.feedback.domain.ports import EventQueue, RawEventStore
-from services.feedback.domain.processing import ProcessingDeps
 from shared import aws
 from shared.settings import ConsumerSettings, IntakeSettings
+
+if TYPE_CHECKING:  # the intake's cold start does not pay for the consumer's domain
+    from services.feedback.domain.processing import ProcessingDeps
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
     from services.feedback.adapters.bigcommerce_api import BigCommerceOrders
     from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
     from services.feedback.adapters.sqs_queue import SqsEventQueue
+    from services.feedback.domain.processing import ProcessingDeps
     from shared.dynamo_shops import DynamoShopDirectory
     from shared.events import EventBridgePublisher
     from shared.secrets_store import SecretsManagerStore

@@ -160,7 +160,7 @@ def test_ttl_and_sparse_index_literals(resources) -> None:
     props = resources[_table_id(resources, "feedback")]["Properties"]
     assert props["TimeToLiveSpecification"]["AttributeName"] == "ttl"
     projections = {i["IndexName"]: i["Projection"]["ProjectionType"] for i in props["GlobalSecondaryIndexes"]}
-    assert projections == {"gsi1": "ALL", "pending": "KEYS_ONLY"}
+    assert projections == {"gsi1": "KEYS_ONLY", "pending": "KEYS_ONLY"}
 
 
 # --- messaging -------------------------------------------------------------------------------------
@@ -252,7 +252,12 @@ def test_function(resources, spec: topology.Function) -> None:
     env = props["Environment"]["Variables"]
     assert env["POWERTOOLS_SERVICE_NAME"] == spec.service
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
-    assert set(env) == {*spec.environment, "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
+    assert set(env) == {
+        *spec.environment,
+        *topology.RUNTIME_ENV,
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_LOG_LEVEL",
+    }
     # Its own role, and its own log group kept 30 days.
     role_id = props["Role"]["Fn::GetAtt"][0]
     assert resources[role_id]["Type"] == "AWS::IAM::Role"

@@ -154,7 +154,7 @@ class World:
             headers={k.lower(): v for k, v in headers.items()},
             body=body,
             received_at=received_at,
-            correlation_id="corr-1",
+            correlation_id=uuid.uuid4().hex,  # API Gateway gives every request its own id
         )
         return accept_webhook(req, self.intake_deps, self.policy)
 

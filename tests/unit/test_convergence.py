@@ -259,15 +259,12 @@ def test_stale_redelivery_after_newer_changes_nothing():
         records=store, publisher=ListPublisher(), shops=InMemoryShops(), secrets=InMemorySecrets()
     )
     receipt = process(older, deps, NOW)
-    assert receipt.applied == []
-    assert set(receipt.stale) == {
-        "ORDER#shopify#1001",
-        "CUSTOMER#shopify:4242",
-        "ORDER#shopify#1001#FUL#10010",
-    }
+    # The order group is older: refused. Groups at an equal version (the customer, the fulfilment)
+    # are identical rewrites, so nothing changes either way.
+    assert "ORDER#shopify#1001" in receipt.stale and "ORDER#shopify#1001" not in receipt.applied
     assert store.records(SHOP) == before
     again = process(newer, deps, NOW)
-    assert again.applied == []
+    assert again.stale == []
     assert store.records(SHOP) == before
 
 

@@ -9,7 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from services.feedback.domain.intake import MAX_COMPRESSED_BYTES, IntakePolicy, Outcome
+from services.feedback.domain.intake import (
+    MAX_COMPRESSED_BYTES,
+    IntakePolicy,
+    Outcome,
+    WebhookRequest,
+    accept_webhook,
+)
 from services.feedback.domain.records import order_from_items
 from services.feedback.domain.recovery import requeue_pending
 from shared.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
@@ -71,7 +77,7 @@ def test_accepted_is_stored_once_and_queued_once(w):
     message = w.queue.messages[0]
     assert message.stored().body == body
     assert (message.shop_id, message.topic, message.dedupe_key) == (SHOP, "orders/create", result.dedupe_key)
-    assert message.correlation_id == "corr-1"
+    assert message.correlation_id and message.correlation_id == item["correlation_id"]  # the request's id
     # Only verified, parsed events reach the records: nothing normalised yet.
     assert w.store.records(SHOP) == {}
 
@@ -444,3 +450,22 @@ def test_woocommerce_delete_restore_delete_ends_deleted():
     assert post("order.deleted", {"id": 727}, T0 + timedelta(days=1)) is Outcome.ACCEPTED
     world.consume(T0 + timedelta(days=1, seconds=5))
     assert order_from_items(world.store.items("woo-shop", "ORDER#woocommerce#727")).state == "deleted"
+
+
+def test_the_sdks_retry_of_its_own_write_is_queued_not_taken_for_a_duplicate(w):
+    """PutItem committed but its answer was lost; botocore retries, and the retry's condition fails
+    on the item this very request wrote. That is the request's own event: it must still be queued."""
+    headers, body = _shopify()
+    request = WebhookRequest(
+        platform="shopify",
+        shop_id=SHOP,
+        headers={k.lower(): v for k, v in headers.items()},
+        body=body,
+        received_at=T0,
+        correlation_id="api-gateway-request-1",
+    )
+    first = accept_webhook(request, w.intake_deps, w.policy)
+    w.queue.messages.clear()  # the first attempt's write stands; what follows is its retry
+    again = accept_webhook(request, w.intake_deps, w.policy)
+    assert first.outcome is Outcome.ACCEPTED and again.outcome is Outcome.ACCEPTED
+    assert len(w.queue.messages) == 1

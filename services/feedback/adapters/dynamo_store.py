@@ -122,6 +122,7 @@ class DynamoFeedbackStore:
                 created=False,
                 processed="pending_pk" not in old,
                 received_at=datetime.fromisoformat(received) if received else None,
+                correlation_id=old.get("correlation_id", {}).get("S", ""),
             )
         return PutReceipt(created=True)
 
@@ -204,7 +205,9 @@ class DynamoFeedbackStore:
                 "TableName": self._table,
                 "Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": change.sk}},
                 "UpdateExpression": "SET " + ", ".join(sets) + expression,
-                "ConditionExpression": "attribute_not_exists(#g) OR #g < :ver",
+                # Equal versions carry equal values (the version ends in their digest): rewriting them
+                # changes nothing and spares a cancelled transaction.
+                "ConditionExpression": "attribute_not_exists(#g) OR #g <= :ver",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }

@@ -53,7 +53,7 @@ class IntakePolicy:
     max_body_bytes: int = 1024 * 1024
     retention: timedelta = timedelta(days=30)
     timestamp_tolerance_s: int = 300
-    requeue_after: timedelta = timedelta(minutes=2)
+    requeue_after: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,9 @@ def _store_and_queue(
     """Store first (the conditional write is the dedupe), then queue; undo the store if queueing fails."""
     done = IntakeResult(Outcome.ACCEPTED, topic=stored.topic, dedupe_key=stored.dedupe_key)
     receipt = deps.raw_events.put_new(stored, expires_at=stored.received_at + policy.retention)
-    if receipt.created:
+    # The SDK retries a write whose answer was lost; its retry then finds this very request's item.
+    own_write = bool(stored.correlation_id) and receipt.correlation_id == stored.correlation_id
+    if receipt.created or own_write:
         try:
             deps.queue.send(message)
         except Exception:

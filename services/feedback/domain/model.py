@@ -60,6 +60,7 @@ class PutReceipt(BaseModel):
     created: bool
     processed: bool = False
     received_at: datetime | None = None
+    correlation_id: str = ""  # of the request that stored it
 
 
 class Change(BaseModel):

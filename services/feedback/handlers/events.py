@@ -34,9 +34,18 @@ def use(built: Consumer) -> None:
 
 
 def record_handler(record: SQSRecord) -> None:
-    message = QueuedEvent.model_validate_json(record.body)
-    log.set_correlation_id(message.correlation_id or record.message_id)
-    receipt = process(message, consumer().deps, utcnow())
+    try:
+        message = QueuedEvent.model_validate_json(record.body)
+        log.set_correlation_id(message.correlation_id or record.message_id)
+        receipt = process(message, consumer().deps, utcnow())
+    except Exception:
+        # Reported back as a batch item failure: SQS retries it, then dead-letters it.
+        log.exception(
+            "event failed",
+            message_id=record.message_id,
+            receive_count=record.attributes.approximate_receive_count,
+        )
+        raise
     log.info(
         "event processed",
         shop_id=message.shop_id,
