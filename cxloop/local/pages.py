@@ -25,12 +25,14 @@ class Pages:
         bigcommerce_orders: dict[str, dict[str, Any]],
         status: Callable[[], dict[str, Any]],
         fire_schedule: Callable[[str], Any],
+        pause: Callable[[str, bool], None],
     ) -> None:
         self.mail_root = mail_root
         self.slack = slack
         self.bigcommerce_orders = bigcommerce_orders
         self.status = status
         self.fire_schedule = fire_schedule
+        self.pause = pause
         self._map = Map(
             [
                 Rule("/", endpoint="index"),
@@ -41,6 +43,7 @@ class Pages:
                 Rule("/_local/slack/<hook>", endpoint="slack_post", methods=["POST"]),
                 Rule("/_local/status.json", endpoint="status_json"),
                 Rule("/_local/schedules/<function>", endpoint="fire", methods=["POST"]),
+                Rule("/_local/pump/<function>/<action>", endpoint="pump", methods=["POST"]),
                 Rule("/_local/bigcommerce/stores/<store>/v2/orders/<order_id>", endpoint="bc_order"),
                 Rule(
                     "/_local/bigcommerce/stores/<store>/v2/orders/<order_id>/shipments",
@@ -105,6 +108,15 @@ class Pages:
 
     def _fire(self, request: Request, function: str) -> Response:
         return self._json({"function": function, "result": self.fire_schedule(function)})
+
+    def _pump(self, request: Request, function: str, action: str) -> Response:
+        if action not in ("pause", "resume"):
+            raise NotFound("action is pause or resume")
+        try:
+            self.pause(function, action == "pause")
+        except KeyError as e:
+            raise NotFound(f"no function {function}") from e
+        return self._json({"function": function, "paused": action == "pause"})
 
     def _bc(self, request: Request, order_id: str) -> dict[str, Any]:
         if request.headers.get("x-auth-token") != "local-bigcommerce-token":

@@ -85,6 +85,7 @@ class Pump:
         self.retry_delay_s = retry_delay_s
         self.stats: Counter[str] = Counter()
         self._stop = threading.Event()
+        self.paused: set[str] = set()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
@@ -117,6 +118,9 @@ class Pump:
             "QueueArn"
         ]
         while not self._stop.is_set():
+            if fn.logical in self.paused:
+                time.sleep(0.2)
+                continue
             try:
                 self.deliver_once(fn, queue, url, arn, wait_s=1)
             except Exception as e:  # the pump itself must survive a moto hiccup
@@ -163,6 +167,14 @@ class Pump:
         self._count(f"{fn.logical}.succeeded", len(done))
         self._count(f"{fn.logical}.failed", len(failed))
         return len(received)
+
+    def pause(self, logical: str, paused: bool) -> None:
+        """Stop (or restart) delivering to a function, as disabling its event source mapping would."""
+        topology.function(logical)  # unknown names raise
+        if paused:
+            self.paused.add(logical)
+        else:
+            self.paused.discard(logical)
 
     def fire(self, logical: str) -> Any:
         fn = topology.function(logical)

@@ -159,6 +159,7 @@ class LocalStack:
             bc_orders,
             self.status,
             self.pump.fire,
+            self.pump.pause,
         )
         self.server = make_server(
             HOST, cfg.api_port, Gateway(functions, pages), threaded=True, request_handler=QuietHandler
@@ -207,6 +208,7 @@ class LocalStack:
             },
             "queues": queues,
             "pump": dict(self.pump.stats) if self.pump else {},
+            "paused": sorted(self.pump.paused) if self.pump else [],
         }
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:

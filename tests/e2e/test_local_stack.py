@@ -236,3 +236,16 @@ def test_cli_export_and_erase_a_woocommerce_customer(live: LiveStack, secrets: d
         stored is not None and stored.email is None and stored.first_name is None and stored.total == "12.00"
     )
     assert json.loads(live.cli("customer", "export", *who).stdout)["orders"] == []
+
+
+def test_pausing_the_consumer_holds_messages_until_resumed(live: LiveStack, secrets: dict[str, str]) -> None:
+    assert post(f"{live.api}/_local/pump/feedback-events/pause", b"", {})[0] == 200
+    order = {"id": 777001, "updated_at": "2026-01-01T00:00:00Z", "email": "held@example.com"}
+    assert live.send(Platform.SHOPIFY, SHOPIFY, secrets[SHOPIFY.shop_id], "orders/create", order)[0] == 200
+    time.sleep(1.5)
+    assert live.status()["queues"][0]["visible"] == 1
+    assert live.admin.order(SHOPIFY.shop_id, Platform.SHOPIFY, "777001") is None
+    assert post(f"{live.api}/_local/pump/feedback-events/resume", b"", {})[0] == 200
+    live.wait_idle()
+    assert live.admin.order(SHOPIFY.shop_id, Platform.SHOPIFY, "777001") is not None
+    assert post(f"{live.api}/_local/pump/no-such-function/pause", b"", {})[0] == 404
