@@ -1035,7 +1035,8 @@ def _units(counter: CallCounter, sizes: dict[tuple[str, str], int], calls: Calls
     for side, op, params in counter.params:
         if op == "PutItem":
             item = params["Item"]
-            units = wru(item_size(item)) * (1 + ("gsi1pk" in item)) + ("pending_pk" in item)  # + index writes
+            # + 1 WRU per index entry: both indexes project keys only (a few bytes each)
+            units = wru(item_size(item)) + ("gsi1pk" in item) + ("pending_pk" in item)
             calls.intake_wru += units if side == "intake" else 0
             calls.consumer_wru += units if side == "consumer" else 0
         elif op == "GetItem":
@@ -1074,16 +1075,17 @@ def _transact(ops: list[dict[str, Any]], sizes: dict[tuple[str, str], int], call
 
 
 def _transact_units(op: dict[str, Any], sizes: dict[tuple[str, str], int]) -> int:
-    """2 WRU per KB per item in a transaction; plus 1 WRU per KB for the gsi1 (ALL) copy and 1 for
-    removing the item from the sparse ``pending`` index. ConditionCheck counted as 2 WRU."""
+    """2 WRU per KB per item in a transaction; plus 1 WRU when an update sets the gsi1 keys (a keys-only
+    entry; counted even when unchanged) and 1 for leaving the sparse ``pending`` index. ConditionCheck
+    counted as 2 WRU."""
     ((kind, body),) = op.items()
     if kind == "ConditionCheck":
         return 2
     key = (body["Key"]["pk"]["S"], body["Key"]["sk"]["S"])
     size = sizes.get(key, 1024)
     units = 2 * wru(size)
-    if key[1].startswith("EVENT#") or ":g1" in body.get("ExpressionAttributeValues", {}):
-        units += wru(size)  # the item carries gsi1pk: its gsi1 (projection ALL) copy is rewritten
+    if ":g1" in body.get("ExpressionAttributeValues", {}):
+        units += 1  # the update sets gsi1pk/gsi1sk: a keys-only index entry
     if "REMOVE pending_pk" in body.get("UpdateExpression", ""):
         units += 1
     return units
@@ -1447,7 +1449,7 @@ def report_cost(c: Calls, per_order: float, shops: int) -> None:
         f"    item sizes from the stored items (measured {c.intake_wru / acc:.2f} WRU intake + "
         f"{c.consumer_wru / acc:.2f} WRU consumer per webhook);"
     )
-    print("    TransactWriteItems 2 WRU per KB per item (ConditionCheck 2); gsi1 (ALL) copies 1 WRU per KB;")
+    print("    TransactWriteItems 2 WRU per KB per item (ConditionCheck 2); keys-only index entries 1 WRU;")
     print(
         "    the sparse pending index 1 WRU on insert and on removal; eventually consistent GetItem 0.5 RRU."
     )
