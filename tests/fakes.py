@@ -22,7 +22,7 @@ from services.feedback.domain.model import (
     PutReceipt,
     QueuedEvent,
     StoredEvent,
-    item_rounds,
+    apply_in_rounds,
 )
 from shared.events import Envelope
 from shared.tenancy import Platform, Shop, ShopSecrets
@@ -152,17 +152,11 @@ class InMemoryFeedbackStore:
     def apply(
         self, shop_id: str, changes: Sequence[Change], processed: StoredEvent | None, now: datetime
     ) -> ApplyReceipt:
-        receipt = ApplyReceipt()
-        # Same rounds as the adapter: one operation per item and transaction.
-        rounds = item_rounds(changes)
-        for i, batch in enumerate(rounds):
-            mark = processed if i == len(rounds) - 1 else None
-            stopped_by = self._apply_round(shop_id, batch, mark, now, receipt)
-            if stopped_by == SHOP_TOMBSTONE:
-                return ApplyReceipt(shop_erased=True)
-            if stopped_by:
-                return ApplyReceipt(redacted=True)
-        return receipt
+        return apply_in_rounds(
+            changes,
+            processed,
+            lambda batch, mark, receipt: self._apply_round(shop_id, batch, mark, now, receipt),
+        )
 
     def _apply_round(
         self,

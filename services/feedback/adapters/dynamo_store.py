@@ -26,7 +26,7 @@ from services.feedback.domain.model import (
     Change,
     PutReceipt,
     StoredEvent,
-    item_rounds,
+    apply_in_rounds,
 )
 from shared.tenancy import Platform
 
@@ -236,17 +236,11 @@ class DynamoFeedbackStore:
     def apply(
         self, shop_id: str, changes: Sequence[Change], processed: StoredEvent | None, now: datetime
     ) -> ApplyReceipt:
-        receipt = ApplyReceipt()
-        # One operation per item and transaction: changes to the same item go in later rounds.
-        rounds = item_rounds(changes)
-        for i, batch in enumerate(rounds):
-            mark = processed if i == len(rounds) - 1 else None
-            stopped_by = self._apply_round(shop_id, batch, mark, now, receipt)
-            if stopped_by == SHOP_TOMBSTONE:
-                return ApplyReceipt(shop_erased=True)
-            if stopped_by:
-                return ApplyReceipt(redacted=True)
-        return receipt
+        return apply_in_rounds(
+            changes,
+            processed,
+            lambda batch, mark, receipt: self._apply_round(shop_id, batch, mark, now, receipt),
+        )
 
     def _apply_round(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +95,26 @@ class ApplyReceipt(BaseModel):
     stale: list[str] = Field(default_factory=list)
     redacted: bool = False  # the person was erased: nothing applied
     shop_erased: bool = False  # the shop was erased: nothing applied
+
+
+# Applies one round (changes to distinct items, plus the processed mark on the last round) and
+# returns the tombstone key that stopped it, if any.
+RoundApplier = Callable[[list[Change], "StoredEvent | None", ApplyReceipt], "str | None"]
+
+
+def apply_in_rounds(
+    changes: Sequence[Change], processed: StoredEvent | None, apply_round: RoundApplier
+) -> ApplyReceipt:
+    """The store-independent part of ``RecordStore.apply``: rounds, and what a tombstone means."""
+    receipt = ApplyReceipt()
+    rounds = item_rounds(changes)
+    for i, batch in enumerate(rounds):
+        stopped_by = apply_round(batch, processed if i == len(rounds) - 1 else None, receipt)
+        if stopped_by == SHOP_TOMBSTONE:
+            return ApplyReceipt(shop_erased=True)
+        if stopped_by:
+            return ApplyReceipt(redacted=True)
+    return receipt
 
 
 def item_rounds(changes: Sequence[Change]) -> list[list[Change]]:
