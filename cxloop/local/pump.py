@@ -142,6 +142,12 @@ class Pump:
         ).get("Messages", [])
         if not received:
             return 0
+        if fn.logical in self.paused:  # paused during the long poll: give the messages back untouched
+            for m in received:
+                self.sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+            return 0
         event = {"Records": [sqs_record(m, arn, self.region) for m in received]}
         try:
             result = self.functions.invoke(fn, event) or {}
