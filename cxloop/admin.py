@@ -50,6 +50,10 @@ class Admin:
         secret_values: dict[Platform, str] | None = None,
         bigcommerce_api: BigCommerceApi | None = None,
     ) -> ShopSecrets:
+        if Platform.SHOPIFY in shop.platforms and not shop.domain_for(Platform.SHOPIFY):
+            # A Shopify app's secret is shared by every shop that installs it: only the shop's
+            # *.myshopify.com domain binds a delivery to this shop.
+            raise ValueError("a Shopify shop needs its *.myshopify.com domain (--domain)")
         if self.shops.get(shop.shop_id) is not None:
             raise ValueError(
                 f"shop {shop.shop_id!r} exists already (use rotate-secret to change its secrets)"
@@ -107,33 +111,31 @@ class Admin:
         return list(seen.values())
 
     def dlq_replay(self, queue: str = "feedback-events", message_id: str | None = None) -> int:
-        """Move dead-lettered messages (all, or one) back to the queue they came from."""
+        """Move dead-lettered messages (all, or the one with ``message_id``) back to their queue."""
         source, url = self.resources.queue_urls[queue], self.resources.dlq_urls[queue]
-        moved = 0
-        while True:
-            batch = self.sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            if not batch:
-                return moved
-            for m in batch:
-                if message_id and m["MessageId"] != message_id:
-                    self.sqs.change_message_visibility(
-                        QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
-                    )
-                    continue
-                attrs = {
-                    k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
-                    for k, v in (m.get("MessageAttributes") or {}).items()
-                    if "StringValue" in v
-                }
-                self.sqs.send_message(QueueUrl=source, MessageBody=m["Body"], MessageAttributes=attrs)
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-                moved += 1
-                if message_id:
-                    return moved
-            if message_id:
-                return moved
+        moved, held = 0, []
+        try:
+            while batch := self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, MessageAttributeNames=["All"]
+            ).get("Messages", []):
+                for m in batch:
+                    if message_id and m["MessageId"] != message_id:
+                        held.append(m["ReceiptHandle"])  # kept out of sight until the search ends
+                        continue
+                    attrs = {
+                        k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
+                        for k, v in (m.get("MessageAttributes") or {}).items()
+                        if "StringValue" in v
+                    }
+                    self.sqs.send_message(QueueUrl=source, MessageBody=m["Body"], MessageAttributes=attrs)
+                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                    moved += 1
+                    if message_id:
+                        return moved
+            return moved
+        finally:
+            for receipt in held:
+                self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt, VisibilityTimeout=0)
 
     # --- records and privacy ----------------------------------------------------------------
 

@@ -138,6 +138,13 @@ class InMemoryFeedbackStore:
             correlation_id=item.get("correlation_id", ""),
         )
 
+    def give_up(self, event: StoredEvent, at: datetime) -> None:
+        item = self._part(event.shop_id).get(event.sort_key)
+        if item is not None and "pending_pk" in item:
+            item.pop("pending_pk")
+            item.pop("pending_sk", None)
+            item["dead_lettered_at"] = _iso(at)
+
     def touch_pending(self, event: StoredEvent, at: datetime) -> None:
         item = self._part(event.shop_id).get(event.sort_key)
         if item is not None and "pending_pk" in item:

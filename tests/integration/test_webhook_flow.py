@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+
+import pytest
 
 from cxloop.signing import webhook_headers
 from services.feedback import bootstrap
 from services.feedback.domain import signatures
+from services.feedback.handlers import events as events_handler
 from services.feedback.handlers import webhooks
-from shared.settings import IntakeSettings, load
+from shared.settings import ConsumerSettings, IntakeSettings, load
 from shared.tenancy import Platform
 from tests.integration.conftest import SHOP_A, SHOP_B, Stack
 
 
 def _status(response: dict) -> tuple[int, dict]:
     return response["statusCode"], json.loads(response["body"])
+
+
+def _compliance_payloads(fixtures: Path, domain: str) -> dict:
+    """The fixture's bodies, naming the shop they are sent for (the file has a placeholder)."""
+    payloads = json.loads((fixtures / "shopify_compliance_payloads.json").read_text())
+    return {topic: {**body, "shop_domain": domain} for topic, body in payloads.items()}
 
 
 def _shopify_order(fixtures: Path) -> dict:
@@ -136,7 +146,7 @@ def test_compliance_redact_erases_and_late_events_stay_anonymous(
     order = _shopify_order(webhook_fixtures)
     stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order)
     stack.drain()
-    compliance = json.loads((webhook_fixtures / "shopify_compliance_payloads.json").read_text())
+    compliance = _compliance_payloads(webhook_fixtures, SHOP_A.domain_for(Platform.SHOPIFY))
     # The fixture names another customer; a real request names the one who ordered.
     who = {"id": 207119551, "email": "bob.norman@hostmail.com", "phone": None}
     redact = dict(compliance["customers/redact"], customer=who, orders_to_redact=[450789469])
@@ -159,7 +169,7 @@ def test_compliance_redact_erases_and_late_events_stay_anonymous(
 
 
 def test_compliance_bad_signature_is_401(stack: Stack, webhook_fixtures: Path) -> None:
-    compliance = json.loads((webhook_fixtures / "shopify_compliance_payloads.json").read_text())
+    compliance = _compliance_payloads(webhook_fixtures, SHOP_A.domain_for(Platform.SHOPIFY))
     response = stack.signed(
         Platform.SHOPIFY, SHOP_A, "shop/redact", compliance["shop/redact"], secret="x" * 32
     )
@@ -170,7 +180,7 @@ def test_compliance_bad_signature_is_401(stack: Stack, webhook_fixtures: Path) -
 def test_shop_redact_erases_the_shop(stack: Stack, webhook_fixtures: Path) -> None:
     stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", _shopify_order(webhook_fixtures))
     stack.drain()
-    compliance = json.loads((webhook_fixtures / "shopify_compliance_payloads.json").read_text())
+    compliance = _compliance_payloads(webhook_fixtures, SHOP_A.domain_for(Platform.SHOPIFY))
     stack.signed(Platform.SHOPIFY, SHOP_A, "shop/redact", compliance["shop/redact"])
     stack.drain()
     assert stack.admin.shops.get("shop-a") is None
@@ -191,7 +201,7 @@ def test_shop_redact_erases_the_shop(stack: Stack, webhook_fixtures: Path) -> No
 def test_data_request_stores_an_export(stack: Stack, webhook_fixtures: Path) -> None:
     stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", _shopify_order(webhook_fixtures))
     stack.drain()
-    compliance = json.loads((webhook_fixtures / "shopify_compliance_payloads.json").read_text())
+    compliance = _compliance_payloads(webhook_fixtures, SHOP_A.domain_for(Platform.SHOPIFY))
     request = dict(
         compliance["customers/data_request"], customer={"id": 207119551, "email": "bob.norman@hostmail.com"}
     )
@@ -232,18 +242,54 @@ def test_sweeper_requeues_an_event_whose_send_was_lost(stack: Stack, webhook_fix
     assert Functions().invoke(topology.function("feedback-sweeper"), {}) == {"requeued": 0}
 
 
-def test_a_failing_queue_answers_503_and_keeps_nothing(stack: Stack, webhook_fixtures: Path) -> None:
+def test_a_failing_queue_keeps_the_event_for_the_sweeper(
+    stack: Stack, webhook_fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dataclasses import replace
 
+    from cxloop.local.runtime import Functions
     from services.feedback.adapters.sqs_queue import SqsEventQueue
+    from shared import topology
 
     healthy = webhooks.intake()
     broken = SqsEventQueue(stack.sqs, stack.resources.queue_urls["feedback-events"] + "-gone")
     webhooks.use(replace(healthy, deps=replace(healthy.deps, queue=broken)))
     order = _shopify_order(webhook_fixtures)
     response = stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order, event_id="retry-me")
-    assert response["statusCode"] == 503
-    assert stack.admin.store.items("shop-a", "EVENT") == []  # the platform's retry will be new
+    assert json.loads(response["body"]) == {"status": "deferred"}  # stored: WooCommerce would not retry
+    (raw,) = stack.admin.store.items("shop-a", "EVENT")
+    assert "pending_pk" in raw
     webhooks.use(healthy)
-    retried = stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order, event_id="retry-me")
-    assert json.loads(retried["body"]) == {"status": "accepted"}
+    assert stack.drain() == 0
+    # Overdue by the sweeper's measure (1 s here instead of 15 min): queued, then processed.
+    monkeypatch.setenv("CXLOOP_REQUEUE_AFTER_SECONDS", "1")
+    events_handler.use(bootstrap.build_consumer(load(ConsumerSettings)))
+    time.sleep(1.2)
+    assert Functions().invoke(topology.function("feedback-sweeper"), {}) == {"requeued": 1}
+    assert stack.drain() == 1
+    assert stack.admin.order("shop-a", Platform.SHOPIFY, "450789469") is not None
+
+
+def test_a_signed_order_body_relabelled_as_an_erasure_is_refused(
+    stack: Stack, webhook_fixtures: Path
+) -> None:
+    """Shopify signs the body, not the topic header: an order body cannot pass for shop/redact."""
+    order = _shopify_order(webhook_fixtures)
+    stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order)
+    stack.drain()
+    for topic in ("shop/redact", "customers/redact", "customers/data_request"):
+        response = stack.signed(Platform.SHOPIFY, SHOP_A, topic, order)
+        assert response["statusCode"] == 400, topic
+    # A well-formed request naming another shop is refused too.
+    other = _compliance_payloads(webhook_fixtures, "someone-else.myshopify.com")["shop/redact"]
+    assert stack.signed(Platform.SHOPIFY, SHOP_A, "shop/redact", other)["statusCode"] == 401
+    stack.drain()
+    assert stack.admin.shops.get("shop-a") is not None
+    assert stack.admin.order("shop-a", Platform.SHOPIFY, "450789469") is not None
+
+
+def test_a_delivery_without_its_shop_domain_is_refused(stack: Stack, webhook_fixtures: Path) -> None:
+    body = json.dumps(_shopify_order(webhook_fixtures)).encode()
+    headers = webhook_headers(Platform.SHOPIFY, "orders/create", body, stack.secrets["shop-a"], "")
+    headers.pop("X-Shopify-Shop-Domain")
+    assert stack.post("shopify", "shop-a", body, headers)["statusCode"] == 401

@@ -339,7 +339,13 @@ def test_erase_shop_removes_everything_of_that_shop_only(w):
 
 def _compliance(w: World, load_fixture, topic: str, at=T0 + timedelta(days=1)):
     payload = load_fixture("shopify_compliance_payloads.json")[topic]
-    return _post_shopify(w, SHOP, topic, payload, at=at)
+    # The fixture's shop_domain is a placeholder; a real request names the shop it is sent for.
+    payload = {**payload, "shop_domain": f"{SHOP}.myshopify.com"}
+    body = body_of(payload)
+    headers = shopify_headers(SECRET, topic, body, domain=f"{SHOP}.myshopify.com")
+    result = w.post(Platform.SHOPIFY, SHOP, headers, body, at)
+    assert result.outcome is Outcome.ACCEPTED
+    return result
 
 
 def test_customers_redact_webhook_erases_the_customer(w, load_fixture):
@@ -420,3 +426,40 @@ def test_erasure_also_removes_earlier_exports_of_the_person(w, load_fixture):
     holding = [sk for sk, item in w.store.dump(SHOP).items() if EMAIL in json.dumps(item, default=str)]
     assert all(sk.startswith("EXPORT#") for sk in holding)  # the order records themselves are clean
     assert holding == []
+
+
+def test_erasure_by_id_alone_also_covers_the_address_the_person_used(w):
+    report = compliance.erase_customer(
+        w.store,
+        w.publisher,
+        SHOP,
+        CustomerRef(Platform.SHOPIFY, customer_id="191167"),
+        T0 + timedelta(days=1),
+    )
+    assert EMAIL_KEY in report.customer_keys
+    assert f"TOMBSTONE#{EMAIL_KEY}" in w.store.records(SHOP)
+    # A later guest order under that address is kept without the person.
+    guest = {**_order(777), "customer": None, "email": EMAIL}
+    _post_shopify(w, SHOP, "orders/create", guest, at=T0 + timedelta(days=2))
+    w.consume(T0 + timedelta(days=2, seconds=5))
+    assert w.store.records(SHOP)["ORDER#shopify#777"].get("email") is None
+
+
+def test_a_late_fulfilment_webhook_after_erasure_keeps_no_raw_body(w):
+    """A fulfilment names no person, but its body carries a destination address."""
+    compliance.erase_customer(w.store, w.publisher, SHOP, _john(), T0 + timedelta(days=1))
+    fulfilment = {
+        "id": 31,
+        "order_id": 299938,
+        "status": "success",
+        "created_at": "2025-03-05T10:00:00Z",
+        "updated_at": "2025-03-05T10:00:00Z",
+        "destination": {"first_name": "John", "address1": "1 Private Lane", "phone": "555-625-1199"},
+    }
+    _post_shopify(w, SHOP, "fulfillments/create", fulfilment, at=T0 + timedelta(days=2))
+    (receipt,) = w.consume(T0 + timedelta(days=2, seconds=5))
+    assert receipt.redacted
+    raw = [i for i in w.store.dump(SHOP).values() if i.get("topic") == "fulfillments/create"]
+    assert len(raw) == 1 and "body" not in raw[0]
+    # The fact that it shipped is still recorded.
+    assert w.store.records(SHOP)["ORDER#shopify#299938#FUL#31"]["status"] == "success"

@@ -20,7 +20,6 @@ from services.feedback.domain.records import order_from_items
 from services.feedback.domain.recovery import requeue_pending
 from shared.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
 from shared.tenancy import Platform, PlatformSecret, ShopSecrets
-from tests.fakes import QueueDown
 from tests.unit.support import T0, World, body_of, shopify_headers, standard_headers, woo_headers
 
 pytestmark = pytest.mark.unit
@@ -245,17 +244,20 @@ def test_malformed_json_with_a_bad_signature_is_unauthorized_first(w):
         w.post(Platform.SHOPIFY, SHOP, headers, body)
 
 
-def test_queue_failure_propagates_and_the_raw_event_is_forgotten(w):
+def test_queue_failure_keeps_the_event_pending_for_the_sweeper(w):
+    """WooCommerce never retries: an event stored but not queued must not be undone (and lost)."""
     headers, body = _shopify()
     w.queue.fail_next()
-    with pytest.raises(QueueDown):
-        w.post(Platform.SHOPIFY, SHOP, headers, body)
-    assert _raw_events(w) == {}
+    assert w.post(Platform.SHOPIFY, SHOP, headers, body).outcome is Outcome.DEFERRED
+    (item,) = _raw_events(w).values()
+    assert item["pending_pk"] == "PENDING"
     assert w.queue.messages == []
-    # The platform retries (5xx): the event is new again, stored and queued.
+    # A retry of the platform in the meantime is a plain duplicate...
     retry = w.post(Platform.SHOPIFY, SHOP, headers, body, received_at=T0 + timedelta(seconds=10))
-    assert retry.outcome is Outcome.ACCEPTED
-    assert len(_raw_events(w)) == 1
+    assert retry.outcome is Outcome.DUPLICATE
+    # ...and the sweeper queues the stored event once it is overdue.
+    later = T0 + w.policy.requeue_after + timedelta(seconds=1)
+    assert requeue_pending(w.store, w.queue, later, w.policy.requeue_after) == 1
     assert len(w.queue.messages) == 1
 
 
@@ -403,7 +405,7 @@ def test_tenant_isolation_one_shops_secret_cannot_post_to_another(w):
 
 def test_same_event_in_two_shops_is_stored_in_each(w):
     w.add_shop("other-shop", {Platform.SHOPIFY: "other-shop-secret"})
-    headers, body = _shopify(domain="")
+    headers, body = _shopify()
     assert w.post(Platform.SHOPIFY, SHOP, headers, body).outcome is Outcome.ACCEPTED
     headers, body = _shopify(secret="other-shop-secret", domain="")
     assert w.post(Platform.SHOPIFY, "other-shop", headers, body).outcome is Outcome.ACCEPTED

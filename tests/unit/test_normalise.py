@@ -74,7 +74,7 @@ def test_shopify_order_fixture_gives_order_customer_and_fulfilment_changes(load_
     assert ful.attrs["tracking_numbers"] == ["1Z2345"]
     assert ful.attrs["updated_at"] == "2014-01-22T20:58:27.000000+00:00"
     assert ful.personal == ()
-    assert ful.customer_keys == ()
+    assert ful.customer_keys == ("ORDER#shopify#450789469",)  # only the order's tombstone applies
 
 
 def test_shopify_fulfillment_fixture(load_fixture):
@@ -122,7 +122,7 @@ def test_shopify_guest_order_is_keyed_by_email_digest():
 
 def test_shopify_order_without_anyone_has_no_customer_index():
     (change,) = normalise.shopify_order(SHOP, {"id": 6, "updated_at": "2025-01-01T00:00:00Z"})
-    assert change.customer_keys == ()
+    assert change.customer_keys == ("ORDER#shopify#6",)  # no person; the order's own tombstone only
     assert change.gsi1pk is None
     assert change.attrs["email"] is None
 

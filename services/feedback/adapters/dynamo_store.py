@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from services.feedback.domain.model import (
     StoredEvent,
     apply_in_rounds,
 )
+from shared.errors import Unavailable
 from shared.tenancy import Platform
 
 _ser = TypeSerializer()
@@ -168,6 +170,16 @@ class DynamoFeedbackStore:
             body=zlib.decompress(plain["body"]) if "body" in plain else b"{}",
             correlation_id=plain.get("correlation_id", ""),
         )
+
+    def give_up(self, event: StoredEvent, at: datetime) -> None:
+        with contextlib.suppress(self._errors.ConditionalCheckFailedException):  # processed or gone
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": _pk(event.shop_id)}, "sk": {"S": event.sort_key}},
+                UpdateExpression="REMOVE pending_pk, pending_sk SET dead_lettered_at = :at",
+                ConditionExpression="attribute_exists(pending_pk)",
+                ExpressionAttributeValues={":at": {"S": _iso(at)}},
+            )
 
     def touch_pending(self, event: StoredEvent, at: datetime) -> None:
         with contextlib.suppress(self._errors.ConditionalCheckFailedException):  # processed meanwhile
@@ -355,9 +367,14 @@ class DynamoFeedbackStore:
                     {"DeleteRequest": {"Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}}}} for sk in chunk
                 ]
             }
-            while requests:
+            for attempt in range(8):  # unprocessed items come back under throttling: back off
                 result = self._db.batch_write_item(RequestItems=requests)
                 requests = result.get("UnprocessedItems") or {}
+                if not requests:
+                    break
+                time.sleep(min(2.0, 0.05 * 2**attempt))
+            if requests:
+                raise Unavailable(f"DynamoDB left {len(requests[self._table])} deletes unprocessed")
 
     def put_tombstones(self, shop_id: str, customer_keys: Sequence[str], at: datetime) -> None:
         for key in customer_keys:
@@ -386,6 +403,9 @@ class DynamoFeedbackStore:
         )
 
     def erase_shop(self, shop_id: str) -> int:
+        # The tombstone first: a consumer transaction racing with the erasure then fails its check
+        # instead of writing after the sweep below.
+        self.put_tombstones(shop_id, [SHOP_TOMBSTONE], datetime.now(tz=UTC))
         sks: list[str] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table,
@@ -399,7 +419,6 @@ class DynamoFeedbackStore:
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        sks = [sk for sk in sks if sk != f"TOMBSTONE#{SHOP_TOMBSTONE}"]
         self.delete(shop_id, sks)
-        # Webhooks still in flight (or accepted by a warm intake) must not bring the shop back.
-        self.put_tombstones(shop_id, [SHOP_TOMBSTONE], datetime.now(tz=UTC))
-        return len([sk for sk in sks if sk != f"TOMBSTONE#{SHOP_TOMBSTONE}"])
+        return len(sks)

@@ -54,6 +54,10 @@ def person_keys(records: RecordStore, shop_id: str, ref: CustomerRef) -> list[st
         for item in records.items(shop_id, "CUSTOMER"):
             if str(item.get("email") or "").strip().lower() == wanted:
                 keys.append(item["sk"].removeprefix("CUSTOMER#"))
+    for key in list(keys):  # a request by id alone still covers the address the person used
+        for item in records.items(shop_id, customer_sk(key)):
+            if item.get("email"):
+                keys.append(email_key(str(item["email"])))
     return list(dict.fromkeys(keys))
 
 
@@ -104,6 +108,7 @@ def erase_customer(
     records.put_tombstones(shop_id, keys, now)
     report = ErasureReport(customer_keys=keys)
     order_sks = _order_sks(records, shop_id, ref, keys)
+    records.put_tombstones(shop_id, order_sks, now)
     for sk in order_sks:
         records.erase_personal(shop_id, sk, (*PERSONAL, "customer_key"))
         report.orders_anonymised.append(sk)

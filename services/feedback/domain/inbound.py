@@ -152,8 +152,27 @@ def _shopify_resource(topic: str, payload: Mapping[str, Any]) -> str:
     return f"customer#{_id_of(customer, 'id', topic + ' customer')}"
 
 
+# What each compliance payload must carry. Shopify signs the body, not the topic header: an order
+# body re-sent under a compliance topic must not pass for an erasure request.
+_COMPLIANCE_SHAPE: dict[str, tuple[tuple[str, type], ...]] = {
+    "shop/redact": (("shop_domain", str),),
+    "customers/redact": (("shop_domain", str), ("customer", dict), ("orders_to_redact", list)),
+    "customers/data_request": (("shop_domain", str), ("customer", dict), ("orders_requested", list)),
+}
+
+
+def _check_compliance_shape(topic: str, payload: Mapping[str, Any]) -> None:
+    for field, kind in _COMPLIANCE_SHAPE[topic]:
+        if not isinstance(payload.get(field), kind):
+            raise BadRequest(f"{topic}: field '{field}' is missing or not a {kind.__name__}")
+    if "line_items" in payload or "order_id" in payload or (topic == "shop/redact" and "customer" in payload):
+        raise BadRequest(f"{topic}: the body is not a {topic} request")
+
+
 def parse_shopify(topic: str, headers: Mapping[str, str], body: bytes, received_at: datetime) -> InboundEvent:
     payload = _json_object(body)
+    if topic in SHOPIFY_COMPLIANCE:
+        _check_compliance_shape(topic, payload)
     # Shopify's own dedupe guidance: X-Shopify-Event-Id is shared by every delivery of one action.
     # Older API versions lack it; X-Shopify-Webhook-Id then identifies the delivery.
     event_id = headers.get("x-shopify-event-id") or headers.get("x-shopify-webhook-id")

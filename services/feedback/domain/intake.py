@@ -25,6 +25,7 @@ MAX_COMPRESSED_BYTES = 200 * 1024
 
 class Outcome(StrEnum):
     ACCEPTED = "accepted"
+    DEFERRED = "deferred"  # stored, but the queue refused it: the sweeper will queue it
     DUPLICATE = "duplicate"
     REQUEUED = "requeued"
     IGNORED = "ignored"
@@ -92,8 +93,10 @@ def _host(value: str) -> str:
 
 
 def _source_matches(shop: Shop, event: InboundEvent) -> bool:
+    """Platforms sign the body only: the source header binds a delivery to this shop (a Shopify app's
+    secret is shared by every shop that installs it), so when a domain is configured it must be there."""
     expected = shop.domain_for(event.platform)
-    if not expected or not event.source:
+    if not expected:
         return True
     return _host(expected) == _host(event.source)
 
@@ -132,6 +135,9 @@ def accept_webhook(req: WebhookRequest, deps: IntakeDeps, policy: IntakePolicy) 
     if not _source_matches(shop, event):
         expected = shop.domain_for(platform)
         raise Unauthorized(f"webhook comes from {event.source!r}, not from this shop's {expected!r}")
+    named = str(event.payload.get("shop_domain", ""))
+    if event.is_compliance and _host(named) != _host(shop.domain_for(platform) or event.source):
+        raise Unauthorized(f"{topic} names shop {named!r}, not this one")
 
     stored = StoredEvent(
         shop_id=shop.shop_id,
@@ -166,8 +172,9 @@ def _store_and_queue(
         try:
             deps.queue.send(message)
         except Exception:
-            deps.raw_events.forget(stored)
-            raise
+            # Stored durably and still pending: the sweeper queues it. WooCommerce never retries, so
+            # undoing the write and answering 5xx could lose the event for good.
+            return IntakeResult(Outcome.DEFERRED, topic=stored.topic, dedupe_key=stored.dedupe_key)
         return done
     in_flight_since = receipt.received_at or stored.received_at
     if not receipt.processed and stored.received_at - in_flight_since > policy.requeue_after:

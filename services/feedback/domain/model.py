@@ -80,7 +80,8 @@ class Change(BaseModel):
     gsi1sk: str | None = None
     # Personal data in attrs that erasure must remove and tombstones must keep out.
     personal: tuple[str, ...] = ()
-    # Every key of the person the change is about: a tombstone under any of them strips the change.
+    # Every key a tombstone may stand under for this change (the person's keys, the order's): a
+    # tombstone under any of them stops the change, which is then applied without personal data.
     customer_keys: tuple[str, ...] = ()
     # The group owns the gsi1 index attributes: set them when given, remove them when not.
     owns_gsi1: bool = False

@@ -79,6 +79,10 @@ def _change(
     gsi1: tuple[str, str] | None = None,
     owns_gsi1: bool = False,
 ) -> Change:
+    if sk.startswith("ORDER#"):
+        # An erased person's orders are tombstoned too: a late fulfilment webhook names no person,
+        # but its raw body (a destination address) must not outlive the erasure.
+        keys = (*keys, order_tombstone(sk))
     return Change(
         sk=sk,
         group=group,
@@ -90,6 +94,11 @@ def _change(
         gsi1sk=gsi1[1] if gsi1 else None,
         owns_gsi1=owns_gsi1,
     )
+
+
+def order_tombstone(sk: str) -> str:
+    """The tombstone key of the order an item belongs to: ``ORDER#<platform>#<id>``."""
+    return "#".join(sk.split("#")[:3])
 
 
 def person_keys(cust: str | None, email: Any) -> tuple[str, ...]:

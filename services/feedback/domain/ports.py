@@ -23,6 +23,11 @@ class RawEventStore(Protocol):
         """Events stored but never processed (lost between store and queue, or in the consumer)."""
         ...
 
+    def give_up(self, event: StoredEvent, at: datetime) -> None:
+        """The queue is dead-lettering the event: no longer pending, so the sweeper leaves it to the
+        dead-letter queue (``cxloop dlq replay`` sends it again)."""
+        ...
+
     def touch_pending(self, event: StoredEvent, at: datetime) -> None:
         """Note that a pending event was queued again, so the sweeper waits before the next try."""
         ...

@@ -15,6 +15,7 @@ from services.feedback.bootstrap import Consumer, build_consumer
 from services.feedback.domain.inbound import utcnow
 from services.feedback.domain.model import QueuedEvent
 from services.feedback.domain.processing import process
+from shared import topology
 from shared.observability import logger
 from shared.settings import ConsumerSettings, load
 
@@ -34,17 +35,21 @@ def use(built: Consumer) -> None:
 
 
 def record_handler(record: SQSRecord) -> None:
+    receives = int(record.attributes.approximate_receive_count or 1)
     try:
         message = QueuedEvent.model_validate_json(record.body)
-        log.set_correlation_id(message.correlation_id or record.message_id)
+    except ValueError:
+        log.exception("unreadable message", message_id=record.message_id, receive_count=receives)
+        raise
+    log.set_correlation_id(message.correlation_id or record.message_id)
+    try:
         receipt = process(message, consumer().deps, utcnow())
     except Exception:
-        # Reported back as a batch item failure: SQS retries it, then dead-letters it.
-        log.exception(
-            "event failed",
-            message_id=record.message_id,
-            receive_count=record.attributes.approximate_receive_count,
-        )
+        # Reported back as a batch item failure: SQS retries it, then dead-letters it. On the last
+        # receive the raw event stops being pending, so the sweeper leaves it to the dead-letter queue.
+        log.exception("event failed", message_id=record.message_id, receive_count=receives)
+        if receives >= topology.FEEDBACK_EVENTS.max_receive_count:
+            consumer().raw_events.give_up(message.stored(), utcnow())
         raise
     log.info(
         "event processed",
@@ -54,7 +59,7 @@ def record_handler(record: SQSRecord) -> None:
         applied=len(receipt.applied),
         stale=len(receipt.stale),
         redacted=receipt.redacted,
-        receive_count=record.attributes.approximate_receive_count,
+        receive_count=receives,
     )
 
 
