@@ -23,6 +23,7 @@ from services.feedback.domain.model import (
     QueuedEvent,
     StoredEvent,
     apply_in_rounds,
+    tombstone_keys,
 )
 from shared.events import Envelope
 from shared.tenancy import Platform, Shop, ShopSecrets
@@ -174,7 +175,7 @@ class InMemoryFeedbackStore:
         receipt: ApplyReceipt,
     ) -> str | None:
         part = self._part(shop_id)
-        keys = [SHOP_TOMBSTONE, *sorted({k for c in changes for k in c.customer_keys})]
+        keys = tombstone_keys(changes)
         tombs = [k for k in keys if f"TOMBSTONE#{k}" in part]
         if tombs:  # the transaction's ConditionCheck failed: nothing of the round is written
             return tombs[0]

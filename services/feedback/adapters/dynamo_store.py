@@ -28,6 +28,7 @@ from services.feedback.domain.model import (
     PutReceipt,
     StoredEvent,
     apply_in_rounds,
+    tombstone_keys,
 )
 from shared.errors import Unavailable
 from shared.tenancy import Platform
@@ -263,7 +264,7 @@ class DynamoFeedbackStore:
         receipt: ApplyReceipt,
     ) -> str | None:
         """Returns the tombstone key that stopped the round (the shop or the person was erased), if any."""
-        keys = [SHOP_TOMBSTONE, *sorted({k for c in changes for k in c.customer_keys})]
+        keys = tombstone_keys(changes)
         ops: list[tuple[str, dict[str, Any]]] = [
             (f"tomb:{k}", self._tombstone_check(shop_id, k)) for k in keys
         ]

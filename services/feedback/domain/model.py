@@ -118,6 +118,11 @@ def apply_in_rounds(
     return receipt
 
 
+def tombstone_keys(changes: Sequence[Change]) -> list[str]:
+    """The tombstones a round must find absent: the shop's, then every key its changes stand under."""
+    return [SHOP_TOMBSTONE, *sorted({k for c in changes for k in c.customer_keys})]
+
+
 def item_rounds(changes: Sequence[Change]) -> list[list[Change]]:
     """Split changes into rounds that touch each item once (one DynamoDB transaction cannot touch an
     item twice); the raw event's processed mark goes with the last round."""
