@@ -2,8 +2,10 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Playwright drives Debian's /usr/bin/chromium: it must never fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint typecheck unit integration e2e infra bench clean
+.PHONY: run test lint typecheck unit integration e2e infra browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +16,14 @@ $(VENV)/.run: pyproject.toml constraints.txt | $(BIN)/python
 	touch $@
 
 $(VENV)/.test: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install -q -c constraints.txt -e '.[local,test,lint,infra]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[local,test,lint,infra,browser]'
 	touch $@ $(VENV)/.run
+
+# The browser tests' Chromium comes from Debian (run as root), Playwright from PyPI; `make run` needs neither.
+$(VENV)/.browser: pyproject.toml constraints.txt | $(BIN)/python
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	$(BIN)/pip install -q -c constraints.txt -e '.[browser]'
+	touch $@
 
 run: $(VENV)/.run
 	$(BIN)/cxloop run
@@ -26,10 +34,13 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy shared services cxloop infra
 
-test: $(VENV)/.test lint typecheck
+test: $(VENV)/.test $(VENV)/.browser lint typecheck
 	$(BIN)/python -m pytest -q
 
-unit integration e2e infra: $(VENV)/.test
+unit integration infra: $(VENV)/.test
+	$(BIN)/python -m pytest -q -m $@
+
+e2e browser: $(VENV)/.test $(VENV)/.browser
 	$(BIN)/python -m pytest -q -m $@
 
 bench: $(VENV)/.test

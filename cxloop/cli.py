@@ -339,6 +339,10 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     show.add_argument("--platform", required=True, choices=[x.value for x in Platform])
     show.add_argument("order_id")
     show.set_defaults(func=cmd_order_show)
+
+    from cxloop import survey_commands
+
+    survey_commands.add_commands(sub, _admin)
     return root
 
 

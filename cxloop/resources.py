@@ -100,8 +100,28 @@ def provision(dynamodb: Any, sqs: Any, events: Any, prefix: str = "cxloop", tap:
     bus = topology.physical(prefix, topology.BUS)
     with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
         events.create_event_bus(Name=bus)
+    for rule in topology.EVENT_RULES:
+        _rule(sqs, events, prefix, bus, rule, queue_urls[rule.queue])
     tap_url = _tap(sqs, events, prefix, bus) if tap else None
     return Resources(prefix, tables, queue_urls, dlq_urls, bus, tap_url)
+
+
+def _rule(sqs: Any, events: Any, prefix: str, bus: str, rule: topology.EventRule, queue_url: str) -> None:
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern: dict[str, Any] = {"detail-type": list(rule.detail_types)}
+    if rule.source:
+        pattern["source"] = [rule.source]
+    on = "default" if rule.default_bus else bus
+    name = topology.physical(prefix, rule.logical)
+    events.put_rule(Name=name, EventBusName=on, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, EventBusName=on, Targets=[{"Id": rule.queue, "Arn": arn}])
+
+
+def provision_link_keys(secretsmanager: Any, prefix: str = "cxloop") -> bool:
+    """The survey link signing keys (created once; kept across restarts of a persistent endpoint)."""
+    from services.feedback.adapters.link_keys import SecretsManagerLinkKeys
+
+    return SecretsManagerLinkKeys(secretsmanager, prefix).ensure()
 
 
 def _tap(sqs: Any, events: Any, prefix: str, bus: str) -> str:

@@ -17,6 +17,7 @@ SOURCE_PREFIX = "cxloop."
 CUSTOMER_ERASED = "CustomerErased"
 SHOP_ERASED = "ShopErased"
 CUSTOMER_DATA_EXPORTED = "CustomerDataExported"
+RESPONSE_RECORDED = "ResponseRecorded"
 
 
 class Envelope(BaseModel):
@@ -26,6 +27,32 @@ class Envelope(BaseModel):
     correlation_id: str = ""
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(tz=UTC))
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResponseRecorded(BaseModel):
+    """A survey answer, or a change to it. Consumers keep the highest ``revision`` per invitation
+    (the same revision may arrive twice; a lower one after a higher one is stale)."""
+
+    invite_id: str
+    revision: int
+    survey_type: str
+    score: int
+    answered_at: datetime
+    comment: str | None = None
+    follow_up_question: str | None = None
+    follow_up_answer: str | None = None
+    order_id: str
+    platform: str
+    order_name: str = ""
+    customer_key: str | None = None
+    # For the closed loop (a reply to the customer); erased with the person (CustomerErased).
+    email: str | None = None
+    first_name: str | None = None
+    language: str = "en"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.invite_id}#{self.revision}"
 
 
 class EventBridgePublisher:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class AwsSettings(BaseModel):
@@ -52,6 +52,31 @@ class ConsumerSettings(FeedbackStorage):
 
     event_bus_name: str
     export_retention_days: int = Field(default=30, ge=1)
+    # The length of a survey rule's day (the consumer plans invitations): see SurveySettings.
+    day_seconds: float = Field(default=86400.0, gt=0)
+
+
+class SurveySettings(FeedbackStorage):
+    """The survey functions: the dispatcher, the answer pages, the planner in the consumer."""
+
+    event_bus_name: str = ""
+    # Where the links in e-mails point: the HTTP API's URL (https in AWS; http on loopback locally).
+    public_url: str = "http://127.0.0.1:8080"
+    # The length of a rule's day in seconds: 86400, except in the local demo.
+    day_seconds: float = Field(default=86400.0, gt=0)
+    mail_transport: Literal["ses", "smtp"] = "ses"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    ses_configuration_set: str | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.rstrip("/")
+        loopback = value.startswith(("http://127.0.0.1", "http://localhost"))
+        if not value.startswith("https://") and not loopback:
+            raise ValueError("public_url must be https:// (RFC 8058 one-click unsubscribe needs it)")
+        return value
 
 
 _ENV_KEYS = {
@@ -66,6 +91,12 @@ _ENV_KEYS = {
     "secret_cache_seconds": "CXLOOP_SECRET_CACHE_SECONDS",
     "timestamp_tolerance_seconds": "CXLOOP_TIMESTAMP_TOLERANCE_SECONDS",
     "requeue_after_seconds": "CXLOOP_REQUEUE_AFTER_SECONDS",
+    "public_url": "CXLOOP_PUBLIC_URL",
+    "day_seconds": "CXLOOP_DAY_SECONDS",
+    "mail_transport": "CXLOOP_MAIL_TRANSPORT",
+    "smtp_host": "CXLOOP_SMTP_HOST",
+    "smtp_port": "CXLOOP_SMTP_PORT",
+    "ses_configuration_set": "CXLOOP_SES_CONFIGURATION_SET",
 }
 
 

@@ -71,11 +71,14 @@ class Function:
 
 @dataclass(frozen=True)
 class EventRule:
-    """An EventBridge rule on the cxloop bus that feeds a queue."""
+    """An EventBridge rule that feeds a queue: on the cxloop bus, or on the account's default bus for
+    events AWS services publish there (SES can only send its events to the default bus)."""
 
     logical: str
     detail_types: tuple[str, ...]
     queue: str
+    source: str | None = None  # e.g. aws.ses
+    default_bus: bool = False
 
 
 SHOPS = Table("shops")
@@ -84,14 +87,19 @@ FEEDBACK = Table(
     indexes=(
         # Overloaded lookup index: raw events by resource, orders by customer.
         Index("gsi1", "gsi1pk", "gsi1sk", include=()),
-        # Sparse: only raw events not yet processed carry these attributes.
+        # Sparse: raw events not yet processed (PENDING), answers not yet announced (PUBLISH).
         Index("pending", "pending_pk", "pending_sk", include=()),
+        # Sparse: survey invitations with a send due (first e-mail, reminder, retry or lease), with the
+        # whole invitation projected so the dispatcher reads nothing else.
+        Index("due", "due_pk", "due_sk", include=None),
     ),
 )
 TABLES = (SHOPS, FEEDBACK)
 
 FEEDBACK_EVENTS = Queue("feedback-events", visibility_timeout_s=60, max_receive_count=5)
-QUEUES = (FEEDBACK_EVENTS,)
+# SES bounce and complaint notifications (EventBridge default bus, or an SNS topic subscribed to it).
+MAIL_EVENTS = Queue("mail-events", visibility_timeout_s=60, max_receive_count=5)
+QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS)
 
 BUS = "bus"
 
@@ -101,13 +109,29 @@ ENV_FEEDBACK_TABLE = "CXLOOP_FEEDBACK_TABLE"
 ENV_EVENTS_QUEUE_URL = "CXLOOP_EVENTS_QUEUE_URL"
 ENV_EVENT_BUS = "CXLOOP_EVENT_BUS"
 ENV_SECRETS_PREFIX = "CXLOOP_SECRETS_PREFIX"
+# Surveys: where the links in e-mails point (the HTTP API's https URL), how mail leaves, and the length
+# of a rule's "day" (86400; the local demo compresses it).
+ENV_PUBLIC_URL = "CXLOOP_PUBLIC_URL"
+ENV_MAIL_TRANSPORT = "CXLOOP_MAIL_TRANSPORT"
+ENV_SMTP_HOST = "CXLOOP_SMTP_HOST"
+ENV_SMTP_PORT = "CXLOOP_SMTP_PORT"
+ENV_SES_CONFIGURATION_SET = "CXLOOP_SES_CONFIGURATION_SET"
+ENV_DAY_SECONDS = "CXLOOP_DAY_SECONDS"
 
 # Set on every function, in AWS and locally: pydantic skips scanning installed distributions for
 # plugins at import (part of the intake's cold start).
 RUNTIME_ENV = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
 
 WEBHOOK_ROUTE = Route("POST", "/webhooks/{platform}/{shop_id}")
+ANSWER_ROUTES = (
+    Route("GET", "/r/{token}"),
+    Route("POST", "/r/{token}"),
+    Route("GET", "/u/{token}"),
+    Route("POST", "/u/{token}"),
+)
 FEEDBACK_ENV = (ENV_SHOPS_TABLE, ENV_FEEDBACK_TABLE, ENV_EVENTS_QUEUE_URL, ENV_EVENT_BUS, ENV_SECRETS_PREFIX)
+SURVEY_ENV = (*FEEDBACK_ENV, ENV_PUBLIC_URL, ENV_DAY_SECONDS)
+MAIL_ENV = (ENV_MAIL_TRANSPORT, ENV_SMTP_HOST, ENV_SMTP_PORT, ENV_SES_CONFIGURATION_SET)
 
 FUNCTIONS = (
     Function(
@@ -134,7 +158,7 @@ FUNCTIONS = (
             ("secrets", "read"),
             ("secrets", "delete"),
         ),
-        environment=FEEDBACK_ENV,
+        environment=(*FEEDBACK_ENV, ENV_DAY_SECONDS),
     ),
     Function(
         "feedback-sweeper",
@@ -142,12 +166,48 @@ FUNCTIONS = (
         handler="services.feedback.handlers.sweeper:handler",
         timeout_s=60,
         schedule=Schedule("rate(5 minutes)", every_s=300),
-        grants=(("feedback", "write"), ("feedback-events", "send")),
+        grants=(("shops", "read"), ("feedback", "write"), ("feedback-events", "send"), ("bus", "put")),
+        environment=FEEDBACK_ENV,
+    ),
+    Function(
+        "feedback-dispatcher",
+        service="feedback",
+        handler="services.feedback.handlers.dispatcher:handler",
+        memory_mb=512,
+        timeout_s=60,
+        schedule=Schedule("rate(1 minute)", every_s=60),
+        grants=(("shops", "read"), ("feedback", "write"), ("secrets", "read"), ("ses", "send")),
+        environment=(*SURVEY_ENV, *MAIL_ENV),
+    ),
+    Function(
+        "feedback-answers",
+        service="feedback",
+        handler="services.feedback.handlers.answers:handler",
+        timeout_s=10,
+        routes=ANSWER_ROUTES,
+        grants=(("shops", "read"), ("feedback", "write"), ("secrets", "read"), ("bus", "put")),
+        environment=SURVEY_ENV,
+    ),
+    Function(
+        "feedback-mail-events",
+        service="feedback",
+        handler="services.feedback.handlers.mail_events:handler",
+        timeout_s=30,
+        queue=QueueTrigger("mail-events", batch_size=10),
+        grants=(("feedback", "write"),),
         environment=FEEDBACK_ENV,
     ),
 )
 
-EVENT_RULES: tuple[EventRule, ...] = ()
+EVENT_RULES: tuple[EventRule, ...] = (
+    EventRule(
+        "ses-feedback",
+        detail_types=("Email Bounced", "Email Complaint Received"),
+        queue="mail-events",
+        source="aws.ses",
+        default_bus=True,
+    ),
+)
 
 
 def physical(prefix: str, logical: str) -> str:
@@ -161,6 +221,11 @@ def dlq_name(prefix: str, queue: Queue) -> str:
 
 def secret_name(prefix: str, shop_id: str) -> str:
     return f"{prefix}/shops/{shop_id}/webhooks"
+
+
+def link_keys_secret(prefix: str) -> str:
+    """The keys that sign survey and unsubscribe links (JSON ``{"keys": [hex, ...]}``, first signs)."""
+    return f"{prefix}/surveys/link-keys"
 
 
 def function(logical: str) -> Function:

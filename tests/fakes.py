@@ -11,10 +11,21 @@ from __future__ import annotations
 import copy
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from services.feedback.adapters.dynamo_surveys import invitation_item
+from services.feedback.domain.invitations import (
+    Contact,
+    ContactGuard,
+    GuardMode,
+    Invitation,
+    Reason,
+    SuppressionEntry,
+    invitation_sk,
+)
+from services.feedback.domain.mail import OutgoingEmail
 from services.feedback.domain.model import (
     SHOP_TOMBSTONE,
     ApplyReceipt,
@@ -25,6 +36,8 @@ from services.feedback.domain.model import (
     apply_in_rounds,
     tombstone_keys,
 )
+from services.feedback.domain.ports import Written
+from services.feedback.domain.programme import SurveyProgramme
 from shared.events import Envelope
 from shared.tenancy import Platform, Shop, ShopSecrets
 
@@ -400,3 +413,162 @@ class FakeDetails:
     def shipments(self, shop_id: str, order_id: str) -> list[dict[str, Any]]:
         self.calls.append(("shipments", shop_id, order_id))
         return copy.deepcopy(self.shipment_lists.get((shop_id, order_id), []))
+
+
+def _plain_item(typed: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB-typed item (only S and N here) as the plain dict the record fake keeps."""
+    return {k: (v["S"] if "S" in v else int(v["N"])) for k, v in typed.items()}
+
+
+class InMemorySurveyStore:
+    """SurveyStore over the same partitions as an InMemoryFeedbackStore (erasure deletes through it),
+    item for item like DynamoSurveyStore, with the same conditions."""
+
+    def __init__(self, records: InMemoryFeedbackStore) -> None:
+        self._records = records
+        self.writes = 0  # conditional writes attempted (a transaction counts once)
+
+    def _part(self, shop_id: str) -> dict[str, dict[str, Any]]:
+        return self._records._part(shop_id)
+
+    def invitation(self, shop_id: str, invite_id: str) -> Invitation | None:
+        item = self._part(shop_id).get(invitation_sk(invite_id))
+        return Invitation.model_validate_json(item["doc"]) if item else None
+
+    def _guard_ok(self, shop_id: str, guard: ContactGuard) -> bool:
+        contact = self._part(shop_id).get(f"CONTACT#{guard.key}") or {}
+        if "suppressed" in contact:
+            return False
+        if guard.mode is not GuardMode.SURVEY:
+            return True
+        last = contact.get("last_surveyed_at")
+        since = _iso(guard.since) if guard.since else ""
+        return last is None or last < since or contact.get("last_invite") == guard.invite_id
+
+    def write(
+        self,
+        invitation: Invitation,
+        expected_version: int | None,
+        *,
+        log: SuppressionEntry | None = None,
+        guard: ContactGuard | None = None,
+    ) -> Written:
+        self.writes += 1
+        part = self._part(invitation.shop_id)
+        sk = invitation_sk(invitation.invite_id)
+        current = part.get(sk)
+        if (current is None) != (expected_version is None) or (
+            current is not None and current["ver"] != expected_version
+        ):
+            return Written.CONFLICT
+        held = guard is not None and guard.mode is not GuardMode.RELEASE
+        if guard is not None and held and not self._guard_ok(invitation.shop_id, guard):
+            return Written.BLOCKED
+        part[sk] = _plain_item(invitation_item(invitation))
+        if log is not None:
+            self._log(invitation.shop_id, log)
+        if guard is not None:
+            self._touch(invitation.shop_id, guard)
+        return Written.OK
+
+    def _touch(self, shop_id: str, guard: ContactGuard) -> None:
+        sk = f"CONTACT#{guard.key}"
+        contact = self._part(shop_id).setdefault(sk, {"pk": _pk(shop_id), "sk": sk})
+        if guard.mode is GuardMode.SURVEY:
+            contact.update(last_surveyed_at=_iso(guard.at), last_invite=guard.invite_id)
+        elif guard.mode is GuardMode.RELEASE and contact.get("last_invite") == guard.invite_id:
+            contact.pop("last_surveyed_at", None)
+            contact.pop("last_invite", None)
+        if set(contact) == {"pk", "sk"}:
+            self._part(shop_id).pop(sk)  # a ConditionCheck creates nothing
+
+    def _log(self, shop_id: str, entry: SuppressionEntry) -> None:
+        sk = f"SUPPRESSION#{_iso(entry.at)}#{entry.invite_id}"
+        self._part(shop_id)[sk] = {
+            "pk": _pk(shop_id),
+            "sk": sk,
+            "kind": "suppression",
+            "doc": entry.model_dump_json(),
+        }
+
+    def due(self, now: datetime, limit: int, start: int = 0) -> Iterator[Invitation]:
+        upper = _iso(now) + "$"
+        found = sorted(
+            (item["due_sk"], item["doc"])
+            for part in self._records._parts.values()
+            for item in part.values()
+            if item.get("due_sk") and item["due_sk"] < upper
+        )
+        for _, doc in found[:limit]:
+            yield Invitation.model_validate_json(doc)
+
+    def contact(self, shop_id: str, key: str) -> Contact | None:
+        item = self._part(shop_id).get(f"CONTACT#{key}")
+        if item is None:
+            return None
+        fields = ("suppressed", "suppressed_at", "last_surveyed_at", "last_invite")
+        return Contact.model_validate({"key": key, **{f: item.get(f) for f in fields}})
+
+    def suppress_contact(
+        self, shop_id: str, key: str, reason: Reason, at: datetime, log: SuppressionEntry | None
+    ) -> None:
+        sk = f"CONTACT#{key}"
+        contact = self._part(shop_id).setdefault(sk, {"pk": _pk(shop_id), "sk": sk})
+        if "suppressed" in contact:
+            return
+        contact.update(suppressed=reason.value, suppressed_at=_iso(at))
+        if log is not None:
+            self._log(shop_id, log)
+
+    def suppressions(self, shop_id: str, limit: int = 100) -> list[SuppressionEntry]:
+        part = self._part(shop_id)
+        sks = sorted((sk for sk in part if sk.startswith("SUPPRESSION#")), reverse=True)[:limit]
+        return [SuppressionEntry.model_validate_json(part[sk]["doc"]) for sk in sks]
+
+    def invitations(self, shop_id: str) -> list[Invitation]:
+        part = self._part(shop_id)
+        return [
+            Invitation.model_validate_json(part[sk]["doc"]) for sk in sorted(part) if sk.startswith("SURVEY#")
+        ]
+
+    def unpublished(self, older_than: datetime, limit: int) -> list[Invitation]:
+        bound = _iso(older_than)
+        found = sorted(
+            (item["pending_sk"], item["doc"])
+            for part in self._records._parts.values()
+            for item in part.values()
+            if item.get("pending_pk") == "PUBLISH" and item["pending_sk"] < bound
+        )
+        return [Invitation.model_validate_json(doc) for _, doc in found[:limit]]
+
+
+class InMemoryProgrammes:
+    def __init__(self) -> None:
+        self._programmes: dict[str, SurveyProgramme] = {}
+
+    def get(self, shop_id: str) -> SurveyProgramme | None:
+        return self._programmes.get(shop_id)
+
+    def put(self, shop_id: str, programme: SurveyProgramme) -> None:
+        self._programmes[shop_id] = programme
+
+    def delete(self, shop_id: str) -> None:
+        self._programmes.pop(shop_id, None)
+
+
+class SinkMailer:
+    """Mailer that keeps what it sends; ``fail_with`` makes the next sends raise."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingEmail] = []
+        self.failures: list[Exception] = []
+        self.closed = 0
+
+    def send(self, email: OutgoingEmail) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(email)
+        return f"provider-{len(self.sent)}"
+
+    def close(self) -> None:
+        self.closed += 1

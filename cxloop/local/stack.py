@@ -29,7 +29,7 @@ from cxloop.local.pages import Pages
 from cxloop.local.pump import Pump
 from cxloop.local.runtime import Functions
 from cxloop.local.sinks import SlackSink, SmtpSink
-from cxloop.resources import Resources, provision
+from cxloop.resources import Resources, provision, provision_link_keys
 from shared import topology
 
 HOST = "127.0.0.1"
@@ -47,6 +47,21 @@ class StackConfig:
     demo: bool = True
     exit_after_demo: bool = False
     schedule_scale: float = 1.0
+    # The length of a survey rule's day. None: 2 s in the demo (a survey goes out seconds after its
+    # delivery, the reminder seconds later), a real day otherwise.
+    day_seconds: float | None = None
+    # How often the dispatcher runs; None: every 2 s in the demo, every minute (as in AWS) otherwise.
+    dispatch_every_s: float | None = None
+
+    @property
+    def day(self) -> float:
+        return self.day_seconds if self.day_seconds is not None else (2.0 if self.demo else 86400.0)
+
+    @property
+    def dispatch_every(self) -> float:
+        if self.dispatch_every_s is not None:
+            return self.dispatch_every_s
+        return 2.0 if self.demo else float(topology.function("feedback-dispatcher").schedule.every_s)  # type: ignore[union-attr]
 
 
 def route_function_logs(path: Path) -> None:
@@ -78,6 +93,17 @@ def local_env(config: StackConfig) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": "cxloop",
         "POWERTOOLS_TRACE_DISABLED": "1",
         **topology.RUNTIME_ENV,
+    }
+
+
+def survey_env(config: StackConfig, api_url: str) -> dict[str, str]:
+    """Surveys locally: links point at the local gateway, mail goes to the SMTP sink."""
+    return {
+        topology.ENV_PUBLIC_URL: api_url,
+        topology.ENV_MAIL_TRANSPORT: "smtp",
+        topology.ENV_SMTP_HOST: HOST,
+        topology.ENV_SMTP_PORT: str(config.smtp_port),
+        topology.ENV_DAY_SECONDS: str(config.day),
     }
 
 
@@ -137,7 +163,9 @@ class LocalStack:
         self.resources = provision(
             self.clients["dynamodb"], self.clients["sqs"], self.clients["events"], cfg.prefix, tap=True
         )
+        provision_link_keys(self.clients["secretsmanager"], cfg.prefix)
         os.environ.update(self.resources.env())
+        os.environ.update(survey_env(cfg, self.api_url))
 
         functions = Functions(cfg.prefix, cfg.region)
         functions.warm()
@@ -149,6 +177,7 @@ class LocalStack:
             self.clients["scheduler"],
             cfg.region,
             schedule_scale=cfg.schedule_scale,
+            schedule_every={"feedback-dispatcher": cfg.dispatch_every},
         )
         self.smtp = SmtpSink(cfg.state_dir / "mail", HOST, cfg.smtp_port)
         self.smtp.start()
@@ -204,6 +233,7 @@ class LocalStack:
                 "AWS (moto)": os.environ.get("AWS_ENDPOINT_URL", ""),
                 "SMTP sink": f"{HOST}:{self.config.smtp_port}",
                 "Inbox": f"{self.api_url}/_local/inbox",
+                "Survey links": f"{self.api_url}/r/<token>, {self.api_url}/u/<token>",
                 "Slack sink": f"{self.api_url}/_local/slack/<hook>",
             },
             "queues": queues,

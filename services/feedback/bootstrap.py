@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 from services.feedback.domain.intake import IntakeDeps, IntakePolicy
 from services.feedback.domain.ports import EventQueue, RawEventStore
 from shared import aws
-from shared.settings import ConsumerSettings, IntakeSettings
+from shared.settings import ConsumerSettings, IntakeSettings, SurveySettings
 
 if TYPE_CHECKING:  # the intake's cold start does not pay for the consumer's domain
+    from services.feedback.domain.mail import Mailer
+    from services.feedback.domain.ports import EventPublisher, ProgrammeStore, SurveyStore
     from services.feedback.domain.processing import ProcessingDeps
 
 
@@ -64,8 +66,10 @@ def build_intake(settings: IntakeSettings, **overrides: Any) -> Intake:
 def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
     from services.feedback.adapters.bigcommerce_api import BigCommerceOrders
     from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
+    from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
     from services.feedback.adapters.sqs_queue import SqsEventQueue
     from services.feedback.domain.processing import ProcessingDeps
+    from services.feedback.domain.surveying import PlanningDeps
     from shared.dynamo_shops import DynamoShopDirectory
     from shared.events import EventBridgePublisher
     from shared.secrets_store import SecretsManagerStore
@@ -75,6 +79,12 @@ def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
     secrets = overrides.get("secrets") or SecretsManagerStore(
         aws.client("secretsmanager", settings.aws), settings.secrets_prefix
     )
+    planning = PlanningDeps(
+        records=store,
+        surveys=overrides.get("surveys") or DynamoSurveyStore(dynamodb, settings.feedback_table),
+        programmes=overrides.get("programmes") or DynamoProgrammeStore(dynamodb, settings.shops_table),
+        day=timedelta(seconds=settings.day_seconds),
+    )
     deps = ProcessingDeps(
         records=store,
         publisher=overrides.get("publisher")
@@ -83,6 +93,7 @@ def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
         secrets=secrets,
         details=overrides.get("details") or BigCommerceOrders(secrets),
         export_retention=timedelta(days=settings.export_retention_days),
+        planning=planning,
     )
     queue = overrides.get("queue") or SqsEventQueue(
         aws.client("sqs", settings.aws), settings.events_queue_url
@@ -92,4 +103,49 @@ def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
         raw_events=store,
         queue=queue,
         requeue_after=timedelta(seconds=settings.requeue_after_seconds),
+    )
+
+
+@dataclass(frozen=True)
+class Surveys:
+    """What the dispatcher, the answer pages and the mail-event consumer share."""
+
+    settings: SurveySettings
+    surveys: SurveyStore
+    programmes: ProgrammeStore
+    link_keys: Any  # SecretsManagerLinkKeys, or anything with keys() -> list[bytes]
+    publisher: EventPublisher | None = None
+    mailer: Mailer | None = None
+
+
+def build_mailer(settings: SurveySettings) -> Mailer:
+    if settings.mail_transport == "smtp":
+        from services.feedback.adapters.smtp_mailer import SmtpMailer
+
+        return SmtpMailer(settings.smtp_host, settings.smtp_port)
+    from services.feedback.adapters.ses_mailer import SesMailer
+
+    return SesMailer(aws.client("sesv2", settings.aws), settings.ses_configuration_set)
+
+
+def build_surveys(settings: SurveySettings, *, mailer: bool = False, **overrides: Any) -> Surveys:
+    from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
+    from services.feedback.adapters.link_keys import SecretsManagerLinkKeys
+    from shared.events import EventBridgePublisher
+
+    dynamodb = overrides.get("dynamodb") or aws.client("dynamodb", settings.aws)
+    publisher = overrides.get("publisher")
+    if publisher is None and settings.event_bus_name:
+        publisher = EventBridgePublisher(
+            aws.client("events", settings.aws), settings.event_bus_name, "feedback"
+        )
+    return Surveys(
+        settings=settings,
+        surveys=overrides.get("surveys") or DynamoSurveyStore(dynamodb, settings.feedback_table),
+        programmes=overrides.get("programmes")
+        or DynamoProgrammeStore(dynamodb, settings.shops_table, cache_seconds=30),
+        link_keys=overrides.get("link_keys")
+        or SecretsManagerLinkKeys(aws.client("secretsmanager", settings.aws), settings.secrets_prefix),
+        publisher=publisher,
+        mailer=overrides.get("mailer") or (build_mailer(settings) if mailer else None),
     )

@@ -1,9 +1,11 @@
-"""End-to-end fixtures: `cxloop run` in a subprocess on free ports, talked to over HTTP."""
+"""End-to-end fixtures: `cxloop run` in a subprocess on free ports, talked to over HTTP;
+headless Debian Chromium driven by Playwright for the pages."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import boto3
 import pytest
@@ -23,6 +25,9 @@ from cxloop.local.demo import post
 from cxloop.resources import resolve
 from cxloop.signing import webhook_headers
 from shared.tenancy import Platform, Shop
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 
 def free_port() -> int:
@@ -137,3 +142,72 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# Debian's Chromium (`make test` installs it with apt-get); Playwright never downloads a browser of its own.
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium's connections are refused on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """CI must not pass by skipping the browser tests; a developer without Chromium is told why."""
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        _unavailable(f"{CHROMIUM} is missing: `make test` installs it (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed: `make test` installs the `browser` extra")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _page(browser: Browser, **context: Any) -> Iterator[Page]:
+    ctx = browser.new_context(**context)
+    try:
+        yield ctx.new_page()
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def phone_page(chromium_browser: Browser) -> Iterator[Page]:
+    yield from _page(
+        chromium_browser,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+
+
+@pytest.fixture
+def desktop_page(chromium_browser: Browser) -> Iterator[Page]:
+    yield from _page(chromium_browser, viewport={"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """Screenshots go to pytest's temporary directory (the test output), never into the repo."""
+    return tmp_path_factory.mktemp("screenshots-" + re.sub(r"\W+", "_", request.node.name)[:80])

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.feedback.domain.invitations import invitation_sk, invite_id
 from services.feedback.domain.normalise import PERSONAL, customer_key, customer_sk, email_key, order_sk
 from services.feedback.domain.ports import EventPublisher, RecordStore
 from shared import events
@@ -114,6 +115,9 @@ def erase_customer(
         report.orders_anonymised.append(sk)
     doomed = _raw_events(records, shop_id, keys, order_sks) + [customer_sk(k) for k in keys]
     doomed += _exports_of(records, shop_id, keys)
+    # Their survey invitations and answers, and what throttling and suppression knew of the address.
+    doomed += [invitation_sk(invite_id(shop_id, sk)) for sk in order_sks]
+    doomed += [f"CONTACT#{k}" for k in keys if k.startswith("email:")]
     records.delete(shop_id, doomed)
     report.records_deleted = len(doomed)
     publisher.publish(
@@ -129,12 +133,15 @@ def export_customer(records: RecordStore, shop_id: str, ref: CustomerRef) -> dic
     """Everything cxloop holds about the person: their customer records and orders (with fulfilments)."""
     keys = person_keys(records, shop_id, ref)
     customers = [i for k in keys for i in records.items(shop_id, customer_sk(k))]
-    orders = [records.items(shop_id, sk) for sk in _order_sks(records, shop_id, ref, keys)]
+    order_sks = _order_sks(records, shop_id, ref, keys)
+    orders = [records.items(shop_id, sk) for sk in order_sks]
+    surveys = [records.items(shop_id, invitation_sk(invite_id(shop_id, sk))) for sk in order_sks]
     return {
         "shop_id": shop_id,
         "customer_keys": keys,
         "customers": customers,
         "orders": [item for group in orders for item in group],
+        "surveys": [json.loads(i["doc"]) for group in surveys for i in group if i.get("doc")],
     }
 
 

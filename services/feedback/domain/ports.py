@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
+from services.feedback.domain.invitations import Contact, ContactGuard, Invitation, Reason, SuppressionEntry
 from services.feedback.domain.model import ApplyReceipt, Change, PutReceipt, QueuedEvent, StoredEvent
+from services.feedback.domain.programme import SurveyProgramme
 from shared.tenancy import Platform
 
 
@@ -87,3 +90,59 @@ class OrderDetailsSource(Protocol):
     def order(self, shop_id: str, order_id: str) -> dict[str, Any] | None: ...
 
     def shipments(self, shop_id: str, order_id: str) -> list[dict[str, Any]]: ...
+
+
+class Written(StrEnum):
+    OK = "ok"
+    CONFLICT = "conflict"  # the invitation changed since it was read (another writer won)
+    BLOCKED = "blocked"  # the contact guard failed: suppressed, or surveyed too recently
+
+
+class SurveyStore(Protocol):
+    """Invitations (with their answers), contacts and the suppression log, per shop."""
+
+    def invitation(self, shop_id: str, invite_id: str) -> Invitation | None:
+        """A strongly consistent read."""
+        ...
+
+    def write(
+        self,
+        invitation: Invitation,
+        expected_version: int | None,
+        *,
+        log: SuppressionEntry | None = None,
+        guard: ContactGuard | None = None,
+    ) -> Written:
+        """Store the invitation (its ``version`` already bumped) if the stored one still has
+        ``expected_version`` (None: there is none yet), with the log entry and the contact guard, in one
+        transaction."""
+        ...
+
+    def due(self, now: datetime, limit: int, start: int = 0) -> Iterator[Invitation]:
+        """Invitations whose send (or reminder, or retry, or expired lease) is due, read lazily.
+        ``start`` spreads dispatchers running at once over different parts of the index."""
+        ...
+
+    def contact(self, shop_id: str, key: str) -> Contact | None: ...
+
+    def suppress_contact(
+        self, shop_id: str, key: str, reason: Reason, at: datetime, log: SuppressionEntry | None
+    ) -> None:
+        """Never mail this address again (for this shop): unsubscribed, bounced or complained."""
+        ...
+
+    def suppressions(self, shop_id: str, limit: int = 100) -> list[SuppressionEntry]:
+        """The suppression log, newest first."""
+        ...
+
+    def invitations(self, shop_id: str) -> list[Invitation]: ...
+
+    def unpublished(self, older_than: datetime, limit: int) -> list[Invitation]:
+        """Answers recorded whose ResponseRecorded event was not confirmed published."""
+        ...
+
+
+class ProgrammeStore(Protocol):
+    def get(self, shop_id: str) -> SurveyProgramme | None: ...
+    def put(self, shop_id: str, programme: SurveyProgramme) -> None: ...
+    def delete(self, shop_id: str) -> None: ...

@@ -15,7 +15,9 @@ from typing import Any
 from services.feedback.domain import compliance, normalise
 from services.feedback.domain.inbound import SHOPIFY_COMPLIANCE
 from services.feedback.domain.model import ApplyReceipt, Change, QueuedEvent, StoredEvent
+from services.feedback.domain.normalise import order_tombstone
 from services.feedback.domain.ports import EventPublisher, OrderDetailsSource, RecordStore
+from services.feedback.domain.surveying import PlanningDeps, plan_order
 from shared.tenancy import Platform, SecretStore, ShopDirectory
 
 
@@ -27,6 +29,8 @@ class ProcessingDeps:
     secrets: SecretStore
     details: OrderDetailsSource | None = None
     export_retention: timedelta = timedelta(days=30)
+    # Survey planning after each order change; None where surveys are not wired (some tests).
+    planning: PlanningDeps | None = None
 
 
 def _bigcommerce_changes(
@@ -102,4 +106,10 @@ def process(message: QueuedEvent, deps: ProcessingDeps, now: datetime) -> ApplyR
         )
         deps.records.erase_personal(event.shop_id, event.sort_key, ("body",))
         receipt.redacted = True
+        return receipt
+    if deps.planning is not None:
+        # Always, not only when something was applied: a redelivery after a crash between the
+        # records and the plan must still plan (planning is idempotent).
+        for order in sorted({order_tombstone(c.sk) for c in changes if c.sk.startswith("ORDER#")}):
+            plan_order(deps.planning, event.shop_id, order, now)
     return receipt

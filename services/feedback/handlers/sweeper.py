@@ -1,11 +1,11 @@
-"""Scheduled handler: re-queue raw webhooks stored but never processed."""
+"""Scheduled handler: re-queue raw webhooks stored but never processed; re-announce answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from services.feedback.domain.inbound import utcnow
-from services.feedback.domain.recovery import requeue_pending
+from services.feedback.domain.recovery import republish_answers, requeue_pending
 from services.feedback.handlers.events import consumer
 from shared.observability import logger
 
@@ -16,5 +16,8 @@ log = logger("feedback")
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     built = consumer()
     count = requeue_pending(built.raw_events, built.queue, utcnow(), built.requeue_after)
-    log.info("sweep done", requeued=count)
-    return {"requeued": count}
+    announced = 0
+    if built.deps.planning is not None:
+        announced = republish_answers(built.deps.planning, built.deps.publisher, utcnow())
+    log.info("sweep done", requeued=count, answers_republished=announced)
+    return {"requeued": count, "answers_republished": announced}

@@ -1,0 +1,72 @@
+"""Signed, expiring link tokens for score and unsubscribe links.
+
+A token names one invitation of one shop and what it may do (answer or unsubscribe). It carries no
+personal data and is verified in constant time; anything wrong with it (tampered, truncated,
+expired, another purpose, a retired key) reads as "no such token", so a guesser learns nothing.
+Several keys may be valid at once: the first signs, the others still verify (key rotation).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+MAC_BYTES = 16
+MAX_TOKEN_CHARS = 200
+
+
+class Purpose(StrEnum):
+    ANSWER = "r"
+    UNSUBSCRIBE = "u"
+
+
+@dataclass(frozen=True)
+class Claims:
+    purpose: Purpose
+    shop_id: str
+    invite_id: str
+    expires_at: datetime
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, b"cxloop-link|" + payload, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def issue(key: bytes, purpose: Purpose, shop_id: str, invite_id: str, expires_at: datetime) -> str:
+    payload = f"{purpose.value}|{shop_id}|{invite_id}|{int(expires_at.timestamp())}".encode()
+    return f"{_b64(payload)}.{_b64(_mac(key, payload))}"
+
+
+def read(keys: Sequence[bytes], token: str, purpose: Purpose, now: datetime) -> Claims | None:
+    """The token's claims if it is genuine, unexpired and for ``purpose``; otherwise None."""
+    if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
+        return None
+    body, _, mac = token.partition(".")
+    try:
+        payload, given = _unb64(body), _unb64(mac)
+    except (binascii.Error, ValueError):
+        return None
+    if not any(hmac.compare_digest(_mac(key, payload), given) for key in keys):
+        return None
+    try:
+        kind, shop_id, iid, expires = payload.decode().split("|")
+        claims = Claims(Purpose(kind), shop_id, iid, datetime.fromtimestamp(int(expires), tz=UTC))
+    except ValueError:
+        return None
+    if claims.purpose is not purpose or now >= claims.expires_at:
+        return None
+    return claims

@@ -1,0 +1,111 @@
+"""HTTP handler: the links in survey e-mails (API Gateway HTTP API, payload v2).
+
+``GET /r/{token}?score=N`` records a score, ``POST /r/{token}`` a comment; ``GET /u/{token}`` asks,
+``POST /u/{token}`` unsubscribes (RFC 8058 one-click: no cookies, no redirect, 200). Pages carry a
+strict Content-Security-Policy and ``Referrer-Policy: no-referrer`` (a token in a Referer header would
+leak the link to whatever the page links to).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
+
+from services.feedback import rendering
+from services.feedback.bootstrap import Surveys, build_surveys
+from services.feedback.domain import answers
+from services.feedback.domain.dispatch import Links
+from services.feedback.domain.inbound import utcnow
+from services.feedback.domain.views import Page, PageView
+from shared.observability import logger
+from shared.settings import SurveySettings, load
+
+log = logger("feedback")
+MAX_FORM_BYTES = 64 * 1024
+_built: dict[str, Surveys] = {}
+
+HEADERS = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def surveys() -> Surveys:
+    if "surveys" not in _built:
+        _built["surveys"] = build_surveys(load(SurveySettings))
+    return _built["surveys"]
+
+
+def use(built: Surveys) -> None:
+    _built["surveys"] = built
+
+
+def deps() -> answers.AnswerDeps:
+    built = surveys()
+    if built.publisher is None:
+        raise RuntimeError("the answer pages need the event bus (CXLOOP_EVENT_BUS)")
+    return answers.AnswerDeps(
+        surveys=built.surveys,
+        programmes=built.programmes,
+        publisher=built.publisher,
+        links=Links(built.settings.public_url, built.link_keys.keys()),
+        clock=utcnow,
+    )
+
+
+def _page(result: answers.Result) -> dict[str, Any]:
+    page, view = result
+    status = 404 if page is Page.NOT_FOUND else 200
+    return {"statusCode": status, "headers": HEADERS, "body": rendering.render_page(page, view)}
+
+
+def _form(event: APIGatewayProxyEventV2) -> dict[str, str] | None:
+    raw = event.body or ""
+    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+    if len(body) > MAX_FORM_BYTES:
+        return None
+    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    return {k: v[0] for k, v in fields.items()}
+
+
+def route(event: APIGatewayProxyEventV2) -> answers.Result:
+    method = event.request_context.http.method.upper()
+    parts = (event.raw_path or "").strip("/").split("/")
+    if len(parts) != 2 or parts[0] not in ("r", "u") or method not in ("GET", "POST"):
+        return answers.NOT_FOUND
+    kind, token = parts
+    corr = event.request_context.request_id
+    if kind == "u":
+        return (
+            answers.confirm_unsubscribe(deps(), token)
+            if method == "GET"
+            else answers.unsubscribe(deps(), token)
+        )
+    if method == "GET":
+        return answers.record_score(deps(), token, (event.query_string_parameters or {}).get("score"), corr)
+    form = _form(event)
+    return answers.NOT_FOUND if form is None else answers.record_comment(deps(), token, form, corr)
+
+
+@log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = APIGatewayProxyEventV2(event)
+    try:
+        result = route(request)
+    except Exception:
+        log.exception("answer page failed")
+        body = rendering.render_page(Page.NOT_FOUND, PageView())
+        return {"statusCode": 503, "headers": {**HEADERS, "retry-after": "30"}, "body": body}
+    log.info("answer page", page=result[0].value, method=request.request_context.http.method)
+    return _page(result)

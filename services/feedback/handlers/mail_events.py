@@ -1,0 +1,50 @@
+"""SQS handler: SES bounces and complaints → the shop's suppression list (partial batch failures)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from services.feedback.bootstrap import Surveys, build_surveys
+from services.feedback.domain import mail_feedback
+from services.feedback.domain.inbound import utcnow
+from shared.errors import BadRequest
+from shared.observability import logger
+from shared.settings import SurveySettings, load
+
+log = logger("feedback")
+processor = BatchProcessor(event_type=EventType.SQS)
+_built: dict[str, Surveys] = {}
+
+
+def surveys() -> Surveys:
+    if "surveys" not in _built:
+        _built["surveys"] = build_surveys(load(SurveySettings))
+    return _built["surveys"]
+
+
+def use(built: Surveys) -> None:
+    _built["surveys"] = built
+
+
+def record_handler(record: SQSRecord) -> None:
+    log.set_correlation_id(record.message_id)
+    try:
+        feedback = mail_feedback.parse(json.loads(record.body))
+    except (BadRequest, json.JSONDecodeError) as e:
+        # Retrying cannot make it readable: it goes to the dead-letter queue for a person to look at.
+        log.error("unreadable mail notification", reason=str(e))
+        raise
+    count = mail_feedback.act(surveys().surveys, feedback, utcnow())
+    log.info("mail notification", suppressed=count)
+
+
+@log.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)
