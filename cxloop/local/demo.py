@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources as pkg
 from typing import TYPE_CHECKING, Any
 
 from cxloop.admin import Admin
+from cxloop.local.sinks import read_inbox
 from cxloop.signing import webhook_headers
+from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore
+from services.feedback.domain.programme import Brand, QuietHours, Rules, SurveyProgramme, SurveyType
 from shared.tenancy import BigCommerceApi, Platform, Shop
 
 if TYPE_CHECKING:
@@ -43,6 +51,88 @@ DEMO_SHOPS = (
 )
 
 
+def demo_programme(shop: Shop, survey_type: SurveyType, follow_up: str | None) -> SurveyProgramme:
+    """The defaults a shop gets, except quiet hours: the demo runs whatever the time of day."""
+    domain = shop.shop_id.removeprefix("demo-")
+    quiet: QuietHours | None = None
+    return SurveyProgramme(
+        survey_type=survey_type,
+        follow_up_question=follow_up,
+        timezone=shop.timezone,
+        brand=Brand(
+            name=shop.name.split(" (")[0],
+            colour={"shopify": "#2f6f5e", "woo": "#1f4e9e", "bigcommerce": "#b4541a"}[domain],
+            sender=f"hello@{domain}.example",
+            reply_to=shop.owner_email,
+        ),
+        rules=Rules(quiet_hours=quiet),
+    )
+
+
+DEMO_PROGRAMMES = {
+    "demo-shopify": (SurveyType.NPS, "What is the one thing we could do better?"),
+    "demo-woo": (SurveyType.CSAT, None),
+    "demo-bigcommerce": (SurveyType.CES, None),
+}
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
+_RFC2822 = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} ")
+
+
+@dataclass(frozen=True)
+class DemoClock:
+    """Moves the demo data's timeline to now, compressed like the stack's days: a delivery three days
+    after shipping lands three demo-days (seconds) after it, and the last event happens just now."""
+
+    latest: datetime
+    now: datetime
+    day_seconds: float
+
+    def shift(self, at: datetime) -> datetime:
+        back = (self.latest - at).total_seconds() * self.day_seconds / 86400
+        return self.now - timedelta(seconds=back)
+
+    def apply(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self.apply(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.apply(v) for v in value]
+        if isinstance(value, str) and _ISO.match(value):
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            naive = parsed.tzinfo is None
+            moved = self.shift(parsed.replace(tzinfo=UTC) if naive else parsed).astimezone(UTC)
+            if naive:
+                return moved.replace(tzinfo=None).isoformat(timespec="seconds")
+            return moved.isoformat(timespec="seconds").replace("+00:00", "Z")
+        if isinstance(value, str) and _RFC2822.match(value):
+            return format_datetime(self.shift(parsedate_to_datetime(value)).astimezone(UTC))
+        return value
+
+
+def _times(value: Any) -> list[datetime]:
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _times(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _times(v)]
+    if isinstance(value, str) and _ISO.match(value):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return [parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)]
+    if isinstance(value, str) and _RFC2822.match(value):
+        return [parsedate_to_datetime(value)]
+    return []
+
+
+def demo_clock(day_seconds: float, now: datetime | None = None) -> DemoClock:
+    latest = max(_times(deliveries()) + _times(bigcommerce_orders()))
+    return DemoClock(
+        latest=latest, now=(now or datetime.now(tz=UTC)) - timedelta(seconds=1), day_seconds=day_seconds
+    )
+
+
+def bigcommerce_orders() -> dict[str, Any]:
+    return json.loads(pkg.files("cxloop.local").joinpath("demo/bigcommerce_api.json").read_text())  # type: ignore[no-any-return]
+
+
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
@@ -71,6 +161,9 @@ def seed(stack: LocalStack) -> dict[str, str]:
             )
         stored = admin.add_shop(shop, bigcommerce_api=api)
         secrets[shop.shop_id] = stored.platforms[shop.platforms[0]].current
+        survey_type, follow_up = DEMO_PROGRAMMES[shop.shop_id]
+        programmes = DynamoProgrammeStore(admin.dynamodb, admin.resources.tables["shops"])
+        programmes.put(shop.shop_id, demo_programme(shop, survey_type, follow_up))
     return secrets
 
 
@@ -80,6 +173,7 @@ def deliveries() -> list[dict[str, Any]]:
 
 def run_demo(stack: LocalStack) -> None:
     secrets = seed(stack)
+    clock = stack.demo_clock
     shops = {s.shop_id: s for s in DEMO_SHOPS}
     print("\nDemo shops (webhook URL, secret):")
     for shop in DEMO_SHOPS:
@@ -90,7 +184,7 @@ def run_demo(stack: LocalStack) -> None:
     for d in deliveries():
         shop = shops[d["shop"]]
         platform = Platform(d["platform"])
-        body = json.dumps(d["body"]).encode()
+        body = json.dumps(clock.apply(d["body"]) if clock else d["body"]).encode()
         headers = webhook_headers(
             platform, d["topic"], body, secrets[shop.shop_id], shop.domain_for(platform), d.get("event_id")
         )
@@ -116,4 +210,27 @@ def run_demo(stack: LocalStack) -> None:
                 f"  {shop.shop_id:<17} {order.name or order.order_id:<7} {order.state:<10} "
                 f"customer={order.first_name or '-':<6} delivered_at={delivered}"
             )
+    show_surveys(stack)
     print()
+
+
+def show_surveys(stack: LocalStack, wait_s: float = 45.0) -> None:
+    """Wait for the dispatcher's first e-mails (days are seconds here) and say where to answer them."""
+    day = stack.config.day
+    print(f"\nSurveys: a day lasts {day:g} s here, so each delivered order's survey goes out")
+    print("3 demo-days after delivery (7 after shipping when no delivery is reported), with one reminder.")
+    root = stack.config.state_dir / "mail"
+    deadline = time.monotonic() + wait_s
+    mails: list[Any] = []
+    while time.monotonic() < deadline:
+        mails = [m for _, m in read_inbox(root) if m.get("List-Unsubscribe")]
+        if len(mails) >= 3:
+            break
+        time.sleep(1.0)
+    for m in mails:
+        print(f"  sent to {m['To']}: {m['Subject']}")
+    if mails:
+        print(f"Open {stack.api_url}/_local/inbox and click a score: the answer page takes a comment,")
+        print("and `cxloop report --shop demo-shopify --since 1d` shows the NPS it makes.")
+    else:
+        print(f"  none yet; they will appear at {stack.api_url}/_local/inbox")

@@ -38,6 +38,7 @@ class Pages:
                 Rule("/", endpoint="index"),
                 Rule("/_local/inbox", endpoint="inbox"),
                 Rule("/_local/inbox.json", endpoint="inbox_json"),
+                Rule("/_local/inbox/<key>.html", endpoint="inbox_html"),
                 Rule("/_local/slack", endpoint="slack_page", methods=["GET"]),
                 Rule("/_local/slack.json", endpoint="slack_json", methods=["GET"]),
                 Rule("/_local/slack/<hook>", endpoint="slack_post", methods=["POST"]),
@@ -74,6 +75,7 @@ class Pages:
         mails = []
         for key, msg in read_inbox(self.mail_root):
             body = msg.get_body(preferencelist=("plain", "html"))
+            html = msg.get_body(preferencelist=("html",))
             mails.append(
                 {
                     "id": key,
@@ -83,6 +85,7 @@ class Pages:
                     "received_at": str(msg.get("X-Local-Received-At", "")),
                     "text": body.get_content() if body is not None else "",
                     "headers": {k: str(v) for k, v in msg.items()},
+                    "html_url": f"/_local/inbox/{key}.html" if html is not None else None,
                 }
             )
         return mails
@@ -92,6 +95,14 @@ class Pages:
 
     def _inbox_json(self, request: Request) -> Response:
         return self._json(self._mails())
+
+    def _inbox_html(self, request: Request, key: str) -> Response:
+        """The HTML part of one message, as a mail client would show it (its links work)."""
+        for found, msg in read_inbox(self.mail_root):
+            html = msg.get_body(preferencelist=("html",)) if found == key else None
+            if html is not None:
+                return Response(html.get_content(), content_type="text/html; charset=utf-8")
+        return Response("no such message", status=404, content_type="text/plain")
 
     def _slack_page(self, request: Request) -> Response:
         return self._html("slack.html", messages=list(reversed(self.slack.messages())))

@@ -144,6 +144,7 @@ class LocalStack:
         self.smtp: SmtpSink | None = None
         self.resources: Resources | None = None
         self.clients: dict[str, Any] = {}
+        self.demo_clock: Any = None  # cxloop.local.demo.DemoClock when the demo runs
 
     @property
     def api_url(self) -> str:
@@ -182,6 +183,11 @@ class LocalStack:
         self.smtp = SmtpSink(cfg.state_dir / "mail", HOST, cfg.smtp_port)
         self.smtp.start()
         bc_orders = json.loads(pkg.files("cxloop.local").joinpath("demo/bigcommerce_api.json").read_text())
+        if cfg.demo:
+            from cxloop.local.demo import demo_clock
+
+            self.demo_clock = demo_clock(cfg.day)
+            bc_orders = self.demo_clock.apply(bc_orders)
         pages = Pages(
             cfg.state_dir / "mail",
             SlackSink(cfg.state_dir / "slack.jsonl"),

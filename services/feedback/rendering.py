@@ -106,9 +106,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "greeting": "Guten Tag,",
         "greeting_named": "Hallo {name},",
         "intro": "vielen Dank für Ihren Einkauf bei {brand}. Wir würden gerne erfahren, wie Sie Ihre "
-        "Bestellung {order} fanden – es dauert nur einen Klick.",
+        "Bestellung {order} fanden \u2013 es dauert nur einen Klick.",
         "intro_no_order": "vielen Dank für Ihren Einkauf bei {brand}. Wir würden gerne erfahren, wie Sie "
-        "Ihre letzte Bestellung fanden – es dauert nur einen Klick.",
+        "Ihre letzte Bestellung fanden \u2013 es dauert nur einen Klick.",
         "reminder_intro": "vor ein paar Tagen haben wir Sie nach Ihrer Meinung zu Ihrer Bestellung {order} "
         "gefragt. Wenn Sie einen Moment Zeit haben: Ein Klick genügt, und {brand} hilft das sehr.",
         "reminder_intro_no_order": "vor ein paar Tagen haben wir Sie nach Ihrer Meinung zu Ihrer letzten "
@@ -128,7 +128,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ces_low": "Sehr geringer Aufwand",
         "ces_high": "Sehr großer Aufwand",
         "answer_title": "Vielen Dank",
-        "thanks_score": "Danke – Sie haben {score} gewählt",
+        "thanks_score": "Danke \u2013 Sie haben {score} gewählt",
         "thanks": "Vielen Dank für Ihre Antwort",
         "change_score": "Anders entschieden? Wählen Sie eine andere Bewertung:",
         "comment_label": "Möchten Sie uns mehr erzählen? (optional)",

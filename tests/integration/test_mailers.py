@@ -185,6 +185,7 @@ def test_smtp_sends_two_complete_messages_over_one_session(serve: Callable[[Reco
         parts = list(message.iter_parts())
         assert [part.get_content_type() for part in parts] == ["text/plain", "text/html"]
         assert [part.get_content_charset() for part in parts] == ["utf-8", "utf-8"]
+        assert all(part.get_all("MIME-Version") is None for part in parts), "MIME-Version on top only"
         # Text travels with CRLF line ends (MIME canonical form); otherwise it must come back as sent.
         decoded = [part.get_content().replace("\r\n", "\n") for part in parts]
         assert decoded == [email.text, email.html]
@@ -340,6 +341,8 @@ def test_ses_request_has_each_header_once_no_message_id_and_safe_tags(stubbed: t
         ("Throttling", 400, MailDeferred, None),
         ("ServiceUnavailable", 503, MailDeferred, None),
         ("InternalFailure", 500, MailDeferred, None),
+        ("NewlyInventedException", 400, MailDeferred, None),
+        ("MessageRejected", 503, MailDeferred, None),
         ("SendingPausedException", 400, MailDeferred, 900),
         ("MessageRejected", 400, MailRejected, None),
         ("MailFromDomainNotVerifiedException", 400, MailRejected, None),

@@ -88,7 +88,9 @@ def invitation(
 
 
 def run(o: Order, p: SurveyProgramme | None, existing: Invitation | None = None, *, now=None, day=DAY):
-    return plan(o, p, existing, shop_id=SHOP, iid=IID, now=now or o.delivered_at or o.shipped_at or T, day=day)
+    return plan(
+        o, p, existing, shop_id=SHOP, iid=IID, now=now or o.delivered_at or o.shipped_at or T, day=day
+    )
 
 
 # --- when the survey is due ---------------------------------------------------------------------------
@@ -410,7 +412,9 @@ def check_quiet(at: datetime, quiet: QuietHours, zone: ZoneInfo) -> datetime:
 @example(at=datetime(2026, 3, 28, 22, 0, tzinfo=UTC), zone="Europe/Berlin", start=time(21), end=time(8))
 @example(at=datetime(2026, 11, 1, 2, 0, tzinfo=UTC), zone="America/New_York", start=time(21), end=time(8))
 @example(at=datetime(2026, 3, 8, 6, 30, tzinfo=UTC), zone="America/New_York", start=time(1), end=time(2, 15))
-@example(at=datetime(2026, 10, 3, 15, 40, tzinfo=UTC), zone="Australia/Lord_Howe", start=time(1), end=time(2, 10))
+@example(
+    at=datetime(2026, 10, 3, 15, 40, tzinfo=UTC), zone="Australia/Lord_Howe", start=time(1), end=time(2, 10)
+)
 def test_outside_quiet_hours(at, zone, start, end):
     assume(start != end)
     quiet = QuietHours(start=start, end=end)

@@ -69,7 +69,9 @@ class Tree(HTMLParser):
             self.elements[i].text += data
 
     def all(self, tag: str, **attrs: str) -> list[Element]:
-        return [e for e in self.elements if e.tag == tag and all(e.attrs.get(k) == v for k, v in attrs.items())]
+        return [
+            e for e in self.elements if e.tag == tag and all(e.attrs.get(k) == v for k, v in attrs.items())
+        ]
 
     def inside(self, outer: Element, tag: str) -> list[Element]:
         index = self.elements.index(outer)
@@ -509,5 +511,7 @@ def test_import_is_cheap() -> None:
         "import json, sys; import services.feedback.rendering as r; "
         "print(json.dumps(['jinja2' in sys.modules, r._environment.cache_info().currsize]))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, 0]

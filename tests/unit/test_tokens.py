@@ -28,7 +28,11 @@ URL_SAFE = string.ascii_letters + string.digits + "-_"
 
 def token(purpose: Purpose = Purpose.ANSWER, shop: str = "acme-shop", iid: str | None = None, **kw) -> str:
     return issue(
-        kw.get("key", KEY), purpose, shop, iid or invite_id(shop, "ORDER#shopify#1"), kw.get("expires", EXPIRES)
+        kw.get("key", KEY),
+        purpose,
+        shop,
+        iid or invite_id(shop, "ORDER#shopify#1"),
+        kw.get("expires", EXPIRES),
     )
 
 
@@ -100,7 +104,9 @@ def test_any_single_character_change_is_rejected(issued, data, char):
     tok, claims = issued
     dot = tok.index(".")
     # Uniform, plus the edges of each part, where base64 keeps its unused bits.
-    i = data.draw(st.one_of(st.integers(0, len(tok) - 1), st.sampled_from([0, dot - 1, dot + 1, len(tok) - 1])))
+    i = data.draw(
+        st.one_of(st.integers(0, len(tok) - 1), st.sampled_from([0, dot - 1, dot + 1, len(tok) - 1]))
+    )
     assume(tok[i] != char)
     changed = tok[:i] + char + tok[i + 1 :]
     assert read([KEY], changed, claims.purpose, NOW) is None, (tok, changed)
@@ -132,7 +138,10 @@ def test_mac_of_another_token_is_rejected(a, b):
     swapped = tok_a.partition(".")[0] + "." + tok_b.partition(".")[2]
     assert read([KEY], swapped, claims_a.purpose, NOW) is None
     other_key = issue(OLD_KEY, claims_a.purpose, claims_a.shop_id, claims_a.invite_id, claims_a.expires_at)
-    assert read([KEY], tok_a.partition(".")[0] + "." + other_key.partition(".")[2], claims_a.purpose, NOW) is None
+    assert (
+        read([KEY], tok_a.partition(".")[0] + "." + other_key.partition(".")[2], claims_a.purpose, NOW)
+        is None
+    )
 
 
 def test_changed_low_bits_of_the_last_mac_character_are_rejected():

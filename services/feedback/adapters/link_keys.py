@@ -1,7 +1,9 @@
 """The keys that sign survey links, from Secrets Manager, cached per container.
 
 One JSON secret ``{"keys": ["<hex>", ...]}``: the first key signs, every key verifies, so a new key
-can be put first while links already sent keep working until the old one is removed.
+can be put first while links already sent keep working until the old one is removed. The CDK stack
+creates it as ``{"signing_key": "<64 random characters>"}`` (what Secrets Manager can generate); a
+``signing_key`` signs and any ``keys`` still verify.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ MIN_KEY_BYTES = 32
 
 
 def parse(value: str) -> list[bytes]:
-    keys = [bytes.fromhex(k) for k in json.loads(value).get("keys", [])]
+    doc = json.loads(value)
+    keys = [doc["signing_key"].encode()] if doc.get("signing_key") else []
+    keys += [bytes.fromhex(k) for k in doc.get("keys", [])]
     if not keys or any(len(k) < MIN_KEY_BYTES for k in keys):
         raise ValueError(f"link keys must be a non-empty list of keys of at least {MIN_KEY_BYTES} bytes")
     return keys

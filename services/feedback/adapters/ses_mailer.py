@@ -18,9 +18,9 @@ Tag names and values: the SES v2 API reference (MessageTag) allows only ASCII le
 
 Errors (botocore ClientError codes; botocore itself has already retried throttles per its config):
 - MailDeferred: TooManyRequestsException / Throttling (the per-second sending rate), LimitExceededException
-  (a daily quota is deferred an hour), ServiceUnavailable / InternalFailure and any 5xx or 429, network
-  errors (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError...), and codes we do not know
-  (an unknown error is no reason to drop a customer's e-mail; the dispatcher's attempts are bounded).
+  (a daily quota is deferred an hour), ServiceUnavailable / InternalFailure, any 5xx, network errors
+  (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError...), and codes we do not know (an unknown
+  error is no reason to drop a customer's e-mail; the dispatcher's attempts are bounded).
 - SendingPausedException: MailDeferred with ``retry_after_s=900``. A pause (by us, or by SES while it
   reviews the account's bounce or complaint rate) is lifted without the message changing, but not within
   seconds; AccountSuspendedException ("permanently restricted") is MailRejected.
@@ -90,7 +90,7 @@ PERMANENT = frozenset(
 
 
 def tag_token(value: str) -> str:
-    return value
+    return UNSAFE_TAG_CHARS.sub("_", value)[:TAG_MAX] or "_"
 
 
 def email_tags(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -144,11 +144,11 @@ def classify(exc: ClientError) -> MailError:
         return MailDeferred(text, retry_after_s=PAUSED_RETRY_S)
     if code == "LimitExceededException" and "daily" in text.lower():
         return MailDeferred(text, retry_after_s=DAILY_QUOTA_RETRY_S)
-    if code in TRANSIENT or status == 429 or status >= 500:
-        return MailDeferred(text)
-    if code in PERMANENT:
+    if code in PERMANENT and status < 500:
         return MailRejected(text)
-    return MailDeferred(f"unclassified {text} (HTTP {status})")
+    if code in TRANSIENT:
+        return MailDeferred(text)
+    return MailDeferred(f"{text} (HTTP {status}, unknown: retried)")
 
 
 class SesMailer:
