@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared import topology
+
 # The repository root: what gets zipped into every function (see functions.CODE_EXCLUDES).
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,9 +38,13 @@ CONTEXT_KEYS = {
     "powertoolsLayerVersion": "CXLOOP_POWERTOOLS_LAYER_VERSION",
     "depsLayerDir": "CXLOOP_DEPS_LAYER_DIR",
     "logLevel": "CXLOOP_LOG_LEVEL",
+    # Not CXLOOP_PUBLIC_URL: that is the functions' own variable (the local stack sets it to a loopback
+    # URL), which must not leak into a deployment.
+    "publicUrl": "CXLOOP_INFRA_PUBLIC_URL",
 }
 
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_PUBLIC_URL = re.compile(r"^https://[^/?#\s]+(/[^?#\s]*[^/?#\s])?$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,9 @@ class InfraConfig:
     # Optional directory laid out as a Lambda layer (python/...) built with `pip install --target`.
     deps_layer_dir: str | None = None
     log_level: str = DEFAULT_LOG_LEVEL
+    # Base of the links in survey e-mails when the API is served on a custom domain (https, no trailing
+    # slash); None: the API's execute-api endpoint.
+    public_url: str | None = None
     code_root: Path = REPO_ROOT
 
     def __post_init__(self) -> None:
@@ -62,6 +71,8 @@ class InfraConfig:
             raise ValueError("powertoolsLayerVersion must be >= 0 (0: no public Powertools layer)")
         if self.powertools_layer_version == 0 and not self.deps_layer_dir:
             raise ValueError("powertoolsLayerVersion=0 needs depsLayerDir: the handlers import Powertools")
+        if self.public_url is not None and not _PUBLIC_URL.match(self.public_url):
+            raise ValueError(f"publicUrl {self.public_url!r}: expected https://host[/path], no trailing '/'")
 
     @property
     def powertools_layer_arn(self) -> str | None:
@@ -84,6 +95,26 @@ class InfraConfig:
     def secrets_arn_pattern(self) -> str:
         """Every per-shop secret (``shared.topology.secret_name``), and nothing else."""
         return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{self.prefix}/shops/*"
+
+    @property
+    def link_keys_arn_pattern(self) -> str:
+        """The survey link keys (``shared.topology.link_keys_secret``): Secrets Manager appends ``-`` and
+        six random characters to a secret's name in its ARN; ``-??????`` matches that and nothing else."""
+        name = topology.link_keys_secret(self.prefix)
+        return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{name}-??????"
+
+    @property
+    def ses_configuration_set_name(self) -> str:
+        return topology.physical(self.prefix, "surveys")
+
+    @property
+    def ses_configuration_set_arn(self) -> str:
+        return f"arn:aws:ses:{self.region}:{self.account}:configuration-set/{self.ses_configuration_set_name}"
+
+    @property
+    def ses_identities_arn_pattern(self) -> str:
+        """Every verified sender identity (domain or address) of the account in the region."""
+        return f"arn:aws:ses:{self.region}:{self.account}:identity/*"
 
     @classmethod
     def resolve(
@@ -114,6 +145,7 @@ class InfraConfig:
             powertools_layer_version=powertools,
             deps_layer_dir=get("depsLayerDir"),
             log_level=(get("logLevel") or DEFAULT_LOG_LEVEL).upper(),
+            public_url=get("publicUrl"),
         )
 
 

@@ -23,6 +23,7 @@ from constructs import Construct
 from cxloop_infra.config import InfraConfig, construct_id
 from cxloop_infra.data import Data
 from cxloop_infra.messaging import Messaging
+from cxloop_infra.surveys import Surveys
 from shared import topology
 
 RUNTIME = lambda_.Runtime.PYTHON_3_11
@@ -57,6 +58,15 @@ CODE_EXCLUDES = (
 )
 
 SECRETS = "secrets"
+SES = "ses"
+SES_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+
+# Survey functions: a rule's "day" is a real day in AWS (the local demo compresses it), and mail leaves
+# through SES. The SMTP settings are unused with SES; they are set so every function sees the same names.
+DAY_SECONDS = "86400"
+MAIL_TRANSPORT = "ses"
+SMTP_HOST = "127.0.0.1"
+SMTP_PORT = "25"
 
 
 def lambda_handler(handler: str) -> str:
@@ -78,11 +88,16 @@ class Functions(Construct):
         config: InfraConfig,
         data: Data,
         messaging: Messaging,
+        surveys: Surveys,
+        public_url: str,
     ) -> None:
+        """``public_url``: the base of survey links (the HTTP API's URL, a token, or a custom domain)."""
         super().__init__(scope, construct_id_)
         self._config = config
         self._data = data
         self._messaging = messaging
+        self._surveys = surveys
+        self._public_url = public_url
         self.functions: dict[str, lambda_.Function] = {}
 
         code = lambda_.Code.from_asset(str(config.code_root), exclude=list(CODE_EXCLUDES))
@@ -168,6 +183,14 @@ class Functions(Construct):
             ),
             topology.ENV_EVENT_BUS: lambda: self._messaging.bus.event_bus_name,
             topology.ENV_SECRETS_PREFIX: lambda: self._config.prefix,
+            topology.ENV_PUBLIC_URL: lambda: self._public_url,
+            topology.ENV_DAY_SECONDS: lambda: DAY_SECONDS,
+            topology.ENV_MAIL_TRANSPORT: lambda: MAIL_TRANSPORT,
+            topology.ENV_SMTP_HOST: lambda: SMTP_HOST,
+            topology.ENV_SMTP_PORT: lambda: SMTP_PORT,
+            topology.ENV_SES_CONFIGURATION_SET: lambda: (
+                self._surveys.configuration_set.configuration_set_name
+            ),
         }
         environment = {
             **topology.RUNTIME_ENV,
@@ -183,7 +206,10 @@ class Functions(Construct):
     def _grant(self, logical: str, fn: lambda_.Function, resource: str, access: str) -> None:
         """Translate one topology grant into the narrowest IAM permissions that satisfy it."""
         tables, queues = self._data.tables, self._messaging.queues
-        if resource in tables and access == "read":
+        statement = self._statements().get((resource, access))
+        if statement is not None:
+            fn.add_to_role_policy(statement)
+        elif resource in tables and access == "read":
             tables[resource].grant_read_data(fn)
         elif resource in tables and access == "write":
             tables[resource].grant_read_write_data(fn)
@@ -193,10 +219,25 @@ class Functions(Construct):
             queues[resource].grant_consume_messages(fn)
         elif resource == topology.BUS and access == "put":
             self._messaging.bus.grant_put_events_to(fn)
-        elif resource == SECRETS and access in ("read", "delete"):
-            action = "secretsmanager:GetSecretValue" if access == "read" else "secretsmanager:DeleteSecret"
-            fn.add_to_role_policy(
-                iam.PolicyStatement(actions=[action], resources=[self._config.secrets_arn_pattern])
-            )
         else:
             raise ValueError(f"function {logical!r}: unsupported grant ({resource!r}, {access!r})")
+
+    def _statements(self) -> dict[tuple[str, str], iam.PolicyStatement]:
+        """The grants on resources outside the stack's tables, queues and bus, by (resource, access)."""
+        config = self._config
+        return {
+            # The shops' webhook secrets and the survey link keys.
+            (SECRETS, "read"): iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[config.secrets_arn_pattern, config.link_keys_arn_pattern],
+            ),
+            # A shop's secrets when it uninstalls: never the link keys.
+            (SECRETS, "delete"): iam.PolicyStatement(
+                actions=["secretsmanager:DeleteSecret"], resources=[config.secrets_arn_pattern]
+            ),
+            # SES authorizes a send against the sender identity and the configuration set it names.
+            (SES, "send"): iam.PolicyStatement(
+                actions=list(SES_SEND_ACTIONS),
+                resources=[config.ses_identities_arn_pattern, config.ses_configuration_set_arn],
+            ),
+        }

@@ -13,6 +13,27 @@ from cxloop_infra.config import InfraConfig, construct_id
 from shared import topology
 
 DLQ_RETENTION = Duration.days(14)  # the SQS maximum: time to notice, fix and `cxloop dlq replay`
+DEFAULT_BUS = "default"  # the account's bus, where AWS services (SES) publish their events
+SES_SOURCE = "aws.ses"
+# Set by SES on every event of a message sent with a configuration set.
+SES_CONFIGURATION_SET_TAG = "ses:configuration-set"
+
+
+def event_pattern(rule: topology.EventRule, config: InfraConfig) -> events.EventPattern:
+    """The rule's detail types, from its source when it names one.
+
+    SES events on the default bus come from every configuration set of the account and region: only
+    those of this stack's set are taken, so another application's bounces cannot reach the mail-events
+    consumer (which rejects a notification without the ``shop`` tag, sending it to the DLQ).
+    """
+    detail = None
+    if rule.source == SES_SOURCE:
+        detail = {"mail": {"tags": {SES_CONFIGURATION_SET_TAG: [config.ses_configuration_set_name]}}}
+    return events.EventPattern(
+        source=[rule.source] if rule.source else None,
+        detail_type=list(rule.detail_types),
+        detail=detail,
+    )
 
 
 def check_visibility_timeouts() -> None:
@@ -90,12 +111,16 @@ class Messaging(Construct):
         self.bus = events.EventBus(self, "Bus", event_bus_name=topology.physical(config.prefix, topology.BUS))
         CfnOutput(scope, "EventBusName", value=self.bus.event_bus_name)
 
+        default_bus: events.IEventBus | None = None
         for rule in topology.EVENT_RULES:
+            if rule.default_bus and default_bus is None:
+                default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", DEFAULT_BUS)
             events.Rule(
                 self,
                 f"{construct_id(rule.logical)}Rule",
                 rule_name=topology.physical(config.prefix, rule.logical),
-                event_bus=self.bus,
-                event_pattern=events.EventPattern(detail_type=list(rule.detail_types)),
+                event_bus=default_bus if rule.default_bus else self.bus,
+                event_pattern=event_pattern(rule, config),
+                # CDK adds the queue policy letting this rule (aws:SourceArn) send to the queue.
                 targets=[targets.SqsQueue(self.queues[rule.queue])],
             )

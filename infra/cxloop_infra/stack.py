@@ -13,6 +13,7 @@ from cxloop_infra.config import InfraConfig
 from cxloop_infra.data import Data
 from cxloop_infra.functions import Functions
 from cxloop_infra.messaging import Messaging
+from cxloop_infra.surveys import Surveys
 
 # Feature flags set here rather than in cdk.json so that `python infra/app.py`, the tests and
 # `cdk deploy` synthesize the same template (context given on the command line still wins).
@@ -35,8 +36,19 @@ class CxloopStack(Stack):
         self.config = config
         self.data = Data(self, "Data", config=config)
         self.messaging = Messaging(self, "Messaging", config=config)
-        self.functions = Functions(self, "Functions", config=config, data=self.data, messaging=self.messaging)
-        self.api = Api(self, "Api", config=config, functions=self.functions)
+        self.surveys = Surveys(self, "Surveys", config=config)
+        # The API before the functions (survey links point at it), its routes after them.
+        self.api = Api(self, "Api", config=config)
+        self.functions = Functions(
+            self,
+            "Functions",
+            config=config,
+            data=self.data,
+            messaging=self.messaging,
+            surveys=self.surveys,
+            public_url=self.api.public_url,
+        )
+        self.api.add_function_routes(self.functions)
         Tags.of(self).add("app", "cxloop")
         Tags.of(self).add("cxloop:prefix", config.prefix)
 

@@ -388,3 +388,16 @@ class Unreachable:
 def test_ses_network_errors_are_deferred(error: Exception) -> None:
     with pytest.raises(MailDeferred, match=type(error).__name__):
         SesMailer(Unreachable(error)).send(outgoing())
+
+
+def test_ses_daily_quota_waits_an_hour(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    stubber.add_client_error(
+        "send_email",
+        service_error_code="LimitExceededException",
+        service_message="Daily message quota exceeded.",
+        http_status_code=400,
+    )
+    with pytest.raises(MailDeferred) as caught:
+        SesMailer(client).send(outgoing())
+    assert caught.value.retry_after_s == 3600

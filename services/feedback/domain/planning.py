@@ -57,9 +57,13 @@ def outside_quiet_hours(at: datetime, quiet: QuietHours | None, zone: ZoneInfo) 
     day = local.date()
     if quiet.start > quiet.end and local.time() >= quiet.start:
         day += timedelta(days=1)
-    # Wall-clock construction, so the end of the quiet hours is local time on DST days too.
-    end = datetime.combine(day, quiet.end, tzinfo=zone)
-    return end.astimezone(UTC)
+    # Wall-clock construction, so the end of the quiet hours is local time on DST days too. On the
+    # night clocks go back the end may exist twice: take the first one not before ``at``.
+    for fold in (0, 1):
+        end = datetime.combine(day, quiet.end, tzinfo=zone).replace(fold=fold).astimezone(UTC)
+        if end >= at:
+            return end
+    return at
 
 
 def sampled_in(shop_id: str, iid: str, percent: float) -> bool:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from enum import StrEnum
 
 MAC_BYTES = 16
 MAX_TOKEN_CHARS = 200
+_ALPHABET = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class Purpose(StrEnum):
@@ -56,16 +58,20 @@ def read(keys: Sequence[bytes], token: str, purpose: Purpose, now: datetime) -> 
     if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
         return None
     body, _, mac = token.partition(".")
+    if not _ALPHABET.match(body) or not _ALPHABET.match(mac):
+        return None
     try:
         payload, given = _unb64(body), _unb64(mac)
     except (binascii.Error, ValueError):
         return None
+    if _b64(payload) != body or _b64(given) != mac:
+        return None  # one spelling per token: no spare bits, padding or alphabet variants
     if not any(hmac.compare_digest(_mac(key, payload), given) for key in keys):
         return None
     try:
         kind, shop_id, iid, expires = payload.decode().split("|")
         claims = Claims(Purpose(kind), shop_id, iid, datetime.fromtimestamp(int(expires), tz=UTC))
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         return None
     if claims.purpose is not purpose or now >= claims.expires_at:
         return None
