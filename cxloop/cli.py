@@ -80,6 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             demo=not args.no_demo,
             exit_after_demo=args.exit_after_demo,
+            day_seconds=args.day_seconds,
+            dispatch_every_s=args.dispatch_every,
         )
     )
 
@@ -266,6 +268,14 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     )
     run.add_argument("--no-demo", action="store_true", help="start empty: no demo shops or orders")
     run.add_argument("--exit-after-demo", action="store_true", help="stop once the demo has run")
+    run.add_argument(
+        "--day-seconds", type=float, help="length of a survey rule's day (default: 2 in the demo, else 86400)"
+    )
+    run.add_argument(
+        "--dispatch-every",
+        type=float,
+        help="seconds between dispatcher runs (default: 2 in the demo, else 60)",
+    )
     run.set_defaults(func=cmd_run)
 
     shop = sub.add_parser("shop", help="manage shops (tenants) and their secrets").add_subparsers(

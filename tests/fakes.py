@@ -473,14 +473,14 @@ class InMemorySurveyStore:
 
     def _touch(self, shop_id: str, guard: ContactGuard) -> None:
         sk = f"CONTACT#{guard.key}"
-        contact = self._part(shop_id).setdefault(sk, {"pk": _pk(shop_id), "sk": sk})
-        if guard.mode is GuardMode.SURVEY:
+        part = self._part(shop_id)
+        if guard.mode is GuardMode.SURVEY:  # an UpdateItem: creates the item
+            contact = part.setdefault(sk, {"pk": _pk(shop_id), "sk": sk})
             contact.update(last_surveyed_at=_iso(guard.at), last_invite=guard.invite_id)
-        elif guard.mode is GuardMode.RELEASE and contact.get("last_invite") == guard.invite_id:
-            contact.pop("last_surveyed_at", None)
-            contact.pop("last_invite", None)
-        if set(contact) == {"pk", "sk"}:
-            self._part(shop_id).pop(sk)  # a ConditionCheck creates nothing
+        elif guard.mode is GuardMode.RELEASE and part.get(sk, {}).get("last_invite") == guard.invite_id:
+            part[sk].pop("last_surveyed_at", None)  # REMOVE keeps the (now empty) item
+            part[sk].pop("last_invite", None)
+        # REMINDER is a ConditionCheck: it writes nothing.
 
     def _log(self, shop_id: str, entry: SuppressionEntry) -> None:
         sk = f"SUPPRESSION#{_iso(entry.at)}#{entry.invite_id}"

@@ -23,6 +23,13 @@ REGION = "us-east-1"
 PREFIX = "cxloop"
 POWERTOOLS_LAYER = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-arm64:7"
 SECRETS_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{PREFIX}/shops/*"
+LINK_KEYS_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{PREFIX}/surveys/link-keys-??????"
+CONFIGURATION_SET = f"{PREFIX}-surveys"
+SES_RESOURCES = {
+    f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/*",
+    f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/{CONFIGURATION_SET}",
+}
+DEFAULT_BUS_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 
 
@@ -159,8 +166,13 @@ def test_ttl_and_sparse_index_literals(resources) -> None:
     """What the handlers rely on, independent of how the topology is read."""
     props = resources[_table_id(resources, "feedback")]["Properties"]
     assert props["TimeToLiveSpecification"]["AttributeName"] == "ttl"
-    projections = {i["IndexName"]: i["Projection"]["ProjectionType"] for i in props["GlobalSecondaryIndexes"]}
-    assert projections == {"gsi1": "KEYS_ONLY", "pending": "KEYS_ONLY"}
+    projections = {i["IndexName"]: i["Projection"] for i in props["GlobalSecondaryIndexes"]}
+    assert projections == {
+        "gsi1": {"ProjectionType": "KEYS_ONLY"},
+        "pending": {"ProjectionType": "KEYS_ONLY"},
+        # The dispatcher reads whole invitations from the index, nothing else.
+        "due": {"ProjectionType": "ALL"},
+    }
 
 
 # --- messaging -------------------------------------------------------------------------------------
@@ -198,17 +210,68 @@ def test_dlq_alarm(resources, spec: topology.Queue) -> None:
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
 
+def _queue_policy(resources: dict[str, dict[str, Any]], queue_id: str) -> list[dict[str, Any]]:
+    (statements,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in _of_type(resources, "AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": queue_id}]
+    ]
+    return statements
+
+
 def test_queue_policies_deny_plain_http(resources) -> None:
     policies = _of_type(resources, "AWS::SQS::QueuePolicy")
     assert len(policies) == 2 * len(topology.QUEUES)
+    targeted = {topology.physical(PREFIX, rule.queue) for rule in topology.EVENT_RULES}
     for policy in policies.values():
-        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-        assert statement["Effect"] == "Deny"
-        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        (queue_id,) = [q["Ref"] for q in policy["Properties"]["Queues"]]
+        deny, *others = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert deny["Effect"] == "Deny"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        # Besides: EventBridge may deliver to the queues that event rules target (test_event_rule).
+        name = resources[queue_id]["Properties"]["QueueName"]
+        assert [s["Principal"] for s in others] == (
+            [{"Service": "events.amazonaws.com"}] if name in targeted else []
+        )
 
 
 def test_event_bus(resources) -> None:
     _one(resources, "AWS::Events::EventBus", Name=topology.physical(PREFIX, topology.BUS))
+
+
+@pytest.mark.parametrize("spec", topology.EVENT_RULES, ids=lambda r: r.logical)
+def test_event_rule(resources, spec: topology.EventRule) -> None:
+    rid, rule = _one(resources, "AWS::Events::Rule", Name=topology.physical(PREFIX, spec.logical))
+    props = rule["Properties"]
+    if spec.default_bus:
+        assert props["EventBusName"] == "default"
+    else:
+        (bus,) = _of_type(resources, "AWS::Events::EventBus")
+        assert props["EventBusName"] == {"Ref": bus}
+    pattern = props["EventPattern"]
+    assert pattern["detail-type"] == list(spec.detail_types)
+    assert pattern.get("source") == ([spec.source] if spec.source else None)
+    queue = _queue_id(resources, topology.physical(PREFIX, spec.queue))
+    assert [t["Arn"] for t in props["Targets"]] == [_arn_of(queue)]
+    # The queue lets this rule, and only it, send.
+    (allow,) = [s for s in _queue_policy(resources, queue) if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    assert "sqs:SendMessage" in _as_list(allow["Action"])
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": _arn_of(rid)}}
+
+
+def test_ses_feedback_rule_literals(resources) -> None:
+    """SES bounces and complaints: from the default bus, of this stack's configuration set only."""
+    _, rule = _one(resources, "AWS::Events::Rule", Name=f"{PREFIX}-ses-feedback")
+    props = rule["Properties"]
+    assert props["EventBusName"] == "default"
+    assert props["EventPattern"] == {
+        "source": ["aws.ses"],
+        "detail-type": ["Email Bounced", "Email Complaint Received"],
+        "detail": {"mail": {"tags": {"ses:configuration-set": [CONFIGURATION_SET]}}},
+    }
+    queue = _queue_id(resources, f"{PREFIX}-mail-events")
+    assert props["Targets"][0]["Arn"] == _arn_of(queue)
 
 
 def test_visibility_timeout_guard(monkeypatch) -> None:
@@ -284,12 +347,21 @@ def test_environment_values(resources) -> None:
     feedback = _table_id(resources, "feedback")
     queue = _queue_id(resources, topology.physical(PREFIX, "feedback-events"))
     (bus,) = _of_type(resources, "AWS::Events::EventBus")
+    (api,) = _of_type(resources, "AWS::ApiGatewayV2::Api")
+    configuration_set, _ = _one(resources, "AWS::SES::ConfigurationSet", Name=CONFIGURATION_SET)
     expected = {
         topology.ENV_SHOPS_TABLE: {"Ref": shops},
         topology.ENV_FEEDBACK_TABLE: {"Ref": feedback},
         topology.ENV_EVENTS_QUEUE_URL: {"Ref": queue},
         topology.ENV_EVENT_BUS: {"Ref": bus},
         topology.ENV_SECRETS_PREFIX: PREFIX,
+        # Survey links point at the API (https, no trailing slash: the $default stage is at the root).
+        topology.ENV_PUBLIC_URL: {"Fn::GetAtt": [api, "ApiEndpoint"]},
+        topology.ENV_DAY_SECONDS: "86400",
+        topology.ENV_MAIL_TRANSPORT: "ses",
+        topology.ENV_SMTP_HOST: "127.0.0.1",
+        topology.ENV_SMTP_PORT: "25",
+        topology.ENV_SES_CONFIGURATION_SET: {"Ref": configuration_set},
     }
     for spec in topology.FUNCTIONS:
         env = _function(resources, spec.logical)[1]["Properties"]["Environment"]["Variables"]
@@ -350,9 +422,15 @@ def test_sqs_event_source(resources, spec: topology.Function) -> None:
 
 
 def test_event_source_literals(resources) -> None:
-    (mapping,) = _of_type(resources, "AWS::Lambda::EventSourceMapping").values()
-    assert mapping["Properties"]["BatchSize"] == 10
-    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    mappings = _of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    consumers = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"] for m in mappings}
+    expected = {_function(resources, name)[0] for name in ("feedback-events", "feedback-mail-events")}
+    assert set(consumers) == expected
+    for props in consumers.values():
+        assert props["BatchSize"] == 10
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    mail_events = consumers[_function(resources, "feedback-mail-events")[0]]
+    assert mail_events["EventSourceArn"] == _arn_of(_queue_id(resources, f"{PREFIX}-mail-events"))
 
 
 @pytest.mark.parametrize("spec", [f for f in topology.FUNCTIONS if f.schedule], ids=lambda f: f.logical)
@@ -367,6 +445,15 @@ def test_schedule(resources, spec: topology.Function) -> None:
         FunctionName=_arn_of(fid),
         Principal="events.amazonaws.com",
     )
+
+
+def test_dispatcher_runs_every_minute_and_may_send(resources) -> None:
+    fid, _ = _function(resources, "feedback-dispatcher")
+    _, rule = _one(resources, "AWS::Events::Rule", ScheduleExpression="rate(1 minute)")
+    assert rule["Properties"]["Targets"][0]["Arn"] == _arn_of(fid)
+    statements = _statements(resources, "feedback-dispatcher")
+    for action in ("ses:SendEmail", "ses:SendRawEmail"):
+        assert set(_allowed(statements, action)) == SES_RESOURCES, action
 
 
 # --- HTTP API --------------------------------------------------------------------------------------
@@ -388,6 +475,27 @@ def test_http_routes(resources) -> None:
         assert integration["IntegrationUri"] == _arn_of(_function(resources, fn.logical)[0])
 
 
+def test_answer_routes_literals(resources) -> None:
+    fid, _ = _function(resources, "feedback-answers")
+    wired = set()
+    for route in _of_type(resources, "AWS::ApiGatewayV2::Route").values():
+        integration_id = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
+        if resources[integration_id]["Properties"]["IntegrationUri"] == _arn_of(fid):
+            wired.add(route["Properties"]["RouteKey"])
+    assert wired == {"GET /r/{token}", "POST /r/{token}", "GET /u/{token}", "POST /u/{token}"}
+    # API Gateway may invoke it, from this API only.
+    (api,) = _of_type(resources, "AWS::ApiGatewayV2::Api")
+    permissions = [
+        p["Properties"]
+        for p in _of_type(resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == _arn_of(fid)
+    ]
+    assert permissions
+    for permission in permissions:
+        assert permission["Principal"] == "apigateway.amazonaws.com"
+        assert {"Ref": api} in permission["SourceArn"]["Fn::Join"][1]
+
+
 def test_default_stage_is_throttled(resources) -> None:
     (stage,) = _of_type(resources, "AWS::ApiGatewayV2::Stage").values()
     props = stage["Properties"]
@@ -399,13 +507,52 @@ def test_default_stage_is_throttled(resources) -> None:
 def test_outputs(template) -> None:
     outputs = template.to_json()["Outputs"]
     expected = {"ApiUrl", "WebhookUrlTemplate", "EventBusName", "ShopsTableName", "FeedbackTableName"}
-    expected |= {"FeedbackEventsQueueUrl", "FeedbackEventsDlqUrl"}
+    expected |= {"FeedbackEventsQueueUrl", "FeedbackEventsDlqUrl", "MailEventsQueueUrl", "MailEventsDlqUrl"}
+    expected |= {"PublicUrl", "SesConfigurationSetName", "LinkKeysSecretName"}
     assert expected <= set(outputs)
     assert outputs["ApiUrl"]["Value"] == {"Fn::GetAtt": [next(iter(_api_ids(template))), "ApiEndpoint"]}
+    assert outputs["PublicUrl"]["Value"] == outputs["ApiUrl"]["Value"]
+    assert outputs["LinkKeysSecretName"]["Value"] == topology.link_keys_secret(PREFIX)
 
 
 def _api_ids(template: Any) -> list[str]:
     return list(template.find_resources("AWS::ApiGatewayV2::Api"))
+
+
+# --- surveys ---------------------------------------------------------------------------------------
+
+
+def test_ses_configuration_set(resources) -> None:
+    cid, configuration_set = _one(resources, "AWS::SES::ConfigurationSet", Name=CONFIGURATION_SET)
+    assert configuration_set["Properties"]["SuppressionOptions"] == {
+        "SuppressedReasons": ["BOUNCE", "COMPLAINT"]
+    }
+    (destination,) = [
+        d["Properties"]
+        for d in _of_type(resources, "AWS::SES::ConfigurationSetEventDestination").values()
+        if d["Properties"]["ConfigurationSetName"] == {"Ref": cid}
+    ]
+    event_destination = destination["EventDestination"]
+    assert event_destination["Enabled"] is True
+    # SES publishes to the default bus only; the ses-feedback rule picks the events up there.
+    assert event_destination["EventBridgeDestination"] == {"EventBusArn": DEFAULT_BUS_ARN}
+    assert sorted(t.upper() for t in event_destination["MatchingEventTypes"]) == ["BOUNCE", "COMPLAINT"]
+
+
+def test_link_keys_secret(resources) -> None:
+    _, secret = _one(resources, "AWS::SecretsManager::Secret", Name=topology.link_keys_secret(PREFIX))
+    # What services/feedback/adapters/link_keys.py accepts: {"signing_key": "<at least 32 characters>"}.
+    generate = secret["Properties"]["GenerateSecretString"]
+    assert json.loads(generate["SecretStringTemplate"]) == {}
+    assert generate["GenerateStringKey"] == "signing_key"
+    assert generate["PasswordLength"] >= 32
+    assert generate["ExcludePunctuation"] is True
+    assert secret["DeletionPolicy"] == "Retain"
+    readers = {fn.logical for fn in topology.FUNCTIONS if ("secrets", "read") in fn.grants}
+    assert {"feedback-dispatcher", "feedback-answers"} <= readers
+    for spec in topology.FUNCTIONS:
+        readable = _allowed(_statements(resources, spec.logical), "secretsmanager:GetSecretValue")
+        assert (LINK_KEYS_ARN in readable) == (spec.logical in readers), spec.logical
 
 
 # --- least privilege -------------------------------------------------------------------------------
@@ -418,7 +565,8 @@ def test_webhook_intake_cannot_write_shops_or_publish(resources) -> None:
         assert shops not in _allowed(statements, action), action
     assert _allowed(statements, "events:PutEvents") == []
     assert _allowed(statements, "secretsmanager:DeleteSecret") == []
-    assert _allowed(statements, "secretsmanager:GetSecretValue") == [SECRETS_ARN]
+    assert set(_allowed(statements, "secretsmanager:GetSecretValue")) == {SECRETS_ARN, LINK_KEYS_ARN}
+    assert _allowed(statements, "ses:SendEmail") == []
 
 
 def test_events_consumer_publishes_to_the_bus_only(resources) -> None:
@@ -438,6 +586,9 @@ def test_permissions_follow_topology_grants(resources, spec: topology.Function) 
     assert bool(_allowed(statements, "events:PutEvents")) == ((topology.BUS, "put") in grants)
     assert bool(_allowed(statements, "secretsmanager:GetSecretValue")) == (("secrets", "read") in grants)
     assert bool(_allowed(statements, "secretsmanager:DeleteSecret")) == (("secrets", "delete") in grants)
+    assert LINK_KEYS_ARN not in _allowed(statements, "secretsmanager:DeleteSecret")
+    assert bool(_allowed(statements, "ses:SendEmail")) == (("ses", "send") in grants)
+    assert bool(_allowed(statements, "ses:SendRawEmail")) == (("ses", "send") in grants)
     for table in topology.TABLES:
         arn = _arn_of(_table_id(resources, table.logical))
         readable = arn in _allowed(statements, "dynamodb:GetItem")
@@ -447,6 +598,9 @@ def test_permissions_follow_topology_grants(resources, spec: topology.Function) 
     for queue in topology.QUEUES:
         arn = _arn_of(_queue_id(resources, topology.physical(PREFIX, queue.logical)))
         assert (arn in _allowed(statements, "sqs:SendMessage")) == ((queue.logical, "send") in grants)
+
+
+SERVICES = ("dynamodb", "sqs", "events", "secretsmanager", "ses")
 
 
 def test_no_wildcards(resources) -> None:
@@ -462,8 +616,8 @@ def test_no_wildcards(resources) -> None:
         for s in statements:
             actions = _as_list(s["Action"])
             assert "*" not in actions, rid
-            assert not any(a in ("dynamodb:*", "sqs:*", "events:*", "secretsmanager:*") for a in actions), rid
-            if any(a.startswith(("dynamodb:", "sqs:", "events:", "secretsmanager:")) for a in actions):
+            assert not any(a in {f"{service}:*" for service in SERVICES} for a in actions), rid
+            if any(a.startswith(tuple(f"{service}:" for service in SERVICES)) for a in actions):
                 assert "*" not in _as_list(s["Resource"]), (rid, s)
 
 
@@ -513,6 +667,17 @@ def test_config_precedence() -> None:
         "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-arm64:21"
     )
     assert config.secrets_arn_pattern == "arn:aws:secretsmanager:eu-west-1:210987654321:secret:acme/shops/*"
+    assert config.link_keys_arn_pattern == (
+        "arn:aws:secretsmanager:eu-west-1:210987654321:secret:acme/surveys/link-keys-??????"
+    )
+    assert config.ses_configuration_set_arn.endswith(
+        ":ses:eu-west-1:210987654321:configuration-set/acme-surveys"
+    )
+    assert config.public_url is None
+    # The functions' own CXLOOP_PUBLIC_URL (a loopback URL in the local stack) is not read.
+    assert InfraConfig.resolve({}.get, {"CXLOOP_PUBLIC_URL": "http://127.0.0.1:8080"}).public_url is None
+    custom = InfraConfig.resolve({}.get, {"CXLOOP_INFRA_PUBLIC_URL": "https://feedback.example.com"})
+    assert custom.public_url == "https://feedback.example.com"
 
     defaults = InfraConfig.resolve({}.get, {})
     assert (defaults.account, defaults.region, defaults.prefix) == ("123456789012", "us-east-1", "cxloop")
@@ -531,6 +696,9 @@ def test_config_precedence() -> None:
         {"account": "1234"},
         {"powertoolsLayerVersion": -1},
         {"powertoolsLayerVersion": 0},  # without depsLayerDir nothing would provide Powertools
+        {"publicUrl": "http://feedback.example.com"},  # links must be https (RFC 8058)
+        {"publicUrl": "https://feedback.example.com/"},  # links are <publicUrl>/r/<token>
+        {"publicUrl": "feedback.example.com"},
     ],
 )
 def test_config_rejects_invalid_values(bad: dict[str, Any]) -> None:

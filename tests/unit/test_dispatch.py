@@ -3,6 +3,7 @@ throttling, suppression, retries, leases and concurrent runs, all over the in-me
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from services.feedback.domain import tokens
 from services.feedback.domain.answers import AnswerDeps, record_score
-from services.feedback.domain.dispatch import DispatchDeps, DispatchReport, Dispatcher, Links
+from services.feedback.domain.dispatch import DispatchDeps, Dispatcher, DispatchReport, Links
 from services.feedback.domain.invitations import Invitation, Reason, Stage, Status, invite_id
 from services.feedback.domain.mail import MailDeferred, MailRejected, OutgoingEmail
 from services.feedback.domain.normalise import email_key, order_sk
@@ -22,7 +23,13 @@ from services.feedback.domain.programme import Brand, QuietHours, Rules, SurveyP
 from services.feedback.domain.views import Page
 from services.feedback.rendering import render_email
 from shared.tenancy import Platform
-from tests.fakes import InMemoryFeedbackStore, InMemoryProgrammes, InMemorySurveyStore, ListPublisher, SinkMailer
+from tests.fakes import (
+    InMemoryFeedbackStore,
+    InMemoryProgrammes,
+    InMemorySurveyStore,
+    ListPublisher,
+    SinkMailer,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -266,7 +273,7 @@ def test_an_answer_given_while_a_reminder_was_claimed_cancels_it_when_it_comes_b
     assert after.due_at is None and after.score == 10 and after.reminded_at is None
 
 
-# --- throttling --------------------------------------------------------------------------------------
+# --- throttling
 
 
 def test_two_orders_of_one_address_on_one_day_send_one_survey() -> None:
@@ -289,12 +296,15 @@ def test_two_orders_of_one_address_on_one_day_send_one_survey() -> None:
     assert entry.email_masked in ("j***@example.com", "J***@Example.com")
     assert "jane" not in entry.model_dump_json().lower()
 
-    # Just inside the window: still throttled; just after it: surveyed again.
-    bed.clock.now = T0 + 90 * DAY - timedelta(seconds=1)
+    # The window runs from the send. Just inside it: still throttled; just after it: surveyed again.
+    winner = first if loser == second else second
+    sent_at = bed.inv(winner).sent_at
+    assert sent_at == T0 + timedelta(hours=6)
+    bed.clock.now = sent_at + 90 * DAY - timedelta(seconds=1)
     inside = bed.plant(3).invite_id
     bed.run("run-2")
     assert bed.inv(inside).reason is Reason.THROTTLED
-    bed.clock.now = T0 + 90 * DAY + timedelta(seconds=1)
+    bed.clock.now = sent_at + 90 * DAY + timedelta(seconds=1)
     third = bed.plant(4).invite_id
     assert bed.run("run-3").sent == 1
     assert bed.inv(third).status is Status.SENT
@@ -358,7 +368,7 @@ def test_no_address_receives_two_first_emails_within_the_throttle_window(
             firsts.setdefault(to, []).append(at)
     for to, times in firsts.items():
         times.sort()
-        for earlier, later in zip(times, times[1:], strict=False):
+        for earlier, later in itertools.pairwise(times):
             assert later - earlier >= throttle_days * DAY, (to, earlier, later)
     invite_ids = [m for _, _, m in mailer.received if ".invite@" in m]
     assert len(invite_ids) == len(set(invite_ids))  # no invitation was sent twice
@@ -367,7 +377,7 @@ def test_no_address_receives_two_first_emails_within_the_throttle_window(
     assert all(i.status in final for i in bed.surveys.invitations(SHOP))
 
 
-# --- suppressed contacts and disabled programmes --------------------------------------------------------
+# --- suppressed contacts and disabled programmes
 
 
 @pytest.mark.parametrize("reason", [Reason.UNSUBSCRIBED, Reason.BOUNCED, Reason.COMPLAINED])
@@ -433,7 +443,7 @@ def test_an_invitation_without_an_address_is_suppressed_no_email() -> None:
     assert (bed.inv(iid).status, bed.inv(iid).reason) == (Status.SUPPRESSED, Reason.NO_EMAIL)
 
 
-# --- concurrent runs ----------------------------------------------------------------------------------------
+# --- concurrent runs
 
 
 def test_two_dispatchers_over_the_same_due_list_send_each_invitation_once() -> None:
@@ -470,7 +480,7 @@ def test_a_dispatcher_holding_a_stale_copy_loses_to_the_one_that_sent() -> None:
     assert bed.inv(iid).status is Status.SENT
 
 
-# --- provider failures --------------------------------------------------------------------------------------
+# --- provider failures
 
 
 def test_a_deferred_send_is_retried_with_growing_backoff() -> None:
@@ -499,7 +509,9 @@ def test_a_deferred_send_is_retried_with_growing_backoff() -> None:
     assert inv.sent_at == T0 + timedelta(minutes=3)
 
 
-@pytest.mark.parametrize(("retry_after", "wait"), [(600.0, timedelta(minutes=10)), (5.0, timedelta(minutes=1))])
+@pytest.mark.parametrize(
+    ("retry_after", "wait"), [(600.0, timedelta(minutes=10)), (5.0, timedelta(minutes=1))]
+)
 def test_a_longer_retry_after_wins_over_the_backoff(retry_after: float, wait: timedelta) -> None:
     bed = Bed()
     iid = bed.plant(1).invite_id
@@ -576,7 +588,7 @@ def test_a_rejected_send_fails_at_once_and_is_never_retried() -> None:
     assert bed.run("run-2").sent == 0 and bed.mailer.sent == []
 
 
-# --- crashes ------------------------------------------------------------------------------------------------
+# --- crashes
 
 
 def test_a_crashed_dispatchers_claim_expires_and_another_run_sends_with_the_same_message_id() -> None:
@@ -603,7 +615,7 @@ def test_a_crashed_dispatchers_claim_expires_and_another_run_sends_with_the_same
     assert after.stage is Stage.REMINDER
 
 
-# --- the mailer's connections ----------------------------------------------------------------------------------
+# --- the mailer's connections
 
 
 def test_the_mailer_is_closed_at_the_end_of_a_run() -> None:
