@@ -56,10 +56,14 @@ def _optional_int(value: str) -> int | None:
     return None if value.lower() in ("off", "none") else int(value)
 
 
-def merged(current: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """The stored programme (as a document) with the options given on the command line."""
+def merged(
+    current: dict[str, Any], args: argparse.Namespace, shop_name: str, timezone: str
+) -> dict[str, Any]:
+    """The stored programme (as a document) with the options given on the command line; a new one
+    starts from the shop's name and time zone."""
     doc: dict[str, Any] = json.loads(json.dumps(current))
-    doc.setdefault("brand", {}).setdefault("name", args.shop)
+    doc.setdefault("brand", {}).setdefault("name", shop_name[:100])
+    doc.setdefault("timezone", timezone)
     doc.setdefault("rules", {})
     given = {k: v for k, v in vars(args).items() if v is not None}
     for target, names in ((doc, TOP), (doc["brand"], BRAND), (doc["rules"], RULES)):
@@ -75,11 +79,12 @@ def merged(current: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_set(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     admin = admin_of(args)
-    if admin.shops.get(args.shop) is None:
+    shop = admin.shops.get(args.shop)
+    if shop is None:
         raise ValueError(f"no shop {args.shop!r} (add it with `cxloop shop add`)")
     programmes, _ = _stores(admin)
     current = programmes.get(args.shop)
-    doc = merged(current.model_dump(mode="json") if current else {}, args)
+    doc = merged(current.model_dump(mode="json") if current else {}, args, shop.name, shop.timezone)
     try:
         programme = SurveyProgramme.model_validate(doc)
     except ValidationError as e:

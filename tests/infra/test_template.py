@@ -369,6 +369,27 @@ def test_environment_values(resources) -> None:
             assert env[key] == expected[key], (spec.logical, key)
 
 
+def test_public_url_override(tmp_path: Path) -> None:
+    """A custom domain (context publicUrl) replaces the API endpoint in survey links."""
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+    from cxloop_infra import CxloopStack, InfraConfig
+    from cxloop_infra.stack import FEATURE_FLAGS
+
+    code = tmp_path / "code"  # a stand-in package: zipping the repository again would only cost time
+    code.mkdir()
+    (code / "handler.py").write_text("")
+    url = "https://feedback.example.com"
+    config = InfraConfig(account=ACCOUNT, region=REGION, prefix=PREFIX, public_url=url, code_root=code)
+    stack = CxloopStack(App(context=FEATURE_FLAGS, outdir=str(tmp_path / "out")), "override", config=config)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    users = [fn for fn in topology.FUNCTIONS if topology.ENV_PUBLIC_URL in fn.environment]
+    assert users
+    for spec in users:
+        env = _function(resources, spec.logical)[1]["Properties"]["Environment"]["Variables"]
+        assert env[topology.ENV_PUBLIC_URL] == url, spec.logical
+
+
 def test_code_asset_holds_runtime_code_only(synth, resources) -> None:
     """The function package: the handlers and what they import, none of the development tree."""
     _, outdir = synth

@@ -292,12 +292,9 @@ def test_a_survey_goes_out_over_smtp_and_its_links_work(surveys: Surveys, webhoo
     assert surveys.dispatch()["sent"] == 0
     assert len(surveys.inbox.received) == 1
 
+    # The same path answers 404 for a token it did not sign (so the 200s above mean something).
+    forged = re.sub(r"/r/[^.]+\.[^?]+", "/r/cnxzaG9wLWF8eHh4fDk5OTk5OTk5OTk.AAAAAAAAAAAAAAAAAAAAAA", nine)
+    assert forged != nine and surveys.call("GET", forged)["statusCode"] == 404
+    tampered = unsubscribe_url.rpartition(".")[0] + "." + "A" * 22  # the same claims, a MAC of zeros
+    assert surveys.call("POST", tampered, "List-Unsubscribe=One-Click")["statusCode"] == 404
 
-def test_a_link_with_a_forged_token_is_not_found(surveys: Surveys) -> None:
-    """The same handler path as above answers 404 for a token it did not sign (so the 200s mean something)."""
-    forged = f"{PUBLIC_URL}/r/cnxzaG9wLWF8eHh4fDk5OTk5OTk5OTk.AAAAAAAAAAAAAAAAAAAAAA?score=9"
-    result = surveys.call("GET", forged)
-    assert result["statusCode"] == 404
-    assert _header(result, "referrer-policy") == "no-referrer"
-    result = surveys.call("POST", forged.replace("/r/", "/u/").split("?")[0], "List-Unsubscribe=One-Click")
-    assert result["statusCode"] == 404
