@@ -53,8 +53,9 @@ def issue(key: bytes, purpose: Purpose, shop_id: str, invite_id: str, expires_at
     return f"{_b64(payload)}.{_b64(_mac(key, payload))}"
 
 
-def read(keys: Sequence[bytes], token: str, purpose: Purpose, now: datetime) -> Claims | None:
-    """The token's claims if it is genuine, unexpired and for ``purpose``; otherwise None."""
+def _decode(token: str) -> tuple[bytes, bytes] | None:
+    """(payload, mac) of a well-formed token; one spelling per token (no spare bits, padding or
+    alphabet variants), so a changed character is never the same token."""
     if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
         return None
     body, _, mac = token.partition(".")
@@ -65,14 +66,27 @@ def read(keys: Sequence[bytes], token: str, purpose: Purpose, now: datetime) -> 
     except (binascii.Error, ValueError):
         return None
     if _b64(payload) != body or _b64(given) != mac:
-        return None  # one spelling per token: no spare bits, padding or alphabet variants
-    if not any(hmac.compare_digest(_mac(key, payload), given) for key in keys):
         return None
+    return payload, given
+
+
+def _claims(payload: bytes) -> Claims | None:
     try:
         kind, shop_id, iid, expires = payload.decode().split("|")
-        claims = Claims(Purpose(kind), shop_id, iid, datetime.fromtimestamp(int(expires), tz=UTC))
+        return Claims(Purpose(kind), shop_id, iid, datetime.fromtimestamp(int(expires), tz=UTC))
     except (ValueError, OverflowError, OSError):
         return None
-    if claims.purpose is not purpose or now >= claims.expires_at:
+
+
+def read(keys: Sequence[bytes], token: str, purpose: Purpose, now: datetime) -> Claims | None:
+    """The token's claims if it is genuine, unexpired and for ``purpose``; otherwise None."""
+    decoded = _decode(token)
+    if decoded is None:
+        return None
+    payload, given = decoded
+    if not any(hmac.compare_digest(_mac(key, payload), given) for key in keys):
+        return None
+    claims = _claims(payload)
+    if claims is None or claims.purpose is not purpose or now >= claims.expires_at:
         return None
     return claims
