@@ -125,9 +125,7 @@ class Surveys:
 
 
 @pytest.fixture
-def surveys(
-    stack: Stack, inbox: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Surveys]:
+def surveys(stack: Stack, inbox: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch) -> Iterator[Surveys]:
     handler, port = inbox
     for name, value in {
         "CXLOOP_PUBLIC_URL": PUBLIC_URL,
@@ -210,7 +208,9 @@ def test_a_survey_goes_out_over_smtp_and_its_links_work(surveys: Surveys, webhoo
     delivered = datetime.now(tz=UTC).replace(microsecond=0) - timedelta(days=4)
 
     # The order arrives through the webhook intake and the consumer, which plans its invitation.
-    response = stack.signed(Platform.SHOPIFY, SHOP_A, "orders/updated", _delivered_order(webhook_fixtures, delivered))
+    response = stack.signed(
+        Platform.SHOPIFY, SHOP_A, "orders/updated", _delivered_order(webhook_fixtures, delivered)
+    )
     assert response["statusCode"] == 200, response
     assert stack.drain() == 1
     [planned] = store.invitations(SHOP_A.shop_id)
@@ -235,7 +235,9 @@ def test_a_survey_goes_out_over_smtp_and_its_links_work(surveys: Surveys, webhoo
     assert match, unsubscribe_header
     unsubscribe_url = match.group(1)
     assert _only(message, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
-    assert b"\r\nList-Unsubscribe: <" + unsubscribe_url.encode() + b">\r\n" in raw, "the URL as sent, unfolded"
+    assert b"\r\nList-Unsubscribe: <" + unsubscribe_url.encode() + b">\r\n" in raw, (
+        "the URL as sent, unfolded"
+    )
 
     assert message.get_content_type() == "multipart/alternative"
     text_part, html_part = message.iter_parts()
@@ -297,4 +299,3 @@ def test_a_survey_goes_out_over_smtp_and_its_links_work(surveys: Surveys, webhoo
     assert forged != nine and surveys.call("GET", forged)["statusCode"] == 404
     tampered = unsubscribe_url.rpartition(".")[0] + "." + "A" * 22  # the same claims, a MAC of zeros
     assert surveys.call("POST", tampered, "List-Unsubscribe=One-Click")["statusCode"] == 404
-

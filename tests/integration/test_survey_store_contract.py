@@ -188,7 +188,7 @@ class Story:
         self.note(label, self.store.contact(shop, f"email:{who}"))
 
 
-def story(store: Any) -> Story:  # noqa: PLR0915 - one story, read top to bottom
+def story(store: Any) -> Story:
     s = Story(store)
 
     # Create, then writes that must not win.
@@ -214,13 +214,18 @@ def story(store: Any) -> Story:  # noqa: PLR0915 - one story, read top to bottom
     s.note("a2 untouched after BLOCKED", store.invitation(SHOP, "a2"))
     s.contact("alice unchanged after BLOCKED", "alice")
     at = T0 + 89 * timedelta(days=1)
-    s.write("a2 at the edge (since == last surveyed)", _claim(a2, "run-2", at), 1,
-            guard=_survey(a2, at, since=T0))  # fmt: skip
+    s.write(
+        "a2 at the edge (since == last surveyed)", _claim(a2, "run-2", at), 1, guard=_survey(a2, at, since=T0)
+    )
 
     # The same invitation again (a retry after a crash) passes.
     a1_retry = bump(a1_claimed, claim="run-3", due_at=T0 + 20 * MINUTE)
-    s.write("retry by a1 within the window", a1_retry, a1_claimed.version,
-            guard=_survey(a1_retry, T0 + 10 * MINUTE))  # fmt: skip
+    s.write(
+        "retry by a1 within the window",
+        a1_retry,
+        a1_claimed.version,
+        guard=_survey(a1_retry, T0 + 10 * MINUTE),
+    )
     s.contact("alice after the retry", "alice")
 
     # Outside the window the second invitation passes; then a1 is the one within the window of a2.
@@ -229,61 +234,92 @@ def story(store: Any) -> Story:  # noqa: PLR0915 - one story, read top to bottom
     s.write("a2 outside the window", a2_claimed, 1, guard=_survey(a2_claimed, at))
     s.contact("alice surveyed by a2", "alice")
     at = T0 + 92 * timedelta(days=1)
-    s.write("a1 again, now within a2's window", bump(a1_retry, claim="run-5"), a1_retry.version,
-            guard=_survey(a1_retry, at))  # fmt: skip
+    s.write(
+        "a1 again, now within a2's window",
+        bump(a1_retry, claim="run-5"),
+        a1_retry.version,
+        guard=_survey(a1_retry, at),
+    )
     s.note("a1 after that BLOCKED", store.invitation(SHOP, "a1"))
 
     # REMINDER: only "not suppressed"; it never marks the person, and creates no contact.
     bob_sent = _inv("b1", contact="bob", status=Status.SENT, stage=Stage.REMINDER, sent_at=T0)
     s.write("create b1 (sent, reminder due)", bob_sent, None)
     bounce_at = T0 + timedelta(hours=1)
-    store.suppress_contact(SHOP, "email:bob", Reason.BOUNCED, bounce_at,
-                           log_entry(bob_sent, Reason.BOUNCED, bounce_at))  # fmt: skip
+    store.suppress_contact(
+        SHOP, "email:bob", Reason.BOUNCED, bounce_at, log_entry(bob_sent, Reason.BOUNCED, bounce_at)
+    )
     s.contact("bob suppressed", "bob")
     at = T0 + timedelta(days=3)
-    s.write("reminder guard, suppressed contact", bump(bob_sent, claim="run-6"), 1,
-            guard=_guard(bob_sent, GuardMode.REMINDER, at))  # fmt: skip
-    s.write("survey guard, suppressed contact", bump(bob_sent, claim="run-6"), 1,
-            guard=_survey(bob_sent, at))  # fmt: skip
+    s.write(
+        "reminder guard, suppressed contact",
+        bump(bob_sent, claim="run-6"),
+        1,
+        guard=_guard(bob_sent, GuardMode.REMINDER, at),
+    )
+    s.write("survey guard, suppressed contact", bump(bob_sent, claim="run-6"), 1, guard=_survey(bob_sent, at))
     s.note("b1 untouched", store.invitation(SHOP, "b1"))
     a1_now = store.invitation(SHOP, "a1")
-    s.write("reminder guard, clean contact", bump(a1_now, claim="run-7", stage=Stage.REMINDER),
-            a1_now.version, guard=_guard(a1_now, GuardMode.REMINDER, at))  # fmt: skip
+    s.write(
+        "reminder guard, clean contact",
+        bump(a1_now, claim="run-7", stage=Stage.REMINDER),
+        a1_now.version,
+        guard=_guard(a1_now, GuardMode.REMINDER, at),
+    )
     s.contact("alice untouched by the reminder guard", "alice")
     carol = _inv("c1", contact="carol", status=Status.SENT, stage=Stage.REMINDER)
     s.write("create c1", carol, None)
-    s.write("reminder guard, no contact yet", bump(carol, claim="run-8"), 1,
-            guard=_guard(carol, GuardMode.REMINDER, at))  # fmt: skip
+    s.write(
+        "reminder guard, no contact yet",
+        bump(carol, claim="run-8"),
+        1,
+        guard=_guard(carol, GuardMode.REMINDER, at),
+    )
     s.contact("the reminder guard created no contact", "carol")
 
     # RELEASE: a failed send stops counting, but only if it is the one the person was last surveyed by.
     a1_now = store.invitation(SHOP, "a1")
     a1_failed = bump(a1_now, status=Status.FAILED, reason=Reason.FAILED, claim=None, due_at=None)
-    s.write("release by a1 (not the last invite)", a1_failed, a1_now.version,
-            guard=_guard(a1_now, GuardMode.RELEASE, at))  # fmt: skip
+    s.write(
+        "release by a1 (not the last invite)",
+        a1_failed,
+        a1_now.version,
+        guard=_guard(a1_now, GuardMode.RELEASE, at),
+    )
     s.contact("alice still surveyed by a2", "alice")
     a2_now = store.invitation(SHOP, "a2")
     a2_failed = bump(a2_now, status=Status.FAILED, reason=Reason.FAILED, claim=None, due_at=None)
-    s.write("release with a wrong version", a2_failed, a2_now.version + 5,
-            guard=_guard(a2_now, GuardMode.RELEASE, at))  # fmt: skip
+    s.write(
+        "release with a wrong version",
+        a2_failed,
+        a2_now.version + 5,
+        guard=_guard(a2_now, GuardMode.RELEASE, at),
+    )
     s.contact("a refused release releases nothing", "alice")
-    s.write("release by a2 (the last invite)", a2_failed, a2_now.version,
-            guard=_guard(a2_now, GuardMode.RELEASE, at))  # fmt: skip
+    s.write(
+        "release by a2 (the last invite)",
+        a2_failed,
+        a2_now.version,
+        guard=_guard(a2_now, GuardMode.RELEASE, at),
+    )
     s.contact("alice released", "alice")
     a3 = _inv("a3", due_at=at)
     s.write("create a3", a3, None)
-    s.write("after the release alice may be surveyed at once", _claim(a3, "run-9", at), 1,
-            guard=_survey(a3, at))  # fmt: skip
+    s.write(
+        "after the release alice may be surveyed at once", _claim(a3, "run-9", at), 1, guard=_survey(a3, at)
+    )
     s.contact("alice surveyed by a3", "alice")
 
     # suppress_contact twice: the first reason stands and only one entry is logged.
     erin = _inv("e1", contact="erin", status=Status.SENT, due_at=None)
     s.write("create e1", erin, None)
     first, second = T0 + timedelta(days=4), T0 + timedelta(days=5)
-    store.suppress_contact(SHOP, "email:erin", Reason.UNSUBSCRIBED, first,
-                           log_entry(erin, Reason.UNSUBSCRIBED, first, "first"))  # fmt: skip
-    store.suppress_contact(SHOP, "email:erin", Reason.COMPLAINED, second,
-                           log_entry(erin, Reason.COMPLAINED, second, "second"))  # fmt: skip
+    store.suppress_contact(
+        SHOP, "email:erin", Reason.UNSUBSCRIBED, first, log_entry(erin, Reason.UNSUBSCRIBED, first, "first")
+    )
+    store.suppress_contact(
+        SHOP, "email:erin", Reason.COMPLAINED, second, log_entry(erin, Reason.COMPLAINED, second, "second")
+    )
     s.contact("erin: the first reason stands", "erin")
     store.suppress_contact(SHOP, "email:frank", Reason.COMPLAINED, second, None)  # no log entry
     s.contact("frank suppressed without a log entry", "frank")
@@ -301,8 +337,13 @@ def story(store: Any) -> Story:  # noqa: PLR0915 - one story, read top to bottom
     # Answers waiting to be announced.
     answered = {"status": Status.SENT, "due_at": None, "score": 9, "revision": 1}
     for iid, hours, published in (("p1", 1, 0), ("p2", 5, 0), ("p3", 2, 1), ("p4", 30, 0)):
-        inv = _inv(iid, contact=iid, answered_at=T0 + timedelta(hours=hours), published_revision=published,
-                   **answered)  # fmt: skip
+        inv = _inv(
+            iid,
+            contact=iid,
+            answered_at=T0 + timedelta(hours=hours),
+            published_revision=published,
+            **answered,
+        )
         s.write(f"create answered {iid}", inv, None)
     s.note("unpublished before T0+3h", store.unpublished(T0 + timedelta(hours=3), 10))
     s.note("unpublished before T0+10h", store.unpublished(T0 + timedelta(hours=10), 10))
@@ -316,20 +357,44 @@ def story(store: Any) -> Story:  # noqa: PLR0915 - one story, read top to bottom
         s.write(f"due {iid}", _inv(iid, contact=iid, shop=DUE_SHOPS[n % 3], due_at=NOW - n * MINUTE), None)
     for n in range(24):  # spread over the other shards
         iid = f"spread-{n:02d}"
-        s.write(f"due {iid}", _inv(iid, contact=iid, shop=DUE_SHOPS[n % 3], due_at=NOW - n * 7 * MINUTE), None)
+        s.write(
+            f"due {iid}", _inv(iid, contact=iid, shop=DUE_SHOPS[n % 3], due_at=NOW - n * 7 * MINUTE), None
+        )
     for n in range(6):
         iid = f"later-{n}"
-        s.write(f"not yet due {iid}", _inv(iid, contact=iid, shop=DUE_SHOPS[n % 3],
-                                           due_at=NOW + (n + 1) * MINUTE), None)  # fmt: skip
+        s.write(
+            f"not yet due {iid}",
+            _inv(iid, contact=iid, shop=DUE_SHOPS[n % 3], due_at=NOW + (n + 1) * MINUTE),
+            None,
+        )
         iid = f"undue-{n}"
-        s.write(f"no due_at {iid}", _inv(iid, contact=iid, shop=DUE_SHOPS[n % 3], due_at=None,
-                                         status=Status.SENT, sent_at=T0), None)  # fmt: skip
+        s.write(
+            f"no due_at {iid}",
+            _inv(iid, contact=iid, shop=DUE_SHOPS[n % 3], due_at=None, status=Status.SENT, sent_at=T0),
+            None,
+        )
     s.write("due exactly now", _inv("edge-now", contact="edge", shop=DUE_SHOPS[0], due_at=NOW), None)
-    berlin = timezone(timedelta(hours=5))
-    s.write("due an hour ago, in another zone", _inv("zoned", contact="zoned", shop=DUE_SHOPS[1],
-            due_at=(NOW - timedelta(hours=1)).astimezone(berlin)), None)  # fmt: skip
-    s.write("due in an hour, in another zone", _inv("zoned-later", contact="zl", shop=DUE_SHOPS[1],
-            due_at=(NOW + timedelta(hours=1)).astimezone(berlin)), None)  # fmt: skip
+    plus_five = timezone(timedelta(hours=5))
+    s.write(
+        "due an hour ago, in another zone",
+        _inv(
+            "zoned",
+            contact="zoned",
+            shop=DUE_SHOPS[1],
+            due_at=(NOW - timedelta(hours=1)).astimezone(plus_five),
+        ),
+        None,
+    )
+    s.write(
+        "due in an hour, in another zone",
+        _inv(
+            "zoned-later",
+            contact="zl",
+            shop=DUE_SHOPS[1],
+            due_at=(NOW + timedelta(hours=1)).astimezone(plus_five),
+        ),
+        None,
+    )
     left = _inv("left", contact="left", shop=DUE_SHOPS[2], due_at=NOW - timedelta(days=1))
     s.write("create a due one", left, None)
     s.write("no longer due (rewritten without due_at)", bump(left, due_at=None, status=Status.SENT), 1)

@@ -27,6 +27,7 @@ from services.feedback.domain.normalise import email_key, order_sk
 from services.feedback.domain.ports import Written
 from services.feedback.domain.programme import Brand, Rules, SurveyProgramme, SurveyType
 from services.feedback.domain.recovery import republish_answers
+from services.feedback.domain.report import survey_report
 from services.feedback.domain.surveying import PlanningDeps
 from services.feedback.domain.views import MAX_COMMENT_CHARS, Page, PageView
 from services.feedback.rendering import render_email
@@ -269,6 +270,40 @@ def test_a_score_that_str_isdigit_accepts_but_int_cannot_read_shows_the_scale(ra
 
     assert page is Page.CHOOSE
     assert bed.inv(iid).score is None
+
+
+def _switch_type(bed: Bed, survey_type: SurveyType) -> None:
+    current = bed.programmes.get(SHOP)
+    assert current is not None
+    bed.programmes.put(SHOP, current.model_copy(update={"survey_type": survey_type}))
+
+
+def test_an_answer_is_read_on_the_scale_of_the_invitations_survey_type() -> None:
+    """BUG: parse_score and the answer page use the current programme's type, not the invitation's:
+    an NPS e-mail answered after the shop switched to CSAT has its 9 refused (CHOOSE, with a 1-5 scale)."""
+    bed = Bed()
+    iid, mail = bed.send()  # NPS, 0-10
+    _switch_type(bed, SurveyType.CSAT)
+
+    page, view = record_score(bed.deps, answer_token(mail), "9")
+
+    assert page is Page.ANSWER and bed.inv(iid).score == 9
+    assert view.survey_type is SurveyType.NPS and [s.score for s in view.scale] == list(range(11))
+
+
+def test_a_score_off_the_invitations_scale_never_reaches_the_report() -> None:
+    """BUG (same cause): a CSAT invitation answered 9 on the NPS scale of the new programme is stored and
+    published as CSAT 9, and the shop's report then fails (csat() refuses a score above 5)."""
+    bed = Bed(survey_type=SurveyType.CSAT)
+    iid, mail = bed.send()  # CSAT, 1-5
+    _switch_type(bed, SurveyType.NPS)
+
+    record_score(bed.deps, answer_token(mail), "9")
+
+    survey_report(SHOP, bed.surveys.invitations(SHOP), T0 - DAY, T0 + DAY)  # must not raise
+    inv = bed.inv(iid)
+    assert inv.survey_type is SurveyType.CSAT
+    assert inv.score is None or 1 <= inv.score <= 5
 
 
 # --- tokens ------------------------------------------------------------------------------------------------

@@ -19,7 +19,14 @@ from services.feedback.domain.invitations import Invitation, Reason, Stage, Stat
 from services.feedback.domain.mail import MailDeferred, MailRejected, OutgoingEmail
 from services.feedback.domain.normalise import email_key, order_sk
 from services.feedback.domain.ports import Written
-from services.feedback.domain.programme import Brand, QuietHours, Rules, SurveyProgramme, SurveyType
+from services.feedback.domain.programme import (
+    SCALES,
+    Brand,
+    QuietHours,
+    Rules,
+    SurveyProgramme,
+    SurveyType,
+)
 from services.feedback.domain.views import Page
 from services.feedback.rendering import render_email
 from shared.tenancy import Platform
@@ -433,6 +440,23 @@ def test_a_programme_switched_off_after_planning_suppresses_the_send(how: str) -
     assert [e.reason for e in bed.surveys.suppressions(SHOP)] == [Reason.DISABLED]
 
 
+def test_the_email_asks_on_the_scale_of_the_invitations_survey_type() -> None:
+    """BUG: compose() takes the survey type (question and scale) from the current programme, while the
+    invitation keeps the type it was planned with: after a switch NPS -> CSAT the e-mail asks 1-5 and
+    the answer is stored and published as an NPS score."""
+    bed = Bed()
+    iid = bed.plant(1).invite_id  # planned as NPS
+    current = bed.programmes.get(SHOP)
+    assert current is not None
+    bed.programmes.put(SHOP, current.model_copy(update={"survey_type": SurveyType.CSAT}))
+
+    bed.run()
+
+    [mail] = bed.mailer.sent
+    low, high = SCALES[bed.inv(iid).survey_type]
+    assert sorted(score_urls(mail.text)) == list(range(low, high + 1))
+
+
 def test_an_invitation_without_an_address_is_suppressed_no_email() -> None:
     bed = Bed()
     iid = bed.plant(1, email=None).invite_id
@@ -613,6 +637,26 @@ def test_a_crashed_dispatchers_claim_expires_and_another_run_sends_with_the_same
     after = bed.inv(iid)
     assert after.status is Status.SENT and after.claim is None and after.sent_at == bed.clock()
     assert after.stage is Stage.REMINDER
+
+
+def test_an_answer_to_a_crashed_send_means_no_reminder_after_the_resend() -> None:
+    bed = Bed()
+    iid = bed.plant(1).invite_id
+    crashing = CrashingMailer()
+    with pytest.raises(Crash):
+        bed.run("run-dead", mailer=crashing)
+    [delivered] = crashing.sent
+    token = urlsplit(score_urls(delivered.text)[8]).path.rsplit("/", 1)[1]
+
+    assert record_score(bed.answers(), token, "8")[0] is Page.ANSWER  # SENDING is answerable
+    bed.clock.advance(timedelta(minutes=10))
+    assert bed.run("run-2").sent == 1
+
+    after = bed.inv(iid)
+    assert after.status is Status.SENT and after.score == 8
+    assert after.due_at is None and after.stage is Stage.INVITE
+    bed.clock.advance(30 * DAY)
+    assert bed.run("run-3").reminders == 0
 
 
 # --- the mailer's connections

@@ -19,7 +19,7 @@ from services.feedback.domain import tokens
 from services.feedback.domain.dispatch import Links
 from services.feedback.domain.invitations import Invitation, Reason, Status
 from services.feedback.domain.ports import EventPublisher, ProgrammeStore, SurveyStore
-from services.feedback.domain.programme import SurveyProgramme
+from services.feedback.domain.programme import SCALES, SurveyProgramme, SurveyType
 from services.feedback.domain.surveying import bump, log_entry, update
 from services.feedback.domain.views import MAX_COMMENT_CHARS, Page, PageView, ScoreLink
 from shared import events
@@ -27,7 +27,8 @@ from shared import events
 log = logging.getLogger(__name__)
 
 # Control characters other than newline and tab are dropped from comments.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SCORE = re.compile(r"[0-9]{1,3}")
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,16 @@ NOT_FOUND: Result = (Page.NOT_FOUND, PageView())
 def clean_text(value: str | None, limit: int = MAX_COMMENT_CHARS) -> str:
     """Normalised, control characters removed, trimmed, at most ``limit`` characters."""
     text = unicodedata.normalize("NFC", value or "")
-    return _CONTROL.sub("", text).strip()[:limit]
+    return _CONTROL.sub("", text).strip()[:limit].rstrip()
 
 
-def parse_score(raw: str | None, programme: SurveyProgramme) -> int | None:
-    low, high = programme.scale
-    if raw is None or not raw.strip().isdigit():
+def parse_score(raw: str | None, survey_type: SurveyType) -> int | None:
+    """A score on the invitation's own scale (not the programme's: the shop may have changed type)."""
+    low, high = SCALES[survey_type]
+    text = (raw or "").strip()
+    if not _SCORE.fullmatch(text):
         return None
-    score = int(raw.strip())
+    score = int(text)
     return score if low <= score <= high else None
 
 
@@ -70,15 +73,15 @@ def _answerable(deps: AnswerDeps, token: str, now: datetime) -> tuple[Invitation
 
 
 def _view(deps: AnswerDeps, inv: Invitation, programme: SurveyProgramme, token: str) -> PageView:
-    low, high = programme.scale
+    low, high = SCALES[inv.survey_type]
     base = f"{deps.links.public_url}/r/{token}"
     return PageView(
         language=programme.language,
         brand_name=programme.brand.name,
         colour=programme.brand.colour,
         logo_url=programme.brand.logo_url,
-        survey_type=programme.survey_type,
-        question=programme.question_text(),
+        survey_type=inv.survey_type,
+        question=programme.question_text(inv.survey_type),
         score=inv.score,
         # The same token: changing the score does not extend how long the link works.
         scale=[ScoreLink(score=s, url=f"{base}?score={s}") for s in range(low, high + 1)],
@@ -140,7 +143,7 @@ def record_score(deps: AnswerDeps, token: str, raw_score: str | None, correlatio
     if found is None:
         return NOT_FOUND
     inv, programme = found
-    score = parse_score(raw_score, programme)
+    score = parse_score(raw_score, inv.survey_type)
     if inv.comment is not None:  # complete: the answer is final once the comment form was sent
         return Page.COMMENTED, _view(deps, inv, programme, token).model_copy(
             update={"already_complete": True}

@@ -30,7 +30,7 @@ from services.feedback.domain.invitations import (
 from services.feedback.domain.mail import Mailer, MailError, OutgoingEmail
 from services.feedback.domain.planning import DAY, reminder_due, throttle_since
 from services.feedback.domain.ports import ProgrammeStore, SurveyStore, Written
-from services.feedback.domain.programme import SurveyProgramme
+from services.feedback.domain.programme import SCALES, SurveyProgramme
 from services.feedback.domain.surveying import bump, log_entry, update
 from services.feedback.domain.views import InvitationEmail, ScoreLink
 
@@ -98,7 +98,7 @@ class DispatchReport:
 def compose(inv: Invitation, programme: SurveyProgramme, deps: DispatchDeps, now: datetime) -> OutgoingEmail:
     if not inv.email:
         raise ValueError("an invitation without an address cannot be composed")
-    low, high = programme.scale
+    low, high = SCALES[inv.survey_type]  # the invitation's type, even if the shop changed it since
     answer_until = now + timedelta(days=programme.rules.answer_days)
     unsubscribe_url = deps.links.unsubscribe(inv, now + UNSUBSCRIBE_VALIDITY)
     brand = programme.brand
@@ -107,8 +107,8 @@ def compose(inv: Invitation, programme: SurveyProgramme, deps: DispatchDeps, now
         brand_name=brand.name,
         colour=brand.colour,
         logo_url=brand.logo_url,
-        survey_type=programme.survey_type,
-        question=programme.question_text(),
+        survey_type=inv.survey_type,
+        question=programme.question_text(inv.survey_type),
         first_name=inv.first_name,
         order_name=inv.order_name,
         scale=[ScoreLink(score=s, url=deps.links.answer(inv, s, answer_until)) for s in range(low, high + 1)],

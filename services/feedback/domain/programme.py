@@ -173,10 +173,13 @@ class SurveyProgramme(BaseModel):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def question_text(self) -> str:
-        if self.question:
+    def question_text(self, survey_type: SurveyType | None = None) -> str:
+        """The wording for ``survey_type`` (default: the programme's). An invitation planned before the
+        shop changed its type keeps its own type, so it gets that type's standard wording."""
+        asked = survey_type or self.survey_type
+        if self.question and asked is self.survey_type:
             return self.question
-        return DEFAULT_QUESTIONS[self.language][self.survey_type].format(brand=self.brand.name)
+        return DEFAULT_QUESTIONS[self.language][asked].format(brand=self.brand.name)
 
 
 def validation_message(error: Exception) -> str:
