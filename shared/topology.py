@@ -176,7 +176,7 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_s=60,
         schedule=Schedule("rate(1 minute)", every_s=60),
-        grants=(("shops", "read"), ("feedback", "write"), ("secrets", "read"), ("ses", "send")),
+        grants=(("shops", "read"), ("feedback", "write"), ("link-keys", "read"), ("ses", "send")),
         environment=(*SURVEY_ENV, *MAIL_ENV),
     ),
     Function(
@@ -185,7 +185,7 @@ FUNCTIONS = (
         handler="services.feedback.handlers.answers:handler",
         timeout_s=10,
         routes=ANSWER_ROUTES,
-        grants=(("shops", "read"), ("feedback", "write"), ("secrets", "read"), ("bus", "put")),
+        grants=(("shops", "read"), ("feedback", "write"), ("link-keys", "read"), ("bus", "put")),
         environment=SURVEY_ENV,
     ),
     Function(
@@ -224,7 +224,8 @@ def secret_name(prefix: str, shop_id: str) -> str:
 
 
 def link_keys_secret(prefix: str) -> str:
-    """The keys that sign survey and unsubscribe links (JSON ``{"keys": [hex, ...]}``, first signs)."""
+    """The keys that sign survey and unsubscribe links: ``{"signing_key": "..."}`` as the stack
+    generates it, and/or ``{"keys": [hex, ...]}`` (see services/feedback/adapters/link_keys.py)."""
     return f"{prefix}/surveys/link-keys"
 
 

@@ -58,6 +58,7 @@ CODE_EXCLUDES = (
 )
 
 SECRETS = "secrets"
+LINK_KEYS = "link-keys"
 SES = "ses"
 SES_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
 
@@ -226,10 +227,13 @@ class Functions(Construct):
         """The grants on resources outside the stack's tables, queues and bus, by (resource, access)."""
         config = self._config
         return {
-            # The shops' webhook secrets and the survey link keys.
+            # The shops' webhook secrets.
             (SECRETS, "read"): iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[config.secrets_arn_pattern, config.link_keys_arn_pattern],
+                actions=["secretsmanager:GetSecretValue"], resources=[config.secrets_arn_pattern]
+            ),
+            # The keys that sign survey links: only the functions that make or read links.
+            (LINK_KEYS, "read"): iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[config.link_keys_arn_pattern]
             ),
             # A shop's secrets when it uninstalls: never the link keys.
             (SECRETS, "delete"): iam.PolicyStatement(

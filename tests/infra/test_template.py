@@ -569,8 +569,8 @@ def test_link_keys_secret(resources) -> None:
     assert generate["PasswordLength"] >= 32
     assert generate["ExcludePunctuation"] is True
     assert secret["DeletionPolicy"] == "Retain"
-    readers = {fn.logical for fn in topology.FUNCTIONS if ("secrets", "read") in fn.grants}
-    assert {"feedback-dispatcher", "feedback-answers"} <= readers
+    readers = {fn.logical for fn in topology.FUNCTIONS if ("link-keys", "read") in fn.grants}
+    assert readers == {"feedback-dispatcher", "feedback-answers"}
     for spec in topology.FUNCTIONS:
         readable = _allowed(_statements(resources, spec.logical), "secretsmanager:GetSecretValue")
         assert (LINK_KEYS_ARN in readable) == (spec.logical in readers), spec.logical
@@ -586,7 +586,8 @@ def test_webhook_intake_cannot_write_shops_or_publish(resources) -> None:
         assert shops not in _allowed(statements, action), action
     assert _allowed(statements, "events:PutEvents") == []
     assert _allowed(statements, "secretsmanager:DeleteSecret") == []
-    assert set(_allowed(statements, "secretsmanager:GetSecretValue")) == {SECRETS_ARN, LINK_KEYS_ARN}
+    # The shops' secrets only: the internet-facing intake never reads the link keys.
+    assert set(_allowed(statements, "secretsmanager:GetSecretValue")) == {SECRETS_ARN}
     assert _allowed(statements, "ses:SendEmail") == []
 
 
@@ -605,7 +606,9 @@ def test_permissions_follow_topology_grants(resources, spec: topology.Function) 
     statements = _statements(resources, spec.logical)
     grants = set(spec.grants)
     assert bool(_allowed(statements, "events:PutEvents")) == ((topology.BUS, "put") in grants)
-    assert bool(_allowed(statements, "secretsmanager:GetSecretValue")) == (("secrets", "read") in grants)
+    readable = set(_allowed(statements, "secretsmanager:GetSecretValue"))
+    assert (SECRETS_ARN in readable) == (("secrets", "read") in grants)
+    assert (LINK_KEYS_ARN in readable) == (("link-keys", "read") in grants)
     assert bool(_allowed(statements, "secretsmanager:DeleteSecret")) == (("secrets", "delete") in grants)
     assert LINK_KEYS_ARN not in _allowed(statements, "secretsmanager:DeleteSecret")
     assert bool(_allowed(statements, "ses:SendEmail")) == (("ses", "send") in grants)
