@@ -128,7 +128,8 @@ def build_mailer(settings: SurveySettings) -> Mailer:
     return SesMailer(aws.client("sesv2", settings.aws), settings.ses_configuration_set)
 
 
-def build_surveys(settings: SurveySettings, *, mailer: bool = False, **overrides: Any) -> Surveys:
+def build_surveys(settings: SurveySettings, *, with_mailer: bool = False, **overrides: Any) -> Surveys:
+    """``with_mailer``: build the configured mailer (the dispatcher) unless ``mailer=`` overrides it."""
     from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
     from services.feedback.adapters.link_keys import SecretsManagerLinkKeys
     from shared.events import EventBridgePublisher
@@ -147,5 +148,5 @@ def build_surveys(settings: SurveySettings, *, mailer: bool = False, **overrides
         link_keys=overrides.get("link_keys")
         or SecretsManagerLinkKeys(aws.client("secretsmanager", settings.aws), settings.secrets_prefix),
         publisher=publisher,
-        mailer=overrides.get("mailer") or (build_mailer(settings) if mailer else None),
+        mailer=overrides.get("mailer") or (build_mailer(settings) if with_mailer else None),
     )

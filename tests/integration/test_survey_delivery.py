@@ -139,7 +139,7 @@ def surveys(stack: Stack, inbox: tuple[Inbox, int], monkeypatch: pytest.MonkeyPa
     provision_link_keys(session.client("secretsmanager"), stack.resources.prefix)
     DynamoProgrammeStore(db, stack.resources.tables["shops"]).put(SHOP_A.shop_id, PROGRAMME)
     # What each function's container builds on its cold start: the real wiring, SmtpMailer included.
-    built = bootstrap.build_surveys(load(SurveySettings), mailer=True)
+    built = bootstrap.build_surveys(load(SurveySettings), with_mailer=True)
     for module in (dispatcher_handler, answers_handler):
         monkeypatch.setattr(module, "_built", {})
         module.use(built)

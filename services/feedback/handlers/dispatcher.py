@@ -19,7 +19,7 @@ _built: dict[str, Surveys] = {}
 
 def surveys() -> Surveys:
     if "surveys" not in _built:
-        _built["surveys"] = build_surveys(load(SurveySettings), mailer=True)
+        _built["surveys"] = build_surveys(load(SurveySettings), with_mailer=True)
     return _built["surveys"]
 
 
