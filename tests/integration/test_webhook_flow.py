@@ -239,7 +239,10 @@ def test_sweeper_requeues_an_event_whose_send_was_lost(stack: Stack, webhook_fix
     assert stack.drain() == 1
     assert stack.admin.order("shop-a", Platform.SHOPIFY, "450789469") is not None
     # Processed now: the next sweep finds nothing.
-    assert Functions().invoke(topology.function("feedback-sweeper"), {}) == {"requeued": 0, "answers_republished": 0}
+    assert Functions().invoke(topology.function("feedback-sweeper"), {}) == {
+        "requeued": 0,
+        "answers_republished": 0,
+    }
 
 
 def test_a_failing_queue_keeps_the_event_for_the_sweeper(
@@ -265,7 +268,10 @@ def test_a_failing_queue_keeps_the_event_for_the_sweeper(
     monkeypatch.setenv("CXLOOP_REQUEUE_AFTER_SECONDS", "1")
     events_handler.use(bootstrap.build_consumer(load(ConsumerSettings)))
     time.sleep(1.2)
-    assert Functions().invoke(topology.function("feedback-sweeper"), {}) == {"requeued": 1, "answers_republished": 0}
+    assert Functions().invoke(topology.function("feedback-sweeper"), {}) == {
+        "requeued": 1,
+        "answers_republished": 0,
+    }
     assert stack.drain() == 1
     assert stack.admin.order("shop-a", Platform.SHOPIFY, "450789469") is not None
 
