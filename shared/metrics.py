@@ -74,7 +74,8 @@ class Metric(BaseModel):
 def nps(scores: Iterable[int]) -> Metric:
     """Net Promoter Score in points (-100..100) from 0-10 answers: % promoters (9-10) - % detractors (0-6).
 
-    The interval treats each answer as +1/0/-1 (normal approximation); a single answer gets the full range.
+    The interval treats each answer as +1/0/-1 (normal approximation); a single answer gets the full range,
+    and answers all in one group get an adjusted spread rather than a zero-width interval.
     """
     answers = _checked(scores, "NPS", 0, 10)
     n = len(answers)
@@ -90,6 +91,13 @@ def nps(scores: Iterable[int]) -> Metric:
         # Variance of one answer: p + d - (p - d)^2, kept in integers until the square root.
         spread = (promoters + detractors) * n - (promoters - detractors) ** 2
         half = Z95 * 100 * math.sqrt(spread / n**3)
+        if spread == 0:
+            # Every answer in one group: the plain estimate claims certainty (a zero-width interval).
+            # Estimate the spread with one pseudo-answer added to each group instead (as Agresti-Coull
+            # does for a proportion), so five promoters out of five read as "high, but uncertain".
+            m = n + 3
+            spread_adj = (promoters + detractors + 2) * m - (promoters - detractors) ** 2
+            half = Z95 * 100 * math.sqrt(spread_adj / (m**2 * n))
         low, high = _clipped(value, value - half, value + half, -100.0, 100.0)
     return Metric(
         name="nps",

@@ -350,3 +350,13 @@ def test_ten_times_the_answers_narrow_the_nps_interval_by_sqrt_ten():
     large = nps(([10] * 5 + [8] * 3 + [0] * 2) * 10)
     assert large.value == pytest.approx(small.value)
     assert width(large) == pytest.approx(width(small) / math.sqrt(10), rel=1e-9)
+
+
+def test_answers_all_in_one_group_still_have_an_uncertain_interval() -> None:
+    five = nps([10, 9, 10, 9, 10])
+    assert five.value == 100.0
+    assert five.high == 100.0
+    assert five.low is not None and five.low < 60.0
+    many = nps([10] * 200)
+    assert many.low is not None and five.low < many.low < 100.0  # more answers, narrower
+    assert nps([0] * 5).high is not None and nps([0] * 5).high > -60.0  # type: ignore[operator]
