@@ -101,9 +101,11 @@ class DemoClock:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             naive = parsed.tzinfo is None
             moved = self.shift(parsed.replace(tzinfo=UTC) if naive else parsed).astimezone(UTC)
+            # Microseconds: compressed, events minutes apart are milliseconds apart, and must stay
+            # in order (their versions are their times).
             if naive:
-                return moved.replace(tzinfo=None).isoformat(timespec="seconds")
-            return moved.isoformat(timespec="seconds").replace("+00:00", "Z")
+                return moved.replace(tzinfo=None).isoformat(timespec="microseconds")
+            return moved.isoformat(timespec="microseconds").replace("+00:00", "Z")
         if isinstance(value, str) and _RFC2822.match(value):
             return format_datetime(self.shift(parsedate_to_datetime(value)).astimezone(UTC))
         return value
