@@ -35,6 +35,8 @@ from services.feedback.domain.surveying import bump, log_entry, update
 from services.feedback.domain.views import InvitationEmail, ScoreLink
 
 UNSUBSCRIBE_VALIDITY = timedelta(days=365)
+# Claims lost in a row before a dispatcher leaves that part of the due index to the one ahead of it.
+LOST_STREAK = 2
 
 
 class Rendered(Protocol):
@@ -156,11 +158,25 @@ class Dispatcher:
     def run(self, limit: int = 500, deadline_s: float = 50.0) -> DispatchReport:
         started = time.monotonic()
         start = int.from_bytes(self._run.encode()[-4:], "big")
+        handled = 0
         try:
-            for inv in self._deps.surveys.due(self._deps.clock(), limit, start):
-                if time.monotonic() - started > deadline_s:
-                    break  # the rest stays due for the next run
-                self.one(inv)
+            while handled < limit and time.monotonic() - started <= deadline_s:
+                moved = False
+                streak = 0
+                for inv in self._deps.surveys.due(self._deps.clock(), limit - handled, start):
+                    if time.monotonic() - started > deadline_s:
+                        break  # the rest stays due for the next run
+                    lost = self.report.lost
+                    self.one(inv)
+                    handled += 1
+                    streak = streak + 1 if self.report.lost > lost else 0
+                    if streak >= LOST_STREAK:
+                        # Another dispatcher is working through the same part of the index: move on
+                        # to another, rather than losing every claim behind it.
+                        start, moved = start + 1, True
+                        break
+                if not moved:
+                    break
         finally:
             self._deps.mailer.close()
         return self.report
@@ -242,7 +258,9 @@ class Dispatcher:
             sent_at = current.sent_at or now
             return bump(current, status=Status.SENT, sent_at=sent_at, due_at=nxt, stage=stage, **common), None
 
-        update(self._deps.surveys, claimed.shop_id, claimed.invite_id, mark)
+        # Usually nothing changed since the claim: write on top of it without reading it again.
+        if self._deps.surveys.write(mark(claimed)[0], claimed.version) is not Written.OK:
+            update(self._deps.surveys, claimed.shop_id, claimed.invite_id, mark)
         if invite:
             self.report.sent += 1
         else:
