@@ -35,7 +35,7 @@ _THROTTLE = (
     "attribute_not_exists(suppressed) AND (attribute_not_exists(last_surveyed_at)"
     " OR last_surveyed_at < :since OR last_invite = :me)"
 )
-PAGE = 25
+PAGE = 100
 PUBLISH = "PUBLISH"
 LOG_RETENTION = timedelta(days=400)
 
@@ -195,7 +195,7 @@ class DynamoSurveyStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def due(self, now: datetime, limit: int, start: int = 0) -> Iterator[Invitation]:
-        """Shard by shard from ``start`` (dispatchers running at once start apart), a page at a time,
+        """Shard by shard from ``start`` (dispatchers running at once start apart), 100 at a time,
         so what another dispatcher claimed meanwhile has mostly left the index before it is read."""
         upper = _iso(now) + "$"  # '$' sorts after the '#' that follows the time
         given = 0
