@@ -50,6 +50,7 @@ PUBLIC_URL = "http://127.0.0.1:8080"
 RUN_LIMIT = 500  # invitations per Dispatcher.run, as the brief's scheduled run
 BATCH = 25  # BatchWriteItem's maximum
 WORKER_TIMEOUT_S = 4 * 3600.0
+PROGRESS_EVERY_S = 120.0
 
 TARGET_RATE = 50.0
 TARGET_CALLS = 4.0
@@ -322,17 +323,20 @@ class CallMeter:
 
 
 class TimedMailer:
-    """The real mailer, with the time spent in ``send`` noted."""
+    """The real mailer, with the time spent in ``send`` and the moment of each accepted send noted."""
 
     def __init__(self, mailer: Any) -> None:
         self._mailer = mailer
         self.seconds = 0.0
         self.sends = 0
+        self.accepted_at: list[float] = []  # time.monotonic(), comparable across processes on Linux
 
     def send(self, email: Any) -> str:
         started = time.perf_counter()
         try:
-            return str(self._mailer.send(email))
+            provider_id = str(self._mailer.send(email))
+            self.accepted_at.append(time.monotonic())
+            return provider_id
         finally:
             self.seconds += time.perf_counter() - started
             self.sends += 1
@@ -417,7 +421,7 @@ def handled(report: Any) -> int:
     )
 
 
-def dispatch_loop(deps: Any, max_runs: int) -> tuple[Counter[str], int]:
+def dispatch_loop(deps: Any, max_runs: int, progress: Any) -> tuple[Counter[str], int]:
     from services.feedback.domain.dispatch import Dispatcher
 
     totals: Counter[str] = Counter()
@@ -428,12 +432,14 @@ def dispatch_loop(deps: Any, max_runs: int) -> tuple[Counter[str], int]:
         for name in ("sent", "reminders", "lost", "deferred", "failed"):
             totals[name] += getattr(report, name)
         totals["suppressed"] += sum(report.suppressed.values())
+        with progress.get_lock():
+            progress.value += report.sent
         if handled(report) == 0:
             break
     return totals, runs
 
 
-def worker(index: int, cfg: dict[str, Any], barrier: Any, results: Any) -> None:
+def worker(index: int, cfg: dict[str, Any], barrier: Any, results: Any, progress: Any) -> None:
     """One dispatcher process: its own clients and deps; starts with the others at the barrier."""
     meter = CallMeter()
     out: dict[str, Any] = {"index": index}
@@ -444,7 +450,7 @@ def worker(index: int, cfg: dict[str, Any], barrier: Any, results: Any) -> None:
         meter.counting = True
         barrier.wait()
         out["start"], cpu0 = time.monotonic(), time.process_time()
-        totals, runs = dispatch_loop(deps, cfg["max_runs"])
+        totals, runs = dispatch_loop(deps, cfg["max_runs"], progress)
         out["end"], out["cpu"] = time.monotonic(), time.process_time() - cpu0
         out.update(
             totals=dict(totals),
@@ -455,6 +461,7 @@ def worker(index: int, cfg: dict[str, Any], barrier: Any, results: Any) -> None:
             call_seconds=dict(meter.seconds),
             mail_seconds=mailer.seconds,
             mail_sends=mailer.sends,
+            accepted_at=mailer.accepted_at,
             render_seconds=render.seconds,
         )
     except BaseException:  # reported, so the harness never waits for a dead process
@@ -475,37 +482,57 @@ class Race:
     load_after: str
 
 
-def race(cfg: dict[str, Any], dispatchers: int, server: AwsServer) -> Race:
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(dispatchers + 1)
-    results = ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(i, cfg, barrier, results)) for i in range(dispatchers)]
-    for p in procs:
-        p.start()
+def collect(
+    procs: list[Any], barrier: Any, results: Any, progress: Any, server: AwsServer
+) -> tuple[list[Any], Race]:
     # A worker that failed before the start breaks the barrier; its error comes through the queue.
     with contextlib.suppress(threading.BrokenBarrierError):
         barrier.wait(timeout=300)
     moto0, harness0, machine0 = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
     load_before = load_average()
-    collected = []
-    try:
-        for _ in procs:
-            collected.append(results.get(timeout=WORKER_TIMEOUT_S))
-    except queue.Empty:
+    collected: list[Any] = []
+    started = time.monotonic()
+    while len(collected) < len(procs) and time.monotonic() - started < WORKER_TIMEOUT_S:
+        try:
+            collected.append(results.get(timeout=PROGRESS_EVERY_S))
+        except queue.Empty:
+            elapsed = time.monotonic() - started
+            print(f"  ... {elapsed:.0f} s: {progress.value:,} sent by finished runs", flush=True)
+    if len(collected) < len(procs):
         print("  (timed out waiting for a dispatcher process)")
     moto_cpu, harness_cpu = server.cpu_seconds() - moto0, time.process_time() - harness0
     machine_cpu, load_after = machine_busy_seconds() - machine0, load_average()
-    for p in procs:
-        p.join(timeout=30)
-        if p.is_alive():
-            p.terminate()
+    return collected, Race([], 0.0, moto_cpu, harness_cpu, machine_cpu, load_before, load_after)
+
+
+def race(cfg: dict[str, Any], dispatchers: int, server: AwsServer) -> Race:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(dispatchers + 1)
+    results = ctx.Queue()
+    progress = ctx.Value("i", 0)
+    procs = [
+        ctx.Process(target=worker, args=(i, cfg, barrier, results, progress)) for i in range(dispatchers)
+    ]
+    finished = False
+    try:
+        for p in procs:
+            p.start()
+        collected, measured = collect(procs, barrier, results, progress, server)
+        finished = True
+    finally:  # also on SIGTERM or Ctrl-C: no dispatcher outlives the harness
+        for p in procs:
+            if p.pid is not None:
+                p.join(timeout=30 if finished else 0)
+                if p.is_alive():
+                    p.terminate()
+                    p.join(timeout=5)
     failed = [w for w in collected if "error" in w]
     if failed:
         raise SystemExit("a dispatcher process failed:\n" + "\n".join(w["error"] for w in failed))
     ok = [w for w in collected if "start" in w]
-    wall = max(w["end"] for w in ok) - min(w["start"] for w in ok) if ok else float("nan")
-    workers = sorted(ok, key=lambda w: w["index"])
-    return Race(workers, wall, moto_cpu, harness_cpu, machine_cpu, load_before, load_after)
+    measured.workers = sorted(ok, key=lambda w: w["index"])
+    measured.wall = max(w["end"] for w in ok) - min(w["start"] for w in ok) if ok else float("nan")
+    return measured
 
 
 # --- verification -------------------------------------------------------------------------------------
@@ -718,6 +745,7 @@ def report_throughput(r: Race, due: int) -> float:
     line("lost claims / other outcomes", f"{totals['lost']:,} / {other}")
     line("wall time", f"{r.wall:.1f} s")
     line(f"throughput (target >= {TARGET_RATE:g}/s)", f"{rate:.1f} surveys/s")
+    report_timeline(r)
     for w in r.workers:
         t = w["totals"]
         line(
@@ -726,6 +754,30 @@ def report_throughput(r: Race, due: int) -> float:
             f"{w['end'] - w['start']:.1f} s, CPU {w['cpu']:.1f} s",
         )
     return rate
+
+
+def report_timeline(r: Race) -> None:
+    """When the e-mails went out: the steady rate, and the tail (the last few, then the empty runs)."""
+    began = min(w["start"] for w in r.workers)
+    times: list[float] = sorted(t - began for w in r.workers for t in w["accepted_at"])
+    if len(times) < 10:
+        return
+    n = len(times)
+
+    def at(share: float) -> float:
+        return times[min(n - 1, max(0, round(share * n) - 1))]
+
+    line(
+        "e-mails out by 10% / 50% / 90% / 99% / last",
+        " / ".join(f"{at(q):.0f}" for q in (0.1, 0.5, 0.9, 0.99, 1.0)) + " s",
+    )
+    steady = 0.8 * n / max(at(0.9) - at(0.1), 1e-9)
+    line("  rate from 10% to 90% sent", f"{steady:.1f} surveys/s")
+    line(
+        "  rate over the last 10% / after the last e-mail",
+        f"{0.1 * n / max(at(1.0) - at(0.9), 1e-9):.1f}"
+        f" surveys/s / {r.wall - at(1.0):.1f} s of runs that found nothing",
+    )
 
 
 def report_duplicates(d: Delivered, state: TableState, due: int) -> int:
@@ -908,9 +960,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def terminated(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # so that ``finally`` stops the endpoint and the dispatchers
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.update(LOCAL_ENV)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # partial output survives a kill
+    signal.signal(signal.SIGTERM, terminated)
     state_dir = Path(tempfile.mkdtemp(prefix="cxloop-dispatch-bench-"))
     server = AwsServer(args.port or free_port(), state_dir / "moto.log")
     smtp = SmtpCounter(free_port()) if args.transport == "smtp" else None
