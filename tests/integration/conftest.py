@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -116,3 +121,38 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         events_handler.use(bootstrap.build_consumer(load(ConsumerSettings)))
         assert resources.tap_queue_url is not None
         yield Stack(admin, resources, secrets, clients["sqs"], resources.tap_queue_url)
+
+
+@pytest.fixture(scope="module")
+def local_server() -> Iterator[str]:
+    """The local stack's AWS server (moto, serialised DynamoDB, item-level transaction backups)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "cxloop.local.aws_server", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def feedback_table_at(endpoint: str | None, prefix: str) -> tuple[Any, str]:
+    """A DynamoDB client at ``endpoint`` (None: moto in-process) and the provisioned feedback table."""
+    session = boto3.session.Session(region_name="us-east-1")
+    db = session.client("dynamodb", endpoint_url=endpoint)
+    resources = provision(
+        db,
+        session.client("sqs", endpoint_url=endpoint),
+        session.client("events", endpoint_url=endpoint),
+        prefix,
+    )
+    return db, resources.tables["feedback"]

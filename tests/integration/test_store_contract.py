@@ -4,63 +4,28 @@ DynamoDB adapter on moto. The same story runs on both; what each store answers a
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
-from cxloop.resources import provision
 from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
 from services.feedback.domain import normalise
 from services.feedback.domain.model import StoredEvent
 from shared.tenancy import Platform
 from tests.fakes import InMemoryFeedbackStore
+from tests.integration.conftest import feedback_table_at
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SHOP = "contract-shop"
 
 
-@pytest.fixture(scope="module")
-def local_server() -> Iterator[str]:
-    """The local stack's AWS server (moto, serialised DynamoDB, item-level transaction backups)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "cxloop.local.aws_server", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def _dynamo_at(endpoint: str | None, prefix: str) -> DynamoFeedbackStore:
-    session = boto3.session.Session(region_name="us-east-1")
-    db = session.client("dynamodb", endpoint_url=endpoint)
-    resources = provision(
-        db,
-        session.client("sqs", endpoint_url=endpoint),
-        session.client("events", endpoint_url=endpoint),
-        prefix,
-    )
-    return DynamoFeedbackStore(db, resources.tables["feedback"])
+    return DynamoFeedbackStore(*feedback_table_at(endpoint, prefix))
 
 
 @pytest.fixture

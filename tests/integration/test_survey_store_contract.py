@@ -5,20 +5,14 @@ what the contract says, so the stores cannot agree on something wrong."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
-from cxloop.resources import provision
 from services.feedback.adapters.dynamo_surveys import PAGE, DynamoSurveyStore, shard
 from services.feedback.domain.invitations import (
     ContactGuard,
@@ -32,6 +26,7 @@ from services.feedback.domain.ports import Written
 from services.feedback.domain.programme import SurveyType
 from services.feedback.domain.surveying import bump, log_entry
 from tests.fakes import InMemoryFeedbackStore, InMemorySurveyStore
+from tests.integration.conftest import feedback_table_at
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=200)  # the "now" of the due() part of the story
@@ -46,38 +41,8 @@ STARTS = (0, BIG_SHARD, 123_456_789)  # where due() begins: spread dispatchers r
 # --- the stores ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def local_server() -> Iterator[str]:
-    """The local stack's AWS server (moto, serialised DynamoDB, item-level transaction backups)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "cxloop.local.aws_server", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def _dynamo_at(endpoint: str | None, prefix: str) -> DynamoSurveyStore:
-    session = boto3.session.Session(region_name="us-east-1")
-    db = session.client("dynamodb", endpoint_url=endpoint)
-    resources = provision(
-        db,
-        session.client("sqs", endpoint_url=endpoint),
-        session.client("events", endpoint_url=endpoint),
-        prefix,
-    )
-    return DynamoSurveyStore(db, resources.tables["feedback"])
+    return DynamoSurveyStore(*feedback_table_at(endpoint, prefix))
 
 
 @pytest.fixture

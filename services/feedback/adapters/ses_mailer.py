@@ -9,7 +9,7 @@ Our Message-ID is **not** sent. The SES developer guide (https://docs.aws.amazon
 header-fields.html): "If you provide a Message-ID header, Amazon SES overrides the header with its own
 value"; and with Simple or Template content "you cannot set custom header content for headers that are set
 by SES", a list that begins "BCC, CC, Content-Disposition, Content-Type, Date, From, Message-...". So the
-names in RESERVED are dropped from ``email.headers``, and ``send`` returns the id SES answers with
+names in RESERVED_HEADERS are dropped from ``email.headers``, and ``send`` returns the id SES answers with
 (``MessageId``), the one its notifications carry. A retried send is a new message for SES: dedupe of
 retries is the caller's (tags identify the invitation on the notifications).
 
@@ -36,7 +36,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from services.feedback.domain.mail import MailDeferred, MailError, MailRejected, OutgoingEmail
+from services.feedback.domain.mail import (
+    RESERVED_HEADERS,
+    MailDeferred,
+    MailError,
+    MailRejected,
+    OutgoingEmail,
+)
 
 UTF8 = "UTF-8"
 PAUSED_RETRY_S = 900.0
@@ -44,24 +50,6 @@ DAILY_QUOTA_RETRY_S = 3600.0
 TAG_MAX = 256
 UNSAFE_TAG_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
-# Headers SES sets from the request (or itself): never custom headers of Simple content.
-RESERVED = frozenset(
-    {
-        "from",
-        "to",
-        "cc",
-        "bcc",
-        "reply-to",
-        "return-path",
-        "subject",
-        "date",
-        "message-id",
-        "mime-version",
-        "content-type",
-        "content-transfer-encoding",
-        "content-disposition",
-    }
-)
 
 TRANSIENT = frozenset(
     {
@@ -118,7 +106,11 @@ def request(email: OutgoingEmail, configuration_set: str | None = None) -> dict[
         },
     }
     headers = {name.lower(): (name, value) for name, value in email.headers.items()}  # once per name
-    listed = [{"Name": name, "Value": value} for key, (name, value) in headers.items() if key not in RESERVED]
+    listed = [
+        {"Name": name, "Value": value}
+        for key, (name, value) in headers.items()
+        if key not in RESERVED_HEADERS
+    ]
     if listed:
         simple["Headers"] = listed
     params: dict[str, Any] = {

@@ -32,27 +32,16 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any, Literal
 
-from services.feedback.domain.mail import MailDeferred, MailError, MailRejected, OutgoingEmail
+from services.feedback.domain.mail import (
+    RESERVED_HEADERS,
+    MailDeferred,
+    MailError,
+    MailRejected,
+    OutgoingEmail,
+)
 
 Security = Literal["none", "starttls", "tls"]
 
-# Set from OutgoingEmail's own fields or by the MIME structure: ``email.headers`` never repeats them.
-RESERVED = frozenset(
-    {
-        "from",
-        "to",
-        "cc",
-        "bcc",
-        "reply-to",
-        "subject",
-        "date",
-        "message-id",
-        "mime-version",
-        "content-type",
-        "content-transfer-encoding",
-        "content-disposition",
-    }
-)
 MAX_LINE = 998  # RFC 5322 §2.1.1, without the CRLF
 SERVICE_CLOSING = 421  # RFC 5321 §3.8: the server closes the channel after this reply
 
@@ -98,7 +87,7 @@ def compose(email: OutgoingEmail) -> EmailMessage:
         message["Date"] = format_datetime(datetime.now(tz=UTC))
         message["Message-ID"] = email.message_id
         for name, value in email.headers.items():
-            if name.lower() not in RESERVED:
+            if name.lower() not in RESERVED_HEADERS:
                 del message[name]
                 message[name] = value
     except ValueError as exc:

@@ -101,13 +101,32 @@ def _publish(deps: AnswerDeps, inv: Invitation, programme: SurveyProgramme, corr
             "ResponseRecorded not published; the sweeper will retry", extra={"invite": inv.invite_id}
         )
         return
+    mark_published(deps.surveys, inv)
+
+
+def mark_published(surveys: SurveyStore, inv: Invitation) -> None:
+    """Note that ``inv``'s revision was announced (a later revision stays unannounced)."""
 
     def published(current: Invitation) -> tuple[Invitation, None] | None:
         if current.published_revision >= inv.revision:
             return None
         return bump(current, published_revision=inv.revision), None
 
-    update(deps.surveys, inv.shop_id, inv.invite_id, published)
+    update(surveys, inv.shop_id, inv.invite_id, published)
+
+
+def _save_and_announce(
+    deps: AnswerDeps,
+    inv: Invitation,
+    programme: SurveyProgramme,
+    change: Callable[[Invitation], tuple[Invitation, None] | None],
+    correlation_id: str,
+) -> Invitation | None:
+    """Apply an answer change; announce the result when it made a new revision."""
+    after = update(deps.surveys, inv.shop_id, inv.invite_id, change)
+    if after is not None and after.revision > after.published_revision:
+        _publish(deps, after, programme, correlation_id)
+    return after
 
 
 def publish_response(
@@ -163,11 +182,9 @@ def record_score(deps: AnswerDeps, token: str, raw_score: str | None, correlatio
             due_at=current.due_at if current.claim else None,
         ), None
 
-    after = update(deps.surveys, inv.shop_id, inv.invite_id, answer)
+    after = _save_and_announce(deps, inv, programme, answer, correlation_id)
     if after is None:
         return NOT_FOUND
-    if after.revision > after.published_revision:
-        _publish(deps, after, programme, correlation_id)
     return Page.ANSWER, _view(deps, after, programme, token)
 
 
@@ -198,11 +215,9 @@ def record_comment(deps: AnswerDeps, token: str, form: Mapping[str, str], correl
             revision=current.revision + (1 if said else 0),
         ), None
 
-    after = update(deps.surveys, inv.shop_id, inv.invite_id, add)
+    after = _save_and_announce(deps, inv, programme, add, correlation_id)
     if after is None:
         return NOT_FOUND
-    if after.revision > after.published_revision:
-        _publish(deps, after, programme, correlation_id)
     return Page.COMMENTED, _view(deps, after, programme, token)
 
 

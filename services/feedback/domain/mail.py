@@ -24,6 +24,27 @@ class OutgoingEmail(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
 
 
+# Headers a mailer sets from OutgoingEmail's own fields or the MIME structure (and SES sets itself): an
+# entry of ``OutgoingEmail.headers`` never repeats them.
+RESERVED_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "reply-to",
+        "return-path",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "content-disposition",
+    }
+)
+
+
 class MailError(Exception):
     """Sending failed. ``permanent`` failures are never retried; the others are, with backoff."""
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from services.feedback.domain.answers import publish_response
-from services.feedback.domain.invitations import Invitation
+from services.feedback.domain.answers import mark_published, publish_response
 from services.feedback.domain.model import QueuedEvent
 from services.feedback.domain.ports import EventPublisher, EventQueue, RawEventStore
-from services.feedback.domain.surveying import PlanningDeps, bump, update
+from services.feedback.domain.surveying import PlanningDeps
 
 
 def requeue_pending(
@@ -28,11 +27,5 @@ def republish_answers(
     stale = planning.surveys.unpublished(now - timedelta(minutes=1), limit)
     for inv in stale:
         publish_response(publisher, inv, planning.programmes.get(inv.shop_id), "sweeper")
-
-        def published(current: Invitation, revision: int = inv.revision) -> tuple[Invitation, None] | None:
-            if current.published_revision >= revision:
-                return None
-            return bump(current, published_revision=revision), None
-
-        update(planning.surveys, inv.shop_id, inv.invite_id, published)
+        mark_published(planning.surveys, inv)
     return len(stale)
