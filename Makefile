@@ -12,11 +12,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip==25.3
 
 $(VENV)/.run: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install -q -c constraints.txt -e '.[local]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[local,scoring]'
 	touch $@
 
 $(VENV)/.test: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install -q -c constraints.txt -e '.[local,test,lint,infra,browser]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[local,scoring,bench,test,lint,infra,browser]'
 	touch $@ $(VENV)/.run
 
 # The browser tests' Chromium comes from Debian (run as root), Playwright from PyPI; `make run` needs neither.
@@ -45,6 +45,8 @@ e2e browser: $(VENV)/.test $(VENV)/.browser
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/intake.py
+	$(BIN)/python benchmarks/nlp_accuracy.py
+	$(BIN)/python benchmarks/nlp_speed.py
 
 clean:
 	rm -rf $(VENV) .cxloop infra/cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -350,8 +350,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     show.add_argument("order_id")
     show.set_defaults(func=cmd_order_show)
 
-    from cxloop import survey_commands
+    from cxloop import model_commands, survey_commands
 
+    model_commands.add_commands(sub, _admin)
     survey_commands.add_commands(sub, _admin)
     return root
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from shared.sentiment import Flag, Sentiment, ThemeScore
 
 SOURCE_PREFIX = "cxloop."
 
@@ -77,3 +79,53 @@ class EventBridgePublisher:
         )
         if result.get("FailedEntryCount"):
             raise RuntimeError(f"EventBridge refused {detail_type}: {json.dumps(result['Entries'])}")
+
+
+MENTION_INGESTED = "MentionIngested"
+FEEDBACK_SCORED = "FeedbackScored"
+
+
+class MentionIngested(BaseModel):
+    """A review or social mention pulled from a public source (services/reviews). ``mention_id`` is
+    stable per source item; an edited review comes again with a higher ``revision``."""
+
+    mention_id: str
+    source: str  # google, trustpilot, yelp, app_store, reddit, yotpo, csv ...
+    text: str
+    revision: int = 1
+    title: str | None = None
+    rating: float | None = None  # on the source's own scale, see rating_scale
+    rating_scale: int | None = None
+    url: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None  # as the source reports it, if it does
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.mention_id}#{self.revision}"
+
+
+class FeedbackScored(BaseModel):
+    """The model's reading of a survey comment or a mention. ``subject`` says which; ``key`` is the
+    subject's idempotency key, so a consumer that stores it keeps one reading per revision."""
+
+    subject: Literal["response", "mention"]
+    subject_id: str  # invite_id or mention_id
+    revision: int
+    key: str
+    sentiment: Sentiment | None  # None: flagged, see flags (a person should read it)
+    themes: list[ThemeScore] = Field(default_factory=list)
+    language: str
+    flags: list[Flag] = Field(default_factory=list)
+    taxonomy: str
+    model_version: str
+    scored_at: datetime
+    # Enough of the subject for an alert without a lookup: the survey score, or the source and rating.
+    survey_type: str | None = None
+    score: int | None = None
+    order_id: str | None = None
+    source: str | None = None
+    rating: float | None = None
+    url: str | None = None
+    excerpt: str = ""

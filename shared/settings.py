@@ -79,6 +79,19 @@ class SurveySettings(FeedbackStorage):
         return value
 
 
+class ScoringSettings(BaseModel):
+    """The scoring consumer: where shops' taxonomies are, where readings are published, which model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    aws: AwsSettings = AwsSettings()
+    shops_table: str
+    event_bus_name: str
+    # A trained model directory; empty: the one committed in services/scoring/trained.
+    model_dir: str = ""
+    taxonomy_cache_seconds: int = Field(default=300, ge=0)
+
+
 _ENV_KEYS = {
     "shops_table": "CXLOOP_SHOPS_TABLE",
     "feedback_table": "CXLOOP_FEEDBACK_TABLE",
@@ -97,6 +110,7 @@ _ENV_KEYS = {
     "smtp_host": "CXLOOP_SMTP_HOST",
     "smtp_port": "CXLOOP_SMTP_PORT",
     "ses_configuration_set": "CXLOOP_SES_CONFIGURATION_SET",
+    "model_dir": "CXLOOP_MODEL_DIR",
 }
 
 

@@ -67,6 +67,9 @@ class Function:
     # What the function may touch: (resource logical name, access) with access in read/write/send/...
     grants: tuple[tuple[str, str], ...] = ()
     environment: tuple[str, ...] = field(default_factory=tuple)
+    # "zip": the shared code asset on the Python runtime. "image": a container image built from
+    # infra/images/<service>.Dockerfile, for a function whose dependencies (spaCy) are too big for a zip.
+    package: str = "zip"
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,9 @@ TABLES = (SHOPS, FEEDBACK)
 FEEDBACK_EVENTS = Queue("feedback-events", visibility_timeout_s=60, max_receive_count=5)
 # SES bounce and complaint notifications (EventBridge default bus, or an SNS topic subscribed to it).
 MAIL_EVENTS = Queue("mail-events", visibility_timeout_s=60, max_receive_count=5)
-QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS)
+# Survey comments and mentions to score (from the bus).
+SCORING_EVENTS = Queue("scoring-events", visibility_timeout_s=120, max_receive_count=5)
+QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS, SCORING_EVENTS)
 
 BUS = "bus"
 
@@ -189,6 +194,18 @@ FUNCTIONS = (
         environment=SURVEY_ENV,
     ),
     Function(
+        "scoring-consumer",
+        service="scoring",
+        handler="services.scoring.handlers.consumer:handler",
+        # Lambda's CPU share grows with memory: 1,769 MB is one full vCPU, the model's speed.
+        memory_mb=1769,
+        timeout_s=60,
+        queue=QueueTrigger("scoring-events", batch_size=50, max_batching_window_s=5),
+        grants=(("shops", "read"), ("bus", "put")),
+        environment=(ENV_SHOPS_TABLE, ENV_EVENT_BUS),
+        package="image",
+    ),
+    Function(
         "feedback-mail-events",
         service="feedback",
         handler="services.feedback.handlers.mail_events:handler",
@@ -200,6 +217,7 @@ FUNCTIONS = (
 )
 
 EVENT_RULES: tuple[EventRule, ...] = (
+    EventRule("scoring-inputs", detail_types=("ResponseRecorded", "MentionIngested"), queue="scoring-events"),
     EventRule(
         "ses-feedback",
         detail_types=("Email Bounced", "Email Complaint Received"),

@@ -6,6 +6,7 @@ import json
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -235,5 +236,51 @@ def show_surveys(stack: LocalStack, wait_s: float = 45.0) -> None:
     if mails:
         print(f"Open {stack.api_url}/_local/inbox and click a score: the answer page takes a comment,")
         print("and `cxloop report --shop demo-shopify --since 1d` shows the NPS it makes.")
+        answer_one(stack, mails[-1])
     else:
         print(f"  none yet; they will appear at {stack.api_url}/_local/inbox")
+
+
+DEMO_COMMENT = "Fast delivery, but the seams ripped after one wash."
+SCORE_LINK = re.compile(r"(https?://\S+/r/[\w.-]+)\?score=(\d+)")
+
+
+def answer_one(stack: LocalStack, mail: Any, wait_s: float = 30.0) -> None:
+    """Answer one survey as a customer would (a low score, a comment) and show the model's reading."""
+    text = mail.get_body(preferencelist=("plain",))
+    links = SCORE_LINK.findall(text.get_content() if text else "")
+    if not links:
+        return
+    url = links[min(2, len(links) - 1)][0]
+    urllib.request.urlopen(f"{url}?score=2", timeout=10).read()  # noqa: S310 - the local stack's own page
+    form = urllib.parse.urlencode({"comment": DEMO_COMMENT}).encode()
+    urllib.request.urlopen(urllib.request.Request(url, data=form), timeout=10).read()  # noqa: S310
+    print(f'\nA customer answered 2 with "{DEMO_COMMENT}"; the scoring function reads it as:')
+    reading = wait_for_reading(stack, wait_s)
+    if reading is None:
+        print(f"  (not scored within {wait_s:g} s; see {stack.config.state_dir / 'functions.log'})")
+        return
+    sentiment = reading.get("sentiment") or {}
+    print(
+        f"  sentiment {sentiment.get('label')} ({sentiment.get('score'):+.2f}), "
+        f"language {reading['language']}"
+    )
+    for theme in reading.get("themes", []):
+        print(f"  theme {theme['theme']:<18} {theme['sentiment']} ({theme['score']:+.2f})")
+
+
+def wait_for_reading(stack: LocalStack, wait_s: float) -> dict[str, Any] | None:
+    """The first FeedbackScored seen on the bus (the local tap queue gets every cxloop event)."""
+    assert stack.resources is not None and stack.resources.tap_queue_url
+    sqs, url = stack.clients["sqs"], stack.resources.tap_queue_url
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            event = json.loads(m["Body"])
+            if event.get("detail-type") == "FeedbackScored":
+                data: dict[str, Any] = event["detail"]["data"]
+                return data
+    return None

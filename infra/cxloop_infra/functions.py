@@ -10,8 +10,10 @@ layer directory built with `pip install --target <dir>/python ...` (context deps
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -56,6 +58,9 @@ CODE_EXCLUDES = (
     "pyproject.toml",
     "Makefile",
 )
+# The zip asset leaves out what only an image function needs (the trained model, its training code).
+ZIP_ONLY_EXCLUDES = ("services/scoring",)
+IMAGES = "infra/images"
 
 SECRETS = "secrets"
 LINK_KEYS = "link-keys"
@@ -101,7 +106,7 @@ class Functions(Construct):
         self._public_url = public_url
         self.functions: dict[str, lambda_.Function] = {}
 
-        code = lambda_.Code.from_asset(str(config.code_root), exclude=list(CODE_EXCLUDES))
+        code = lambda_.Code.from_asset(str(config.code_root), exclude=[*CODE_EXCLUDES, *ZIP_ONLY_EXCLUDES])
         layers: list[lambda_.ILayerVersion] = []
         if config.powertools_layer_arn:
             layers.append(
@@ -138,21 +143,28 @@ class Functions(Construct):
             retention=LOG_RETENTION,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        fn = lambda_.Function(
-            self,
-            cid,
-            function_name=name,
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            handler=lambda_handler(spec.handler),
-            code=code,
-            layers=layers,
-            memory_size=spec.memory_mb,
-            timeout=Duration.seconds(spec.timeout_s),
-            environment=self._environment(spec),
-            log_group=log_group,
-            description=f"cxloop {spec.service}: {spec.logical}",
-        )
+        common: dict[str, Any] = {
+            "function_name": name,
+            "architecture": ARCHITECTURE,
+            "memory_size": spec.memory_mb,
+            "timeout": Duration.seconds(spec.timeout_s),
+            "environment": self._environment(spec),
+            "log_group": log_group,
+            "description": f"cxloop {spec.service}: {spec.logical}",
+        }
+        fn: lambda_.Function
+        if spec.package == "image":
+            fn = lambda_.DockerImageFunction(self, cid, code=self._image(spec), **common)
+        else:
+            fn = lambda_.Function(
+                self,
+                cid,
+                runtime=RUNTIME,
+                handler=lambda_handler(spec.handler),
+                code=code,
+                layers=layers,
+                **common,
+            )
         for resource, access in spec.grants:
             self._grant(spec.logical, fn, resource, access)
         if spec.queue is not None:
@@ -174,6 +186,19 @@ class Functions(Construct):
                 targets=[targets.LambdaFunction(fn)],
             )
         return fn
+
+    def _image(self, spec: topology.Function) -> lambda_.DockerImageCode:
+        """Built by `cdk deploy` (Docker), not by synth: the Dockerfile installs the pinned dependencies."""
+        dockerfile = f"{IMAGES}/{spec.service}.Dockerfile"
+        if not (self._config.code_root / dockerfile).is_file():
+            raise ValueError(f"function {spec.logical!r}: no {dockerfile}")
+        return lambda_.DockerImageCode.from_image_asset(
+            str(self._config.code_root),
+            file=dockerfile,
+            cmd=[lambda_handler(spec.handler)],
+            platform=ecr_assets.Platform.LINUX_ARM64,
+            exclude=[e for e in CODE_EXCLUDES if e not in ("infra", "pyproject.toml")] + ["infra/cdk.out"],
+        )
 
     def _environment(self, spec: topology.Function) -> dict[str, str]:
         resolvers: dict[str, Callable[[], str]] = {

@@ -306,12 +306,19 @@ def test_function(resources, spec: topology.Function) -> None:
     fid, fn = _function(resources, spec.logical)
     props = fn["Properties"]
     module, function = spec.handler.split(":")
-    assert props["Handler"] == f"{module}.{function}"
-    assert props["Runtime"] == "python3.11"
+    if spec.package == "image":
+        # A container image: the handler is the image's command, the dependencies are in the image.
+        assert props["PackageType"] == "Image"
+        assert props["ImageConfig"] == {"Command": [f"{module}.{function}"]}
+        assert "ImageUri" in props["Code"]
+        assert "Runtime" not in props and "Handler" not in props and "Layers" not in props
+    else:
+        assert props["Handler"] == f"{module}.{function}"
+        assert props["Runtime"] == "python3.11"
+        assert props["Layers"] == [POWERTOOLS_LAYER]
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == spec.memory_mb
     assert props["Timeout"] == spec.timeout_s
-    assert props["Layers"] == [POWERTOOLS_LAYER]
     env = props["Environment"]["Variables"]
     assert env["POWERTOOLS_SERVICE_NAME"] == spec.service
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
@@ -396,11 +403,15 @@ def test_code_asset_holds_runtime_code_only(synth, resources) -> None:
     (asset_hash,) = {
         f["Properties"]["Code"]["S3Key"].removesuffix(".zip")
         for f in _of_type(resources, "AWS::Lambda::Function").values()
+        if "S3Key" in f["Properties"]["Code"]
     }
     asset = outdir / f"asset.{asset_hash}"
     files = {p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()}
     for spec in topology.FUNCTIONS:
-        assert spec.handler.split(":")[0].replace(".", "/") + ".py" in files
+        if spec.package == "zip":
+            assert spec.handler.split(":")[0].replace(".", "/") + ".py" in files
+    # The model and its training code go only into the scoring image.
+    assert not any(p.startswith("services/scoring/") for p in files)
     assert "shared/topology.py" in files
     assert "shared/settings.py" in files
     for path in files:
@@ -409,6 +420,27 @@ def test_code_asset_holds_runtime_code_only(synth, resources) -> None:
         assert not path.startswith("cxloop/local/"), path
         assert not path.endswith((".md", ".pyc")), path
         assert "__pycache__" not in path, path
+
+
+def test_scoring_image_asset(synth) -> None:
+    """The scoring image is built by `cdk deploy` from the repository with its Dockerfile; synth only
+    records it, and the context holds the model but no development tree."""
+    _, outdir = synth
+    manifest = json.loads(next(outdir.glob("*.assets.json")).read_text())
+    images = list(manifest["dockerImages"].values())
+    assert len(images) == len([f for f in topology.FUNCTIONS if f.package == "image"]) == 1
+    source = images[0]["source"]
+    assert source["dockerFile"] == "infra/images/scoring.Dockerfile"
+    assert source["platform"] == "linux/arm64"
+    context = outdir / source["directory"]
+    files = {p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file()}
+    assert "services/scoring/handlers/consumer.py" in files
+    assert "services/scoring/trained/meta.json" in files
+    assert "infra/images/scoring.Dockerfile" in files
+    assert "constraints.txt" in files and "pyproject.toml" in files
+    for path in files:
+        assert path.split("/")[0] not in {".venv", ".git", "tests", "benchmarks", "docs", "build"}, path
+        assert "__pycache__" not in path and not path.startswith("infra/cdk.out"), path
 
 
 def test_handler_string_conversion() -> None:

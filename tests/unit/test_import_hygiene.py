@@ -50,3 +50,28 @@ def test_handlers_import_nothing_heavy_and_build_no_client() -> None:
     assert "aws_lambda_powertools.event_handler" not in report["modules"]
     # With no environment at all the import still works: settings are read at the first invocation.
     assert report["clients"] == []
+
+
+SURVEY_PROBE = """
+import json, sys
+import services.feedback.handlers.dispatcher
+import services.feedback.handlers.answers
+import services.feedback.handlers.mail_events
+import services.scoring.handlers.consumer
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def test_no_function_loads_spacy_at_import_and_only_scoring_ever_needs_it() -> None:
+    """The survey functions never load the model; the scoring consumer loads it on first use only."""
+    out = subprocess.run(
+        [sys.executable, "-c", SURVEY_PROBE], capture_output=True, text=True, check=True, timeout=60
+    )
+    roots = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert {"spacy", "thinc", "numpy"}.isdisjoint(roots)
+    from shared import topology
+
+    for fn in topology.FUNCTIONS:
+        if fn.service != "scoring":
+            assert not fn.handler.startswith("services.scoring"), fn.logical
+            assert fn.package == "zip", fn.logical

@@ -1,0 +1,100 @@
+"""From events to readings: which text of an event is scored, and what FeedbackScored says about it.
+
+Pure: the model is a function passed in (``Score``), the shop's taxonomy comes from a port. A batch is
+scored in one model call per shop, since the model is fastest on many texts at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from services.scoring.domain.ports import TaxonomyStore
+from services.scoring.domain.taxonomy import DEFAULT, Taxonomy
+from shared import events
+from shared.errors import BadRequest
+from shared.sentiment import Scored
+
+EXCERPT_CHARS = 280
+Score = Callable[[Sequence[tuple[str, str]], Taxonomy], list[Scored]]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One thing to score: the event it came from and the text in it."""
+
+    shop_id: str
+    correlation_id: str
+    subject: str  # response / mention
+    subject_id: str
+    revision: int
+    key: str
+    text: str
+    context: dict[str, Any]
+
+
+def subject_of(detail_type: str, envelope: events.Envelope) -> Subject | None:
+    """None when the event carries nothing to read (a score without a comment)."""
+    try:
+        if detail_type == events.RESPONSE_RECORDED:
+            return _response(envelope)
+        if detail_type == events.MENTION_INGESTED:
+            return _mention(envelope)
+    except ValidationError as e:
+        raise BadRequest(f"{detail_type} data is malformed: {e.errors()[0]['msg']}") from e
+    raise BadRequest(f"not an event the scoring service reads: {detail_type!r}")
+
+
+def _response(envelope: events.Envelope) -> Subject | None:
+    r = events.ResponseRecorded.model_validate(envelope.data)
+    text = "\n".join(t.strip() for t in (r.comment, r.follow_up_answer) if t and t.strip())
+    if not text:
+        return None
+    context = {"survey_type": r.survey_type, "score": r.score, "order_id": r.order_id}
+    return Subject(envelope.shop_id, envelope.correlation_id, "response", r.invite_id, r.revision,
+                   r.idempotency_key, text, context)  # fmt: skip
+
+
+def _mention(envelope: events.Envelope) -> Subject | None:
+    m = events.MentionIngested.model_validate(envelope.data)
+    text = "\n".join(t.strip() for t in (m.title, m.text) if t and t.strip())
+    if not text:
+        return None
+    context = {"source": m.source, "rating": m.rating, "url": m.url}
+    return Subject(envelope.shop_id, envelope.correlation_id, "mention", m.mention_id, m.revision,
+                   m.idempotency_key, text, context)  # fmt: skip
+
+
+def score_all(subjects: Sequence[Subject], score: Score, taxonomies: TaxonomyStore) -> dict[str, Scored]:
+    """Readings by subject key: one model call per shop, with that shop's taxonomy."""
+    by_shop: dict[str, list[Subject]] = {}
+    for s in subjects:
+        by_shop.setdefault(s.shop_id, []).append(s)
+    readings: dict[str, Scored] = {}
+    for shop_id, group in by_shop.items():
+        taxonomy = taxonomies.get(shop_id) or DEFAULT
+        for reading in score([(s.key, s.text) for s in group], taxonomy):
+            readings[reading.id] = reading
+    return readings
+
+
+def scored_event(subject: Subject, reading: Scored, now: datetime) -> events.FeedbackScored:
+    return events.FeedbackScored(
+        subject=subject.subject,
+        subject_id=subject.subject_id,
+        revision=subject.revision,
+        key=subject.key,
+        sentiment=reading.sentiment,
+        themes=reading.themes,
+        language=reading.language,
+        flags=reading.flags,
+        taxonomy=reading.taxonomy,
+        model_version=reading.model_version,
+        scored_at=now,
+        excerpt=subject.text[:EXCERPT_CHARS],
+        **subject.context,
+    )

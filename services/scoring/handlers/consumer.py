@@ -1,0 +1,91 @@
+"""SQS handler: ResponseRecorded and MentionIngested (from the bus) → FeedbackScored, partial failures.
+
+The whole batch is read first and scored in one model call per shop; then each record publishes its
+reading on its own, so one failure is retried alone. Re-scoring is harmless (the same text gives the
+same reading) and FeedbackScored carries the subject's idempotency key for its consumers.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
+
+from services.scoring.bootstrap import Scoring, build_scoring
+from services.scoring.domain.scoring import Subject, score_all, scored_event, subject_of
+from shared import events
+from shared.errors import BadRequest
+from shared.observability import logger
+from shared.settings import ScoringSettings, load
+
+log = logger("scoring")
+processor = BatchProcessor(event_type=EventType.SQS)
+_built: dict[str, Scoring] = {}
+
+
+def scoring() -> Scoring:
+    if "scoring" not in _built:
+        _built["scoring"] = build_scoring(load(ScoringSettings))
+    return _built["scoring"]
+
+
+def use(built: Scoring) -> None:
+    _built["scoring"] = built
+
+
+def read(body: str) -> Subject | None:
+    """An EventBridge event as a rule delivers it to SQS; BadRequest if it is not one we read."""
+    try:
+        event = json.loads(body)
+        envelope = events.Envelope.model_validate(event["detail"])
+        detail_type = str(event["detail-type"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as e:
+        raise BadRequest(f"not an EventBridge event with a cxloop envelope: {e}") from e
+    return subject_of(detail_type, envelope)
+
+
+@log.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    prepared: dict[str, Subject | BadRequest | None] = {}
+    for record in event.get("Records", []):
+        try:
+            prepared[record["messageId"]] = read(record["body"])
+        except BadRequest as e:
+            prepared[record["messageId"]] = e
+    built = scoring()
+    subjects = [s for s in prepared.values() if isinstance(s, Subject)]
+    readings = score_all(subjects, built.score, built.taxonomies)
+    now = datetime.now(tz=UTC)
+
+    def record_handler(record: SQSRecord) -> None:
+        outcome = prepared[record.message_id]
+        if isinstance(outcome, BadRequest):
+            # Retrying cannot make it readable: it goes to the dead-letter queue for a person to see.
+            log.error("unreadable event", message_id=record.message_id, reason=str(outcome))
+            raise outcome
+        if outcome is None:
+            log.info("nothing to score", message_id=record.message_id)
+            return
+        log.set_correlation_id(outcome.correlation_id or record.message_id)
+        scored = scored_event(outcome, readings[outcome.key], now)
+        built.publisher.publish(
+            events.FEEDBACK_SCORED, outcome.shop_id, scored.model_dump(mode="json"), outcome.correlation_id
+        )
+        log.info(
+            "feedback scored",
+            shop_id=outcome.shop_id,
+            subject=outcome.subject,
+            key=outcome.key,
+            label=scored.sentiment.label if scored.sentiment else None,
+            themes=[t.theme for t in scored.themes],
+            flags=scored.flags,
+        )
+
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)
