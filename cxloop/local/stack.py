@@ -67,7 +67,7 @@ class StackConfig:
 def route_function_logs(path: Path) -> None:
     """The functions' structured JSON logs go to a file, as CloudWatch would keep them, not the console."""
     stream = path.open("a", buffering=1)
-    for name in ("feedback",):
+    for name in {fn.service for fn in topology.FUNCTIONS}:
         for handler in logging.getLogger(name).handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(stream)

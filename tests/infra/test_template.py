@@ -386,6 +386,8 @@ def test_public_url_override(tmp_path: Path) -> None:
     code = tmp_path / "code"  # a stand-in package: zipping the repository again would only cost time
     code.mkdir()
     (code / "handler.py").write_text("")
+    (code / "infra" / "images").mkdir(parents=True)
+    (code / "infra" / "images" / "scoring.Dockerfile").write_text("FROM scratch\n")
     url = "https://feedback.example.com"
     config = InfraConfig(account=ACCOUNT, region=REGION, prefix=PREFIX, public_url=url, code_root=code)
     stack = CxloopStack(App(context=FEATURE_FLAGS, outdir=str(tmp_path / "out")), "override", config=config)
@@ -477,11 +479,17 @@ def test_sqs_event_source(resources, spec: topology.Function) -> None:
 def test_event_source_literals(resources) -> None:
     mappings = _of_type(resources, "AWS::Lambda::EventSourceMapping").values()
     consumers = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"] for m in mappings}
-    expected = {_function(resources, name)[0] for name in ("feedback-events", "feedback-mail-events")}
+    names = ("feedback-events", "feedback-mail-events", "scoring-consumer")
+    expected = {_function(resources, name)[0] for name in names}
     assert set(consumers) == expected
     for props in consumers.values():
-        assert props["BatchSize"] == 10
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    for name in names[:2]:
+        assert consumers[_function(resources, name)[0]]["BatchSize"] == 10
+    # The model is fastest on many texts at once: up to 50, gathered for at most 5 s.
+    scoring = consumers[_function(resources, "scoring-consumer")[0]]
+    assert (scoring["BatchSize"], scoring["MaximumBatchingWindowInSeconds"]) == (50, 5)
+    assert scoring["EventSourceArn"] == _arn_of(_queue_id(resources, f"{PREFIX}-scoring-events"))
     mail_events = consumers[_function(resources, "feedback-mail-events")[0]]
     assert mail_events["EventSourceArn"] == _arn_of(_queue_id(resources, f"{PREFIX}-mail-events"))
 
