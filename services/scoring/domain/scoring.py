@@ -51,22 +51,30 @@ def subject_of(detail_type: str, envelope: events.Envelope) -> Subject | None:
 
 def _response(envelope: events.Envelope) -> Subject | None:
     r = events.ResponseRecorded.model_validate(envelope.data)
-    text = "\n".join(t.strip() for t in (r.comment, r.follow_up_answer) if t and t.strip())
-    if not text:
-        return None
     context = {"survey_type": r.survey_type, "score": r.score, "order_id": r.order_id}
-    return Subject(envelope.shop_id, envelope.correlation_id, "response", r.invite_id, r.revision,
-                   r.idempotency_key, text, context)  # fmt: skip
+    return _subject(envelope, "response", r.invite_id, r.revision, (r.comment, r.follow_up_answer), context)
 
 
 def _mention(envelope: events.Envelope) -> Subject | None:
     m = events.MentionIngested.model_validate(envelope.data)
-    text = "\n".join(t.strip() for t in (m.title, m.text) if t and t.strip())
+    context = {"source": m.source, "rating": m.rating, "url": m.url}
+    return _subject(envelope, "mention", m.mention_id, m.revision, (m.title, m.text), context)
+
+
+def _subject(
+    envelope: events.Envelope,
+    kind: str,
+    subject_id: str,
+    revision: int,
+    parts: tuple[str | None, ...],
+    context: dict[str, Any],
+) -> Subject | None:
+    """The event's texts joined one per line; None when there are none."""
+    text = "\n".join(t.strip() for t in parts if t and t.strip())
     if not text:
         return None
-    context = {"source": m.source, "rating": m.rating, "url": m.url}
-    return Subject(envelope.shop_id, envelope.correlation_id, "mention", m.mention_id, m.revision,
-                   m.idempotency_key, text, context)  # fmt: skip
+    key = f"{subject_id}#{revision}"
+    return Subject(envelope.shop_id, envelope.correlation_id, kind, subject_id, revision, key, text, context)
 
 
 def score_all(subjects: Sequence[Subject], score: Score, taxonomies: TaxonomyStore) -> dict[str, Scored]:
@@ -88,13 +96,8 @@ def scored_event(subject: Subject, reading: Scored, now: datetime) -> events.Fee
         subject_id=subject.subject_id,
         revision=subject.revision,
         key=subject.key,
-        sentiment=reading.sentiment,
-        themes=reading.themes,
-        language=reading.language,
-        flags=reading.flags,
-        taxonomy=reading.taxonomy,
-        model_version=reading.model_version,
         scored_at=now,
         excerpt=subject.text[:EXCERPT_CHARS],
+        **reading.model_dump(exclude={"id"}),
         **subject.context,
     )
