@@ -6,7 +6,7 @@ A shop's comments are a domain the public sets may not cover. Here one source (d
 review sentences) plays the shop: its train rows become survey answers (NPS 1 for a negative
 sentence, 10 for a positive one) and go through the same path as `cxloop model train --shop`
 (services/scoring/training/shop.py). Two sentiment models are trained from the committed config with
-the same seed, both without that source's public rows (the shop's rows count SHOP_WEIGHT times): "base" on the other sets, "adapted" with the
+the same seed, both without that source's public rows: "base" on the other sets, "adapted" with the
 shop's answers added. Both are compared on the source's dev rows and on every other dev row.
 Takes about 5 minutes on one core. Prints figures.
 """
@@ -60,7 +60,7 @@ def main() -> int:
     sentiment = train.TASKS[0]
     work = Path(args.work)
     base = work / "base" / "output" / "model-best"
-    if not base.is_dir():  # the same data, config and seed give the same model: train it once
+    if not base.is_dir():  # trained once, reused by later runs
         base = train.train_component(sentiment, public, work / "base", args.seed)
     adapted = train.train_component(sentiment, [*public, *own], work / "adapted", args.seed)
     print(f"\n{args.source} as one shop's answers: {len(own)} labelled comments")

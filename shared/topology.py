@@ -104,7 +104,9 @@ FEEDBACK_EVENTS = Queue("feedback-events", visibility_timeout_s=60, max_receive_
 MAIL_EVENTS = Queue("mail-events", visibility_timeout_s=60, max_receive_count=5)
 # Survey comments and mentions to score (from the bus).
 SCORING_EVENTS = Queue("scoring-events", visibility_timeout_s=120, max_receive_count=5)
-QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS, SCORING_EVENTS)
+# The scoring service's readings of survey answers, kept on the invitations (the feedback service owns them).
+FEEDBACK_READINGS = Queue("feedback-readings", visibility_timeout_s=60, max_receive_count=5)
+QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS, SCORING_EVENTS, FEEDBACK_READINGS)
 
 BUS = "bus"
 
@@ -206,6 +208,15 @@ FUNCTIONS = (
         package="image",
     ),
     Function(
+        "feedback-readings",
+        service="feedback",
+        handler="services.feedback.handlers.readings:handler",
+        timeout_s=30,
+        queue=QueueTrigger("feedback-readings", batch_size=10),
+        grants=(("feedback", "write"),),
+        environment=FEEDBACK_ENV,
+    ),
+    Function(
         "feedback-mail-events",
         service="feedback",
         handler="services.feedback.handlers.mail_events:handler",
@@ -218,6 +229,9 @@ FUNCTIONS = (
 
 EVENT_RULES: tuple[EventRule, ...] = (
     EventRule("scoring-inputs", detail_types=("ResponseRecorded", "MentionIngested"), queue="scoring-events"),
+    EventRule(
+        "scored-answers", detail_types=("FeedbackScored",), queue="feedback-readings", source="cxloop.scoring"
+    ),
     EventRule(
         "ses-feedback",
         detail_types=("Email Bounced", "Email Complaint Received"),

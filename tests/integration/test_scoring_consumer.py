@@ -11,13 +11,19 @@ import pytest
 
 from cxloop.local.pump import Pump
 from cxloop.local.runtime import Functions
+from services.feedback.adapters.dynamo_surveys import DynamoSurveyStore
+from services.feedback.bootstrap import build_surveys
+from services.feedback.domain.invitations import Invitation, Status
+from services.feedback.domain.ports import Written
+from services.feedback.domain.programme import SurveyType
+from services.feedback.handlers import readings
 from services.scoring.adapters.dynamo_taxonomies import DynamoTaxonomyStore
 from services.scoring.bootstrap import build_scoring
 from services.scoring.domain.taxonomy import RESTAURANT
 from services.scoring.handlers import consumer
 from shared import events, topology
 from shared.events import EventBridgePublisher
-from shared.settings import ScoringSettings, load
+from shared.settings import ScoringSettings, SurveySettings, load
 from tests.integration.conftest import SHOP_A, SHOP_B, Stack
 
 WHEN = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -26,6 +32,7 @@ WHEN = datetime(2026, 11, 1, 12, tzinfo=UTC)
 @pytest.fixture
 def scoring_stack(stack: Stack) -> Stack:
     consumer.use(build_scoring(load(ScoringSettings)))
+    readings.use(build_surveys(load(SurveySettings)))
     return stack
 
 
@@ -41,11 +48,13 @@ def answer(invite_id: str, comment: str | None, score: int = 2, revision: int = 
     ).model_dump(mode="json")  # fmt: skip
 
 
-def deliver(stack: Stack) -> int:
+def deliver(stack: Stack, function: str = "scoring-consumer") -> int:
     pump = Pump(Functions(), stack.sqs, stack.resources, retry_delay_s=0)
-    url = stack.resources.queue_urls["scoring-events"]
+    fn = topology.function(function)
+    assert fn.queue is not None
+    queue = topology.queue(fn.queue.queue)
+    url = stack.resources.queue_urls[queue.logical]
     arn = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    fn, queue = topology.function("scoring-consumer"), topology.queue("scoring-events")
     total = 0
     while n := pump.deliver_once(fn, queue, url, arn):
         total += n
@@ -121,3 +130,30 @@ def test_a_duplicate_delivery_gives_the_same_reading(scoring_stack: Stack) -> No
     assert readings[0]["key"] == readings[1]["key"] == "inv-4#1"
     assert readings[0]["sentiment"] == readings[1]["sentiment"]
     assert readings[0]["sentiment"]["label"] == "negative"
+
+
+def test_the_reading_is_kept_on_the_answered_invitation(scoring_stack: Stack) -> None:
+    """ResponseRecorded → scoring → FeedbackScored → the feedback service's invitation, over the bus."""
+    stack = scoring_stack
+    surveys = DynamoSurveyStore(stack.admin.dynamodb, stack.resources.tables["feedback"])
+    planted = Invitation(
+        shop_id=SHOP_A.shop_id, invite_id="inv-9", order_sk="ORDER#shopify#9", survey_type=SurveyType.NPS,
+        status=Status.SENT, score=1, comment="Never arrived and nobody answers my emails", revision=1,
+        version=2,
+    )  # fmt: skip
+    assert surveys.write(planted, None) is Written.OK
+    publish(stack, events.RESPONSE_RECORDED, SHOP_A.shop_id, answer("inv-9", planted.comment, score=1))
+    assert deliver(stack) == 1
+    assert deliver(stack, "feedback-readings") == 1
+    kept = surveys.invitation(SHOP_A.shop_id, "inv-9")
+    assert kept is not None and kept.reading is not None
+    assert kept.reading.revision == 1
+    assert kept.reading.sentiment is not None and kept.reading.sentiment.label == "negative"
+    assert {"delivery_shipping", "communication"} <= {t.theme for t in kept.reading.themes}
+    assert (kept.comment, kept.version) == (planted.comment, 3)
+    # Scored again (a redelivery): nothing changes.
+    publish(stack, events.RESPONSE_RECORDED, SHOP_A.shop_id, answer("inv-9", planted.comment, score=1))
+    deliver(stack)
+    deliver(stack, "feedback-readings")
+    again = surveys.invitation(SHOP_A.shop_id, "inv-9")
+    assert again is not None and again.version == 3

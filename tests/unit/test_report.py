@@ -196,3 +196,44 @@ def test_an_empty_period_says_so() -> None:
 
     assert any("no surveys sent in this period" in line for line in lines)
     assert not any("not sent" in line or "planned" in line for line in lines)
+
+
+def reading(label: str | None, *themes: tuple[str, str]) -> dict[str, Any]:
+    sentiment = None if label is None else {"label": label, "score": 0.5 if label == "positive" else -0.5,
+                                            "confidence": 0.8}  # fmt: skip
+    return {
+        "revision": 1,
+        "sentiment": sentiment,
+        "themes": [
+            {"theme": t, "sentiment": s, "score": -0.5 if s == "negative" else 0.5} for t, s in themes
+        ],
+        "language": "en" if label else "de",
+        "flags": [] if label else ["not_english"],
+        "scored_at": MID,
+    }
+
+
+def test_the_models_readings_of_comments_are_counted_by_label_and_theme() -> None:
+    invitations = [
+        sent(
+            2,
+            comment="Late and broken",
+            reading=reading("negative", ("delivery_shipping", "negative"), ("product_quality", "negative")),
+        ),
+        sent(9, comment="Quick!", reading=reading("positive", ("delivery_shipping", "positive"))),
+        sent(3, comment="Zu spät", reading=reading(None)),
+        sent(8, comment="Fine"),  # not scored (yet)
+        sent(10),
+    ]
+
+    t = only(survey_report(SHOP, invitations, SINCE, UNTIL))
+
+    assert t.scored == 3
+    assert t.sentiment == {"negative": 1, "positive": 1, "not_english": 1}
+    assert [(c.theme, c.mentions, c.negative) for c in t.themes] == [
+        ("delivery_shipping", 2, 1),
+        ("product_quality", 1, 1),
+    ]
+    text = "\n".join(survey_report(SHOP, invitations, SINCE, UNTIL).lines())
+    assert "comments read by the model: 3 (negative 1, not_english 1, positive 1)" in text
+    assert "themes: delivery_shipping 2 (1 negative), product_quality 1 (1 negative)" in text

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.feedback.domain.programme import SurveyType
+from shared.sentiment import Sentiment, ThemeScore
 
 
 class Status(StrEnum):
@@ -56,6 +57,20 @@ def invitation_sk(iid: str) -> str:
     return f"SURVEY#{iid}"
 
 
+class Reading(BaseModel):
+    """What the scoring service made of the answer's words (FeedbackScored), for one revision."""
+
+    model_config = ConfigDict(frozen=True)
+
+    revision: int
+    sentiment: Sentiment | None = None  # None: flagged (not English)
+    themes: list[ThemeScore] = Field(default_factory=list)
+    language: str
+    flags: list[str] = Field(default_factory=list)
+    model_version: str = ""
+    scored_at: datetime
+
+
 class Invitation(BaseModel):
     """The stored invitation, with the answer it received."""
 
@@ -87,6 +102,7 @@ class Invitation(BaseModel):
     follow_up_answer: str | None = None
     revision: int = 0  # bumped by each recorded change of the answer
     published_revision: int = 0  # the last revision announced as ResponseRecorded
+    reading: Reading | None = None  # the newest revision's reading, once scored
     # Optimistic concurrency: every write is conditional on the version it read, and bumps it.
     version: int = 0
 

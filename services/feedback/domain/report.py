@@ -17,6 +17,12 @@ from services.feedback.domain.invitations import Invitation, Status
 from shared.metrics import Metric, summarise
 
 
+class ThemeCount(BaseModel):
+    theme: str
+    mentions: int
+    negative: int
+
+
 class TypeReport(BaseModel):
     survey_type: str
     sent: int
@@ -24,6 +30,10 @@ class TypeReport(BaseModel):
     reminded: int
     commented: int
     metrics: list[Metric]
+    # What the comments talk about (the scoring service's readings), most mentioned first.
+    scored: int = 0
+    sentiment: dict[str, int] = Field(default_factory=dict)  # label → comments; "not_english" too
+    themes: list[ThemeCount] = Field(default_factory=list)
 
 
 class SurveyReport(BaseModel):
@@ -45,11 +55,34 @@ class SurveyReport(BaseModel):
                 f"{t.commented} with a comment, {t.reminded} reminded"
             )
             out.extend(f"    {m.describe()}" for m in t.metrics)
+            if t.scored:
+                labels = ", ".join(f"{k} {v}" for k, v in sorted(t.sentiment.items()))
+                out.append(f"    comments read by the model: {t.scored} ({labels})")
+            if t.themes:
+                themes = ", ".join(f"{c.theme} {c.mentions} ({c.negative} negative)" for c in t.themes[:6])
+                out.append(f"    themes: {themes}")
         if self.not_sent:
             out.append("  not sent: " + ", ".join(f"{k} {v}" for k, v in sorted(self.not_sent.items())))
         if self.pending:
             out.append(f"  planned, not yet sent: {self.pending}")
         return out
+
+
+def _readings(group: list[Invitation]) -> dict[str, object]:
+    labels: Counter[str] = Counter()
+    mentions: Counter[str] = Counter()
+    negative: Counter[str] = Counter()
+    read = [i.reading for i in group if i.reading is not None and i.comment]
+    for reading in read:
+        labels[reading.sentiment.label if reading.sentiment else "not_english"] += 1
+        for theme in reading.themes:
+            mentions[theme.theme] += 1
+            negative[theme.theme] += theme.sentiment == "negative"
+    themes = [
+        ThemeCount(theme=t, mentions=n, negative=negative[t])
+        for t, n in sorted(mentions.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return {"scored": len(read), "sentiment": dict(labels), "themes": themes}
 
 
 def _when_decided(inv: Invitation) -> datetime | None:
@@ -83,6 +116,7 @@ def survey_report(
                 reminded=sum(1 for i in group if i.reminded_at),
                 commented=sum(1 for i in group if i.comment),
                 metrics=summarise(survey_type, scores, len(group)),
+                **_readings(group),
             )
         )
     return SurveyReport(

@@ -26,9 +26,6 @@ VERSION = "1.0.0"
 # Multi-label restaurant themes above this probability; the airline reason (the likeliest of ten) if its
 # share is above this.
 THRESHOLDS = {"themes_restaurant": 0.5, "themes_airline": 0.25}
-# A shop's own answers are few beside the public sets (hundreds vs ~18,000 rows): each counts this
-# many times, so they can move the model towards the shop's words.
-SHOP_WEIGHT = 4
 # A mined keyword must name one category in this share of the sentences it occurs in, at least this often.
 TERM_PURITY = 0.8
 TERM_MIN_COUNT = 3
@@ -80,9 +77,8 @@ def docbin(task: Task, examples: Sequence[Example], split: Split, path: Path) ->
             continue
         doc = nlp.make_doc(normalise(e.text))
         doc.cats = cats
-        for _ in range(SHOP_WEIGHT if e.source.startswith("shop:") else 1):
-            bin_.add(doc)
-            count += 1
+        bin_.add(doc)
+        count += 1
     bin_.to_disk(path)
     return count
 
