@@ -92,6 +92,20 @@ class ScoringSettings(BaseModel):
     taxonomy_cache_seconds: int = Field(default=300, ge=0)
 
 
+class ReviewsSettings(BaseModel):
+    """The reviews puller: its table, the bus for MentionIngested and alerts, the credentials' prefix."""
+
+    model_config = ConfigDict(frozen=True)
+
+    aws: AwsSettings = AwsSettings()
+    reviews_table: str
+    event_bus_name: str
+    secrets_prefix: str = "cxloop"
+    # Local stack and tests only: every source's API at this base URL (a fake source server).
+    sources_base_url: str = ""
+    alert_after_minutes: int = Field(default=120, ge=1)
+
+
 _ENV_KEYS = {
     "shops_table": "CXLOOP_SHOPS_TABLE",
     "feedback_table": "CXLOOP_FEEDBACK_TABLE",
@@ -111,6 +125,9 @@ _ENV_KEYS = {
     "smtp_port": "CXLOOP_SMTP_PORT",
     "ses_configuration_set": "CXLOOP_SES_CONFIGURATION_SET",
     "model_dir": "CXLOOP_MODEL_DIR",
+    "reviews_table": "CXLOOP_REVIEWS_TABLE",
+    "sources_base_url": "CXLOOP_SOURCES_BASE_URL",
+    "alert_after_minutes": "CXLOOP_SOURCE_ALERT_AFTER_MINUTES",
 }
 
 

@@ -97,7 +97,18 @@ FEEDBACK = Table(
         Index("due", "due_pk", "due_sk", include=None),
     ),
 )
-TABLES = (SHOPS, FEEDBACK)
+REVIEWS = Table(
+    "reviews",
+    indexes=(
+        # A shop's reviews, newest first.
+        Index("gsi1", "gsi1pk", "gsi1sk", include=()),
+        # Sparse: reviews stored but not yet announced as MentionIngested.
+        Index("pending", "pending_pk", "pending_sk", include=()),
+        # Sparse: every shop's source connections, whole, for the puller.
+        Index("sources", "sources_pk", "sources_sk", include=None),
+    ),
+)
+TABLES = (SHOPS, FEEDBACK, REVIEWS)
 
 FEEDBACK_EVENTS = Queue("feedback-events", visibility_timeout_s=60, max_receive_count=5)
 # SES bounce and complaint notifications (EventBridge default bus, or an SNS topic subscribed to it).
@@ -124,6 +135,7 @@ ENV_SMTP_HOST = "CXLOOP_SMTP_HOST"
 ENV_SMTP_PORT = "CXLOOP_SMTP_PORT"
 ENV_SES_CONFIGURATION_SET = "CXLOOP_SES_CONFIGURATION_SET"
 ENV_DAY_SECONDS = "CXLOOP_DAY_SECONDS"
+ENV_REVIEWS_TABLE = "CXLOOP_REVIEWS_TABLE"
 
 # Set on every function, in AWS and locally: pydantic skips scanning installed distributions for
 # plugins at import (part of the intake's cold start).
@@ -206,6 +218,16 @@ FUNCTIONS = (
         grants=(("shops", "read"), ("bus", "put")),
         environment=(ENV_SHOPS_TABLE, ENV_EVENT_BUS),
         package="image",
+    ),
+    Function(
+        "reviews-puller",
+        service="reviews",
+        handler="services.reviews.handlers.puller:handler",
+        timeout_s=300,
+        # Each connection has its own schedule (every_s, default 30 min); this run pulls those due.
+        schedule=Schedule("rate(5 minutes)", every_s=300),
+        grants=(("reviews", "write"), ("bus", "put"), ("review-credentials", "read")),
+        environment=(ENV_REVIEWS_TABLE, ENV_EVENT_BUS, ENV_SECRETS_PREFIX),
     ),
     Function(
         "feedback-readings",

@@ -97,6 +97,11 @@ class InfraConfig:
         return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{self.prefix}/shops/*"
 
     @property
+    def review_credentials_arn_pattern(self) -> str:
+        """Shops' review-source credentials (services/reviews/adapters/credentials.py)."""
+        return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{self.prefix}/shops/*/reviews/*"
+
+    @property
     def link_keys_arn_pattern(self) -> str:
         """The survey link keys (``shared.topology.link_keys_secret``): Secrets Manager appends ``-`` and
         six random characters to a secret's name in its ARN; ``-??????`` matches that and nothing else."""

@@ -204,6 +204,7 @@ class Functions(Construct):
         resolvers: dict[str, Callable[[], str]] = {
             topology.ENV_SHOPS_TABLE: lambda: self._data.tables[topology.SHOPS.logical].table_name,
             topology.ENV_FEEDBACK_TABLE: lambda: self._data.tables[topology.FEEDBACK.logical].table_name,
+            topology.ENV_REVIEWS_TABLE: lambda: self._data.tables[topology.REVIEWS.logical].table_name,
             topology.ENV_EVENTS_QUEUE_URL: lambda: (
                 self._messaging.queues[topology.FEEDBACK_EVENTS.logical].queue_url
             ),
@@ -255,6 +256,10 @@ class Functions(Construct):
             # The shops' webhook secrets.
             (SECRETS, "read"): iam.PolicyStatement(
                 actions=["secretsmanager:GetSecretValue"], resources=[config.secrets_arn_pattern]
+            ),
+            # A shop's review-source credentials: only the puller.
+            ("review-credentials", "read"): iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[config.review_credentials_arn_pattern]
             ),
             # The keys that sign survey links: only the functions that make or read links.
             (LINK_KEYS, "read"): iam.PolicyStatement(

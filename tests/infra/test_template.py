@@ -359,6 +359,7 @@ def test_environment_values(resources) -> None:
     expected = {
         topology.ENV_SHOPS_TABLE: {"Ref": shops},
         topology.ENV_FEEDBACK_TABLE: {"Ref": feedback},
+        topology.ENV_REVIEWS_TABLE: {"Ref": _table_id(resources, "reviews")},
         topology.ENV_EVENTS_QUEUE_URL: {"Ref": queue},
         topology.ENV_EVENT_BUS: {"Ref": bus},
         topology.ENV_SECRETS_PREFIX: PREFIX,
@@ -498,7 +499,8 @@ def test_event_source_literals(resources) -> None:
 def test_schedule(resources, spec: topology.Function) -> None:
     assert spec.schedule is not None
     fid, _ = _function(resources, spec.logical)
-    _, rule = _one(resources, "AWS::Events::Rule", ScheduleExpression=spec.schedule.expression)
+    name = f"{topology.physical(PREFIX, spec.logical)}-schedule"
+    _, rule = _one(resources, "AWS::Events::Rule", ScheduleExpression=spec.schedule.expression, Name=name)
     assert [t["Arn"] for t in rule["Properties"]["Targets"]] == [_arn_of(fid)]
     _one(
         resources,
@@ -665,6 +667,13 @@ def test_permissions_follow_topology_grants(resources, spec: topology.Function) 
 
 
 SERVICES = ("dynamodb", "sqs", "events", "secretsmanager", "ses")
+
+
+def test_only_the_puller_reads_review_credentials(resources) -> None:
+    pattern = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{PREFIX}/shops/*/reviews/*"
+    for spec in topology.FUNCTIONS:
+        readable = set(_allowed(_statements(resources, spec.logical), "secretsmanager:GetSecretValue"))
+        assert (pattern in readable) == (spec.logical == "reviews-puller"), spec.logical
 
 
 def test_no_wildcards(resources) -> None:

@@ -1,0 +1,73 @@
+"""The reviews service's composition root: store, credentials, connectors, publishers, once per container."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from services.reviews.adapters.credentials import SecretsManagerCredentials
+from services.reviews.adapters.dynamo_reviews import DynamoReviewStore
+from services.reviews.domain.ports import Connector
+from services.reviews.domain.pulling import PullDeps
+from shared import aws
+from shared.settings import ReviewsSettings
+
+
+@dataclass(frozen=True)
+class Reviews:
+    store: DynamoReviewStore
+    credentials: SecretsManagerCredentials
+    deps: PullDeps
+
+
+def build_connectors(caller: Any, base_url: str = "") -> dict[str, Connector]:
+    """Every source's connector; ``base_url`` points them all at one fake source (local stack, tests)."""
+    from services.reviews.connectors.app_store import AppStoreConnector
+    from services.reviews.connectors.google import GoogleConnector
+    from services.reviews.connectors.reddit import RedditConnector
+    from services.reviews.connectors.trustpilot import TrustpilotConnector
+    from services.reviews.connectors.yelp import YelpConnector
+
+    if base_url:
+        connectors: list[Connector] = [
+            GoogleConnector(caller, api_base=base_url, token_url=f"{base_url}/token"),
+            TrustpilotConnector(caller, api_base=base_url),
+            AppStoreConnector(caller, rss_base=base_url, api_base=base_url),
+            YelpConnector(caller, api_base=base_url),
+            RedditConnector(caller, api_base=base_url, token_url=f"{base_url}/api/v1/access_token"),
+        ]
+    else:
+        connectors = [
+            GoogleConnector(caller),
+            TrustpilotConnector(caller),
+            AppStoreConnector(caller),
+            YelpConnector(caller),
+            RedditConnector(caller),
+        ]
+    return {c.source: c for c in connectors}
+
+
+def build_reviews(settings: ReviewsSettings, **overrides: Any) -> Reviews:
+    from services.reviews.adapters.http_client import Urllib3Http
+    from services.reviews.adapters.mentions import EventBridgeMentions
+    from services.reviews.connectors.limits import Caller
+    from shared.events import EventBridgePublisher
+
+    dynamodb = overrides.get("dynamodb") or aws.client("dynamodb", settings.aws)
+    store = overrides.get("store") or DynamoReviewStore(dynamodb, settings.reviews_table)
+    credentials = overrides.get("credentials") or SecretsManagerCredentials(
+        aws.client("secretsmanager", settings.aws), settings.secrets_prefix
+    )
+    events = overrides.get("events") or aws.client("events", settings.aws)
+    caller = overrides.get("caller") or Caller(Urllib3Http())
+    deps = PullDeps(
+        store=store,
+        states=store,
+        credentials=credentials,
+        connectors=overrides.get("connectors") or build_connectors(caller, settings.sources_base_url),
+        mentions=overrides.get("mentions") or EventBridgeMentions(events, settings.event_bus_name),
+        alerts=overrides.get("alerts") or EventBridgePublisher(events, settings.event_bus_name, "reviews"),
+        alert_after=timedelta(minutes=settings.alert_after_minutes),
+    )
+    return Reviews(store=store, credentials=credentials, deps=deps)
