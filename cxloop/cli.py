@@ -350,9 +350,10 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     show.add_argument("order_id")
     show.set_defaults(func=cmd_order_show)
 
-    from cxloop import model_commands, survey_commands
+    from cxloop import model_commands, review_commands, survey_commands
 
     model_commands.add_commands(sub, _admin)
+    review_commands.add_commands(sub, _admin)
     survey_commands.add_commands(sub, _admin)
     return root
 

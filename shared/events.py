@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared.sentiment import Flag, Sentiment, ThemeScore
+from shared.sentiment import Flag, Reading, Sentiment, ThemeScore
 
 SOURCE_PREFIX = "cxloop."
 
@@ -129,3 +129,15 @@ class FeedbackScored(BaseModel):
     rating: float | None = None
     url: str | None = None
     excerpt: str = ""
+
+    def reading(self) -> Reading:
+        """What the owning service keeps on its record."""
+        return Reading(
+            revision=self.revision,
+            sentiment=self.sentiment,
+            themes=self.themes,
+            language=self.language,
+            flags=list(self.flags),
+            model_version=self.model_version,
+            scored_at=self.scored_at,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,3 +48,18 @@ def label_of(positive: float, neutral: float, negative: float) -> Label:
     if best == negative:
         return "negative"
     return "neutral"
+
+
+class Reading(BaseModel):
+    """What the scoring service made of a text (FeedbackScored), for one revision of it; the owning
+    service keeps it on its record (an invitation's answer, a review)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    revision: int
+    sentiment: Sentiment | None = None  # None: flagged (not English)
+    themes: list[ThemeScore] = Field(default_factory=list)
+    language: str
+    flags: list[str] = Field(default_factory=list)
+    model_version: str = ""
+    scored_at: datetime

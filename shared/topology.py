@@ -117,7 +117,9 @@ MAIL_EVENTS = Queue("mail-events", visibility_timeout_s=60, max_receive_count=5)
 SCORING_EVENTS = Queue("scoring-events", visibility_timeout_s=120, max_receive_count=5)
 # The scoring service's readings of survey answers, kept on the invitations (the feedback service owns them).
 FEEDBACK_READINGS = Queue("feedback-readings", visibility_timeout_s=60, max_receive_count=5)
-QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS, SCORING_EVENTS, FEEDBACK_READINGS)
+# The same, for reviews and mentions (the reviews service owns those).
+REVIEWS_READINGS = Queue("reviews-readings", visibility_timeout_s=60, max_receive_count=5)
+QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS, SCORING_EVENTS, FEEDBACK_READINGS, REVIEWS_READINGS)
 
 BUS = "bus"
 
@@ -230,6 +232,15 @@ FUNCTIONS = (
         environment=(ENV_REVIEWS_TABLE, ENV_EVENT_BUS, ENV_SECRETS_PREFIX),
     ),
     Function(
+        "reviews-readings",
+        service="reviews",
+        handler="services.reviews.handlers.readings:handler",
+        timeout_s=30,
+        queue=QueueTrigger("reviews-readings", batch_size=10),
+        grants=(("reviews", "write"),),
+        environment=(ENV_REVIEWS_TABLE, ENV_EVENT_BUS, ENV_SECRETS_PREFIX),
+    ),
+    Function(
         "feedback-readings",
         service="feedback",
         handler="services.feedback.handlers.readings:handler",
@@ -253,6 +264,9 @@ EVENT_RULES: tuple[EventRule, ...] = (
     EventRule("scoring-inputs", detail_types=("ResponseRecorded", "MentionIngested"), queue="scoring-events"),
     EventRule(
         "scored-answers", detail_types=("FeedbackScored",), queue="feedback-readings", source="cxloop.scoring"
+    ),
+    EventRule(
+        "scored-mentions", detail_types=("FeedbackScored",), queue="reviews-readings", source="cxloop.scoring"
     ),
     EventRule(
         "ses-feedback",

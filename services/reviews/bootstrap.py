@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,8 +22,9 @@ class Reviews:
     deps: PullDeps
 
 
-def build_connectors(caller: Any, base_url: str = "") -> dict[str, Connector]:
-    """Every source's connector; ``base_url`` points them all at one fake source (local stack, tests)."""
+def build_connectors(caller_for: Callable[[], Any], base_url: str = "") -> dict[str, Connector]:
+    """Every source's connector, each with its own Caller (one source's used-up limit must not stop
+    another); ``base_url`` points them all at one fake source (local stack, tests)."""
     from services.reviews.connectors.app_store import AppStoreConnector
     from services.reviews.connectors.google import GoogleConnector
     from services.reviews.connectors.reddit import RedditConnector
@@ -31,19 +33,19 @@ def build_connectors(caller: Any, base_url: str = "") -> dict[str, Connector]:
 
     if base_url:
         connectors: list[Connector] = [
-            GoogleConnector(caller, api_base=base_url, token_url=f"{base_url}/token"),
-            TrustpilotConnector(caller, api_base=base_url),
-            AppStoreConnector(caller, rss_base=base_url, api_base=base_url),
-            YelpConnector(caller, api_base=base_url),
-            RedditConnector(caller, api_base=base_url, token_url=f"{base_url}/api/v1/access_token"),
+            GoogleConnector(caller_for(), api_base=base_url, token_url=f"{base_url}/token"),
+            TrustpilotConnector(caller_for(), api_base=base_url),
+            AppStoreConnector(caller_for(), rss_base=base_url, api_base=base_url),
+            YelpConnector(caller_for(), api_base=base_url),
+            RedditConnector(caller_for(), api_base=base_url, token_url=f"{base_url}/api/v1/access_token"),
         ]
     else:
         connectors = [
-            GoogleConnector(caller),
-            TrustpilotConnector(caller),
-            AppStoreConnector(caller),
-            YelpConnector(caller),
-            RedditConnector(caller),
+            GoogleConnector(caller_for()),
+            TrustpilotConnector(caller_for()),
+            AppStoreConnector(caller_for()),
+            YelpConnector(caller_for()),
+            RedditConnector(caller_for()),
         ]
     return {c.source: c for c in connectors}
 
@@ -60,12 +62,13 @@ def build_reviews(settings: ReviewsSettings, **overrides: Any) -> Reviews:
         aws.client("secretsmanager", settings.aws), settings.secrets_prefix
     )
     events = overrides.get("events") or aws.client("events", settings.aws)
-    caller = overrides.get("caller") or Caller(Urllib3Http())
+    http = overrides.get("http") or Urllib3Http()
     deps = PullDeps(
         store=store,
         states=store,
         credentials=credentials,
-        connectors=overrides.get("connectors") or build_connectors(caller, settings.sources_base_url),
+        connectors=overrides.get("connectors")
+        or build_connectors(lambda: Caller(http), settings.sources_base_url),
         mentions=overrides.get("mentions") or EventBridgeMentions(events, settings.event_bus_name),
         alerts=overrides.get("alerts") or EventBridgePublisher(events, settings.event_bus_name, "reviews"),
         alert_after=timedelta(minutes=settings.alert_after_minutes),

@@ -480,12 +480,18 @@ def test_sqs_event_source(resources, spec: topology.Function) -> None:
 def test_event_source_literals(resources) -> None:
     mappings = _of_type(resources, "AWS::Lambda::EventSourceMapping").values()
     consumers = {m["Properties"]["FunctionName"]["Ref"]: m["Properties"] for m in mappings}
-    names = ("feedback-events", "feedback-mail-events", "feedback-readings", "scoring-consumer")
+    names = (
+        "feedback-events",
+        "feedback-mail-events",
+        "feedback-readings",
+        "reviews-readings",
+        "scoring-consumer",
+    )
     expected = {_function(resources, name)[0] for name in names}
     assert set(consumers) == expected
     for props in consumers.values():
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    for name in names[:3]:
+    for name in names[:4]:
         assert consumers[_function(resources, name)[0]]["BatchSize"] == 10
     # The model is fastest on many texts at once: up to 50, gathered for at most 5 s.
     scoring = consumers[_function(resources, "scoring-consumer")[0]]

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.feedback.domain.programme import SurveyType
-from shared.sentiment import Sentiment, ThemeScore
+from shared.sentiment import Reading
 
 
 class Status(StrEnum):
@@ -55,20 +55,6 @@ def invite_id(shop_id: str, order_sk: str) -> str:
 
 def invitation_sk(iid: str) -> str:
     return f"SURVEY#{iid}"
-
-
-class Reading(BaseModel):
-    """What the scoring service made of the answer's words (FeedbackScored), for one revision."""
-
-    model_config = ConfigDict(frozen=True)
-
-    revision: int
-    sentiment: Sentiment | None = None  # None: flagged (not English)
-    themes: list[ThemeScore] = Field(default_factory=list)
-    language: str
-    flags: list[str] = Field(default_factory=list)
-    model_version: str = ""
-    scored_at: datetime
 
 
 class Invitation(BaseModel):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from services.feedback.domain.invitations import Reading
 from services.feedback.domain.ports import SurveyStore, Written
 from shared.events import FeedbackScored
 
@@ -26,15 +25,7 @@ class Kept(StrEnum):
 def keep_reading(surveys: SurveyStore, shop_id: str, scored: FeedbackScored) -> Kept:
     if scored.subject != "response":
         return Kept.NOT_A_RESPONSE
-    reading = Reading(
-        revision=scored.revision,
-        sentiment=scored.sentiment,
-        themes=scored.themes,
-        language=scored.language,
-        flags=list(scored.flags),
-        model_version=scored.model_version,
-        scored_at=scored.scored_at,
-    )
+    reading = scored.reading()
     for _ in range(ATTEMPTS):
         current = surveys.invitation(shop_id, scored.subject_id)
         if current is None:

@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.sentiment import Reading
+
 MAX_TEXT = 20_000
 
 
@@ -85,6 +87,7 @@ class StoredReview(BaseModel):
     first_seen_at: datetime
     last_seen_at: datetime
     owner_reply: Reply | None = None  # the last reply posted through cxloop
+    reading: Reading | None = None  # the scoring service's reading of the newest revision
     version: int = 1
 
     @property

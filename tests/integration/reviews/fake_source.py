@@ -111,7 +111,9 @@ class FakeSource:
         return Handler
 
     def __enter__(self) -> FakeSource:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,161 @@
+"""A full cycle on moto with the local stack's pump: `cxloop reviews connect` → the scheduled puller
+pulls a (fake) source → stored → MentionIngested → scored → the reading kept on the review →
+`cxloop reviews list` shows it; a CSV import takes the same path; a reply is kept with its status."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from cxloop.cli import main
+from cxloop.local.pump import Pump, scheduled_event
+from cxloop.local.runtime import Functions
+from services.reviews.bootstrap import build_reviews
+from services.reviews.handlers import puller
+from services.scoring.bootstrap import build_scoring
+from services.scoring.handlers import consumer
+from shared import events, topology
+from shared.settings import ReviewsSettings, ScoringSettings, load
+from tests.integration.conftest import SHOP_A, SHOP_B, Stack
+from tests.integration.reviews.fake_source import Answer, FakeSource
+
+YELP_PATH = "/v3/businesses/acme-shoes/reviews"
+
+
+def yelp_body(*reviews: tuple[str, str, int]) -> dict[str, Any]:
+    return {
+        "reviews": [
+            {
+                "id": rid,
+                "url": f"https://www.yelp.com/biz/acme-shoes?hrid={rid}",
+                "text": text,
+                "rating": rating,
+                "time_created": "2026-11-20 10:00:00",
+                "user": {"name": "Pat K.", "image_url": None},
+            }
+            for rid, text, rating in reviews
+        ],
+        "total": len(reviews),
+        "possible_languages": ["en"],
+    }
+
+
+@pytest.fixture
+def cycle(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Stack, FakeSource]]:
+    with FakeSource() as fake:
+        monkeypatch.setenv("CXLOOP_SOURCES_BASE_URL", fake.url)
+        puller.use(build_reviews(load(ReviewsSettings)))
+        consumer.use(build_scoring(load(ScoringSettings)))
+        yield stack, fake
+
+
+def deliver(stack: Stack, function: str) -> int:
+    pump = Pump(Functions(), stack.sqs, stack.resources, retry_delay_s=0)
+    fn = topology.function(function)
+    assert fn.queue is not None
+    url = stack.resources.queue_urls[fn.queue.queue]
+    arn = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    total = 0
+    while n := pump.deliver_once(fn, topology.queue(fn.queue.queue), url, arn):
+        total += n
+    return total
+
+
+def fire_puller() -> Any:
+    return Functions().invoke(
+        topology.function("reviews-puller"), scheduled_event("reviews-puller", "us-east-1")
+    )
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    capsys.readouterr()
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_pull_store_score_and_show(
+    cycle: tuple[Stack, FakeSource], capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack, fake = cycle
+    fake.answer("GET", YELP_PATH, Answer(200, yelp_body(
+        ("y1", "The shoes fell apart after a week and support never answered...", 1),
+        ("y2", "Lovely shoes, fast delivery...", 5),
+    )))  # fmt: skip
+    shop = SHOP_A.shop_id
+    assert main(["reviews", "connect", "yelp", "--shop", shop, "--set", "business=acme-shoes",
+                 "--secret", "api_key=k-123"]) == 0  # fmt: skip
+    assert "check: " in capsys.readouterr().out
+    assert fake.seen(YELP_PATH)[-1].headers["authorization"] == "Bearer k-123"
+
+    counts = fire_puller()
+    assert (counts["pulled"], counts["new"], counts["failed"]) == (1, 2, 0)
+    mentions = [e for e in stack.bus_events() if e["detail-type"] == events.MENTION_INGESTED]
+    assert sorted(e["detail"]["data"]["mention_id"] for e in mentions) == ["yelp:y1", "yelp:y2"]
+    assert deliver(stack, "scoring-consumer") == 2
+    assert deliver(stack, "reviews-readings") == 2
+
+    listed = {
+        r["item"]["source_id"]: r for r in cli_json(capsys, "reviews", "list", "--shop", shop, "--json")
+    }
+    assert listed["y1"]["reading"]["sentiment"]["label"] == "negative"
+    assert listed["y2"]["reading"]["sentiment"]["label"] == "positive"
+    assert {"product_quality", "customer_service"} <= {t["theme"] for t in listed["y1"]["reading"]["themes"]}
+
+    # The next scheduled run is not due yet; once due, an unchanged feed stores and announces nothing.
+    assert fire_puller()["pulled"] == 0
+    status = cli_json(capsys, "reviews", "status", "--shop", shop, "--json")
+    assert status[0]["failures"] == 0 and status[0]["last_success_at"]
+
+
+def test_a_broken_source_is_recorded_and_other_shops_are_untouched(
+    cycle: tuple[Stack, FakeSource], capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack, fake = cycle
+    fake.answer(
+        "GET", YELP_PATH, Answer(401, {"error": {"code": "UNAUTHORIZED_ACCESS_TOKEN", "description": "x"}})
+    )
+    fake.answer("GET", "/v3/businesses/beta/reviews", Answer(200, yelp_body(("b1", "Great value...", 5))))
+    assert main(["reviews", "connect", "yelp", "--shop", SHOP_A.shop_id, "--set", "business=acme-shoes",
+                 "--secret", "api_key=wrong"]) == 1  # fmt: skip
+    assert "check failed (auth)" in capsys.readouterr().err
+    assert main(["reviews", "connect", "yelp", "--shop", SHOP_B.shop_id, "--set", "business=beta",
+                 "--secret", "api_key=right", "--no-check"]) == 0  # fmt: skip
+    counts = fire_puller()
+    assert (counts["pulled"], counts["failed"], counts["new"]) == (2, 1, 1)
+    status = cli_json(capsys, "reviews", "status", "--shop", SHOP_A.shop_id, "--json")
+    assert (status[0]["failures"], status[0]["last_error_kind"]) == (1, "auth")
+    assert cli_json(capsys, "reviews", "list", "--shop", SHOP_A.shop_id, "--json") == []
+    assert [r["item"]["source_id"] for r in cli_json(capsys, "reviews", "list", "--shop", SHOP_B.shop_id,
+                                                      "--json")] == ["b1"]  # fmt: skip
+    assert not [e for e in stack.bus_events() if e["detail-type"] == "SourceFailing"]  # not for hours yet
+
+
+def test_csv_import_is_idempotent_and_replies_are_kept(
+    cycle: tuple[Stack, FakeSource], capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    stack, _ = cycle
+    path = tmp_path / "judgeme.csv"
+    path.write_text("id,body,rating\n1,Great fit and quality,5\n2,Arrived broken,1\n3,,4\n", encoding="utf-8")
+    argv = ["reviews", "import", str(path), "--shop", SHOP_A.shop_id, "--source", "judgeme",
+            "--id-column", "id", "--text-column", "body", "--rating-column", "rating"]  # fmt: skip
+    assert main(argv) == 0
+    first = capsys.readouterr()
+    assert "2 read, 1 refused: 2 new" in first.out and "line 4: no text" in first.err
+    assert main(argv) == 0
+    assert "2 read, 1 refused: 0 new, 0 edited, 2 already known" in capsys.readouterr().out
+    mentions = [e for e in stack.bus_events() if e["detail-type"] == events.MENTION_INGESTED]
+    assert sorted((e["detail"]["data"]["source"], e["detail"]["data"]["mention_id"]) for e in mentions) == [
+        ("judgeme", "csv:judgeme:1"),
+        ("judgeme", "csv:judgeme:2"),
+    ]
+    # An imported review has no source to post through: the reply is kept, marked unsupported.
+    assert main(["reviews", "reply", "--shop", SHOP_A.shop_id, "--review", "csv:judgeme:2",
+                 "--text", "So sorry, a new pair is on its way."]) == 1  # fmt: skip
+    assert capsys.readouterr().out.startswith("unsupported")
+    listed = cli_json(capsys, "reviews", "list", "--shop", SHOP_A.shop_id, "--json")
+    replied = next(r for r in listed if r["item"]["source_id"] == "judgeme:2")
+    assert replied["owner_reply"]["status"] == "unsupported"
+    assert main(["reviews", "reply", "--shop", "shop-b", "--review", "csv:judgeme:2", "--text", "x"]) == 2
