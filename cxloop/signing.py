@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from services.feedback.domain import signatures
+from shared import signatures
 from shared.tenancy import Platform
 
 

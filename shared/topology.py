@@ -232,6 +232,15 @@ FUNCTIONS = (
         environment=(ENV_REVIEWS_TABLE, ENV_EVENT_BUS, ENV_SECRETS_PREFIX),
     ),
     Function(
+        "reviews-webhooks",
+        service="reviews",
+        handler="services.reviews.handlers.webhooks:handler",
+        timeout_s=10,
+        routes=(Route("POST", "/reviews/{shop_id}/{source}"),),
+        grants=(("reviews", "write"), ("bus", "put"), ("review-credentials", "read")),
+        environment=(ENV_REVIEWS_TABLE, ENV_EVENT_BUS, ENV_SECRETS_PREFIX),
+    ),
+    Function(
         "reviews-readings",
         service="reviews",
         handler="services.reviews.handlers.readings:handler",

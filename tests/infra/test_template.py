@@ -675,11 +675,11 @@ def test_permissions_follow_topology_grants(resources, spec: topology.Function) 
 SERVICES = ("dynamodb", "sqs", "events", "secretsmanager", "ses")
 
 
-def test_only_the_puller_reads_review_credentials(resources) -> None:
+def test_only_the_puller_and_the_review_webhook_read_review_credentials(resources) -> None:
     pattern = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{PREFIX}/shops/*/reviews/*"
     for spec in topology.FUNCTIONS:
         readable = set(_allowed(_statements(resources, spec.logical), "secretsmanager:GetSecretValue"))
-        assert (pattern in readable) == (spec.logical == "reviews-puller"), spec.logical
+        assert (pattern in readable) == (spec.logical in ("reviews-puller", "reviews-webhooks")), spec.logical
 
 
 def test_no_wildcards(resources) -> None:

@@ -10,9 +10,9 @@ import pytest
 
 from cxloop.signing import webhook_headers
 from services.feedback import bootstrap
-from services.feedback.domain import signatures
 from services.feedback.handlers import events as events_handler
 from services.feedback.handlers import webhooks
+from shared import signatures
 from shared.settings import ConsumerSettings, IntakeSettings, load
 from shared.tenancy import Platform
 from tests.integration.conftest import SHOP_A, SHOP_B, Stack

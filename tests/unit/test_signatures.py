@@ -14,8 +14,8 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from cxloop.signing import webhook_headers
-from services.feedback.domain import signatures
 from services.feedback.domain.intake import Outcome
+from shared import signatures
 from shared.errors import Unauthorized
 from shared.tenancy import Platform, PlatformSecret
 from tests.unit.support import T0, World, b64_hmac, body_of, shopify_headers, standard_headers, woo_headers

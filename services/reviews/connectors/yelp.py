@@ -93,7 +93,7 @@ class YelpConnector:
         items = {item.source_id: item for item in map(to_item, self._get(connection, "yelp reviews")[0])}
         newest = sorted(items.values(), key=lambda item: item.moment or datetime.min.replace(tzinfo=UTC))
         fresh = [item for item in reversed(newest) if since is None or (item.moment or since) >= since]
-        yield from fresh
+        yield from fresh[: max(0, max_items)]
 
     def reply(self, connection: Connection, review: StoredReview, text: str) -> None:
         raise Unsupported("yelp: no public reply API; reply in Yelp for Business")

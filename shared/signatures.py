@@ -1,4 +1,4 @@
-"""The three platforms' webhook signature schemes: verify on the raw bytes, in constant time.
+"""Webhook signatures (Shopify, WooCommerce, Standard Webhooks): verified on the raw bytes, in constant time.
 
 Signing lives beside verifying so the CLI's ``replay``, the tests and the benchmark produce
 exactly what the platforms send.

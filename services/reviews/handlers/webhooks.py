@@ -1,0 +1,55 @@
+"""HTTP handler: POST /reviews/{shop_id}/{source}: reviews pushed by a platform (thin: verify, ingest)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
+
+from services.reviews.domain.ingest import Outcome
+from services.reviews.domain.pushed import Pushed, accept_pushed
+from services.reviews.handlers.puller import reviews
+from shared.errors import CxloopError, to_http
+from shared.observability import logger
+
+log = logger("reviews")
+
+
+def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+
+
+@log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = APIGatewayProxyEventV2(event)
+    params = request.path_parameters or {}
+    raw = request.body or ""
+    push = Pushed(
+        shop_id=params.get("shop_id", ""),
+        source=params.get("source", ""),
+        headers={k.lower(): v for k, v in (request.headers or {}).items()},
+        query=dict(request.query_string_parameters or {}),
+        body=base64.b64decode(raw) if request.is_base64_encoded else raw.encode("utf-8"),
+    )
+    log.append_keys(shop_id=push.shop_id, source=push.source)
+    built = reviews()
+    try:
+        result = accept_pushed(
+            push, built.credentials, built.store, built.deps.mentions, datetime.now(tz=UTC)
+        )
+    except CxloopError as e:
+        status, payload = to_http(e)
+        log.warning("review webhook refused", status=status, reason=e.message)
+        return _json(status, payload)
+    except Exception as e:
+        log.exception("review webhook failed", error=type(e).__name__)
+        return _json(
+            503, {"error": "unavailable", "message": "temporarily unable to accept the reviews; retry"}
+        )
+    counts = {k.value: v for k, v in result.counts.items()}
+    log.info("reviews pushed", counts=counts)
+    return _json(200, {"status": "accepted", **{k.value: result.counts[k] for k in Outcome}})
