@@ -184,6 +184,32 @@ def cmd_reply(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     return 0 if reply.status.value == "posted" else 1
 
 
+def cmd_webhook(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    """The shop's review webhook secret (generic) or Trustpilot token: made once, rotated on request."""
+    import base64
+    import secrets as random_secrets
+
+    admin = admin_of(args)
+    if admin.shops.get(args.shop) is None:
+        raise ValueError(f"no shop {args.shop!r} (add it with `cxloop shop add`)")
+    built = _reviews(admin)
+    source, key = ("trustpilot", "webhook_token") if args.trustpilot else ("webhook", "secret")
+    current = dict(built.credentials.get(args.shop, source) or {})
+    if key not in current or args.rotate:
+        if key in current and source == "webhook":
+            current["previous"] = current[key]  # accepted until the next rotation
+        fresh = base64.b64encode(random_secrets.token_bytes(24)).decode()  # Standard Webhooks' whsec_ form
+        current[key] = f"whsec_{fresh}" if source == "webhook" else random_secrets.token_urlsafe(32)
+        built.credentials.put(args.shop, source, current)
+    path = f"/reviews/{args.shop}/{source}"
+    if source == "trustpilot":
+        print(f"Trustpilot webhook URL: <ApiUrl>{path}?token={current[key]}")
+    else:
+        print(f"POST <ApiUrl>{path}  (signed as Standard Webhooks: webhook-id, -timestamp, -signature)")
+        print(f"secret: {current[key]}")
+    return 0
+
+
 def add_commands(sub: Any, admin_of: AdminFactory) -> None:
     reviews = sub.add_parser("reviews", help="public reviews and mentions").add_subparsers(
         dest="sub", required=True
@@ -225,6 +251,11 @@ def add_commands(sub: Any, admin_of: AdminFactory) -> None:
     ls.add_argument("--limit", type=int, default=20)
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=lambda a: cmd_list(admin_of, a))
+    wh = reviews.add_parser("webhook", help="the shop's review webhook secret (or Trustpilot token) and URL")
+    wh.add_argument("--shop", required=True)
+    wh.add_argument("--trustpilot", action="store_true", help="the token for Trustpilot's review webhooks")
+    wh.add_argument("--rotate", action="store_true", help="a new secret; the previous one keeps working once")
+    wh.set_defaults(func=lambda a: cmd_webhook(admin_of, a))
     rp = reviews.add_parser("reply", help="post a public reply through the source, where it allows one")
     rp.add_argument("--shop", required=True)
     rp.add_argument("--review", required=True, help="the review's id as `reviews list` shows it")

@@ -72,7 +72,7 @@ def checked(response: Response, what: str, now: datetime) -> Response:
     status = response.status
     if 200 <= status < 300:
         return response
-    excerpt = response.body[:200].decode("utf-8", "replace").strip()
+    excerpt = " ".join(response.body[:200].decode("utf-8", "replace").split())
     message = f"{what}: HTTP {status} {excerpt}".strip()
     if status in (401, 403):
         raise AuthFailed(message, status)

@@ -159,3 +159,61 @@ def test_csv_import_is_idempotent_and_replies_are_kept(
     replied = next(r for r in listed if r["item"]["source_id"] == "judgeme:2")
     assert replied["owner_reply"]["status"] == "unsupported"
     assert main(["reviews", "reply", "--shop", "shop-b", "--review", "csv:judgeme:2", "--text", "x"]) == 2
+
+
+def push(shop_id: str, source: str, body: bytes, headers: dict[str, str], query: str = "") -> dict[str, Any]:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from cxloop.local.gateway import api_event
+
+    route = topology.function("reviews-webhooks").routes[0]
+    request = Request(EnvironBuilder(path=f"/reviews/{shop_id}/{source}", method="POST", data=body,
+                                     headers=headers, query_string=query).get_environ())  # fmt: skip
+    event = api_event(request, route, {"shop_id": shop_id, "source": source})
+    return Functions().invoke(topology.function("reviews-webhooks"), event)  # type: ignore[no-any-return]
+
+
+def test_pushed_reviews_are_verified_then_stored_once(
+    cycle: tuple[Stack, FakeSource], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shared.signatures import standard_headers
+
+    stack, _ = cycle
+    shop = SHOP_A.shop_id
+    assert main(["reviews", "webhook", "--shop", shop]) == 0
+    secret = capsys.readouterr().out.split("secret: ")[1].strip()
+    body = json.dumps(
+        {"reviews": [{"id": "9", "source": "judgeme", "text": "Runs small", "rating": 3}]}
+    ).encode()
+    ok = push(shop, "webhook", body, standard_headers(secret, "msg-1", body))
+    assert (ok["statusCode"], json.loads(ok["body"])["new"]) == (200, 1)
+    again = push(shop, "webhook", body, standard_headers(secret, "msg-2", body))
+    assert json.loads(again["body"])["unchanged"] == 1
+    assert push(shop, "webhook", body, standard_headers("whsec_d3JvbmcgIGtleQ==", "msg-3", body))["statusCode"] == 401
+    assert push("shop-b", "webhook", body, standard_headers(secret, "msg-4", body))["statusCode"] == 401
+    bad = b'{"reviews": [{"id": "1"}]}'
+    refused = push(shop, "webhook", bad, standard_headers(secret, "msg-5", bad))
+    assert refused["statusCode"] == 400 and "source" in json.loads(refused["body"])["message"]
+    # After a rotation the previous secret still works, once more than the new one is needed.
+    assert main(["reviews", "webhook", "--shop", shop, "--rotate"]) == 0
+    capsys.readouterr()
+    assert push(shop, "webhook", body, standard_headers(secret, "msg-6", body))["statusCode"] == 200
+    mentions = [e for e in stack.bus_events() if e["detail-type"] == events.MENTION_INGESTED]
+    assert [e["detail"]["data"]["mention_id"] for e in mentions] == ["webhook:judgeme:9"]
+
+
+def test_trustpilot_webhooks_need_the_token(
+    cycle: tuple[Stack, FakeSource], capsys: pytest.CaptureFixture[str], shared_dir: Any
+) -> None:
+    stack, _ = cycle
+    shop = SHOP_A.shop_id
+    assert main(["reviews", "webhook", "--shop", shop, "--trustpilot"]) == 0
+    token = capsys.readouterr().out.split("token=")[1].strip()
+    body = (shared_dir / "fixtures/reviews/trustpilot/webhook_service_review_created.json").read_bytes()
+    assert push(shop, "trustpilot", body, {}, "token=nope")["statusCode"] == 401
+    assert push(shop, "trustpilot", body, {})["statusCode"] == 401
+    accepted = push(shop, "trustpilot", body, {}, f"token={token}")
+    assert (accepted["statusCode"], json.loads(accepted["body"])["new"]) == (200, 1)
+    mentions = [e for e in stack.bus_events() if e["detail-type"] == events.MENTION_INGESTED]
+    assert len(mentions) == 1 and mentions[0]["detail"]["data"]["source"] == "trustpilot"
