@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from cxloop.local.fake_source import FakeSource
 from services.reviews.adapters.http_client import Urllib3Http
 from services.reviews.connectors.limits import Caller
-from tests.integration.reviews.fake_source import FakeSource
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from cxloop.local.fake_source import Answer, FakeSource, Seen
 from services.reviews.adapters.http_client import Urllib3Http
 from services.reviews.connectors.google import GoogleConnector, parse_time, to_item
 from services.reviews.connectors.limits import Caller
@@ -18,7 +19,6 @@ from services.reviews.domain.errors import AuthFailed, Malformed, NotFound, Rate
 from services.reviews.domain.model import Source, SourceItem, StoredReview
 from services.reviews.domain.ports import Connection
 from tests.integration.reviews.conftest import Sleeps
-from tests.integration.reviews.fake_source import Answer, FakeSource, Seen
 
 ACCOUNT = "108795149061771855217"
 LOCATION = "1749148372622282750"

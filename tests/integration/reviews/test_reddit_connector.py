@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from cxloop.local.fake_source import Answer, FakeSource, Seen
 from services.reviews.connectors.limits import Caller
 from services.reviews.connectors.reddit import RedditConnector
 from services.reviews.domain.errors import (
@@ -23,7 +24,6 @@ from services.reviews.domain.errors import (
 )
 from services.reviews.domain.model import MAX_TEXT, Source, SourceItem, StoredReview
 from services.reviews.domain.ports import Connection
-from tests.integration.reviews.fake_source import Answer, FakeSource, Seen
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)  # the caller fixture's clock
 UA = "python:cxloop-test:0.1 (by /u/cxloop-test)"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from cxloop.cli import main
+from cxloop.local.fake_source import Answer, FakeSource
 from cxloop.local.pump import Pump, scheduled_event
 from cxloop.local.runtime import Functions
 from services.reviews.bootstrap import build_reviews
@@ -20,7 +21,6 @@ from services.scoring.handlers import consumer
 from shared import events, topology
 from shared.settings import ReviewsSettings, ScoringSettings, load
 from tests.integration.conftest import SHOP_A, SHOP_B, Stack
-from tests.integration.reviews.fake_source import Answer, FakeSource
 
 YELP_PATH = "/v3/businesses/acme-shoes/reviews"
 
@@ -190,7 +190,8 @@ def test_pushed_reviews_are_verified_then_stored_once(
     assert (ok["statusCode"], json.loads(ok["body"])["new"]) == (200, 1)
     again = push(shop, "webhook", body, standard_headers(secret, "msg-2", body))
     assert json.loads(again["body"])["unchanged"] == 1
-    assert push(shop, "webhook", body, standard_headers("whsec_d3JvbmcgIGtleQ==", "msg-3", body))["statusCode"] == 401
+    wrong = "whsec_d3JvbmcgIGtleQ=="
+    assert push(shop, "webhook", body, standard_headers(wrong, "msg-3", body))["statusCode"] == 401
     assert push("shop-b", "webhook", body, standard_headers(secret, "msg-4", body))["statusCode"] == 401
     bad = b'{"reviews": [{"id": "1"}]}'
     refused = push(shop, "webhook", bad, standard_headers(secret, "msg-5", bad))

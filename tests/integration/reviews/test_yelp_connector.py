@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from cxloop.local.fake_source import Answer, FakeSource
 from services.reviews.connectors.limits import Caller
 from services.reviews.connectors.yelp import YelpConnector, to_item
 from services.reviews.domain.errors import (
@@ -22,7 +23,6 @@ from services.reviews.domain.errors import (
 from services.reviews.domain.model import Source, SourceItem, StoredReview
 from services.reviews.domain.ports import Connection
 from tests.integration.reviews.conftest import Sleeps
-from tests.integration.reviews.fake_source import Answer, FakeSource
 
 BUSINESS = "lJAGnYzku5zSaLnQ_T6_GQ"
 REVIEWS = f"/v3/businesses/{BUSINESS}/reviews"

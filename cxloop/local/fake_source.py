@@ -1,4 +1,5 @@
-"""A local HTTP server that plays a review source: scripted answers per path, every request recorded.
+"""A local HTTP server that plays a review source: scripted answers per path, every request recorded
+(the connector tests, the reviews benchmark).
 
 Connector tests point a connector's base URL at it and script the real API's shapes (pages, 401, 429
 with or without Retry-After, 5xx, malformed bodies, edits between pulls).
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -119,8 +120,3 @@ class FakeSource:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-def serve() -> Iterator[FakeSource]:
-    with FakeSource() as fake:
-        yield fake
