@@ -117,9 +117,9 @@ MAIL_EVENTS = Queue("mail-events", visibility_timeout_s=60, max_receive_count=5)
 SCORING_EVENTS = Queue("scoring-events", visibility_timeout_s=120, max_receive_count=5)
 # The scoring service's readings of survey answers, kept on the invitations (the feedback service owns them).
 FEEDBACK_READINGS = Queue("feedback-readings", visibility_timeout_s=60, max_receive_count=5)
-# The same, for reviews and mentions (the reviews service owns those).
-REVIEWS_READINGS = Queue("reviews-readings", visibility_timeout_s=60, max_receive_count=5)
-QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS, SCORING_EVENTS, FEEDBACK_READINGS, REVIEWS_READINGS)
+# What the reviews service hears from the bus: readings of its reviews, shops erased.
+REVIEWS_EVENTS = Queue("reviews-events", visibility_timeout_s=60, max_receive_count=5)
+QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS, SCORING_EVENTS, FEEDBACK_READINGS, REVIEWS_EVENTS)
 
 BUS = "bus"
 
@@ -241,12 +241,12 @@ FUNCTIONS = (
         environment=(ENV_REVIEWS_TABLE, ENV_EVENT_BUS, ENV_SECRETS_PREFIX),
     ),
     Function(
-        "reviews-readings",
+        "reviews-events",
         service="reviews",
-        handler="services.reviews.handlers.readings:handler",
+        handler="services.reviews.handlers.events:handler",
         timeout_s=30,
-        queue=QueueTrigger("reviews-readings", batch_size=10),
-        grants=(("reviews", "write"),),
+        queue=QueueTrigger("reviews-events", batch_size=10),
+        grants=(("reviews", "write"), ("review-credentials", "delete")),
         environment=(ENV_REVIEWS_TABLE, ENV_EVENT_BUS, ENV_SECRETS_PREFIX),
     ),
     Function(
@@ -275,8 +275,9 @@ EVENT_RULES: tuple[EventRule, ...] = (
         "scored-answers", detail_types=("FeedbackScored",), queue="feedback-readings", source="cxloop.scoring"
     ),
     EventRule(
-        "scored-mentions", detail_types=("FeedbackScored",), queue="reviews-readings", source="cxloop.scoring"
+        "scored-mentions", detail_types=("FeedbackScored",), queue="reviews-events", source="cxloop.scoring"
     ),
+    EventRule("erased-shops", detail_types=("ShopErased",), queue="reviews-events", source="cxloop.feedback"),
     EventRule(
         "ses-feedback",
         detail_types=("Email Bounced", "Email Complaint Received"),

@@ -261,6 +261,10 @@ class Functions(Construct):
             ("review-credentials", "read"): iam.PolicyStatement(
                 actions=["secretsmanager:GetSecretValue"], resources=[config.review_credentials_arn_pattern]
             ),
+            # A shop's review-source credentials when the shop is erased.
+            ("review-credentials", "delete"): iam.PolicyStatement(
+                actions=["secretsmanager:DeleteSecret"], resources=[config.review_credentials_arn_pattern]
+            ),
             # The keys that sign survey links: only the functions that make or read links.
             (LINK_KEYS, "read"): iam.PolicyStatement(
                 actions=["secretsmanager:GetSecretValue"], resources=[config.link_keys_arn_pattern]

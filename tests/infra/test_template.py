@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +223,7 @@ def _queue_policy(resources: dict[str, dict[str, Any]], queue_id: str) -> list[d
 def test_queue_policies_deny_plain_http(resources) -> None:
     policies = _of_type(resources, "AWS::SQS::QueuePolicy")
     assert len(policies) == 2 * len(topology.QUEUES)
-    targeted = {topology.physical(PREFIX, rule.queue) for rule in topology.EVENT_RULES}
+    rules_into = Counter(topology.physical(PREFIX, rule.queue) for rule in topology.EVENT_RULES)
     for policy in policies.values():
         (queue_id,) = [q["Ref"] for q in policy["Properties"]["Queues"]]
         deny, *others = policy["Properties"]["PolicyDocument"]["Statement"]
@@ -230,9 +231,7 @@ def test_queue_policies_deny_plain_http(resources) -> None:
         assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         # Besides: EventBridge may deliver to the queues that event rules target (test_event_rule).
         name = resources[queue_id]["Properties"]["QueueName"]
-        assert [s["Principal"] for s in others] == (
-            [{"Service": "events.amazonaws.com"}] if name in targeted else []
-        )
+        assert [s["Principal"] for s in others] == [{"Service": "events.amazonaws.com"}] * rules_into[name]
 
 
 def test_event_bus(resources) -> None:
@@ -253,8 +252,10 @@ def test_event_rule(resources, spec: topology.EventRule) -> None:
     assert pattern.get("source") == ([spec.source] if spec.source else None)
     queue = _queue_id(resources, topology.physical(PREFIX, spec.queue))
     assert [t["Arn"] for t in props["Targets"]] == [_arn_of(queue)]
-    # The queue lets this rule, and only it, send.
-    (allow,) = [s for s in _queue_policy(resources, queue) if s["Effect"] == "Allow"]
+    # The queue lets the rules that feed it, and only them, send.
+    allows = [s for s in _queue_policy(resources, queue) if s["Effect"] == "Allow"]
+    assert len(allows) == len([r for r in topology.EVENT_RULES if r.queue == spec.queue])
+    (allow,) = [s for s in allows if s["Condition"] == {"ArnEquals": {"aws:SourceArn": _arn_of(rid)}}]
     assert allow["Principal"] == {"Service": "events.amazonaws.com"}
     assert "sqs:SendMessage" in _as_list(allow["Action"])
     assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": _arn_of(rid)}}
@@ -484,7 +485,7 @@ def test_event_source_literals(resources) -> None:
         "feedback-events",
         "feedback-mail-events",
         "feedback-readings",
-        "reviews-readings",
+        "reviews-events",
         "scoring-consumer",
     )
     expected = {_function(resources, name)[0] for name in names}
@@ -657,7 +658,8 @@ def test_permissions_follow_topology_grants(resources, spec: topology.Function) 
     readable = set(_allowed(statements, "secretsmanager:GetSecretValue"))
     assert (SECRETS_ARN in readable) == (("secrets", "read") in grants)
     assert (LINK_KEYS_ARN in readable) == (("link-keys", "read") in grants)
-    assert bool(_allowed(statements, "secretsmanager:DeleteSecret")) == (("secrets", "delete") in grants)
+    deletes = {("secrets", "delete"), ("review-credentials", "delete")}
+    assert bool(_allowed(statements, "secretsmanager:DeleteSecret")) == bool(deletes & grants)
     assert LINK_KEYS_ARN not in _allowed(statements, "secretsmanager:DeleteSecret")
     assert bool(_allowed(statements, "ses:SendEmail")) == (("ses", "send") in grants)
     assert bool(_allowed(statements, "ses:SendRawEmail")) == (("ses", "send") in grants)

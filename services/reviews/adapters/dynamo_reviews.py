@@ -193,3 +193,30 @@ class DynamoReviewStore:
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def erase_shop(self, shop_id: str) -> tuple[int, list[str]]:
+        """Every item under the shop's partition, 25 per batch (retrying what DynamoDB leaves over)."""
+        keys, sources = [], []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": _pk(shop_id)}},
+            "ProjectionExpression": "pk, sk",
+        }
+        while True:
+            page = self._db.query(**kwargs)
+            for item in page.get("Items", []):
+                keys.append({"pk": item["pk"], "sk": item["sk"]})
+                if item["sk"]["S"].startswith("SOURCE#"):
+                    sources.append(item["sk"]["S"].removeprefix("SOURCE#"))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for start in range(0, len(keys), 25):
+            requests = [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+            while requests:
+                left = self._db.batch_write_item(RequestItems={self._table: requests}).get(
+                    "UnprocessedItems", {}
+                )
+                requests = left.get(self._table, [])
+        return len(keys), sources

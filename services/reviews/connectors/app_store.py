@@ -133,7 +133,7 @@ class AppStoreConnector:
 
     def _next(self, body: Mapping[str, Any], followed: set[str]) -> str | None:
         link = _object(body.get("links")).get("next")
-        if link is None:  # a repeated cursor would loop for ever
+        if link is None or link in followed:  # a repeated cursor would loop for ever
             return None
         here, there = urlsplit(self._api), urlsplit(link) if isinstance(link, str) else None
         if there is None or (there.scheme, there.netloc) != (here.scheme, here.netloc):
@@ -243,6 +243,8 @@ def _bounded(
         return
     mark = since.replace(tzinfo=since.tzinfo or UTC) if since is not None else None
     for page in pages:
+        if page and all(item.source_id in seen for item in page):
+            return  # a page with nothing new: the source repeats itself, asking on would loop
         for item in page:
             if mark is not None and item.moment is not None and item.moment <= mark:
                 return

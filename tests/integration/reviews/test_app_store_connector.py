@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from cxloop.local.fake_source import Answer, FakeSource, Seen
 from services.reviews.connectors.app_store import AppStoreConnector
 from services.reviews.connectors.limits import Caller
 from services.reviews.domain.errors import (
@@ -29,7 +30,6 @@ from services.reviews.domain.errors import (
 from services.reviews.domain.model import Source, SourceItem, StoredReview
 from services.reviews.domain.ports import Connection
 from tests.integration.reviews.conftest import Sleeps
-from tests.integration.reviews.fake_source import Answer, FakeSource, Seen
 
 APP = "811377230"
 ASC_APP = "682658836"
@@ -207,6 +207,14 @@ def test_rss_a_review_on_two_pages_once(
     ids = [i.source_id for i in store(fake, caller).pull(RSS, None, 500)]
     assert len(ids) == 99
     assert len(set(ids)) == 99
+
+
+def test_rss_a_feed_that_repeats_its_page_does_not_loop(
+    fake: FakeSource, caller: Caller, feed: dict[str, Any], entries: list[dict[str, Any]]
+) -> None:
+    serve_rss(fake, feed, dict.fromkeys(range(1, 11), entries))
+    assert len(list(store(fake, caller).pull(RSS, None, 500))) == 50
+    assert len(fake.requests) == 2
 
 
 def test_rss_an_edit_between_pulls_changes_the_fingerprint(

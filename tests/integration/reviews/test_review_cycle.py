@@ -95,7 +95,7 @@ def test_pull_store_score_and_show(
     mentions = [e for e in stack.bus_events() if e["detail-type"] == events.MENTION_INGESTED]
     assert sorted(e["detail"]["data"]["mention_id"] for e in mentions) == ["yelp:y1", "yelp:y2"]
     assert deliver(stack, "scoring-consumer") == 2
-    assert deliver(stack, "reviews-readings") == 2
+    assert deliver(stack, "reviews-events") == 2
 
     listed = {
         r["item"]["source_id"]: r for r in cli_json(capsys, "reviews", "list", "--shop", shop, "--json")
@@ -218,3 +218,31 @@ def test_trustpilot_webhooks_need_the_token(
     assert (accepted["statusCode"], json.loads(accepted["body"])["new"]) == (200, 1)
     mentions = [e for e in stack.bus_events() if e["detail-type"] == events.MENTION_INGESTED]
     assert len(mentions) == 1 and mentions[0]["detail"]["data"]["source"] == "trustpilot"
+
+
+def test_an_erased_shop_loses_its_reviews_connections_and_credentials(
+    cycle: tuple[Stack, FakeSource], capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    from shared.events import EventBridgePublisher
+
+    stack, _ = cycle
+    shop = SHOP_A.shop_id
+    path = tmp_path / "r.csv"
+    path.write_text("text\nGreat\nAwful\n", encoding="utf-8")
+    assert main(["reviews", "import", str(path), "--shop", shop, "--source", "amazon"]) == 0
+    assert main(["reviews", "connect", "yelp", "--shop", shop, "--set", "business=x", "--secret", "api_key=k",
+                 "--no-check"]) == 0  # fmt: skip
+    assert main(["reviews", "webhook", "--shop", shop]) == 0
+    assert main(["reviews", "import", str(path), "--shop", SHOP_B.shop_id, "--source", "amazon"]) == 0
+    capsys.readouterr()
+    EventBridgePublisher(stack.admin.events, stack.resources.bus_name, "feedback").publish(
+        events.SHOP_ERASED, shop, {"records_deleted": 0}, "erase-1"
+    )
+    assert deliver(stack, "reviews-events") == 1
+    assert cli_json(capsys, "reviews", "list", "--shop", shop, "--json") == []
+    assert cli_json(capsys, "reviews", "status", "--shop", shop, "--json") == []
+    names = [s["Name"] for s in stack.admin.secretsmanager.list_secrets()["SecretList"]]
+    assert not [n for n in names if n.startswith(f"cxloop/shops/{shop}/reviews/")]
+    assert (
+        len(cli_json(capsys, "reviews", "list", "--shop", SHOP_B.shop_id, "--json")) == 2
+    )  # another shop's stay

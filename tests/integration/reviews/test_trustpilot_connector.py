@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from cxloop.local.fake_source import Answer, FakeSource, Seen
 from services.reviews.connectors.limits import Caller
 from services.reviews.connectors.trustpilot import OAUTH_PATH, TrustpilotConnector, parse_webhook
 from services.reviews.domain.errors import (
@@ -28,7 +29,6 @@ from services.reviews.domain.errors import (
 from services.reviews.domain.model import Source, SourceItem, StoredReview
 from services.reviews.domain.ports import Connection
 from tests.integration.reviews.conftest import Sleeps
-from tests.integration.reviews.fake_source import Answer, FakeSource, Seen
 
 UNIT = "46d6a890000064000500e0c3"
 LIST = f"/v1/business-units/{UNIT}/reviews"
@@ -173,6 +173,12 @@ def test_a_review_on_two_pages_is_yielded_once(fake: FakeSource, caller: Caller)
     serve_pages(fake, {1: [review(n) for n in range(100)], 2: [review(n) for n in range(99, 110)]})
     ids = [i.source_id for i in connector(fake, caller).pull(READER, None, 1000)]
     assert ids == [f"r{n}" for n in range(110)]
+
+
+def test_a_source_that_repeats_its_page_does_not_loop(fake: FakeSource, caller: Caller) -> None:
+    fake.answer("GET", LIST, Answer(200, {"reviews": [review(n) for n in range(100)]}))  # page ignored
+    assert len(list(connector(fake, caller).pull(READER, None, 10_000))) == 100
+    assert len(fake.seen(LIST)) == 2
 
 
 def test_an_edit_between_two_pulls_changes_the_fingerprint(fake: FakeSource, caller: Caller) -> None:

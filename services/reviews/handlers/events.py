@@ -1,0 +1,56 @@
+"""SQS handler: what the reviews service hears from the bus (partial batch failures).
+
+- FeedbackScored about a review → the reading kept on the review (the newest revision wins);
+- ShopErased → the shop's reviews, connections and source credentials deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
+
+from services.reviews.domain.erasure import erase_shop
+from services.reviews.domain.readings import keep_reading
+from services.reviews.handlers.puller import reviews
+from shared import events
+from shared.observability import logger
+
+log = logger("reviews")
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> None:
+    try:
+        event = json.loads(record.body)
+        envelope = events.Envelope.model_validate(event["detail"])
+        detail_type = str(event["detail-type"])
+        scored = (
+            events.FeedbackScored.model_validate(envelope.data)
+            if detail_type == events.FEEDBACK_SCORED
+            else None
+        )
+    except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as e:
+        log.error("unreadable event", message_id=record.message_id, reason=str(e)[:500])
+        raise
+    log.set_correlation_id(envelope.correlation_id or record.message_id)
+    built = reviews()
+    if scored is not None:
+        kept = keep_reading(built.store, envelope.shop_id, scored)
+        log.info("reading", shop_id=envelope.shop_id, key=scored.key, kept=kept.value)
+    elif detail_type == events.SHOP_ERASED:
+        deleted = erase_shop(built.store, built.credentials, envelope.shop_id)
+        log.info("shop erased", shop_id=envelope.shop_id, deleted=deleted)
+    else:
+        log.warning("ignored event", detail_type=detail_type)
+
+
+@log.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)
