@@ -115,6 +115,8 @@ class GoogleFake:
 class Counted:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()  # wall time inside AWS calls, by service
+        self._started: dict[int, float] = {}
 
     def snapshot(self) -> Counter[str]:
         """The calls so far, before the verification's own reads."""
@@ -123,10 +125,17 @@ class Counted:
     def client(self, session: Any, name: str, endpoint: str) -> Any:
         c = session.client(name, endpoint_url=endpoint)
 
-        def on_call(model: Any, **_: Any) -> None:
+        def on_call(model: Any, context: Any = None, **_: Any) -> None:
             self.calls[f"{name}.{model.name}"] += 1
+            self._started[id(context)] = time.perf_counter()
+
+        def on_done(context: Any = None, **_: Any) -> None:
+            started = self._started.pop(id(context), None)
+            if started is not None:
+                self.seconds[name] += time.perf_counter() - started
 
         c.meta.events.register("before-call.*.*", on_call)
+        c.meta.events.register("after-call.*.*", on_done)
         return c
 
 
@@ -215,6 +224,8 @@ def report(
     by_op = ", ".join(f"{k} {v}" for k, v in sorted(counted.calls.items()))
     print(f"\n{name}: {seconds:.2f} s, {new} new or edited reviews, {new / seconds:,.0f}/s {extra}")
     print(f"  AWS calls {calls} = {per:.2f} per review ({by_op})")
+    inside = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(counted.seconds.items()))
+    print(f"  time inside AWS calls (the local emulator): {inside}")
     print(f"  served {result['served']}, stored {result['stored']}, lost {result['lost']}; MentionIngested "
           f"{result['announced']}, duplicated {result['duplicated']}")  # fmt: skip
 
@@ -237,9 +248,9 @@ def main() -> int:
             started = time.perf_counter()
             runs, outcomes = pull_until_done(built, datetime.now(tz=UTC))
             elapsed = time.perf_counter() - started
-            calls = counted.snapshot()
+            calls, seconds = counted.snapshot(), Counter(counted.seconds)
             result = verify(built, drain(sqs, tap), args.shops, total)
-            counted.calls = calls
+            counted.calls, counted.seconds = calls, seconds
             report("clean first pulls", elapsed, outcomes["new"], counted, result,
                    f"({args.shops} shops, {source.requests} source requests, {runs} puller run(s))")  # fmt: skip
 
@@ -247,16 +258,17 @@ def main() -> int:
                           for i in range(0, args.reviews, max(1, round(100 / args.edit_percent)))]  # fmt: skip
             source.edits = {rid: f"Edited: {rid} arrived broken, asked for a refund." for rid in edited_ids}
             counted.calls.clear()
+            counted.seconds.clear()
             requests_before = source.requests
             started = time.perf_counter()
             _, outcomes = pull_until_done(built, datetime.now(tz=UTC) + timedelta(hours=1))
             elapsed = time.perf_counter() - started
-            calls = counted.snapshot()
+            calls, seconds = counted.snapshot(), Counter(counted.seconds)
             mentions = drain(sqs, tap)
             revisions = Counter(m["detail"]["data"]["revision"] for m in mentions)
             result = verify(built, mentions, args.shops, total)
             result["lost"] = len(edited_ids) - outcomes["edited"]
-            counted.calls = calls
+            counted.calls, counted.seconds = calls, seconds
             report(f"edits ({len(edited_ids)} edited at the source)", elapsed, outcomes["edited"], counted, result,
                    f"({source.requests - requests_before} source requests; announced revisions {dict(revisions)})")  # fmt: skip
 
@@ -269,9 +281,9 @@ def main() -> int:
             started = time.perf_counter()
             runs, outcomes = pull_until_done(built, datetime.now(tz=UTC))
             elapsed = time.perf_counter() - started
-            calls = counted.snapshot()
+            calls, seconds = counted.snapshot(), Counter(counted.seconds)
             result = verify(built, drain(sqs, tap), args.shops, total)
-            counted.calls = calls
+            counted.calls, counted.seconds = calls, seconds
             report("429 half the time", elapsed, outcomes["new"], counted, result,
                    f"({source.requests} source requests, {source.refused} refused with 429, {runs} puller runs, "
                    f"rate-limited outcomes {outcomes.get('rate_limited', 0)})")  # fmt: skip

@@ -201,3 +201,14 @@ def test_missing_credentials_is_a_failure_that_says_so() -> None:
 def test_a_disabled_connection_is_never_due() -> None:
     assert not due(state(enabled=False), T0)
     assert due(state(), T0)
+
+
+def test_a_deletion_notice_keeps_what_the_review_said() -> None:
+    store, mentions = InMemoryReviews(), ListMentions()
+    ingest(store, mentions, SHOP, [item(1, text="Broke in a week")], T0)
+    notice = SourceItem(source=Source.GOOGLE, source_id="r1", deleted=True)
+    result = ingest(store, mentions, SHOP, [notice], T0 + timedelta(days=1))
+    assert result.counts[Outcome.EDITED] == 1
+    kept = store.reviews[(SHOP, "google:r1")]
+    assert (kept.item.text, kept.item.deleted, kept.revision) == ("Broke in a week", True, 2)
+    assert ingest(store, mentions, SHOP, [notice], T0 + timedelta(days=2)).counts[Outcome.UNCHANGED] == 1

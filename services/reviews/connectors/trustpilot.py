@@ -165,7 +165,7 @@ def parse_webhook(body: bytes) -> list[tuple[str, SourceItem]]:
         name = event.get("eventName") if isinstance(event, dict) else None
         if not isinstance(name, str):
             raise Malformed("trustpilot webhook: an event without eventName")
-        if False:
+        if name not in (CREATED, REVISED, DELETED):
             continue
         data = event.get("eventData")
         if not isinstance(data, dict):

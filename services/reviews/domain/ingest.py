@@ -85,6 +85,10 @@ def store_item(
         existing = store.put_new(fresh)
         if existing is None:
             return Outcome.NEW, fresh
+        if item.deleted and not item.text:
+            # A deletion notice carries only the id: keep what the review said, marked deleted.
+            item = existing.item.model_copy(update={"deleted": True})
+            fingerprint = item.fingerprint()
         if existing.fingerprint == fingerprint:
             return Outcome.UNCHANGED, existing
         edited = existing.model_copy(
