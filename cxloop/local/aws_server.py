@@ -9,6 +9,9 @@
 3. Moto's SQS reads every message's visibility through a datetime-based clock (~20 us a call) and
    SendMessage recounts the whole queue; with a backlog that made each send ~0.1 s. Here SQS reads
    the clock with ``time.time()``.
+4. Moto's SQS and EventBridge share queues without a lock: a PutEvents delivering to a queue while
+   another thread receives from it lost one message and duplicated another (seen in the demo). Here
+   SQS and EventBridge requests run one at a time, and the local pump polls without long waits.
 Every other service is served as moto serves it.
 """
 
@@ -30,16 +33,28 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import run_simple
 
 
-class SerialisedDynamoDB:
+class Serialised:
+    """DynamoDB requests one at a time; SQS and EventBridge requests one at a time (PutEvents
+    delivers into SQS queues inside the request, racing a concurrent ReceiveMessage otherwise)."""
+
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
-        self.lock = threading.Lock()
+        self.dynamodb = threading.Lock()
+        self.messaging = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            with self.lock:
-                return list(self.app(environ, start_response))
-        return self.app(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        lock = (
+            self.dynamodb
+            if target.startswith("DynamoDB_")
+            else self.messaging
+            if target.startswith(("AmazonSQS.", "AWSEvents."))
+            else None
+        )
+        if lock is None:
+            return self.app(environ, start_response)
+        with lock:
+            return list(self.app(environ, start_response))
 
 
 class _TablesStayPut:
@@ -103,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     item_level_transactions()
     fast_sqs_clock()
-    app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
+    app = Serialised(DomainDispatcherApplication(create_backend_app))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 

@@ -175,6 +175,7 @@ def deliveries() -> list[dict[str, Any]]:
 
 
 def run_demo(stack: LocalStack) -> None:
+    started = datetime.now(tz=UTC).isoformat()
     secrets = seed(stack)
     clock = stack.demo_clock
     shops = {s.shop_id: s for s in DEMO_SHOPS}
@@ -213,11 +214,12 @@ def run_demo(stack: LocalStack) -> None:
                 f"  {shop.shop_id:<17} {order.name or order.order_id:<7} {order.state:<10} "
                 f"customer={order.first_name or '-':<6} delivered_at={delivered}"
             )
-    show_surveys(stack)
+    show_surveys(stack, since=started)
+    show_reviews(stack)
     print()
 
 
-def show_surveys(stack: LocalStack, wait_s: float = 45.0) -> None:
+def show_surveys(stack: LocalStack, since: str = "", wait_s: float = 45.0) -> None:
     """Wait for the dispatcher's first e-mails (days are seconds here) and say where to answer them."""
     day = stack.config.day
     print(f"\nSurveys: a day lasts {day:g} s here, so each delivered order's survey goes out")
@@ -227,7 +229,9 @@ def show_surveys(stack: LocalStack, wait_s: float = 45.0) -> None:
     mails: list[Any] = []
     while time.monotonic() < deadline:
         # First e-mails only (a reminder may come before the slower WooCommerce survey).
-        mails = [m for _, m in read_inbox(root) if ".invite@" in str(m.get("Message-ID", ""))]
+        # This run's first e-mails only: the inbox folder keeps earlier runs' mail.
+        mails = [m for _, m in read_inbox(root) if ".invite@" in str(m.get("Message-ID", ""))
+                 and str(m.get("X-Local-Received-At", "")) >= since]  # fmt: skip
         if len(mails) >= 3:
             break
         time.sleep(1.0)
@@ -236,7 +240,7 @@ def show_surveys(stack: LocalStack, wait_s: float = 45.0) -> None:
     if mails:
         print(f"Open {stack.api_url}/_local/inbox and click a score: the answer page takes a comment,")
         print("and `cxloop report --shop demo-shopify --since 1d` shows the NPS it makes.")
-        answer_one(stack, mails[-1])
+        answer_one(stack, mails)
     else:
         print(f"  none yet; they will appear at {stack.api_url}/_local/inbox")
 
@@ -245,13 +249,20 @@ DEMO_COMMENT = "Fast delivery, but the seams ripped after one wash."
 SCORE_LINK = re.compile(r"(https?://\S+/r/[\w.-]+)\?score=(\d+)")
 
 
-def answer_one(stack: LocalStack, mail: Any, wait_s: float = 30.0) -> None:
-    """Answer one survey as a customer would (a low score, a comment) and show the model's reading."""
-    text = mail.get_body(preferencelist=("plain",))
-    links = SCORE_LINK.findall(text.get_content() if text else "")
+def answer_one(stack: LocalStack, mails: list[Any], wait_s: float = 30.0) -> None:
+    """Answer one survey as a customer would (a low score, a comment) and show the model's reading.
+    Only this run's links count: the state folder's inbox may hold mail of earlier runs."""
+    links = []
+    for mail in mails:
+        text = mail.get_body(preferencelist=("plain",))
+        links += [
+            u
+            for u, _ in SCORE_LINK.findall(text.get_content() if text else "")
+            if u.startswith(stack.api_url)
+        ]
     if not links:
         return
-    url = links[min(2, len(links) - 1)][0]
+    url = links[0]
     urllib.request.urlopen(f"{url}?score=2", timeout=10).read()  # noqa: S310 - the local stack's own page
     form = urllib.parse.urlencode({"comment": DEMO_COMMENT}).encode()
     urllib.request.urlopen(urllib.request.Request(url, data=form), timeout=10).read()  # noqa: S310
@@ -284,3 +295,56 @@ def wait_for_reading(stack: LocalStack, wait_s: float) -> dict[str, Any] | None:
                 data: dict[str, Any] = event["detail"]["data"]
                 return data
     return None
+
+
+DEMO_REVIEWS = (
+    ("r1", "Arrived in two days and the quality is lovely.", 5),
+    ("r2", "The zip broke after a week and nobody answered my emails.", 1),
+    ("r3", "Die Größe passt perfekt, gerne wieder.", 5),
+)
+
+
+def show_reviews(stack: LocalStack, wait_s: float = 30.0) -> None:
+    """Three reviews imported for the Shopify shop (as `cxloop reviews import` would), then read back
+    with the scoring service's reading once the pump has carried them through."""
+    from services.reviews.adapters.credentials import SecretsManagerCredentials
+    from services.reviews.bootstrap import build_reviews
+    from services.reviews.domain.ingest import ingest
+    from services.reviews.domain.model import Source, SourceItem
+    from shared.settings import ReviewsSettings
+
+    assert stack.resources is not None
+    prefix = stack.resources.prefix
+    settings = ReviewsSettings(
+        reviews_table=stack.resources.tables["reviews"],
+        event_bus_name=stack.resources.bus_name,
+        secrets_prefix=prefix,
+    )
+    credentials = SecretsManagerCredentials(stack.clients["secretsmanager"], prefix)
+    built = build_reviews(settings, dynamodb=stack.clients["dynamodb"], events=stack.clients["events"],
+                          credentials=credentials)  # fmt: skip
+    shop = "demo-shopify"
+    items = [SourceItem(source=Source.CSV, source_id=f"demo:{rid}", text=text, rating=stars, rating_scale=5)
+             for rid, text, stars in DEMO_REVIEWS]  # fmt: skip
+    ingest(built.store, built.deps.mentions, shop, items, datetime.now(tz=UTC))
+    print("\nReviews imported for demo-shopify (`cxloop reviews import`), read by the scoring function:")
+    deadline = time.monotonic() + wait_s
+    reviews = []
+    while time.monotonic() < deadline:
+        reviews = [built.store.get(shop, f"csv:demo:{rid}") for rid, _, _ in DEMO_REVIEWS]
+        if all(r is not None and r.reading is not None for r in reviews):
+            break
+        time.sleep(0.5)
+    for review in reviews:
+        if review is None:
+            continue
+        reading = review.reading
+        if reading is None:
+            label = "not scored yet"
+        elif reading.sentiment is None:
+            label = f"not scored: {reading.language}, {', '.join(reading.flags)}"
+        else:
+            themes = ", ".join(f"{t.theme} {t.sentiment}" for t in reading.themes) or "no theme"
+            label = f"{reading.sentiment.label} ({themes})"
+        print(f"  {review.item.rating:g}★ {review.item.text[:58]!r:<62} {label}")
+    print("`cxloop reviews list --shop demo-shopify` shows them; `cxloop reviews connect` adds live sources.")

@@ -21,6 +21,8 @@ from cxloop.local.runtime import Functions
 from cxloop.resources import Resources
 from shared import topology
 
+POLL_PAUSE_S = 0.2
+
 
 def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
     attributes = {
@@ -125,7 +127,9 @@ class Pump:
                 time.sleep(0.2)
                 continue
             try:
-                self.deliver_once(fn, queue, url, arn, wait_s=1)
+                # No long poll: the local AWS server runs SQS requests one at a time.
+                if not self.deliver_once(fn, queue, url, arn, wait_s=0):
+                    time.sleep(POLL_PAUSE_S)
             except Exception as e:  # the pump itself must survive a moto hiccup
                 self._count(f"{fn.logical}.pump_errors")
                 self._count(f"last_error:{type(e).__name__}")
