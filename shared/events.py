@@ -57,6 +57,19 @@ class ResponseRecorded(BaseModel):
         return f"{self.invite_id}#{self.revision}"
 
 
+class UnreadableMessage(ValueError):
+    """A queue message that is not an EventBridge event carrying a cxloop envelope."""
+
+
+def from_queue(body: str) -> tuple[str, Envelope]:
+    """An EventBridge event as a rule delivers it to SQS → (detail-type, envelope)."""
+    try:
+        event = json.loads(body)
+        return str(event["detail-type"]), Envelope.model_validate(event["detail"])
+    except (ValueError, KeyError, TypeError) as e:  # pydantic's ValidationError is a ValueError
+        raise UnreadableMessage(f"not an EventBridge event with a cxloop envelope: {str(e)[:300]}") from e
+
+
 class EventBridgePublisher:
     """Publishes envelopes to the cxloop bus (one PutEvents call per event)."""
 

@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import ValidationError
 
-from services.feedback.bootstrap import Surveys, build_surveys
 from services.feedback.domain.readings import keep_reading
+from services.feedback.handlers.mail_events import surveys, use
 from shared import events
 from shared.observability import logger
-from shared.settings import SurveySettings, load
+
+__all__ = ["handler", "record_handler", "use"]  # the mail-event consumer's adapters; tests install theirs
 
 log = logger("feedback")
 processor = BatchProcessor(event_type=EventType.SQS)
-_built: dict[str, Surveys] = {}
-
-
-def surveys() -> Surveys:
-    if "surveys" not in _built:
-        _built["surveys"] = build_surveys(load(SurveySettings))
-    return _built["surveys"]
-
-
-def use(built: Surveys) -> None:
-    _built["surveys"] = built
 
 
 def record_handler(record: SQSRecord) -> None:
     try:
-        envelope = events.Envelope.model_validate(json.loads(record.body)["detail"])
+        _, envelope = events.from_queue(record.body)
         scored = events.FeedbackScored.model_validate(envelope.data)
-    except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as e:
+    except ValueError as e:
         # Retrying cannot make it readable: it goes to the dead-letter queue for a person to look at.
         log.error("unreadable reading", message_id=record.message_id, reason=str(e)[:500])
         raise

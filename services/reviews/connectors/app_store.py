@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from services.reviews.connectors import shapes
 from services.reviews.connectors.limits import Caller
 from services.reviews.domain.errors import AuthFailed, Malformed, NotFound, Unsupported
 from services.reviews.domain.model import MAX_TEXT, Source, SourceItem, StoredReview
@@ -64,8 +65,8 @@ class AppStoreConnector:
     def pull(self, connection: Connection, since: datetime | None, max_items: int) -> Iterator[SourceItem]:
         app_id, key = _app_id(connection), asc_key(connection)
         if key is None:
-            return _bounded(self._rss_pages(app_id, _country(connection)), since, max_items)
-        return _bounded(self._asc_pages(app_id, key, max_items), since, max_items)
+            return shapes.bounded(self._rss_pages(app_id, _country(connection)), since, max_items)
+        return shapes.bounded(self._asc_pages(app_id, key, max_items), since, max_items)
 
     def reply(self, connection: Connection, review: StoredReview, text: str) -> None:
         key = asc_key(connection)
@@ -92,7 +93,7 @@ class AppStoreConnector:
             entries = self._rss_entries(app_id, country, 1)
             return f"App Store RSS ({country}), app {app_id}: reachable, {len(entries)} entries on page 1"
         body = self._asc_get(self._reviews_url(app_id), key, {"sort": "-createdDate", "limit": 1})
-        paging = _object(_object(body.get("meta")).get("paging"))
+        paging = _obj(_obj(body.get("meta")).get("paging"))
         return f"App Store Connect, app {app_id}: connected, {paging.get('total', '?')} reviews"
 
     def _rss_pages(self, app_id: str, country: str) -> Iterator[list[SourceItem]]:
@@ -132,7 +133,7 @@ class AppStoreConnector:
             url, params = self._next(body, followed), None  # the next link carries its own query
 
     def _next(self, body: Mapping[str, Any], followed: set[str]) -> str | None:
-        link = _object(body.get("links")).get("next")
+        link = _obj(body.get("links")).get("next")
         if link is None or link in followed:  # a repeated cursor would loop for ever
             return None
         here, there = urlsplit(self._api), urlsplit(link) if isinstance(link, str) else None
@@ -206,10 +207,10 @@ def rss_item(entry: Mapping[str, Any]) -> SourceItem:
             title=_label(entry, "title") or None,
             rating=float(_label(entry, "im:rating") or ""),
             rating_scale=5,
-            author=_label(_object(entry.get("author")), "name"),
+            author=_label(_obj(entry.get("author")), "name"),
             url=_href(entry.get("link")),
             # The feed's one date is the review's latest version's, the date the store shows.
-            published_at=_when(_label(entry, "updated")),
+            published_at=_at(_label(entry, "updated")),
         )
     except ValueError as e:  # pydantic's ValidationError is one
         raise Malformed(f"app store rss entry {_label(entry, 'id')!r}: {e.__class__.__name__}") from e
@@ -217,7 +218,7 @@ def rss_item(entry: Mapping[str, Any]) -> SourceItem:
 
 def asc_item(data: Any) -> SourceItem:
     """One ``customerReviews`` resource. ``territory`` has no place in SourceItem and is dropped."""
-    attributes = _object(_object(data).get("attributes"))
+    attributes = _obj(_obj(data).get("attributes"))
     body = attributes.get("body")
     try:
         return SourceItem(
@@ -228,32 +229,10 @@ def asc_item(data: Any) -> SourceItem:
             rating=attributes.get("rating"),
             rating_scale=5,
             author=attributes.get("reviewerNickname"),
-            published_at=_when(attributes.get("createdDate")),
+            published_at=_at(attributes.get("createdDate")),
         )
     except ValueError as e:
         raise Malformed(f"app store connect review {data.get('id')!r}: {e.__class__.__name__}") from e
-
-
-def _bounded(
-    pages: Iterator[list[SourceItem]], since: datetime | None, max_items: int
-) -> Iterator[SourceItem]:
-    """Newest first until ``since`` is passed or ``max_items`` are out, each id once per pull."""
-    seen: set[str] = set()
-    if max_items <= 0:
-        return
-    mark = since.replace(tzinfo=since.tzinfo or UTC) if since is not None else None
-    for page in pages:
-        if page and all(item.source_id in seen for item in page):
-            return  # a page with nothing new: the source repeats itself, asking on would loop
-        for item in page:
-            if mark is not None and item.moment is not None and item.moment <= mark:
-                return
-            if item.source_id in seen:
-                continue  # the list moved under the pages (a new review shifted it)
-            seen.add(item.source_id)
-            yield item
-            if len(seen) >= max_items:
-                return
 
 
 def _label(node: Mapping[str, Any], key: str) -> str | None:
@@ -265,28 +244,10 @@ def _label(node: Mapping[str, Any], key: str) -> str | None:
 def _href(link: Any) -> str | None:
     """An entry's link: one object, or a list of them (the review page is ``rel=related``)."""
     links = link if isinstance(link, list) else [link]
-    hrefs = [_object(_object(x).get("attributes")) for x in links]
+    hrefs = [_obj(_obj(x).get("attributes")) for x in links]
     chosen = next((a for a in hrefs if a.get("rel") == "related"), hrefs[0] if hrefs else {})
     href = chosen.get("href")
     return href if isinstance(href, str) else None
-
-
-def _object(value: Any) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise Malformed(f"app store: expected an object, got {type(value).__name__}")
-    return value
-
-
-def _when(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as e:
-        raise Malformed(f"app store: not an ISO time: {value!r}") from e
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _app_id(connection: Connection) -> str:
@@ -305,3 +266,11 @@ def _country(connection: Connection) -> str:
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    return shapes.obj(value, "app store")
+
+
+def _at(value: Any) -> datetime | None:
+    return shapes.when(value, "app store")

@@ -20,10 +20,11 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from services.reviews.connectors import shapes
 from services.reviews.connectors.limits import Caller
 from services.reviews.domain.errors import AuthFailed, Malformed, NotFound, Unsupported
 from services.reviews.domain.model import MAX_TEXT, Source, SourceItem, StoredReview
@@ -47,7 +48,7 @@ class TrustpilotConnector:
         self._tokens: dict[str, tuple[str, datetime]] = {}  # credentials' digest → (token, good until)
 
     def pull(self, connection: Connection, since: datetime | None, max_items: int) -> Iterator[SourceItem]:
-        return bounded(self._pages(connection), since, max_items)
+        return shapes.bounded(self._pages(connection), since, max_items)
 
     def reply(self, connection: Connection, review: StoredReview, text: str) -> None:
         url = f"{self._base}/v1/private/reviews/{_safe_id(review.item.source_id, 'review id')}/reply"
@@ -129,28 +130,6 @@ class TrustpilotConnector:
         return token, False
 
 
-def bounded(
-    pages: Iterator[list[SourceItem]], since: datetime | None, max_items: int
-) -> Iterator[SourceItem]:
-    """Newest first until ``since`` is passed or ``max_items`` are out, each id once per pull."""
-    seen: set[str] = set()
-    if max_items <= 0:
-        return
-    mark = _aware(since) if since is not None else None
-    for page in pages:
-        if page and all(item.source_id in seen for item in page):
-            return  # a page with nothing new: the source repeats itself, asking on would loop
-        for item in page:
-            if mark is not None and item.moment is not None and item.moment <= mark:
-                return
-            if item.source_id in seen:
-                continue  # the list moved under the pages (a new review shifted it by one)
-            seen.add(item.source_id)
-            yield item
-            if len(seen) >= max_items:
-                return
-
-
 def parse_webhook(body: bytes) -> list[tuple[str, SourceItem]]:
     """Trustpilot's service-review webhooks → (eventName, item); deleted reviews come flagged deleted."""
     try:
@@ -176,7 +155,7 @@ def parse_webhook(body: bytes) -> list[tuple[str, SourceItem]]:
 
 def review_item(raw: Mapping[str, Any], *, deleted: bool = False) -> SourceItem:
     """One review of the REST list or of a webhook's eventData."""
-    consumer, reply = _object(raw.get("consumer")), _object(raw.get("companyReply"))
+    consumer, reply = _obj(raw.get("consumer")), _obj(raw.get("companyReply"))
     stars = raw.get("stars")
     try:
         return SourceItem(
@@ -188,11 +167,11 @@ def review_item(raw: Mapping[str, Any], *, deleted: bool = False) -> SourceItem:
             rating_scale=5 if stars is not None else None,
             author=_text(consumer.get("displayName")) or _text(consumer.get("name")),
             url=_web_link(raw.get("links")),
-            published_at=_when(raw.get("createdAt")),
-            updated_at=_when(raw.get("updatedAt")),
+            published_at=_at(raw.get("createdAt")),
+            updated_at=_at(raw.get("updatedAt")),
             language=_text(raw.get("language")),
             reply=_text(reply.get("text")) or None,
-            replied_at=_when(reply.get("updatedAt")) or _when(reply.get("createdAt")),
+            replied_at=_at(reply.get("updatedAt")) or _at(reply.get("createdAt")),
             deleted=deleted,
         )
     except ValueError as e:  # pydantic's ValidationError is one
@@ -209,34 +188,10 @@ def _web_link(links: Any) -> str | None:
     return None
 
 
-def _object(value: Any) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise Malformed(f"trustpilot: expected an object, got {type(value).__name__}")
-    return value
-
-
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise Malformed(f"trustpilot: expected a string, got {type(value).__name__}")
-
-
-def _when(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise Malformed(f"trustpilot: a time that is not a string: {value!r}")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as e:
-        raise Malformed(f"trustpilot: not an ISO time: {value!r}") from e
-    return _aware(parsed)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _lifetime(value: Any) -> float:
@@ -258,3 +213,11 @@ def _digest(connection: Connection) -> str:
     """The token cache's key: all four credentials (a changed password must not reuse an old token)."""
     joined = "\0".join(connection.credentials.get(k, "") for k in REPLY_KEYS)
     return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    return shapes.obj(value, "trustpilot")
+
+
+def _at(value: Any) -> datetime | None:
+    return shapes.when(value, "trustpilot")

@@ -7,8 +7,7 @@ from typing import Protocol
 
 from services.reviews.domain.model import StoredReview
 from shared.events import FeedbackScored
-
-ATTEMPTS = 5
+from shared.readings import keep_newest
 
 
 class Kept(StrEnum):
@@ -26,14 +25,10 @@ class ReadingStore(Protocol):
 def keep_reading(store: ReadingStore, shop_id: str, scored: FeedbackScored) -> Kept:
     if scored.subject != "mention":
         return Kept.NOT_A_MENTION
-    reading = scored.reading()
-    for _ in range(ATTEMPTS):
-        current = store.get(shop_id, scored.subject_id)
-        if current is None:
-            return Kept.UNKNOWN
-        if current.reading is not None and current.reading.revision >= reading.revision:
-            return Kept.STALE
-        if store.replace(current.model_copy(update={"reading": reading, "version": current.version + 1}),
-                         current.version):  # fmt: skip
-            return Kept.STORED
-    raise RuntimeError(f"review {scored.subject_id}: {ATTEMPTS} conflicting writes in a row")
+    kept = keep_newest(
+        lambda: store.get(shop_id, scored.subject_id),
+        store.replace,
+        scored.reading(),
+        f"review {scored.subject_id}",
+    )
+    return Kept(kept.value)

@@ -6,12 +6,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import ValidationError
 
 from services.reviews.domain.erasure import erase_shop
 from services.reviews.domain.readings import keep_reading
@@ -25,15 +23,13 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord) -> None:
     try:
-        event = json.loads(record.body)
-        envelope = events.Envelope.model_validate(event["detail"])
-        detail_type = str(event["detail-type"])
+        detail_type, envelope = events.from_queue(record.body)
         scored = (
             events.FeedbackScored.model_validate(envelope.data)
             if detail_type == events.FEEDBACK_SCORED
             else None
         )
-    except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as e:
+    except ValueError as e:
         log.error("unreadable event", message_id=record.message_id, reason=str(e)[:500])
         raise
     log.set_correlation_id(envelope.correlation_id or record.message_id)

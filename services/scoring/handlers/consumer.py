@@ -7,13 +7,11 @@ same reading) and FeedbackScored carries the subject's idempotency key for its c
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import ValidationError
 
 from services.scoring.bootstrap import Scoring, build_scoring
 from services.scoring.domain.scoring import Subject, score_all, scored_event, subject_of
@@ -40,11 +38,9 @@ def use(built: Scoring) -> None:
 def read(body: str) -> Subject | None:
     """An EventBridge event as a rule delivers it to SQS; BadRequest if it is not one we read."""
     try:
-        event = json.loads(body)
-        envelope = events.Envelope.model_validate(event["detail"])
-        detail_type = str(event["detail-type"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as e:
-        raise BadRequest(f"not an EventBridge event with a cxloop envelope: {e}") from e
+        detail_type, envelope = events.from_queue(body)
+    except events.UnreadableMessage as e:
+        raise BadRequest(str(e)) from e
     return subject_of(detail_type, envelope)
 
 
