@@ -104,8 +104,12 @@ def test_pull_store_score_and_show(
     assert listed["y2"]["reading"]["sentiment"]["label"] == "positive"
     assert {"product_quality", "customer_service"} <= {t["theme"] for t in listed["y1"]["reading"]["themes"]}
 
-    # The next scheduled run is not due yet; once due, an unchanged feed stores and announces nothing.
+    # The next scheduled run is not due yet; pulled now, an unchanged feed stores and announces nothing.
     assert fire_puller()["pulled"] == 0
+    capsys.readouterr()
+    assert main(["reviews", "pull", "--shop", shop]) == 0
+    assert '"unchanged": 2' in capsys.readouterr().out
+    assert not [e for e in stack.bus_events() if e["detail-type"] == events.MENTION_INGESTED]
     status = cli_json(capsys, "reviews", "status", "--shop", shop, "--json")
     assert status[0]["failures"] == 0 and status[0]["last_success_at"]
 
