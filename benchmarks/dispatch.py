@@ -360,11 +360,11 @@ class TimedRender:
 
 def build_deps(cfg: dict[str, Any], meter: CallMeter) -> tuple[Any, TimedMailer, TimedRender]:
     """The dispatcher as its Lambda handler wires it, with instrumented clients and mailer."""
-    from services.feedback.adapters.ses_mailer import SesMailer
-    from services.feedback.adapters.smtp_mailer import SmtpMailer
     from services.feedback.bootstrap import build_surveys
     from services.feedback.handlers import dispatcher as handler
     from shared import aws
+    from shared.mail.ses import SesMailer
+    from shared.mail.smtp import SmtpMailer
     from shared.settings import AwsSettings, SurveySettings
 
     settings = SurveySettings(
@@ -663,10 +663,10 @@ def calibrate_calls(
     from types import SimpleNamespace
 
     from services.feedback.adapters.dynamo_surveys import DynamoSurveyStore
-    from services.feedback.adapters.ses_mailer import SesMailer
     from services.feedback.domain.dispatch import Links, compose
     from services.feedback.domain.invitations import ContactGuard, GuardMode
     from services.feedback.rendering import render_email
+    from shared.mail.ses import SesMailer
 
     store = DynamoSurveyStore(aws["dynamodb"], table)
     now = datetime.now(tz=UTC)

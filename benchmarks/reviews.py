@@ -43,10 +43,10 @@ import boto3
 
 from cxloop.local.fake_source import Answer, FakeSource, Seen
 from cxloop.resources import provision
-from services.reviews.adapters.credentials import SecretsManagerCredentials
 from services.reviews.bootstrap import Reviews, build_reviews
 from services.reviews.domain.state import SourceState
 from services.reviews.handlers.puller import run
+from shared.credentials import SecretsManagerCredentials
 from shared.settings import ReviewsSettings
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -32,6 +32,7 @@ class Resources:
             topology.ENV_EVENT_BUS: self.bus_name,
             topology.ENV_SECRETS_PREFIX: self.prefix,
             topology.ENV_REVIEWS_TABLE: self.tables["reviews"],
+            topology.ENV_NOTIFIER_TABLE: self.tables["notifier"],
         }
 
 
@@ -120,7 +121,7 @@ def _rule(sqs: Any, events: Any, prefix: str, bus: str, rule: topology.EventRule
 
 def provision_link_keys(secretsmanager: Any, prefix: str = "cxloop") -> bool:
     """The survey link signing keys (created once; kept across restarts of a persistent endpoint)."""
-    from services.feedback.adapters.link_keys import SecretsManagerLinkKeys
+    from shared.link_keys import SecretsManagerLinkKeys
 
     return SecretsManagerLinkKeys(secretsmanager, prefix).ensure()
 

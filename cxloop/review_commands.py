@@ -35,8 +35,8 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
 def _reviews(admin: Any) -> Any:
     import os
 
-    from services.reviews.adapters.credentials import SecretsManagerCredentials
     from services.reviews.bootstrap import build_reviews
+    from shared.credentials import SecretsManagerCredentials
     from shared.settings import ReviewsSettings
 
     settings = ReviewsSettings(

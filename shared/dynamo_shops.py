@@ -52,7 +52,7 @@ class DynamoShopDirectory:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def delete(self, shop_id: str) -> None:
-        """The shop's profile and whatever else it keeps here (survey programme, theme taxonomy)."""
-        for sk in (_PROFILE, "SURVEY", "THEMES"):
+        """The shop's profile and what else it keeps here (survey programme, themes, notifier settings)."""
+        for sk in (_PROFILE, "SURVEY", "THEMES", "NOTIFY"):
             self._db.delete_item(TableName=self._table, Key={"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": sk}})
         self._cache.pop(shop_id, None)

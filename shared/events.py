@@ -5,6 +5,7 @@ Its shape is pinned by a contract test: consumers in other services rely on it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -154,3 +155,53 @@ class FeedbackScored(BaseModel):
             model_version=self.model_version,
             scored_at=self.scored_at,
         )
+
+
+REVIEW_REPLY_REQUESTED = "ReviewReplyRequested"
+ORDER_RECORDED = "OrderRecorded"
+SURVEYS_SENT = "SurveysSent"
+CONTACT_SUPPRESSED = "ContactSuppressed"
+
+
+class ReviewReplyRequested(BaseModel):
+    """The owner approved a public reply to a review (notifier → reviews, which posts it at the source)."""
+
+    mention_id: str
+    text: str
+    case_id: str = ""
+
+
+class OrderRecorded(BaseModel):
+    """An order as the feedback service last stored it, for the notifier's churn risk. Carries the
+    customer's key, not their address; sent again on every change (a cancellation), so consumers keep
+    the newest per order."""
+
+    order_id: str
+    platform: str
+    customer_key: str
+    placed_at: datetime
+    total: float = 0.0
+    currency: str | None = None
+    cancelled: bool = False
+    first_name: str | None = None
+
+
+class SurveysSent(BaseModel):
+    """How many survey e-mails one dispatcher run sent, per survey type (for response rates)."""
+
+    run_id: str
+    day: str  # yyyy-mm-dd (UTC)
+    counts: dict[str, int]
+
+
+class ContactSuppressed(BaseModel):
+    """A customer must not be mailed again by this shop (unsubscribed, bounced, complained); the address
+    only as its digest (``email_digest``)."""
+
+    email_hash: str
+    reason: str
+
+
+def email_digest(email: str) -> str:
+    """The one digest of an address that services exchange instead of the address."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]

@@ -106,6 +106,27 @@ class ReviewsSettings(BaseModel):
     alert_after_minutes: int = Field(default=120, ge=1)
 
 
+class NotifierSettings(BaseModel):
+    """The notifier's functions: its table, the shops, the bus, the links in alerts, how mail leaves."""
+
+    model_config = ConfigDict(frozen=True)
+
+    aws: AwsSettings = AwsSettings()
+    notifier_table: str
+    shops_table: str
+    event_bus_name: str = ""
+    secrets_prefix: str = "cxloop"
+    public_url: str = "http://127.0.0.1:8080"
+    mail_transport: Literal["ses", "smtp"] = "ses"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    ses_configuration_set: str | None = None
+    # Alerts, digests and (unless a shop sets its own) replies come from this address.
+    sender: str = "cxloop <alerts@cxloop.invalid>"
+    # The day churn risk is refreshed on counts; the weekly digest goes out on this ISO weekday (1 = Monday).
+    digest_weekday: int = Field(default=1, ge=1, le=7)
+
+
 _ENV_KEYS = {
     "shops_table": "CXLOOP_SHOPS_TABLE",
     "feedback_table": "CXLOOP_FEEDBACK_TABLE",
@@ -126,6 +147,9 @@ _ENV_KEYS = {
     "ses_configuration_set": "CXLOOP_SES_CONFIGURATION_SET",
     "model_dir": "CXLOOP_MODEL_DIR",
     "reviews_table": "CXLOOP_REVIEWS_TABLE",
+    "notifier_table": "CXLOOP_NOTIFIER_TABLE",
+    "sender": "CXLOOP_NOTIFIER_SENDER",
+    "digest_weekday": "CXLOOP_DIGEST_WEEKDAY",
     "sources_base_url": "CXLOOP_SOURCES_BASE_URL",
     "alert_after_minutes": "CXLOOP_SOURCE_ALERT_AFTER_MINUTES",
 }

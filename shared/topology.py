@@ -108,7 +108,18 @@ REVIEWS = Table(
         Index("sources", "sources_pk", "sources_sk", include=None),
     ),
 )
-TABLES = (SHOPS, FEEDBACK, REVIEWS)
+NOTIFIER = Table(
+    "notifier",
+    indexes=(
+        # A shop's answers, mentions and cases by time (digest, lists), whole.
+        Index("gsi1", "gsi1pk", "gsi1sk", include=None),
+        # Sparse: alert batches and automatic replies that are due, for the sender.
+        Index("due", "due_pk", "due_sk", include=None),
+        # Sparse: a person's answers, cases and order history, for erasure.
+        Index("customer", "cust_pk", "cust_sk", include=()),
+    ),
+)
+TABLES = (SHOPS, FEEDBACK, REVIEWS, NOTIFIER)
 
 FEEDBACK_EVENTS = Queue("feedback-events", visibility_timeout_s=60, max_receive_count=5)
 # SES bounce and complaint notifications (EventBridge default bus, or an SNS topic subscribed to it).
@@ -119,7 +130,9 @@ SCORING_EVENTS = Queue("scoring-events", visibility_timeout_s=120, max_receive_c
 FEEDBACK_READINGS = Queue("feedback-readings", visibility_timeout_s=60, max_receive_count=5)
 # What the reviews service hears from the bus: readings of its reviews, shops erased.
 REVIEWS_EVENTS = Queue("reviews-events", visibility_timeout_s=60, max_receive_count=5)
-QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS, SCORING_EVENTS, FEEDBACK_READINGS, REVIEWS_EVENTS)
+# What the notifier hears from the bus: answers, readings, orders, sends, unsubscribes, erasures.
+NOTIFIER_EVENTS = Queue("notifier-events", visibility_timeout_s=60, max_receive_count=5)
+QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS, SCORING_EVENTS, FEEDBACK_READINGS, REVIEWS_EVENTS, NOTIFIER_EVENTS)
 
 BUS = "bus"
 
@@ -138,6 +151,8 @@ ENV_SMTP_PORT = "CXLOOP_SMTP_PORT"
 ENV_SES_CONFIGURATION_SET = "CXLOOP_SES_CONFIGURATION_SET"
 ENV_DAY_SECONDS = "CXLOOP_DAY_SECONDS"
 ENV_REVIEWS_TABLE = "CXLOOP_REVIEWS_TABLE"
+ENV_NOTIFIER_TABLE = "CXLOOP_NOTIFIER_TABLE"
+ENV_NOTIFIER_SENDER = "CXLOOP_NOTIFIER_SENDER"
 
 # Set on every function, in AWS and locally: pydantic skips scanning installed distributions for
 # plugins at import (part of the intake's cold start).
@@ -154,7 +169,7 @@ FEEDBACK_ENV = (ENV_SHOPS_TABLE, ENV_FEEDBACK_TABLE, ENV_EVENTS_QUEUE_URL, ENV_E
 SURVEY_ENV = (*FEEDBACK_ENV, ENV_PUBLIC_URL, ENV_DAY_SECONDS)
 MAIL_ENV = (ENV_MAIL_TRANSPORT, ENV_SMTP_HOST, ENV_SMTP_PORT, ENV_SES_CONFIGURATION_SET)
 
-FUNCTIONS = (
+FUNCTIONS: tuple[Function, ...] = (
     Function(
         "feedback-webhooks",
         service="feedback",
@@ -197,7 +212,13 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_s=60,
         schedule=Schedule("rate(1 minute)", every_s=60),
-        grants=(("shops", "read"), ("feedback", "write"), ("link-keys", "read"), ("ses", "send")),
+        grants=(
+            ("shops", "read"),
+            ("feedback", "write"),
+            ("link-keys", "read"),
+            ("ses", "send"),
+            ("bus", "put"),
+        ),
         environment=(*SURVEY_ENV, *MAIL_ENV),
     ),
     Function(
@@ -264,10 +285,73 @@ FUNCTIONS = (
         handler="services.feedback.handlers.mail_events:handler",
         timeout_s=30,
         queue=QueueTrigger("mail-events", batch_size=10),
-        grants=(("feedback", "write"),),
+        # The bus: ContactSuppressed, so the notifier never replies to a bounced or complaining address.
+        grants=(("feedback", "write"), ("bus", "put")),
         environment=FEEDBACK_ENV,
     ),
 )
+
+NOTIFIER_ENV = (
+    ENV_NOTIFIER_TABLE,
+    ENV_SHOPS_TABLE,
+    ENV_EVENT_BUS,
+    ENV_SECRETS_PREFIX,
+    ENV_PUBLIC_URL,
+    ENV_NOTIFIER_SENDER,
+)
+NOTIFIER_FUNCTIONS = (
+    Function(
+        "notifier-events",
+        service="notifier",
+        handler="services.notifier.handlers.events:handler",
+        timeout_s=30,
+        queue=QueueTrigger("notifier-events", batch_size=10),
+        grants=(
+            ("notifier", "write"),
+            ("shops", "read"),
+            ("link-keys", "read"),
+            ("notifier-secrets", "delete"),
+        ),
+        environment=NOTIFIER_ENV,
+    ),
+    Function(
+        "notifier-sender",
+        service="notifier",
+        handler="services.notifier.handlers.sender:handler",
+        timeout_s=120,
+        # One run at a time (reserved concurrency 1 in AWS): the per-webhook pace holds across batches.
+        schedule=Schedule("rate(1 minute)", every_s=60),
+        grants=(("notifier", "write"), ("shops", "read"), ("notifier-secrets", "read"), ("ses", "send")),
+        environment=(*NOTIFIER_ENV, *MAIL_ENV),
+    ),
+    Function(
+        "notifier-actions",
+        service="notifier",
+        handler="services.notifier.handlers.actions:handler",
+        timeout_s=15,
+        routes=(Route("GET", "/n/{token}"), Route("POST", "/n/{token}")),
+        grants=(
+            ("notifier", "write"),
+            ("shops", "read"),
+            ("link-keys", "read"),
+            ("ses", "send"),
+            ("bus", "put"),
+        ),
+        environment=(*NOTIFIER_ENV, *MAIL_ENV),
+    ),
+    Function(
+        "notifier-daily",
+        service="notifier",
+        handler="services.notifier.handlers.daily:handler",
+        memory_mb=1024,
+        timeout_s=600,
+        # Churn risk refreshed daily; on Mondays, the weekly digest too.
+        schedule=Schedule("rate(1 day)", every_s=86400),
+        grants=(("notifier", "write"), ("shops", "read"), ("notifier-secrets", "read"), ("ses", "send")),
+        environment=(*NOTIFIER_ENV, *MAIL_ENV),
+    ),
+)
+FUNCTIONS = FUNCTIONS + NOTIFIER_FUNCTIONS
 
 EVENT_RULES: tuple[EventRule, ...] = (
     EventRule("scoring-inputs", detail_types=("ResponseRecorded", "MentionIngested"), queue="scoring-events"),
@@ -278,6 +362,20 @@ EVENT_RULES: tuple[EventRule, ...] = (
         "scored-mentions", detail_types=("FeedbackScored",), queue="reviews-events", source="cxloop.scoring"
     ),
     EventRule("erased-shops", detail_types=("ShopErased",), queue="reviews-events", source="cxloop.feedback"),
+    EventRule("review-replies", detail_types=("ReviewReplyRequested",), queue="reviews-events"),
+    EventRule(
+        "notifier-inputs",
+        detail_types=(
+            "ResponseRecorded",
+            "FeedbackScored",
+            "OrderRecorded",
+            "SurveysSent",
+            "ContactSuppressed",
+            "CustomerErased",
+            "ShopErased",
+        ),
+        queue="notifier-events",
+    ),
     EventRule(
         "ses-feedback",
         detail_types=("Email Bounced", "Email Complaint Received"),
@@ -303,7 +401,7 @@ def secret_name(prefix: str, shop_id: str) -> str:
 
 def link_keys_secret(prefix: str) -> str:
     """The keys that sign survey and unsubscribe links: ``{"signing_key": "..."}`` as the stack
-    generates it, and/or ``{"keys": [hex, ...]}`` (see services/feedback/adapters/link_keys.py)."""
+    generates it, and/or ``{"keys": [hex, ...]}`` (see shared/link_keys.py)."""
     return f"{prefix}/surveys/link-keys"
 
 

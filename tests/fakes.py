@@ -25,7 +25,6 @@ from services.feedback.domain.invitations import (
     SuppressionEntry,
     invitation_sk,
 )
-from services.feedback.domain.mail import OutgoingEmail
 from services.feedback.domain.model import (
     SHOP_TOMBSTONE,
     ApplyReceipt,
@@ -39,6 +38,7 @@ from services.feedback.domain.model import (
 from services.feedback.domain.ports import Written
 from services.feedback.domain.programme import SurveyProgramme
 from shared.events import Envelope
+from shared.mail.message import OutgoingEmail
 from shared.tenancy import Platform, Shop, ShopSecrets
 
 PENDING = "PENDING"

@@ -307,10 +307,10 @@ DEMO_REVIEWS = (
 def show_reviews(stack: LocalStack, wait_s: float = 30.0) -> None:
     """Three reviews imported for the Shopify shop (as `cxloop reviews import` would), then read back
     with the scoring service's reading once the pump has carried them through."""
-    from services.reviews.adapters.credentials import SecretsManagerCredentials
     from services.reviews.bootstrap import build_reviews
     from services.reviews.domain.ingest import ingest
     from services.reviews.domain.model import Source, SourceItem
+    from shared.credentials import SecretsManagerCredentials
     from shared.settings import ReviewsSettings
 
     assert stack.resources is not None

@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from cxloop.local.sinks import SlackSink, read_inbox
+from cxloop.local.sinks import SlackSink, read_inbox, scripted_answer
 
 _env = Environment(loader=PackageLoader("cxloop.local", "templates"), autoescape=select_autoescape())
 
@@ -41,7 +41,9 @@ class Pages:
                 Rule("/_local/inbox/<key>.html", endpoint="inbox_html"),
                 Rule("/_local/slack", endpoint="slack_page", methods=["GET"]),
                 Rule("/_local/slack.json", endpoint="slack_json", methods=["GET"]),
+                Rule("/_local/slack/stats.json", endpoint="slack_stats", methods=["GET"]),
                 Rule("/_local/slack/<hook>", endpoint="slack_post", methods=["POST"]),
+                Rule("/_local/slack/<hook>/script", endpoint="slack_script", methods=["POST", "DELETE"]),
                 Rule("/_local/status.json", endpoint="status_json"),
                 Rule("/_local/schedules/<function>", endpoint="fire", methods=["POST"]),
                 Rule("/_local/pump/<function>/<action>", endpoint="pump", methods=["POST"]),
@@ -110,9 +112,25 @@ class Pages:
     def _slack_json(self, request: Request) -> Response:
         return self._json(self.slack.messages())
 
+    def _slack_stats(self, request: Request) -> Response:
+        return self._json(self.slack.stats())
+
     def _slack_post(self, request: Request, hook: str) -> Response:
-        status, text = self.slack.post(hook, request.get_data())
-        return Response(text, status=status, content_type="text/plain")
+        answer = self.slack.post(hook, request.get_data())
+        return Response(answer.body, status=answer.status, headers=answer.headers, content_type="text/plain")
+
+    def _slack_script(self, request: Request, hook: str) -> Response:
+        """POST a script (``{"status": 404, "times": 3, ...}``, see ``scripted_answer``): the hook's next
+        answers; DELETE: back to normal."""
+        if request.method == "DELETE":
+            self.slack.reset(hook)
+            return self._json({"hook": hook, "script": None})
+        try:
+            script = scripted_answer(json.loads(request.get_data()))
+        except (ValueError, TypeError) as e:
+            return self._json({"error": str(e)}, status=400)
+        self.slack.script(hook, script)
+        return self._json({"hook": hook, "script": vars(script)})
 
     def _status_json(self, request: Request) -> Response:
         return self._json(self.status())

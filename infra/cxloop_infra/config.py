@@ -41,6 +41,8 @@ CONTEXT_KEYS = {
     # Not CXLOOP_PUBLIC_URL: that is the functions' own variable (the local stack sets it to a loopback
     # URL), which must not leak into a deployment.
     "publicUrl": "CXLOOP_INFRA_PUBLIC_URL",
+    # The address owner alerts and digests come from: an SES-verified identity of the account.
+    "notifierSender": "CXLOOP_INFRA_NOTIFIER_SENDER",
 }
 
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -60,6 +62,7 @@ class InfraConfig:
     # Base of the links in survey e-mails when the API is served on a custom domain (https, no trailing
     # slash); None: the API's execute-api endpoint.
     public_url: str | None = None
+    notifier_sender: str = "cxloop <alerts@cxloop.invalid>"
     code_root: Path = REPO_ROOT
 
     def __post_init__(self) -> None:
@@ -98,8 +101,13 @@ class InfraConfig:
 
     @property
     def review_credentials_arn_pattern(self) -> str:
-        """Shops' review-source credentials (services/reviews/adapters/credentials.py)."""
+        """Shops' review-source credentials (shared/credentials.py)."""
         return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{self.prefix}/shops/*/reviews/*"
+
+    @property
+    def notifier_credentials_arn_pattern(self) -> str:
+        """Shops' Slack webhook URLs (shared/credentials.py, area ``notifier``)."""
+        return f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{self.prefix}/shops/*/notifier/*"
 
     @property
     def link_keys_arn_pattern(self) -> str:
@@ -151,6 +159,7 @@ class InfraConfig:
             deps_layer_dir=get("depsLayerDir"),
             log_level=(get("logLevel") or DEFAULT_LOG_LEVEL).upper(),
             public_url=get("publicUrl"),
+            notifier_sender=get("notifierSender") or cls.notifier_sender,
         )
 
 

@@ -205,12 +205,14 @@ class Functions(Construct):
             topology.ENV_SHOPS_TABLE: lambda: self._data.tables[topology.SHOPS.logical].table_name,
             topology.ENV_FEEDBACK_TABLE: lambda: self._data.tables[topology.FEEDBACK.logical].table_name,
             topology.ENV_REVIEWS_TABLE: lambda: self._data.tables[topology.REVIEWS.logical].table_name,
+            topology.ENV_NOTIFIER_TABLE: lambda: self._data.tables[topology.NOTIFIER.logical].table_name,
             topology.ENV_EVENTS_QUEUE_URL: lambda: (
                 self._messaging.queues[topology.FEEDBACK_EVENTS.logical].queue_url
             ),
             topology.ENV_EVENT_BUS: lambda: self._messaging.bus.event_bus_name,
             topology.ENV_SECRETS_PREFIX: lambda: self._config.prefix,
             topology.ENV_PUBLIC_URL: lambda: self._public_url,
+            topology.ENV_NOTIFIER_SENDER: lambda: self._config.notifier_sender,
             topology.ENV_DAY_SECONDS: lambda: DAY_SECONDS,
             topology.ENV_MAIL_TRANSPORT: lambda: MAIL_TRANSPORT,
             topology.ENV_SMTP_HOST: lambda: SMTP_HOST,
@@ -264,6 +266,13 @@ class Functions(Construct):
             # A shop's review-source credentials when the shop is erased.
             ("review-credentials", "delete"): iam.PolicyStatement(
                 actions=["secretsmanager:DeleteSecret"], resources=[config.review_credentials_arn_pattern]
+            ),
+            # A shop's Slack webhook URLs: the notifier's senders read them; erasure deletes them.
+            ("notifier-secrets", "read"): iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[config.notifier_credentials_arn_pattern]
+            ),
+            ("notifier-secrets", "delete"): iam.PolicyStatement(
+                actions=["secretsmanager:DeleteSecret"], resources=[config.notifier_credentials_arn_pattern]
             ),
             # The keys that sign survey links: only the functions that make or read links.
             (LINK_KEYS, "read"): iam.PolicyStatement(

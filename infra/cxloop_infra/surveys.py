@@ -15,7 +15,7 @@ from shared import topology
 
 # What the mail-events consumer acts on (permanent bounces and complaints suppress the address).
 MAIL_EVENTS = (ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT)
-# services/feedback/adapters/link_keys.py accepts {"signing_key": "<at least 32 characters>"}.
+# shared/link_keys.py accepts {"signing_key": "<at least 32 characters>"}.
 LINK_KEY_LENGTH = 64
 
 

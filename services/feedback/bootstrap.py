@@ -16,9 +16,9 @@ from shared import aws
 from shared.settings import ConsumerSettings, IntakeSettings, SurveySettings
 
 if TYPE_CHECKING:  # the intake's cold start does not pay for the consumer's domain
-    from services.feedback.domain.mail import Mailer
     from services.feedback.domain.ports import EventPublisher, ProgrammeStore, SurveyStore
     from services.feedback.domain.processing import ProcessingDeps
+    from shared.mail.message import Mailer
 
 
 @dataclass(frozen=True)
@@ -119,20 +119,22 @@ class Surveys:
 
 
 def build_mailer(settings: SurveySettings) -> Mailer:
-    if settings.mail_transport == "smtp":
-        from services.feedback.adapters.smtp_mailer import SmtpMailer
+    from shared.mail.factory import build_mailer as mailer
 
-        return SmtpMailer(settings.smtp_host, settings.smtp_port)
-    from services.feedback.adapters.ses_mailer import SesMailer
-
-    return SesMailer(aws.client("sesv2", settings.aws), settings.ses_configuration_set)
+    return mailer(
+        settings.mail_transport,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        ses_configuration_set=settings.ses_configuration_set,
+        sesv2=lambda: aws.client("sesv2", settings.aws),
+    )
 
 
 def build_surveys(settings: SurveySettings, *, with_mailer: bool = False, **overrides: Any) -> Surveys:
     """``with_mailer``: build the configured mailer (the dispatcher) unless ``mailer=`` overrides it."""
     from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
-    from services.feedback.adapters.link_keys import SecretsManagerLinkKeys
     from shared.events import EventBridgePublisher
+    from shared.link_keys import SecretsManagerLinkKeys
 
     dynamodb = overrides.get("dynamodb") or aws.client("dynamodb", settings.aws)
     publisher = overrides.get("publisher")

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from services.reviews.adapters.credentials import SecretsManagerCredentials
 from services.reviews.adapters.dynamo_reviews import DynamoReviewStore
 from services.reviews.domain.ports import Connector
 from services.reviews.domain.pulling import PullDeps
 from shared import aws
+from shared.credentials import SecretsManagerCredentials
 from shared.settings import ReviewsSettings
 
 

@@ -611,7 +611,7 @@ def test_ses_configuration_set(resources) -> None:
 
 def test_link_keys_secret(resources) -> None:
     _, secret = _one(resources, "AWS::SecretsManager::Secret", Name=topology.link_keys_secret(PREFIX))
-    # What services/feedback/adapters/link_keys.py accepts: {"signing_key": "<at least 32 characters>"}.
+    # What shared/link_keys.py accepts: {"signing_key": "<at least 32 characters>"}.
     generate = secret["Properties"]["GenerateSecretString"]
     assert json.loads(generate["SecretStringTemplate"]) == {}
     assert generate["GenerateStringKey"] == "signing_key"

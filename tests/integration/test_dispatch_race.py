@@ -27,9 +27,9 @@ from services.feedback import rendering
 from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore, invitation_item
 from services.feedback.domain.dispatch import DispatchDeps, Dispatcher, DispatchReport, Links
 from services.feedback.domain.invitations import Invitation, Stage, Status
-from services.feedback.domain.mail import OutgoingEmail
 from services.feedback.domain.normalise import email_key
 from services.feedback.domain.programme import Brand, Rules, SurveyProgramme
+from shared.mail.message import OutgoingEmail
 
 SHOPS = ("race-shop-1", "race-shop-2")
 COUNT = 300

@@ -4,8 +4,14 @@ and SES errors and request shape through botocore's Stubber."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import random
+import re
 import socket
+import struct
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -22,10 +28,12 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
+from pydantic import ValidationError
 
-from services.feedback.adapters.ses_mailer import SesMailer
-from services.feedback.adapters.smtp_mailer import SmtpMailer
-from services.feedback.domain.mail import MailDeferred, MailError, MailRejected, OutgoingEmail
+from shared.mail.factory import build_mailer
+from shared.mail.message import InlineImage, MailDeferred, MailError, MailRejected, OutgoingEmail
+from shared.mail.ses import SesMailer, request
+from shared.mail.smtp import SmtpMailer
 
 UNSUBSCRIBE = (
     "<https://feedback.brand.example/u/eyJzaG9wIjoic2hvcC1hIiwiZW1haWwiOiJrdW5kZUBleGFtcGxlLm9yZyJ9"
@@ -50,6 +58,41 @@ def outgoing(n: int = 1, **changes: Any) -> OutgoingEmail:
     }
     fields.update(changes)
     return OutgoingEmail(**fields)
+
+
+def png(width: int, height: int, seed: int) -> bytes:
+    """A valid RGB PNG of noise: it compresses badly, so its base64 spans many lines and every byte value."""
+    pixels = random.Random(seed).randbytes(3 * width * height)
+    rows = b"".join(b"\x00" + pixels[3 * width * y : 3 * width * (y + 1)] for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+CHARTS = (
+    InlineImage(
+        content_id="answers-week.0042@digest.brand.example", filename="answers.png", data=png(64, 40, 1)
+    ),
+    InlineImage(content_id="score-trend", filename="Trend März.png", data=png(32, 24, 2)),
+)
+
+
+def digest(**changes: Any) -> OutgoingEmail:
+    """A weekly digest: two PNG charts the HTML shows by cid:, in the reverse order of ``inline``."""
+    html = (
+        "<h1>Ihre Woche — Grüße</h1>\n"
+        f'<p><img src="{CHARTS[1].src}" alt="Trend" width="320"></p>\n'
+        f'<p><img src="{CHARTS[0].src}" alt="Antworten" width="640"></p>\n'
+    )
+    return outgoing(9, **{"html": html, "inline": CHARTS, **changes})
 
 
 # --- SMTP ------------------------------------------------------------------------------------------------
@@ -191,6 +234,47 @@ def test_smtp_sends_two_complete_messages_over_one_session(serve: Callable[[Reco
         assert decoded == [email.text, email.html]
 
 
+def test_smtp_sends_inline_images_in_a_related_html_part_that_round_trips(
+    serve: Callable[[Recorder], int],
+) -> None:
+    handler = Recorder()
+    mailer = SmtpMailer("127.0.0.1", serve(handler), timeout_s=5)
+    email = digest()
+    try:
+        mailer.send(email)
+    finally:
+        mailer.close()
+
+    [(_, _, _, raw)] = handler.received
+    [message] = handler.messages()
+    assert raw.isascii() and max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert only(message, "Message-ID") == email.message_id
+    assert only(message, "List-Unsubscribe") == UNSUBSCRIBE
+    assert message.get_content_type() == "multipart/alternative"
+    plain, related = message.iter_parts()
+    assert plain.get_content_type() == "text/plain"
+    assert plain.get_content().replace("\r\n", "\n") == email.text
+    assert related.get_content_type() == "multipart/related"
+    assert related.get_param("type") == "text/html", "RFC 2387: the root part's type"
+    html, *images = related.iter_parts()
+    assert html.get_content_type() == "text/html" and html.get_content_charset() == "utf-8"
+    assert html["Content-Transfer-Encoding"] == "quoted-printable"
+    assert html.get_content().replace("\r\n", "\n") == email.html
+    assert [part.get_content_type() for part in images] == ["image/png", "image/png"]
+    assert [part["Content-ID"] for part in images] == [
+        "<answers-week.0042@digest.brand.example>",
+        "<score-trend>",
+    ]
+    assert [part.get_content_disposition() for part in images] == ["inline", "inline"]
+    assert [part.get_filename() for part in images] == ["answers.png", "Trend März.png"]
+    assert [part["Content-Transfer-Encoding"] for part in images] == ["base64", "base64"]
+    assert [part.get_content() for part in images] == [CHARTS[0].data, CHARTS[1].data], "bytes exact"
+    referenced = re.findall(r'src="cid:([^"]+)"', html.get_content())
+    assert referenced == ["score-trend", "answers-week.0042@digest.brand.example"]
+    assert sorted(f"<{cid}>" for cid in referenced) == sorted(part["Content-ID"] for part in images)
+    assert [part.get_all("MIME-Version") for part in message.walk()][1:] == [None] * 5, "on top only"
+
+
 @pytest.mark.parametrize(
     ("refuse", "expected", "code"),
     [
@@ -277,6 +361,99 @@ def test_ses_unverified_sender_is_rejected(sesv2: Any) -> None:
     with pytest.raises(MailRejected, match="MessageRejected"):
         SesMailer(sesv2).send(outgoing())
     assert ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages == []
+
+
+def test_ses_sends_inline_images_through_moto_as_inline_attachments(sesv2: Any) -> None:
+    """The body botocore puts on the wire (moto accepts it, and keeps no attachments to look at)."""
+    sesv2.create_email_identity(EmailIdentity="brand.example")
+    sent: list[dict[str, Any]] = []
+    sesv2.meta.events.register(
+        "before-sign.sesv2.SendEmail", lambda request, **_: sent.append(json.loads(request.body))
+    )
+    email = digest()
+
+    ses_id = SesMailer(sesv2).send(email)
+
+    [stored] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    assert ses_id == stored.id and stored.body == email.html
+    [body] = sent
+    attachments = body["Content"]["Simple"]["Attachments"]
+    for item in attachments:
+        item["RawContent"] = base64.b64decode(item["RawContent"])
+    assert attachments == [
+        {
+            "RawContent": CHARTS[0].data,
+            "FileName": "answers.png",
+            "ContentType": "image/png",
+            "ContentDisposition": "INLINE",
+            "ContentId": "answers-week.0042@digest.brand.example",
+            "ContentTransferEncoding": "BASE64",
+        },
+        {
+            "RawContent": CHARTS[1].data,
+            "FileName": "Trend März.png",
+            "ContentType": "image/png",
+            "ContentDisposition": "INLINE",
+            "ContentId": "score-trend",
+            "ContentTransferEncoding": "BASE64",
+        },
+    ]
+    assert body["Content"]["Simple"]["Body"]["Html"]["Data"] == email.html
+
+
+def test_ses_request_without_inline_images_has_no_attachments() -> None:
+    assert "Attachments" not in request(outgoing())["Content"]["Simple"]
+    assert len(request(digest())["Content"]["Simple"]["Attachments"]) == 2
+
+
+def test_two_inline_images_with_one_content_id_are_refused() -> None:
+    """The HTML could show only one of them."""
+    with pytest.raises(ValidationError, match="distinct content ids"):
+        digest(inline=(CHARTS[0], CHARTS[1].model_copy(update={"content_id": CHARTS[0].content_id})))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"content_id": "a b"},
+        {"content_id": "<chart>"},
+        {"content_id": "x" * 79},
+        {"filename": "chart\r\n.png"},
+        {"content_type": "image/svg+xml; charset=x"},
+        {"content_type": "text/html"},
+        {"data": b""},
+    ],
+)
+def test_an_inline_image_that_cannot_go_into_a_header_is_refused(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        InlineImage(**{"content_id": "chart", "filename": "chart.png", "data": b"\x89PNG", **fields})
+
+
+def test_the_factory_builds_smtp_without_an_aws_client(serve: Callable[[Recorder], int]) -> None:
+    def no_client() -> Any:
+        raise AssertionError("an SMTP mailer must build no AWS client")
+
+    handler = Recorder()
+    mailer = build_mailer("smtp", smtp_host="127.0.0.1", smtp_port=serve(handler), sesv2=no_client)
+    try:
+        assert mailer.send(outgoing()) == outgoing().message_id
+    finally:
+        mailer.close()
+    assert isinstance(mailer, SmtpMailer) and len(handler.received) == 1
+
+
+def test_the_factory_builds_ses_on_the_client_given(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    email = outgoing()
+    expected = request(email, "cxloop-digest")
+    stubber.add_response("send_email", {"MessageId": "0100-digest"}, expected_params=expected)
+
+    mailer = build_mailer("ses", ses_configuration_set="cxloop-digest", sesv2=lambda: client)
+
+    assert isinstance(mailer, SesMailer) and mailer.send(email) == "0100-digest"
+    assert expected["ConfigurationSetName"] == "cxloop-digest"
+    with pytest.raises(ValueError, match="sesv2 client factory"):
+        build_mailer("ses")
 
 
 @pytest.fixture(scope="module")

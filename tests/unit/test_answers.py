@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services.feedback.domain import tokens
 from services.feedback.domain.answers import (
     NOT_FOUND,
     AnswerDeps,
@@ -22,7 +21,6 @@ from services.feedback.domain.answers import (
 )
 from services.feedback.domain.dispatch import DispatchDeps, Dispatcher, Links
 from services.feedback.domain.invitations import Invitation, Reason, Status, invitation_sk, invite_id
-from services.feedback.domain.mail import OutgoingEmail
 from services.feedback.domain.normalise import email_key, order_sk
 from services.feedback.domain.ports import Written
 from services.feedback.domain.programme import Brand, Rules, SurveyProgramme, SurveyType
@@ -32,6 +30,8 @@ from services.feedback.domain.surveying import PlanningDeps
 from services.feedback.domain.views import MAX_COMMENT_CHARS, Page, PageView
 from services.feedback.rendering import render_email
 from shared import events
+from shared import links as tokens
+from shared.mail.message import OutgoingEmail
 from shared.tenancy import Platform
 from tests.fakes import (
     InMemoryFeedbackStore,

@@ -12,11 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.feedback.domain import tokens
 from services.feedback.domain.answers import AnswerDeps, record_score
 from services.feedback.domain.dispatch import DispatchDeps, Dispatcher, DispatchReport, Links
 from services.feedback.domain.invitations import Invitation, Reason, Stage, Status, invite_id
-from services.feedback.domain.mail import MailDeferred, MailRejected, OutgoingEmail
 from services.feedback.domain.normalise import email_key, order_sk
 from services.feedback.domain.ports import Written
 from services.feedback.domain.programme import (
@@ -29,6 +27,8 @@ from services.feedback.domain.programme import (
 )
 from services.feedback.domain.views import Page
 from services.feedback.rendering import render_email
+from shared import links as tokens
+from shared.mail.message import MailDeferred, MailRejected, OutgoingEmail
 from shared.tenancy import Platform
 from tests.fakes import (
     InMemoryFeedbackStore,

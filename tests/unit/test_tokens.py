@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from services.feedback.domain.invitations import invite_id
-from services.feedback.domain.tokens import Claims, Purpose, issue, read
+from shared.links import Claims, Purpose, issue, read
 from shared.tenancy import SHOP_ID
 
 pytestmark = pytest.mark.unit

@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.feedback.domain import tokens
 from services.feedback.domain.dispatch import Links
 from services.feedback.domain.invitations import Invitation, Reason, Status
 from services.feedback.domain.ports import EventPublisher, ProgrammeStore, SurveyStore
@@ -23,6 +22,7 @@ from services.feedback.domain.programme import SCALES, SurveyProgramme, SurveyTy
 from services.feedback.domain.surveying import bump, log_entry, update
 from services.feedback.domain.views import MAX_COMMENT_CHARS, Page, PageView, ScoreLink
 from shared import events
+from shared import links as tokens
 
 log = logging.getLogger(__name__)
 
@@ -264,8 +264,16 @@ def unsubscribe(deps: AnswerDeps, token: str) -> Result:
                 log_entry(inv, Reason.UNSUBSCRIBED, now),
             )
         drop_pending_send(deps.surveys, inv)
+        if inv.email:
+            announce_suppressed(deps.publisher, inv.shop_id, inv.email, Reason.UNSUBSCRIBED.value)
     # An invitation erased since: nobody left to mail; the answer is the same either way.
     return Page.UNSUBSCRIBED, _branding(deps, claims.shop_id, token)
+
+
+def announce_suppressed(publisher: EventPublisher, shop_id: str, email: str, reason: str) -> None:
+    """ContactSuppressed: other services that mail this customer (the notifier's replies) stop too."""
+    detail = events.ContactSuppressed(email_hash=events.email_digest(email), reason=reason)
+    publisher.publish(events.CONTACT_SUPPRESSED, shop_id, detail.model_dump(mode="json"), "")
 
 
 def drop_pending_send(surveys: SurveyStore, inv: Invitation) -> None:

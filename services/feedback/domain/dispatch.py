@@ -14,11 +14,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import formataddr
 from typing import Protocol
 
-from services.feedback.domain import tokens
 from services.feedback.domain.invitations import (
     ContactGuard,
     GuardMode,
@@ -27,12 +26,14 @@ from services.feedback.domain.invitations import (
     Stage,
     Status,
 )
-from services.feedback.domain.mail import Mailer, MailError, OutgoingEmail
 from services.feedback.domain.planning import DAY, reminder_due, throttle_since
-from services.feedback.domain.ports import ProgrammeStore, SurveyStore, Written
+from services.feedback.domain.ports import EventPublisher, ProgrammeStore, SurveyStore, Written
 from services.feedback.domain.programme import SCALES, SurveyProgramme
 from services.feedback.domain.surveying import bump, log_entry, update
 from services.feedback.domain.views import InvitationEmail, ScoreLink
+from shared import links as tokens
+from shared.events import SURVEYS_SENT, SurveysSent
+from shared.mail.message import Mailer, MailError, OutgoingEmail
 
 UNSUBSCRIBE_VALIDITY = timedelta(days=365)
 # Claims lost in a row before a dispatcher leaves that part of the due index to the one ahead of it.
@@ -85,6 +86,8 @@ class DispatchReport:
     deferred: int = 0
     failed: int = 0
     suppressed: Counter[str] = field(default_factory=Counter)
+    # First invitations sent, per (shop, survey type): announced as SurveysSent for response rates.
+    invited: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -263,6 +266,7 @@ class Dispatcher:
             update(self._deps.surveys, claimed.shop_id, claimed.invite_id, mark)
         if invite:
             self.report.sent += 1
+            self.report.invited[(claimed.shop_id, str(claimed.survey_type))] += 1
         else:
             self.report.reminders += 1
         del provider_id  # SES's own id is in the provider's logs; our Message-ID identifies the send
@@ -298,3 +302,15 @@ class Dispatcher:
         log = log_entry(failed, Reason.FAILED, now, error.message[:300])
         self._deps.surveys.write(failed, claimed.version, log=log, guard=guard if invite else None)
         self.report.failed += 1
+
+
+def announce_sent(publisher: EventPublisher, report: DispatchReport, run_id: str, now: datetime) -> int:
+    """One SurveysSent per shop of the run (the notifier's response rates). Best effort: a failure is
+    logged by the caller and costs a response rate's precision, never a survey."""
+    by_shop: dict[str, dict[str, int]] = {}
+    for (shop_id, survey_type), count in report.invited.items():
+        by_shop.setdefault(shop_id, {})[survey_type] = count
+    for shop_id, counts in sorted(by_shop.items()):
+        sent = SurveysSent(run_id=run_id, day=now.astimezone(UTC).date().isoformat(), counts=counts)
+        publisher.publish(SURVEYS_SENT, shop_id, sent.model_dump(mode="json"), run_id)
+    return len(by_shop)

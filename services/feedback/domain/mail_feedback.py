@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.feedback.domain.answers import suppress_address
+from services.feedback.domain.answers import announce_suppressed, suppress_address
 from services.feedback.domain.invitations import Reason
 from services.feedback.domain.normalise import email_key, to_utc
-from services.feedback.domain.ports import SurveyStore
+from services.feedback.domain.ports import EventPublisher, SurveyStore
 from shared.errors import BadRequest
 
 
@@ -77,8 +77,12 @@ def parse(body: Mapping[str, Any]) -> list[MailFeedback]:
     return [MailFeedback(shop_id, _tag(mail, "invite"), a, reason, at) for a in addresses]
 
 
-def act(surveys: SurveyStore, feedback: list[MailFeedback], now: datetime) -> int:
+def act(
+    surveys: SurveyStore, feedback: list[MailFeedback], now: datetime, publisher: EventPublisher | None = None
+) -> int:
     for item in feedback:
         invite = surveys.invitation(item.shop_id, item.invite_id) if item.invite_id else None
         suppress_address(surveys, item.shop_id, email_key(item.email), item.reason, invite, item.at or now)
+        if publisher is not None:
+            announce_suppressed(publisher, item.shop_id, item.email, item.reason.value)
     return len(feedback)

@@ -17,7 +17,9 @@ from services.feedback.domain.inbound import SHOPIFY_COMPLIANCE
 from services.feedback.domain.model import ApplyReceipt, Change, QueuedEvent, StoredEvent
 from services.feedback.domain.normalise import order_tombstone
 from services.feedback.domain.ports import EventPublisher, OrderDetailsSource, RecordStore
+from services.feedback.domain.records import order_from_items
 from services.feedback.domain.surveying import PlanningDeps, plan_order
+from shared import events
 from shared.tenancy import Platform, SecretStore, ShopDirectory
 
 
@@ -107,9 +109,37 @@ def process(message: QueuedEvent, deps: ProcessingDeps, now: datetime) -> ApplyR
         deps.records.erase_personal(event.shop_id, event.sort_key, ("body",))
         receipt.redacted = True
         return receipt
+    orders = sorted({order_tombstone(c.sk) for c in changes if c.sk.startswith("ORDER#")})
     if deps.planning is not None:
         # Always, not only when something was applied: a redelivery after a crash between the
         # records and the plan must still plan (planning is idempotent).
-        for order in sorted({order_tombstone(c.sk) for c in changes if c.sk.startswith("ORDER#")}):
+        for order in orders:
             plan_order(deps.planning, event.shop_id, order, now)
+    for order in orders:
+        announce_order(deps, event, order)
     return receipt
+
+
+def announce_order(deps: ProcessingDeps, event: StoredEvent, order_sk: str) -> None:
+    """OrderRecorded for the notifier's churn risk: the order as stored now, by the customer's key (never
+    their address). Also after a redelivery: the notifier keeps one copy per order."""
+    order = order_from_items(deps.records.items(event.shop_id, order_sk))
+    if order is None or order.deleted or not order.customer_key or order.created_at is None:
+        return
+    try:
+        total = float(order.total or 0)
+    except ValueError:
+        total = 0.0
+    recorded = events.OrderRecorded(
+        order_id=order.order_id,
+        platform=order.platform,
+        customer_key=order.customer_key,
+        placed_at=order.created_at,
+        total=total,
+        currency=order.currency,
+        cancelled=order.cancelled,
+        first_name=order.first_name,
+    )
+    deps.publisher.publish(
+        events.ORDER_RECORDED, event.shop_id, recorded.model_dump(mode="json"), event.correlation_id
+    )

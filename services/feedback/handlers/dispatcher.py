@@ -8,7 +8,7 @@ from typing import Any
 
 from services.feedback import rendering
 from services.feedback.bootstrap import Surveys, build_surveys
-from services.feedback.domain.dispatch import DispatchDeps, Dispatcher, Links
+from services.feedback.domain.dispatch import DispatchDeps, Dispatcher, Links, announce_sent
 from services.feedback.domain.inbound import utcnow
 from shared.observability import logger
 from shared.settings import SurveySettings, load
@@ -50,6 +50,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     # Stop taking new invitations with time to spare: the rest stays due for the next run.
     deadline = max(1.0, remaining_ms / 1000 - 10)
-    report = Dispatcher(deps(surveys()), run_id).run(limit=int(event.get("limit", 2000)), deadline_s=deadline)
+    built = surveys()
+    report = Dispatcher(deps(built), run_id).run(limit=int(event.get("limit", 2000)), deadline_s=deadline)
+    if built.publisher is not None and report.invited:
+        try:
+            announce_sent(built.publisher, report, run_id, utcnow())
+        except Exception:  # the surveys went out; only the notifier's response rate is less exact
+            log.exception("SurveysSent not published", run_id=run_id)
     log.info("dispatch done", extra={"report": report.as_dict()})
     return report.as_dict()

@@ -38,7 +38,8 @@ def record_handler(record: SQSRecord) -> None:
         # Retrying cannot make it readable: it goes to the dead-letter queue for a person to look at.
         log.error("unreadable mail notification", reason=str(e))
         raise
-    count = mail_feedback.act(surveys().surveys, feedback, utcnow())
+    built = surveys()
+    count = mail_feedback.act(built.surveys, feedback, utcnow(), built.publisher)
     log.info("mail notification", suppressed=count)
 
 

@@ -1,6 +1,6 @@
 """A shop's connection to one source as the puller keeps it: settings, cursor, health.
 
-Credentials are not here: they live in Secrets Manager (adapters/credentials.py).
+Credentials are not here: they live in Secrets Manager (shared/credentials.py).
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """SQS handler: what the reviews service hears from the bus (partial batch failures).
 
 - FeedbackScored about a review → the reading kept on the review (the newest revision wins);
-- ShopErased → the shop's reviews, connections and source credentials deleted.
+- ShopErased → the shop's reviews, connections and source credentials deleted;
+- ReviewReplyRequested (the owner approved a reply in the notifier) → posted through the source.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -13,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from services.reviews.domain.erasure import erase_shop
 from services.reviews.domain.readings import keep_reading
+from services.reviews.domain.replies import post_reply
 from services.reviews.handlers.puller import reviews
 from shared import events
 from shared.observability import logger
@@ -37,11 +40,34 @@ def record_handler(record: SQSRecord) -> None:
     if scored is not None:
         kept = keep_reading(built.store, envelope.shop_id, scored)
         log.info("reading", shop_id=envelope.shop_id, key=scored.key, kept=kept.value)
+    elif detail_type == events.REVIEW_REPLY_REQUESTED:
+        _reply(built, envelope)
     elif detail_type == events.SHOP_ERASED:
         deleted = erase_shop(built.store, built.credentials, envelope.shop_id)
         log.info("shop erased", shop_id=envelope.shop_id, deleted=deleted)
     else:
         log.warning("ignored event", detail_type=detail_type)
+
+
+def _reply(built: Any, envelope: events.Envelope) -> None:
+    request = events.ReviewReplyRequested.model_validate(envelope.data)
+    try:
+        reply = post_reply(
+            built.store,
+            built.deps.connectors,
+            built.credentials,
+            envelope.shop_id,
+            request.mention_id,
+            request.text,
+            datetime.now(tz=UTC),
+        )
+    except (LookupError, ValueError) as e:
+        # Another shop's review, a deleted one, an empty text: retrying cannot help.
+        log.warning(
+            "reply not posted", shop_id=envelope.shop_id, mention_id=request.mention_id, reason=str(e)
+        )
+        return
+    log.info("reply", shop_id=envelope.shop_id, mention_id=request.mention_id, status=reply.status.value)
 
 
 @log.inject_lambda_context

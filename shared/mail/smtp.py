@@ -1,9 +1,14 @@
 """The Mailer port over SMTP (a relay, a local sink, any provider's SMTP endpoint), with the standard library.
 
 One message is multipart/alternative (text/plain, then text/html; both UTF-8, quoted-printable so that any
-relay, 8BITMIME or not, takes them and no line exceeds 998 octets). Headers: From, To, Reply-To (when set),
-Subject, Date, Message-ID (ours, verbatim: the same for a retried send, so receivers can drop a copy),
-MIME-Version and each of ``email.headers`` (List-Unsubscribe, List-Unsubscribe-Post) exactly once.
+relay, 8BITMIME or not, takes them and no line exceeds 998 octets). With ``email.inline`` images the HTML
+alternative is a multipart/related (RFC 2387, ``type="text/html"``): the text/html part, then each image,
+base64, with ``Content-ID: <content_id>`` (what the HTML's ``cid:`` URLs name, RFC 2392) and
+``Content-Disposition: inline; filename=...``. So: alternative[plain, related[html, image...]], the layout
+Gmail, Outlook and Apple Mail show inline rather than as attachments. Headers: From, To, Reply-To (when
+set), Subject, Date, Message-ID (ours, verbatim: the same for a retried send, so receivers can drop a copy),
+MIME-Version (on the top level only) and each of ``email.headers`` (List-Unsubscribe,
+List-Unsubscribe-Post) exactly once.
 
 Values of Message-ID and of ``email.headers`` are written as given, never RFC 2047-encoded: the stdlib folder
 encodes a word longer than a line (a signed unsubscribe URL is one), and an encoded ``List-Unsubscribe`` is
@@ -28,12 +33,13 @@ import ssl
 from datetime import UTC, datetime
 from email import policy as email_policy
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, parseaddr
 from typing import Any, Literal
 
-from services.feedback.domain.mail import (
+from shared.mail.message import (
     RESERVED_HEADERS,
+    InlineImage,
     MailDeferred,
     MailError,
     MailRejected,
@@ -94,9 +100,28 @@ def compose(email: OutgoingEmail) -> EmailMessage:
         raise MailRejected(f"cannot build the message: {exc}") from exc
     message.set_content(email.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    for part in message.iter_parts():
-        del part["MIME-Version"]  # the stdlib puts one on each part too; it belongs on the top level only
+    if email.inline:
+        _plain, html = message.iter_parts()
+        _relate(html, email.inline)
+    for part in message.walk():
+        if part is not message:
+            del part["MIME-Version"]  # the stdlib puts one on each part too; it belongs on the top level only
     return message
+
+
+def _relate(html: MIMEPart, images: tuple[InlineImage, ...]) -> None:
+    """Turn the text/html part into multipart/related[text/html, image...]."""
+    for image in images:
+        maintype, subtype = image.content_type.split("/", 1)
+        html.add_related(
+            image.data,
+            maintype,
+            subtype,
+            cid=f"<{image.content_id}>",
+            disposition="inline",
+            filename=image.filename,
+        )
+    html.set_param("type", "text/html")  # RFC 2387: the root part's type is a required parameter
 
 
 def envelope(email: OutgoingEmail) -> tuple[str, str]:

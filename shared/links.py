@@ -1,6 +1,7 @@
-"""Signed, expiring link tokens for score and unsubscribe links.
+"""Signed, expiring link tokens: score and unsubscribe links in survey e-mails, approve links in alerts.
 
-A token names one invitation of one shop and what it may do (answer or unsubscribe). It carries no
+A token names one record of one shop (an invitation, a case) and what it may do (answer, unsubscribe,
+approve a reply). It carries no
 personal data and is verified in constant time; anything wrong with it (tampered, truncated,
 expired, another purpose, a retired key) reads as "no such token", so a guesser learns nothing.
 Several keys may be valid at once: the first signs, the others still verify (key rotation).
@@ -26,6 +27,7 @@ _ALPHABET = re.compile(r"^[A-Za-z0-9_-]+$")
 class Purpose(StrEnum):
     ANSWER = "r"
     UNSUBSCRIBE = "u"
+    APPROVE = "a"  # an owner's link to a case: see its reply, send or close it
 
 
 @dataclass(frozen=True)

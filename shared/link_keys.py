@@ -1,4 +1,4 @@
-"""The keys that sign survey links, from Secrets Manager, cached per container.
+"""The keys that sign links (survey, unsubscribe, approve), from Secrets Manager, cached per container.
 
 One JSON secret ``{"keys": ["<hex>", ...]}``: the first key signs, every key verifies, so a new key
 can be put first while links already sent keep working until the old one is removed. The CDK stack

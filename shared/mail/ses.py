@@ -3,7 +3,11 @@
 Subject, text and HTML go as UTF-8 (a non-ASCII display name in an address as an RFC 2047 encoded-word);
 each of ``email.headers`` (List-Unsubscribe, List-Unsubscribe-Post) goes once in ``Simple.Headers``;
 ``email.tags`` go as ``EmailTags`` (they come back on bounce, complaint and delivery events); the
-configuration set when one is given.
+configuration set when one is given. Each of ``email.inline`` goes in ``Simple.Attachments`` with
+``ContentDisposition`` INLINE, its ``ContentId`` (what the HTML's ``cid:`` URLs name), ``FileName``,
+``ContentType`` and ``ContentTransferEncoding`` BASE64 (SES's default, SEVEN_BIT, does not fit binary PNG
+bytes); ``RawContent`` is the bytes themselves, botocore base64-encodes them for the JSON request. SES then
+builds the MIME (https://docs.aws.amazon.com/ses/latest/dg/attachments.html).
 
 Our Message-ID is **not** sent. The SES developer guide (https://docs.aws.amazon.com/ses/latest/dg/
 header-fields.html): "If you provide a Message-ID header, Amazon SES overrides the header with its own
@@ -36,8 +40,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from services.feedback.domain.mail import (
+from shared.mail.message import (
     RESERVED_HEADERS,
+    InlineImage,
     MailDeferred,
     MailError,
     MailRejected,
@@ -96,6 +101,18 @@ def address(value: str) -> str:
     return formataddr(parseaddr(value), charset="utf-8")
 
 
+def attachment(image: InlineImage) -> dict[str, Any]:
+    """An SES v2 ``Attachment`` the HTML shows in place (``cid:``), not one offered for download."""
+    return {
+        "RawContent": image.data,
+        "FileName": image.filename,
+        "ContentType": image.content_type,
+        "ContentDisposition": "INLINE",
+        "ContentId": image.content_id,
+        "ContentTransferEncoding": "BASE64",
+    }
+
+
 def request(email: OutgoingEmail, configuration_set: str | None = None) -> dict[str, Any]:
     """The ``send_email`` parameters for ``email``."""
     simple: dict[str, Any] = {
@@ -113,6 +130,8 @@ def request(email: OutgoingEmail, configuration_set: str | None = None) -> dict[
     ]
     if listed:
         simple["Headers"] = listed
+    if email.inline:
+        simple["Attachments"] = [attachment(image) for image in email.inline]
     params: dict[str, Any] = {
         "FromEmailAddress": address(email.sender),
         "Destination": {"ToAddresses": [address(email.to)]},

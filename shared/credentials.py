@@ -1,5 +1,6 @@
-"""A shop's credentials for one source, in Secrets Manager (``<prefix>/shops/<shop>/reviews/<source>``),
-never in the table or the logs. Cached per container for a few minutes."""
+"""A shop's credentials for one outside service, in Secrets Manager, never in a table or the logs: a review
+source's keys (``<prefix>/shops/<shop>/reviews/<source>``), the notifier's Slack webhook URLs
+(``<prefix>/shops/<shop>/notifier/slack``). Cached per container for a few minutes."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+REVIEWS = "reviews"
+NOTIFIER = "notifier"
 
-def secret_name(prefix: str, shop_id: str, source: str) -> str:
-    return f"{prefix}/shops/{shop_id}/reviews/{source}"
+
+def secret_name(prefix: str, shop_id: str, source: str, area: str = REVIEWS) -> str:
+    return f"{prefix}/shops/{shop_id}/{area}/{source}"
 
 
 class SecretsManagerCredentials:
-    def __init__(self, client: Any, prefix: str, cache_seconds: float = 300.0) -> None:
+    def __init__(self, client: Any, prefix: str, cache_seconds: float = 300.0, area: str = REVIEWS) -> None:
         self._client = client
         self._prefix = prefix
+        self._area = area
         self._cache_seconds = cache_seconds
         self._cache: dict[tuple[str, str], tuple[float, dict[str, str] | None]] = {}
 
@@ -27,7 +32,9 @@ class SecretsManagerCredentials:
         if hit and time.monotonic() - hit[0] < self._cache_seconds:
             return hit[1]
         try:
-            raw = self._client.get_secret_value(SecretId=secret_name(self._prefix, shop_id, source))
+            raw = self._client.get_secret_value(
+                SecretId=secret_name(self._prefix, shop_id, source, self._area)
+            )
         except self._client.exceptions.ResourceNotFoundException:
             value = None
         else:
@@ -36,7 +43,7 @@ class SecretsManagerCredentials:
         return value
 
     def put(self, shop_id: str, source: str, credentials: Mapping[str, str]) -> None:
-        name, body = secret_name(self._prefix, shop_id, source), json.dumps(dict(credentials))
+        name, body = secret_name(self._prefix, shop_id, source, self._area), json.dumps(dict(credentials))
         try:
             self._client.put_secret_value(SecretId=name, SecretString=body)
         except self._client.exceptions.ResourceNotFoundException:
@@ -46,6 +53,7 @@ class SecretsManagerCredentials:
     def delete(self, shop_id: str, source: str) -> None:
         with contextlib.suppress(self._client.exceptions.ResourceNotFoundException):
             self._client.delete_secret(
-                SecretId=secret_name(self._prefix, shop_id, source), ForceDeleteWithoutRecovery=True
+                SecretId=secret_name(self._prefix, shop_id, source, self._area),
+                ForceDeleteWithoutRecovery=True,
             )
         self._cache.pop((shop_id, source), None)

@@ -1,0 +1,635 @@
+"""The notifier's records in its own table (``<prefix>-notifier``).
+
+Items, all under ``pk SHOP#<shop>``:
+- ``ANSWER#<invite>``, ``MENTION#<id>``: the newest revision (``rev``), the reading beside it (``reading``,
+  ``reading_rev``); listed by time on ``gsi1``.
+- ``CASE#<case>``: a case (``version`` for optimistic writes); by time on ``gsi1``; on the ``due`` index
+  while its automatic reply is due.
+- ``ALERT#<destination>#<rule>#<subject>``: the dedupe marker of one alert (TTL 90 days).
+- ``BATCH#<destination>#<window>``: alerts for one message; on the ``due`` index until sent.
+- ``DEST#<name>``, ``SURGE#<theme>#<day>`` (a string set of subjects: adding one twice counts once),
+  ``SENT#<day>`` (counts per survey type, with the dispatcher runs already counted),
+  ``SUPPRESSED#<email hash>``, ``CUST#<key>`` (orders and risk), ``MARK#<key>``.
+A sparse ``customer`` index finds a person's items for erasure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.notifier.domain.model import MAX_SAMPLES, Alert, AlertBatch, Answer, Case, Mention, ReplyState
+from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine
+from shared.sentiment import Sentiment, ThemeScore
+
+BATCH_DUE = "BATCH"
+REPLY_DUE = "REPLY"
+ALERT_TTL = timedelta(days=90)
+MAX_ORDERS = 200  # per customer: enough for any churn feature (a year and the gaps between orders)
+RULE_COUNT = "n_"  # a batch's count per rule: n_detractor ...
+PERSONAL = ("email", "first_name", "comment", "reply_text")
+
+
+def _pk(shop_id: str) -> dict[str, str]:
+    return {"S": f"SHOP#{shop_id}"}
+
+
+def _key(shop_id: str, sk: str) -> dict[str, Any]:
+    return {"pk": _pk(shop_id), "sk": {"S": sk}}
+
+
+def _ttl(at: datetime) -> dict[str, str]:
+    return {"N": str(int(at.timestamp()))}
+
+
+def _batch_sk(ref: BatchRef) -> str:
+    return f"BATCH#{ref.destination}#{ref.window}"
+
+
+class DynamoNotifierStore:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._db = dynamodb
+        self._table = table
+        self._errors = dynamodb.exceptions
+
+    # --- answers and mentions -------------------------------------------------------------------------
+
+    def _put_revision(
+        self,
+        shop_id: str,
+        sk: str,
+        doc: str,
+        rev: int,
+        moment: datetime,
+        kind: str,
+        customer_key: str | None = None,
+    ) -> bool:
+        names = {"#rev": "rev"}
+        values: dict[str, Any] = {
+            ":doc": {"S": doc},
+            ":rev": {"N": str(rev)},
+            ":g": {"S": f"SHOP#{shop_id}#{kind}"},
+            ":gs": {"S": f"{moment.isoformat()}#{sk}"},
+        }
+        update = "SET doc = :doc, #rev = :rev, gsi1pk = :g, gsi1sk = :gs"
+        if customer_key:
+            update += ", cust_pk = :c, cust_sk = :sk"
+            values[":c"] = {"S": f"SHOP#{shop_id}#{customer_key}"}
+            values[":sk"] = {"S": sk}
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=_key(shop_id, sk),
+                UpdateExpression=update,
+                ConditionExpression="attribute_not_exists(#rev) OR #rev <= :rev",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except self._errors.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def put_answer(self, shop_id: str, answer: Answer) -> bool:
+        doc = answer.model_dump_json(exclude={"sentiment", "themes"}, exclude_none=True)
+        return self._put_revision(
+            shop_id,
+            f"ANSWER#{answer.invite_id}",
+            doc,
+            answer.revision,
+            answer.answered_at,
+            "ANSWER",
+            answer.customer_key,
+        )
+
+    def put_reading(
+        self,
+        shop_id: str,
+        invite_id: str,
+        revision: int,
+        sentiment: Sentiment | None,
+        themes: list[ThemeScore],
+    ) -> None:
+        reading = json.dumps(
+            {
+                "sentiment": sentiment.model_dump() if sentiment else None,
+                "themes": [t.model_dump() for t in themes],
+            }
+        )
+        with contextlib.suppress(self._errors.ConditionalCheckFailedException):
+            self._db.update_item(
+                TableName=self._table,
+                Key=_key(shop_id, f"ANSWER#{invite_id}"),
+                UpdateExpression="SET reading = :r, reading_rev = :rev",
+                ConditionExpression="attribute_not_exists(reading_rev) OR reading_rev <= :rev",
+                ExpressionAttributeValues={":r": {"S": reading}, ":rev": {"N": str(revision)}},
+            )
+
+    @staticmethod
+    def _answer(item: dict[str, Any]) -> Answer | None:
+        if "doc" not in item:
+            return None  # only a reading so far: the answer's own event is still on its way
+        answer = Answer.model_validate_json(item["doc"]["S"])
+        if "reading" in item and int(item["reading_rev"]["N"]) == answer.revision:
+            reading = json.loads(item["reading"]["S"])
+            answer = answer.model_copy(
+                update={
+                    "sentiment": Sentiment(**reading["sentiment"]) if reading["sentiment"] else None,
+                    "themes": [ThemeScore(**t) for t in reading["themes"]],
+                }
+            )
+        return answer
+
+    def answer(self, shop_id: str, invite_id: str) -> Answer | None:
+        item = self._get(shop_id, f"ANSWER#{invite_id}")
+        return self._answer(item) if item else None
+
+    def put_mention(self, shop_id: str, mention: Mention) -> bool:
+        stored = self._put_revision(
+            shop_id,
+            f"MENTION#{mention.mention_id}",
+            mention.model_dump_json(exclude_none=True),
+            mention.revision,
+            mention.scored_at,
+            "MENTION",
+        )
+        return stored
+
+    def _since(self, shop_id: str, kind: str, since: datetime) -> list[dict[str, Any]]:
+        return self._query(
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :g AND gsi1sk >= :s",
+            ExpressionAttributeValues={":g": {"S": f"SHOP#{shop_id}#{kind}"}, ":s": {"S": since.isoformat()}},
+        )
+
+    def answers_since(self, shop_id: str, since: datetime) -> list[Answer]:
+        found = (self._answer(i) for i in self._since(shop_id, "ANSWER", since))
+        return [a for a in found if a is not None]
+
+    def mentions_since(self, shop_id: str, since: datetime) -> list[Mention]:
+        return [Mention.model_validate_json(i["doc"]["S"]) for i in self._since(shop_id, "MENTION", since)]
+
+    # --- alerts and batches ---------------------------------------------------------------------------
+
+    def add_alert(self, alert: Alert, ref: BatchRef, due_at: datetime) -> Added:
+        """One transaction: the alert's marker (once) and the batch's count; a sample when there is room."""
+        marker = {
+            **_key(alert.shop_id, f"ALERT#{ref.destination}#{alert.key}"),
+            "batch": {"S": ref.window},
+            "ttl": _ttl(alert.at + ALERT_TTL),
+        }
+        batch_update = {
+            "TableName": self._table,
+            "Key": _key(alert.shop_id, _batch_sk(ref)),
+            "UpdateExpression": "SET #st = if_not_exists(#st, :open), due_at = if_not_exists(due_at, :due), "
+            "due_pk = if_not_exists(due_pk, :dp), due_sk = if_not_exists(due_sk, :ds), "
+            "destination = :dest, #w = :w, #ttl = :ttl ADD #n :one, #r :one",
+            "ConditionExpression": "attribute_not_exists(#st) OR #st = :open",
+            "ExpressionAttributeNames": {
+                "#st": "state",
+                "#n": "count",
+                "#r": f"{RULE_COUNT}{alert.rule.value}",
+                "#w": "window",
+                "#ttl": "ttl",
+            },
+            "ExpressionAttributeValues": {
+                ":open": {"S": "open"},
+                ":due": {"S": due_at.isoformat()},
+                ":dp": {"S": BATCH_DUE},
+                ":ds": {"S": f"{due_at.isoformat()}#{alert.shop_id}#{ref.destination}#{ref.window}"},
+                ":dest": {"S": ref.destination},
+                ":w": {"S": ref.window},
+                ":one": {"N": "1"},
+                ":ttl": _ttl(due_at + ALERT_TTL),
+            },
+        }
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": marker,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Update": batch_update},
+                ]
+            )
+        except self._errors.TransactionCanceledException as e:
+            codes = [r.get("Code") for r in e.response.get("CancellationReasons") or []]
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return Added.DUPLICATE
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                return Added.CLOSED
+            raise
+        self._add_sample(alert, ref)
+        return Added.NEW
+
+    def _add_sample(self, alert: Alert, ref: BatchRef) -> None:
+        with contextlib.suppress(self._errors.ConditionalCheckFailedException):
+            self._db.update_item(
+                TableName=self._table,
+                Key=_key(alert.shop_id, _batch_sk(ref)),
+                UpdateExpression="SET samples = list_append(if_not_exists(samples, :none), :s)",
+                ConditionExpression="(attribute_not_exists(samples) OR size(samples) < :max) AND #st = :open",
+                ExpressionAttributeNames={"#st": "state"},
+                ExpressionAttributeValues={
+                    ":s": {"L": [{"S": alert.model_dump_json(exclude_none=True)}]},
+                    ":max": {"N": str(MAX_SAMPLES)},
+                    ":none": {"L": []},
+                    ":open": {"S": "open"},
+                },
+            )
+
+    def due_batches(self, now: datetime, limit: int) -> list[BatchRef]:
+        items = self._query(
+            IndexName="due",
+            KeyConditionExpression="due_pk = :p AND due_sk <= :now",
+            ExpressionAttributeValues={":p": {"S": BATCH_DUE}, ":now": {"S": now.isoformat() + "~"}},
+            Limit=limit,
+            limit=limit,
+        )
+        return [
+            BatchRef(i["pk"]["S"].removeprefix("SHOP#"), i["destination"]["S"], i["window"]["S"])
+            for i in items
+        ]
+
+    def close_batch(self, ref: BatchRef) -> AlertBatch | None:
+        try:
+            item = self._db.update_item(
+                TableName=self._table,
+                Key=_key(ref.shop_id, _batch_sk(ref)),
+                UpdateExpression="SET #st = :closed",
+                ConditionExpression="#st IN (:open, :closed)",
+                ExpressionAttributeNames={"#st": "state"},
+                ExpressionAttributeValues={":open": {"S": "open"}, ":closed": {"S": "closed"}},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except self._errors.ConditionalCheckFailedException:
+            return None
+        return AlertBatch(
+            shop_id=ref.shop_id,
+            destination=ref.destination,
+            window=ref.window,
+            due_at=datetime.fromisoformat(item["due_at"]["S"]),
+            count=int(item["count"]["N"]),
+            by_rule={
+                k.removeprefix(RULE_COUNT): int(v["N"]) for k, v in item.items() if k.startswith(RULE_COUNT)
+            },
+            samples=[Alert.model_validate_json(s["S"]) for s in item.get("samples", {}).get("L", [])],
+            state="closed",
+            attempts=int(item.get("attempts", {}).get("N", "0")),
+        )
+
+    def finish_batch(self, ref: BatchRef, outcome: str, retry_at: datetime | None = None) -> None:
+        key = _key(ref.shop_id, _batch_sk(ref))
+        if retry_at is not None:
+            self._db.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression="SET due_sk = :ds, last_error = :e ADD attempts :one",
+                ExpressionAttributeValues={
+                    ":ds": {"S": f"{retry_at.isoformat()}#{ref.shop_id}#{ref.destination}#{ref.window}"},
+                    ":e": {"S": outcome[:500]},
+                    ":one": {"N": "1"},
+                },
+            )
+            return
+        self._db.update_item(
+            TableName=self._table,
+            Key=key,
+            UpdateExpression="SET #st = :s, finished_at = :at REMOVE due_pk, due_sk",
+            ExpressionAttributeNames={"#st": "state"},
+            ExpressionAttributeValues={":s": {"S": outcome}, ":at": {"S": datetime.now(tz=UTC).isoformat()}},
+        )
+
+    def held_batches(self, shop_id: str, destination: str) -> list[BatchRef]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            FilterExpression="#st = :held",
+            ExpressionAttributeNames={"#st": "state"},
+            ExpressionAttributeValues={
+                ":pk": _pk(shop_id),
+                ":p": {"S": f"BATCH#{destination}#"},
+                ":held": {"S": "held"},
+            },
+        )
+        return [BatchRef(shop_id, destination, i["window"]["S"]) for i in items]
+
+    def release_batch(self, ref: BatchRef, now: datetime) -> None:
+        """A held batch (its destination was broken, and is fixed): due again now."""
+        self._db.update_item(
+            TableName=self._table,
+            Key=_key(ref.shop_id, _batch_sk(ref)),
+            UpdateExpression="SET #st = :closed, due_pk = :dp, due_sk = :ds",
+            ExpressionAttributeNames={"#st": "state"},
+            ExpressionAttributeValues={
+                ":closed": {"S": "closed"},
+                ":dp": {"S": BATCH_DUE},
+                ":ds": {"S": f"{now.isoformat()}#{ref.shop_id}#{ref.destination}#{ref.window}"},
+            },
+        )
+
+    def destination_state(self, shop_id: str, name: str) -> DestinationState:
+        item = self._get(shop_id, f"DEST#{name}")
+        if not item:
+            return DestinationState()
+        until = item.get("blocked_until", {}).get("S")
+        return DestinationState(
+            broken=item.get("broken", {}).get("BOOL", False),
+            reason=item.get("reason", {}).get("S", ""),
+            blocked_until=datetime.fromisoformat(until) if until else None,
+        )
+
+    def set_destination_state(self, shop_id: str, name: str, state: DestinationState) -> bool:
+        item: dict[str, Any] = {
+            **_key(shop_id, f"DEST#{name}"),
+            "broken": {"BOOL": state.broken},
+            "reason": {"S": state.reason},
+        }
+        if state.blocked_until:
+            item["blocked_until"] = {"S": state.blocked_until.isoformat()}
+        old = self._db.put_item(TableName=self._table, Item=item, ReturnValues="ALL_OLD").get(
+            "Attributes", {}
+        )
+        return bool(old.get("broken", {}).get("BOOL", False)) != state.broken
+
+    # --- cases ----------------------------------------------------------------------------------------
+
+    def _case_item(self, case: Case) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            **_key(case.shop_id, f"CASE#{case.case_id}"),
+            "doc": {"S": case.model_dump_json(exclude_none=True)},
+            "version": {"N": str(case.version)},
+            "gsi1pk": {"S": f"SHOP#{case.shop_id}#CASE"},
+            "gsi1sk": {"S": f"{case.opened_at.isoformat()}#{case.case_id}"},
+        }
+        if case.customer_key:
+            item["cust_pk"] = {"S": f"SHOP#{case.shop_id}#{case.customer_key}"}
+            item["cust_sk"] = {"S": f"CASE#{case.case_id}"}
+        if case.reply_state is ReplyState.SCHEDULED and case.reply_due_at:
+            item["due_pk"] = {"S": REPLY_DUE}
+            item["due_sk"] = {"S": f"{case.reply_due_at.isoformat()}#{case.shop_id}#{case.case_id}"}
+        return item
+
+    def open_case(self, case: Case) -> bool:
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=self._case_item(case),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._errors.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def case(self, shop_id: str, case_id: str) -> Case | None:
+        item = self._get(shop_id, f"CASE#{case_id}")
+        return Case.model_validate_json(item["doc"]["S"]) if item else None
+
+    def save_case(self, case: Case, expected_version: int) -> bool:
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=self._case_item(case),
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues={":v": {"N": str(expected_version)}},
+            )
+        except self._errors.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def cases(self, shop_id: str, since: datetime | None = None) -> list[Case]:
+        start = (since or datetime(2000, 1, 1, tzinfo=UTC)).isoformat()
+        items = self._query(
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :g AND gsi1sk >= :s",
+            ExpressionAttributeValues={":g": {"S": f"SHOP#{shop_id}#CASE"}, ":s": {"S": start}},
+        )
+        return [Case.model_validate_json(i["doc"]["S"]) for i in items]
+
+    def due_replies(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        items = self._query(
+            IndexName="due",
+            KeyConditionExpression="due_pk = :p AND due_sk <= :now",
+            ExpressionAttributeValues={":p": {"S": REPLY_DUE}, ":now": {"S": now.isoformat() + "~"}},
+            Limit=limit,
+            limit=limit,
+        )
+        return [(i["pk"]["S"].removeprefix("SHOP#"), i["sk"]["S"].removeprefix("CASE#")) for i in items]
+
+    # --- counters, suppressions, customers, markers -------------------------------------------------
+
+    def count_theme(self, shop_id: str, theme: str, day: str, subject: str) -> int:
+        item = self._db.update_item(
+            TableName=self._table,
+            Key=_key(shop_id, f"SURGE#{theme}#{day}"),
+            UpdateExpression="ADD subjects :s SET #ttl = :ttl",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues={
+                ":s": {"SS": [subject]},
+                ":ttl": _ttl(datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=30)),
+            },
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        return len(item["subjects"]["SS"])
+
+    def theme_counts(self, shop_id: str, theme: str, days: Sequence[str]) -> list[int]:
+        if not days:
+            return []
+        keys = [_key(shop_id, f"SURGE#{theme}#{d}") for d in days]
+        got = self._db.batch_get_item(
+            RequestItems={self._table: {"Keys": keys, "ProjectionExpression": "sk, subjects"}}
+        )["Responses"].get(self._table, [])
+        by_sk = {i["sk"]["S"]: len(i.get("subjects", {}).get("SS", [])) for i in got}
+        return [by_sk.get(f"SURGE#{theme}#{d}", 0) for d in days]
+
+    def add_sent(self, shop_id: str, day: str, survey_type: str, count: int, run_id: str) -> None:
+        with contextlib.suppress(self._errors.ConditionalCheckFailedException):
+            self._db.update_item(
+                TableName=self._table,
+                Key=_key(shop_id, f"SENT#{day}"),
+                UpdateExpression="ADD #t :n, runs :r",
+                ConditionExpression="attribute_not_exists(runs) OR NOT contains(runs, :id)",
+                ExpressionAttributeNames={"#t": survey_type},
+                ExpressionAttributeValues={
+                    ":n": {"N": str(count)},
+                    ":r": {"SS": [f"{run_id}#{survey_type}"]},
+                    ":id": {"S": f"{run_id}#{survey_type}"},
+                },
+            )
+
+    def sent_between(self, shop_id: str, first_day: str, last_day: str) -> dict[str, dict[str, int]]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={
+                ":pk": _pk(shop_id),
+                ":a": {"S": f"SENT#{first_day}"},
+                ":b": {"S": f"SENT#{last_day}~"},
+            },
+        )
+        return {
+            i["sk"]["S"].removeprefix("SENT#"): {k: int(v["N"]) for k, v in i.items() if "N" in v}
+            for i in items
+        }
+
+    def suppress(self, shop_id: str, email_hash: str, reason: str, at: datetime) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                **_key(shop_id, f"SUPPRESSED#{email_hash}"),
+                "reason": {"S": reason},
+                "at": {"S": at.isoformat()},
+            },
+        )
+
+    def is_suppressed(self, shop_id: str, email_hash: str) -> bool:
+        return self._get(shop_id, f"SUPPRESSED#{email_hash}") is not None
+
+    def add_order(self, shop_id: str, customer_key: str, line: OrderLine, contact: dict[str, str]) -> None:
+        """The order replaces any earlier version of itself in the customer's list (a cancellation)."""
+        sk = f"CUST#{customer_key}"
+        item = self._get(shop_id, sk) or {}
+        orders = {o["order_id"]: o for o in json.loads(item.get("orders", {}).get("S", "[]"))}
+        orders[line.order_id] = {
+            "order_id": line.order_id,
+            "at": line.at.isoformat(),
+            "total": line.total,
+            "cancelled": line.cancelled,
+        }
+        kept = sorted(orders.values(), key=lambda o: str(o["at"]))[-MAX_ORDERS:]
+        new: dict[str, Any] = {
+            **item,
+            **_key(shop_id, sk),
+            "orders": {"S": json.dumps(kept)},
+            "cust_pk": {"S": f"SHOP#{shop_id}#{customer_key}"},
+            "cust_sk": {"S": sk},
+        }
+        for field, value in contact.items():
+            if value:
+                new[field] = {"S": value}
+        self._db.put_item(TableName=self._table, Item=new)
+
+    def customers(self, shop_id: str) -> list[Customer]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": _pk(shop_id), ":p": {"S": "CUST#"}},
+        )
+        return [_customer(i) for i in items]
+
+    def set_risk(
+        self, shop_id: str, customer_key: str, risk: float, at_risk: bool, reasons: Sequence[str]
+    ) -> bool:
+        old = self._db.update_item(
+            TableName=self._table,
+            Key=_key(shop_id, f"CUST#{customer_key}"),
+            UpdateExpression="SET risk = :r, at_risk = :a, reasons = :why",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={
+                ":r": {"N": f"{risk:.4f}"},
+                ":a": {"BOOL": at_risk},
+                ":why": {"S": json.dumps(list(reasons))},
+            },
+            ReturnValues="UPDATED_OLD",
+        ).get("Attributes", {})
+        return at_risk and not old.get("at_risk", {}).get("BOOL", False)
+
+    def mark_once(self, shop_id: str, key: str, expires_at: datetime) -> bool:
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item={**_key(shop_id, f"MARK#{key}"), "ttl": _ttl(expires_at)},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._errors.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def unmark(self, shop_id: str, key: str) -> None:
+        self._db.delete_item(TableName=self._table, Key=_key(shop_id, f"MARK#{key}"))
+
+    # --- privacy --------------------------------------------------------------------------------------
+
+    def erase_customer(self, shop_id: str, customer_keys: Sequence[str], order_ids: Sequence[str]) -> int:
+        """Customers' order history goes; answers and cases keep their scores, not who or what was said."""
+        sks: set[str] = set()
+        for key in customer_keys:
+            items = self._query(
+                IndexName="customer",
+                KeyConditionExpression="cust_pk = :c",
+                ExpressionAttributeValues={":c": {"S": f"SHOP#{shop_id}#{key}"}},
+            )
+            sks.update(i["sk"]["S"] for i in items)
+        erased = 0
+        for sk in sorted(sks):
+            if sk.startswith("CUST#"):
+                self._db.delete_item(TableName=self._table, Key=_key(shop_id, sk))
+            else:
+                self._erase_personal(shop_id, sk)
+            erased += 1
+        return erased
+
+    def _erase_personal(self, shop_id: str, sk: str) -> None:
+        item = self._get(shop_id, sk)
+        if not item or "doc" not in item:
+            return
+        doc = json.loads(item["doc"]["S"])
+        for field in (*PERSONAL, "customer_key"):
+            doc.pop(field, None)
+        self._db.update_item(
+            TableName=self._table,
+            Key=_key(shop_id, sk),
+            UpdateExpression="SET doc = :d REMOVE cust_pk, cust_sk",
+            ExpressionAttributeValues={":d": {"S": json.dumps(doc)}},
+        )
+
+    def erase_shop(self, shop_id: str) -> int:
+        items = self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _pk(shop_id)},
+            ProjectionExpression="pk, sk",
+        )
+        for start in range(0, len(items), 25):
+            chunk = items[start : start + 25]
+            self._db.batch_write_item(
+                RequestItems={
+                    self._table: [{"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}} for i in chunk]
+                }
+            )
+        return len(items)
+
+    # --- helpers --------------------------------------------------------------------------------------
+
+    def _get(self, shop_id: str, sk: str) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self._db.get_item(
+            TableName=self._table, Key=_key(shop_id, sk), ConsistentRead=True
+        ).get("Item")
+        return item
+
+    def _query(self, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self._db.query(TableName=self._table, **kwargs)
+            found.extend(page["Items"])
+            if "LastEvaluatedKey" not in page or (limit is not None and len(found) >= limit):
+                return found[:limit] if limit is not None else found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _customer(item: dict[str, Any]) -> Customer:
+    orders = tuple(
+        OrderLine(o["order_id"], datetime.fromisoformat(o["at"]), float(o["total"]), bool(o["cancelled"]))
+        for o in json.loads(item.get("orders", {}).get("S", "[]"))
+    )
+    return Customer(
+        customer_key=item["sk"]["S"].removeprefix("CUST#"),
+        orders=orders,
+        first_name=item.get("first_name", {}).get("S"),
+        email=item.get("email", {}).get("S"),
+        risk=float(item["risk"]["N"]) if "risk" in item else None,
+        at_risk=item.get("at_risk", {}).get("BOOL", False),
+        reasons=tuple(json.loads(item.get("reasons", {}).get("S", "[]"))),
+    )

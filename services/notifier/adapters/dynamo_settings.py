@@ -1,0 +1,37 @@
+"""A shop's notifier settings, one item beside its profile in the shops table (sk ``NOTIFY``), cached
+per container for a minute. A shop that set nothing gets the defaults."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from services.notifier.domain.model import NotifierSettings
+
+SK = "NOTIFY"
+
+
+class DynamoNotifierSettings:
+    def __init__(self, dynamodb: Any, table: str, cache_seconds: float = 60.0) -> None:
+        self._db = dynamodb
+        self._table = table
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, NotifierSettings]] = {}
+
+    def _key(self, shop_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": SK}}
+
+    def get(self, shop_id: str) -> NotifierSettings:
+        hit = self._cache.get(shop_id)
+        if hit and time.monotonic() - hit[0] < self._cache_seconds:
+            return hit[1]
+        item = self._db.get_item(TableName=self._table, Key=self._key(shop_id)).get("Item")
+        settings = NotifierSettings.model_validate_json(item["doc"]["S"]) if item else NotifierSettings()
+        self._cache[shop_id] = (time.monotonic(), settings)
+        return settings
+
+    def put(self, shop_id: str, settings: NotifierSettings) -> None:
+        self._db.put_item(
+            TableName=self._table, Item={**self._key(shop_id), "doc": {"S": settings.model_dump_json()}}
+        )
+        self._cache.pop(shop_id, None)

@@ -1,0 +1,168 @@
+"""The sender's run: every due batch becomes one message to its destination, paced per destination.
+
+Nothing is lost: a batch leaves the due index only once its message is accepted. A 429 defers the
+destination for its Retry-After; a 5xx or a network error retries with backoff; a permanent refusal
+(any other 4xx from Slack, a rejected address) marks the destination broken, holds its batches, and
+tells the owner by e-mail, once. Fixing the destination releases what was held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from services.notifier.domain.intake import destinations
+from services.notifier.domain.model import AlertBatch, Destination, DestinationKind
+from services.notifier.domain.ports import BatchRef, DestinationState, NotifierStore, SettingsSource
+from shared.tenancy import Shop, ShopDirectory
+
+MAX_BACKOFF = timedelta(hours=1)
+MAX_INLINE_WAIT_S = 5.0  # longer waits for one destination: its batch goes to the next run
+BROKEN_NOTICE_TTL = timedelta(days=365)
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    RATE_LIMITED = "rate_limited"
+    RETRY = "retry"
+    BROKEN = "broken"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    detail: str = ""
+    retry_after_s: float = 0.0
+
+
+class Channel(Protocol):
+    def deliver(self, shop: Shop, destination: Destination, batch: AlertBatch) -> Result: ...
+
+
+class Pacing(Protocol):
+    def wait_s(self, hook: str) -> float: ...
+    def sent(self, hook: str) -> None: ...
+    def defer(self, hook: str, seconds: float) -> None: ...
+
+
+class OwnerNotice(Protocol):
+    def destination_broken(self, shop: Shop, destination: Destination, reason: str, held: int) -> None: ...
+
+
+@dataclass
+class SenderDeps:
+    store: NotifierStore
+    settings: SettingsSource
+    shops: ShopDirectory
+    channels: Mapping[DestinationKind, Channel]
+    pacer: Pacing
+    sleep: Callable[[float], None]
+    notice: OwnerNotice
+
+
+@dataclass
+class SendReport:
+    delivered: int = 0
+    alerts: int = 0
+    deferred: int = 0
+    held: int = 0
+    broken: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** min(attempts, 10)))
+
+
+def send_due(deps: SenderDeps, now: datetime, limit: int = 200) -> SendReport:
+    report = SendReport()
+    for ref in deps.store.due_batches(now, limit):
+        _send(deps, ref, now, report)
+    return report
+
+
+def _send(deps: SenderDeps, ref: BatchRef, now: datetime, report: SendReport) -> None:
+    shop = deps.shops.get(ref.shop_id)
+    settings = deps.settings.get(ref.shop_id)
+    destination = next((d for d in destinations(settings, shop, ()) if d.name == ref.destination), None)
+    batch = deps.store.close_batch(ref)
+    if batch is None:
+        return  # sent meanwhile
+    if shop is None or destination is None:
+        deps.store.finish_batch(ref, "held")  # the destination was removed: kept for the record
+        report.held += 1
+        return
+    state = deps.store.destination_state(ref.shop_id, ref.destination)
+    if state.broken:
+        deps.store.finish_batch(ref, "held")
+        report.held += 1
+        return
+    hook = f"{ref.shop_id}/{ref.destination}"
+    wait = max(deps.pacer.wait_s(hook), _blocked_s(state, now))
+    if wait > MAX_INLINE_WAIT_S:
+        deps.store.finish_batch(ref, "paced", retry_at=now + timedelta(seconds=wait))
+        report.deferred += 1
+        return
+    if wait > 0:
+        deps.sleep(wait)
+    result = deps.channels[destination.kind].deliver(shop, destination, batch)
+    deps.pacer.sent(hook)
+    _settle(deps, shop, destination, batch, result, now, report)
+
+
+def _blocked_s(state: DestinationState, now: datetime) -> float:
+    if state.blocked_until is None:
+        return 0.0
+    return max(0.0, (state.blocked_until - now).total_seconds())
+
+
+def _settle(
+    deps: SenderDeps,
+    shop: Shop,
+    destination: Destination,
+    batch: AlertBatch,
+    result: Result,
+    now: datetime,
+    report: SendReport,
+) -> None:
+    ref = BatchRef(batch.shop_id, batch.destination, batch.window)
+    if result.outcome is Outcome.DELIVERED:
+        deps.store.finish_batch(ref, "sent")
+        report.delivered += 1
+        report.alerts += batch.count
+    elif result.outcome is Outcome.RATE_LIMITED:
+        hook = f"{ref.shop_id}/{ref.destination}"
+        deps.pacer.defer(hook, result.retry_after_s)
+        until = now + timedelta(seconds=result.retry_after_s)
+        deps.store.set_destination_state(ref.shop_id, ref.destination, DestinationState(blocked_until=until))
+        deps.store.finish_batch(ref, f"429: {result.detail}", retry_at=until)
+        report.deferred += 1
+    elif result.outcome is Outcome.RETRY:
+        deps.store.finish_batch(ref, result.detail, retry_at=now + backoff(batch.attempts))
+        report.deferred += 1
+    else:
+        deps.store.finish_batch(ref, "held")
+        report.held += 1
+        report.broken.append(destination.name)
+        _broken(deps, shop, destination, result.detail, now)
+
+
+def _broken(deps: SenderDeps, shop: Shop, destination: Destination, reason: str, now: datetime) -> None:
+    state = DestinationState(broken=True, reason=reason[:300])
+    deps.store.set_destination_state(shop.shop_id, destination.name, state)
+    if deps.store.mark_once(shop.shop_id, f"broken#{destination.name}", now + BROKEN_NOTICE_TTL):
+        held = len(deps.store.held_batches(shop.shop_id, destination.name))
+        deps.notice.destination_broken(shop, destination, reason, held)
+
+
+def repair(store: NotifierStore, shop_id: str, name: str, now: datetime) -> int:
+    """The owner fixed a destination: it is usable again and what it held is due now. Returns how many
+    batches were released."""
+    store.set_destination_state(shop_id, name, DestinationState())
+    store.unmark(shop_id, f"broken#{name}")
+    held = store.held_batches(shop_id, name)
+    for ref in held:
+        store.release_batch(ref, now)
+    return len(held)

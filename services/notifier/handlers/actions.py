@@ -1,0 +1,126 @@
+"""HTTP handler: the approve link in an alert (API Gateway HTTP API, payload v2).
+
+``GET /n/{token}`` shows the case and the reply drafted for it, editable; ``POST /n/{token}`` with
+``action=send`` sends it (or posts it, for a public review) and ``action=close`` resolves the case
+without a reply. A GET never acts: mail scanners open links. The token is signed, names one case of one
+shop, and expires; anything wrong with it is a plain 404.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qs
+
+import jinja2
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
+
+from services.notifier.bootstrap import notifier
+from services.notifier.domain import replies
+from services.notifier.domain.model import Case
+from shared.links import Purpose, read
+from shared.observability import logger
+
+log = logger("notifier")
+MAX_FORM_BYTES = 64 * 1024
+HEADERS = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+NOT_FOUND = {"statusCode": 404, "headers": {**HEADERS, "content-type": "text/plain"}, "body": "Not found"}
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("services.notifier", "templates"), autoescape=True)
+    return env.get_template("case.html")
+
+
+def page(case: Case, now: datetime, notice: str = "", warn: bool = False) -> dict[str, Any]:
+    built = notifier()
+    shop, settings = built.shops.get(case.shop_id), built.settings.get(case.shop_id)
+    can_reply = shop is not None and case.reply_state in replies.SENDABLE
+    draft = replies.current_draft(case, shop, settings).text if can_reply and shop else ""
+    who = case.first_name or ("a customer" if case.subject == "response" else f"a {case.source} reviewer")
+    if case.score is not None:
+        who = f"{case.survey_type.upper() if case.survey_type else ''} {case.score} from {who}".strip()
+    elif case.rating is not None:
+        who = f"{case.rating:g}★ on {case.source} from {who}"
+    body = _template().render(
+        title=f"{shop.name if shop else case.shop_id}: a case to close",
+        case=case,
+        who=who,
+        draft=draft,
+        can_reply=can_reply,
+        overdue=case.overdue(now),
+        notice=notice,
+        warn=warn,
+    )
+    return {"statusCode": 200, "headers": HEADERS, "body": body}
+
+
+def _form(event: APIGatewayProxyEventV2) -> dict[str, str] | None:
+    raw = event.body or ""
+    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+    if len(body) > MAX_FORM_BYTES:
+        return None
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), max_num_fields=5).items()}
+
+
+def route(event: APIGatewayProxyEventV2, now: datetime) -> dict[str, Any]:
+    parts = (event.raw_path or "").strip("/").split("/")
+    method = event.request_context.http.method.upper()
+    if len(parts) != 2 or parts[0] != "n" or method not in ("GET", "POST"):
+        return NOT_FOUND
+    built = notifier()
+    claims = read(built.link_keys().keys(), parts[1], Purpose.APPROVE, now)
+    case = built.store.case(claims.shop_id, claims.invite_id) if claims else None
+    if claims is None or case is None:
+        return NOT_FOUND
+    if method == "GET":
+        return page(case, now)
+    form = _form(event)
+    if form is None or form.get("action") not in ("send", "close"):
+        return {
+            **page(case, now, "That request was not understood; nothing was sent.", warn=True),
+            "statusCode": 400,
+        }
+    try:
+        if form["action"] == "close":
+            done = replies.close(built.reply_deps(), case.shop_id, case.case_id, now)
+            return page(done, now, "Closed. Nothing was sent.")
+        done = replies.approve(built.reply_deps(), case.shop_id, case.case_id, now, form.get("text"))
+    except replies.ReplyRefused as e:
+        return {**page(case, now, f"Not sent: {e}.", warn=True), "statusCode": 409}
+    return page(done, now, _outcome(done))
+
+
+def _outcome(case: Case) -> str:
+    state = case.reply_state.value
+    return {
+        "sent": "Sent. The customer's answer will reach your inbox.",
+        "requested": "Handed to the review site; it shows once the site accepts it.",
+        "suppressed": "Not sent: this customer unsubscribed from your e-mails.",
+        "failed": "Not sent: the mail provider refused the address.",
+    }.get(state, f"Saved; the reply is {state.replace('_', ' ')} (it goes out within a few minutes).")
+
+
+@log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = APIGatewayProxyEventV2(event)
+    try:
+        response = route(request, datetime.now(tz=UTC))
+    except Exception:
+        log.exception("case page failed")
+        return {"statusCode": 503, "headers": {**HEADERS, "retry-after": "30"}, "body": "Try again shortly."}
+    log.info("case page", method=request.request_context.http.method, status=response["statusCode"])
+    return response

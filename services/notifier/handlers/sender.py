@@ -1,0 +1,35 @@
+"""Scheduled handler (every minute): due alert batches out to Slack and e-mail, due automatic replies
+out to customers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from services.notifier.bootstrap import notifier
+from services.notifier.domain.delivery import send_due
+from services.notifier.domain.replies import send_due_replies
+from shared.observability import logger
+
+log = logger("notifier")
+
+
+def run(now: datetime) -> dict[str, Any]:
+    built = notifier()
+    report = send_due(built.sender_deps(), now)
+    replies = send_due_replies(built.reply_deps(), now)
+    summary = {
+        "messages": report.delivered,
+        "alerts": report.alerts,
+        "deferred": report.deferred,
+        "held": report.held,
+        "broken": report.broken,
+        "replies": replies,
+    }
+    log.info("sender run", **summary)
+    return summary
+
+
+@log.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run(datetime.now(tz=UTC))
