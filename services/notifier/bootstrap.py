@@ -123,20 +123,20 @@ def build_notifier(config: Config, **overrides: Any) -> Notifier:
     )
 
 
-_built: Notifier | None = None
+_built: dict[str, Notifier] = {}
 
 
 def notifier() -> Notifier:
     """The container's notifier, built on first use from the environment."""
-    global _built
-    if _built is None:
+    if "notifier" not in _built:
         from shared.settings import load
 
-        _built = build_notifier(load(Config))
-    return _built
+        _built["notifier"] = build_notifier(load(Config))
+    return _built["notifier"]
 
 
 def use(built: Notifier | None) -> None:
     """Tests and the local stack install their own (None: build from the environment again)."""
-    global _built
-    _built = built
+    _built.pop("notifier", None)
+    if built is not None:
+        _built["notifier"] = built

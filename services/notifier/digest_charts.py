@@ -221,5 +221,7 @@ def ratings_chart(reviews: ReviewSummary) -> Chart:
         axes.text(x, count + tallest * 0.04, str(count), ha="center", va="bottom", fontsize=FONT, color=INK)
     axes.set_ylim(0, tallest * 1.25)
     axes.set_xlim(0.4, 5.6)
-    alt = "Ratings this week: " + ", ".join(f"{x} stars {c}" for x, c in zip(xs, counts, strict=True))
+    alt = "Ratings this week: " + ", ".join(
+        f"{x} star{'' if x == 1 else 's'}: {c}" for x, c in zip(xs, counts, strict=True)
+    )
     return _png(figure, "ratings", height, alt, RATINGS_WIDTH)

@@ -55,7 +55,7 @@ POSITIVE_EDGE = "#2a9d8f"
 SCORE_NAMES = {"nps": "Net Promoter Score", "csat": "Satisfied customers", "ces": "Customer effort"}
 SCORE_NOTES = {"nps": f"{MINUS}100 to 100", "csat": "rated 4 or 5 of 5", "ces": "1 to 7, lower is better"}
 CHART_FILES = {"trend": "score-trend.png", "themes": "themes.png", "ratings": "ratings.png"}
-_CID = re.compile(r"""cid:([A-Za-z0-9._@-]+)""")
+_CID_SRC = re.compile(r'src="cid:([A-Za-z0-9._@-]+)"')
 
 
 class DigestImage(NamedTuple):
@@ -293,6 +293,6 @@ def preview_html(rendered: RenderedDigest) -> str:
 
     def data_uri(match: re.Match[str]) -> str:
         png = inline.get(match.group(1))
-        return "data:image/png;base64," + base64.b64encode(png).decode() if png else match.group(0)
+        return f'src="data:image/png;base64,{base64.b64encode(png).decode()}"' if png else match.group(0)
 
-    return _CID.sub(data_uri, rendered.html)
+    return _CID_SRC.sub(data_uri, rendered.html)

@@ -36,10 +36,11 @@ class Draft:
 
 
 @cache
-def _env(autoescape: bool) -> jinja2.Environment:
+def _env() -> jinja2.Environment:
+    """HTML templates are escaped; text ones are not (they are never shown as HTML)."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("services.notifier", "templates"),
-        autoescape=autoescape,
+        autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
@@ -68,15 +69,15 @@ def draft(case: Case, shop_name: str, signature: str = "", reply_to: str | None 
     """The reply for a case: an e-mail to the customer, or the public answer to a review."""
     context = _context(case, shop_name, signature, reply_to)
     if case.subject == "mention":
-        text = _env(False).get_template("review_reply.txt").render(context).strip() + "\n"
+        text = _env().get_template("review_reply.txt").render(context).strip() + "\n"
         return Draft(subject="", text=text, html="")
     order = context["order_name"]
     subject = f"About your order {order}" if order else f"Your feedback to {shop_name}"
-    text = _env(False).get_template("reply.txt").render(context)
+    text = _env().get_template("reply.txt").render(context)
     return Draft(subject=subject, text=text, html=html_of(subject, text))
 
 
 def html_of(subject: str, text: str) -> str:
     """The HTML part of a reply as written (or edited by the owner): its paragraphs, escaped."""
     paragraphs = [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
-    return _env(True).get_template("reply.html").render(subject=subject, paragraphs=paragraphs)
+    return _env().get_template("reply.html").render(subject=subject, paragraphs=paragraphs)

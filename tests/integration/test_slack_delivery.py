@@ -4,26 +4,14 @@ webhook under its rate limit."""
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
-import threading
 import time
-import urllib.request
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.exceptions import HTTPException
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request
 
-from cxloop.local.pages import Pages
-from cxloop.local.sinks import SlackSink
-from cxloop.local.stack import QuietHandler
 from services.notifier.adapters.slack_webhook import (
     Broken,
     Delivered,
@@ -35,57 +23,11 @@ from services.notifier.adapters.slack_webhook import (
 from services.notifier.domain.model import Alert, AlertBatch, Delivery, RuleKind
 from services.notifier.domain.pacing import Pacer
 from services.notifier.domain.slack_messages import slack_payload
+from tests.slack_server import SlackServer
 
 AT = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 HELLO = {"text": "hello"}
 SECRET = "T0001/B0001/s3cr3tW3bh00kT0k3n"  # the part of a Slack webhook URL that is a credential
-
-
-@dataclass
-class SlackServer:
-    base: str
-    sink: SlackSink
-
-    def hook_url(self, hook: str) -> str:
-        return f"{self.base}/_local/slack/{hook}"
-
-    def script(self, hook: str, **spec: Any) -> None:
-        request = urllib.request.Request(
-            f"{self.hook_url(hook)}/script", data=json.dumps(spec).encode(), method="POST"
-        )
-        with urllib.request.urlopen(request, timeout=5) as r:
-            assert r.status == 200
-
-    def reset(self, hook: str) -> None:
-        request = urllib.request.Request(f"{self.hook_url(hook)}/script", method="DELETE")
-        with urllib.request.urlopen(request, timeout=5) as r:
-            assert r.status == 200
-
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.base + path, timeout=5) as r:
-            return json.loads(r.read())
-
-
-@pytest.fixture
-def slack(tmp_path: Path) -> Iterator[SlackServer]:
-    sink = SlackSink(tmp_path / "slack.jsonl")
-    pages = Pages(tmp_path / "mail", sink, {}, dict, lambda _: None, lambda _f, _p: None)
-
-    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        try:
-            response = pages.dispatch(Request(environ))
-        except HTTPException as e:
-            return e(environ, start_response)
-        return response(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield SlackServer(f"http://127.0.0.1:{server.server_port}", sink)
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def a_batch() -> AlertBatch:

@@ -6,6 +6,7 @@ destination needs its owner). A Slack webhook's URL is read from Secrets Manager
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Mapping
 from html import escape
@@ -87,7 +88,8 @@ class OwnerMail:
             f"cxloop could not deliver alerts to your {destination.kind.value} destination "
             f"'{destination.name}': {reason}.\n\n"
             f"{held} batch(es) of alerts are kept and will be sent once it works again. To fix it, set the "
-            f"destination again:\n\n  cxloop notify destination --shop {shop.shop_id} --name {destination.name} ...\n"
+            f"destination again:\n\n  cxloop notify destination --shop {shop.shop_id} "
+            f"--name {destination.name} ...\n"
         )
         email = OutgoingEmail(
             sender=self._sender,
@@ -98,7 +100,5 @@ class OwnerMail:
             message_id=f"<broken-{hashlib.sha256(f'{shop.shop_id}|{destination.name}|{reason}'.encode()).hexdigest()[:24]}@{shop.shop_id}.cxloop>",
             tags={"shop": shop.shop_id, "kind": "notice"},
         )
-        try:
+        with contextlib.suppress(MailError):  # the broken state is kept; `cxloop notify status` shows it
             self._mailer.send(email)
-        except MailError:
-            pass  # the broken state is recorded and shown by `cxloop notify status`

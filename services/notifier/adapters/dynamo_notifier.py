@@ -533,7 +533,7 @@ class DynamoNotifierStore:
                 ":a": {"BOOL": at_risk},
                 ":why": {"S": json.dumps(list(reasons))},
             },
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",  # UPDATED_OLD may leave out a value that did not change
         ).get("Attributes", {})
         return at_risk and not old.get("at_risk", {}).get("BOOL", False)
 

@@ -13,7 +13,13 @@ from services.notifier.domain.model import Alert, Answer, Case, CaseStatus, Rule
 from services.notifier.domain.ports import Customer
 
 YEAR = timedelta(days=365)
-DETRACTOR = {"nps": lambda s: s <= 6, "csat": lambda s: s <= 2, "ces": lambda s: s >= 5}
+
+
+def unhappy(answer: Answer) -> bool:
+    """A detractor (NPS 0-6), an unhappy CSAT (1-2), a high-effort CES (5-7)."""
+    if answer.survey_type == "ces":
+        return answer.score >= 5
+    return answer.score <= (6 if answer.survey_type == "nps" else 2)
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ def _feedback(answers: list[Answer], cases: list[Case]) -> dict[str, churn.Feedb
     keys = set(last) | open_case
     return {
         k: churn.Feedback(
-            last_detractor=k in last and DETRACTOR.get(last[k].survey_type, lambda s: False)(last[k].score),
+            last_detractor=k in last and unhappy(last[k]),
             negative_themes=negative.get(k, 0),
             open_case=k in open_case,
         )
@@ -84,7 +90,8 @@ def refresh(
                 rule=rule.kind,
                 delivery=rule.delivery,
                 at=now,
-                title=f"{row.name} may be drifting away (risk {row.risk:.0%}, {row.spend_year:,.0f} spent this year)",
+                title=f"{row.name} may be drifting away "
+                f"(risk {row.risk:.0%}, {row.spend_year:,.0f} spent this year)",
                 text="; ".join(row.reasons),
             )
             raise_alert(deps.store, settings, shop, alert, rule.destinations)

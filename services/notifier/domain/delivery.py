@@ -133,8 +133,7 @@ def _settle(
         report.delivered += 1
         report.alerts += batch.count
     elif result.outcome is Outcome.RATE_LIMITED:
-        hook = f"{ref.shop_id}/{ref.destination}"
-        deps.pacer.defer(hook, result.retry_after_s)
+        # Kept with the destination, not only in this container's pacer: the next run, anywhere, waits too.
         until = now + timedelta(seconds=result.retry_after_s)
         deps.store.set_destination_state(ref.shop_id, ref.destination, DestinationState(blocked_until=until))
         deps.store.finish_batch(ref, f"429: {result.detail}", retry_at=until)

@@ -33,7 +33,8 @@ HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
     "content-security-policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
 NOT_FOUND = {"statusCode": 404, "headers": {**HEADERS, "content-type": "text/plain"}, "body": "Not found"}
@@ -76,18 +77,28 @@ def _form(event: APIGatewayProxyEventV2) -> dict[str, str] | None:
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), max_num_fields=5).items()}
 
 
-def route(event: APIGatewayProxyEventV2, now: datetime) -> dict[str, Any]:
+def _case(event: APIGatewayProxyEventV2, now: datetime) -> Case | None:
+    """The case the link names, if the link is genuine and unexpired (and the case still exists)."""
     parts = (event.raw_path or "").strip("/").split("/")
-    method = event.request_context.http.method.upper()
-    if len(parts) != 2 or parts[0] != "n" or method not in ("GET", "POST"):
-        return NOT_FOUND
+    if len(parts) != 2 or parts[0] != "n":
+        return None
     built = notifier()
     claims = read(built.link_keys().keys(), parts[1], Purpose.APPROVE, now)
-    case = built.store.case(claims.shop_id, claims.invite_id) if claims else None
-    if claims is None or case is None:
+    return built.store.case(claims.shop_id, claims.invite_id) if claims else None
+
+
+def route(event: APIGatewayProxyEventV2, now: datetime) -> dict[str, Any]:
+    method = event.request_context.http.method.upper()
+    case = _case(event, now) if method in ("GET", "POST") else None
+    if case is None:
         return NOT_FOUND
     if method == "GET":
         return page(case, now)
+    return _act(event, case, now)
+
+
+def _act(event: APIGatewayProxyEventV2, case: Case, now: datetime) -> dict[str, Any]:
+    built = notifier()
     form = _form(event)
     if form is None or form.get("action") not in ("send", "close"):
         return {

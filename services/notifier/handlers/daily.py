@@ -25,7 +25,7 @@ def run(now: datetime, digest: bool | None = None) -> dict[str, Any]:
             from services.notifier.digests import send_digest
 
             summary["digests"] += send_digest(built, shop, now, at_risk)
-    log.info("daily run", **summary)
+    log.info("daily run", extra={"report": summary})
     return summary
 
 

@@ -26,7 +26,7 @@ def run(now: datetime) -> dict[str, Any]:
         "broken": report.broken,
         "replies": replies,
     }
-    log.info("sender run", **summary)
+    log.info("sender run", extra={"report": summary})
     return summary
 
 

@@ -1,0 +1,412 @@
+"""The notifier on moto (in-process), with real SMTP to a local sink and real HTTP to a local
+Slack-compatible server: rules → cases → batched alerts → paced delivery, the closed-loop reply with
+its approve link, unsubscribes, broken destinations, churn crossings, erasure."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from cxloop.local.gateway import api_event
+from cxloop.local.runtime import Functions
+from cxloop.local.sinks import SmtpSink, read_inbox
+from cxloop.resources import Resources, provision, provision_link_keys
+from services.notifier import bootstrap
+from services.notifier.domain.model import (
+    CaseStatus,
+    Delivery,
+    Destination,
+    DestinationKind,
+    NotifierSettings,
+    ReplyMode,
+    ReplyState,
+    Rule,
+    RuleKind,
+    default_rules,
+)
+from services.notifier.handlers import daily, sender
+from services.notifier.handlers.events import handle
+from shared import events, topology
+from shared.credentials import NOTIFIER, SecretsManagerCredentials
+from shared.dynamo_shops import DynamoShopDirectory
+from shared.settings import NotifierSettings as Config
+from shared.settings import load
+from shared.tenancy import Platform, Shop
+from tests.slack_server import SlackServer
+
+T0 = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)  # a Monday
+SHOP = Shop(
+    shop_id="shop-a", name="Acme Socks", platforms=(Platform.SHOPIFY,), owner_email="owner@acme.example"
+)
+OTHER = Shop(shop_id="shop-b", name="Other", platforms=(Platform.SHOPIFY,), owner_email="boss@other.example")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class World:
+    built: bootstrap.Notifier
+    resources: Resources
+    sqs: Any
+    inbox_dir: Path
+    slack: SlackServer
+
+    def hear(self, detail_type: str, data: dict[str, Any], now: datetime = T0, shop: Shop = SHOP) -> str:
+        envelope = events.Envelope(name=detail_type, shop_id=shop.shop_id, data=data)
+        return handle(detail_type, envelope, now)
+
+    def configure(self, shop: Shop = SHOP, slack_hook: str | None = "alerts", **changes: Any) -> None:
+        destinations = [Destination(name="team", kind=DestinationKind.EMAIL, address="team@acme.example")]
+        if slack_hook:
+            destinations.append(Destination(name="slack", kind=DestinationKind.SLACK))
+            SecretsManagerCredentials(self.built.client("secretsmanager"), "cxloop", area=NOTIFIER).put(
+                shop.shop_id, "slack", {"slack": self.slack.hook_url(slack_hook)}
+            )
+        settings = NotifierSettings(destinations=tuple(destinations), **changes)
+        self.built.settings.put(shop.shop_id, settings)
+
+    def send(self, now: datetime) -> dict[str, Any]:
+        return sender.run(now)
+
+    def inbox(self) -> list[EmailMessage]:
+        return [m for _, m in read_inbox(self.inbox_dir)]
+
+    def slack_messages(self, hook: str = "alerts") -> list[dict[str, Any]]:
+        return [m["payload"] for m in self.slack.sink.messages() if m["hook"] == hook]
+
+    def bus(self) -> list[dict[str, Any]]:
+        found = []
+        url = self.resources.tap_queue_url
+        while batch := self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for m in batch:
+                found.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return found
+
+    def page(self, url: str, method: str = "GET", form: dict[str, str] | None = None) -> dict[str, Any]:
+        path = urllib.parse.urlparse(url).path
+        data = urllib.parse.urlencode(form or {})
+        builder = EnvironBuilder(
+            path=path, method=method, data=data, content_type="application/x-www-form-urlencoded"
+        )
+        event = api_event(Request(builder.get_environ()), topology.Route(method, "/n/{token}"), {})
+        return Functions().invoke(topology.function("notifier-actions"), event)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack: SlackServer) -> Iterator[World]:
+    port = free_port()
+    smtp = SmtpSink(tmp_path / "mail", port=port)
+    smtp.start()
+    with mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        clients = {n: session.client(n) for n in ("dynamodb", "sqs", "secretsmanager", "events")}  # type: ignore[call-overload]
+        resources = provision(clients["dynamodb"], clients["sqs"], clients["events"], "cxloop", tap=True)
+        provision_link_keys(clients["secretsmanager"])
+        for key, value in resources.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv(topology.ENV_MAIL_TRANSPORT, "smtp")
+        monkeypatch.setenv(topology.ENV_SMTP_PORT, str(port))
+        monkeypatch.setenv(topology.ENV_PUBLIC_URL, "http://127.0.0.1:8080")
+        shops = DynamoShopDirectory(clients["dynamodb"], resources.tables["shops"])
+        shops.put(SHOP)
+        shops.put(OTHER)
+        built = bootstrap.build_notifier(load(Config))
+        bootstrap.use(built)
+        try:
+            yield World(built, resources, clients["sqs"], tmp_path / "mail", slack)
+        finally:
+            bootstrap.use(None)
+            smtp.stop()
+
+
+def answer(
+    invite: str, score: int, *, survey_type: str = "nps", revision: int = 1, **extra: Any
+) -> dict[str, Any]:
+    data = {
+        "invite_id": invite,
+        "revision": revision,
+        "survey_type": survey_type,
+        "score": score,
+        "answered_at": T0.isoformat(),
+        "order_id": f"o-{invite}",
+        "order_name": f"#{invite[-4:]}",
+        "platform": "shopify",
+        "customer_key": f"email:{invite}",
+        "email": f"{invite}@customer.example",
+        "first_name": "Ana",
+    }
+    return data | extra
+
+
+def scored_mention(mention_id: str, rating: float | None, label: str = "negative", confidence: float = 0.9,
+                   themes: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    return {
+        "subject": "mention",
+        "subject_id": mention_id,
+        "revision": 1,
+        "key": f"{mention_id}#1",
+        "sentiment": {
+            "label": label,
+            "score": -0.8 if label == "negative" else 0.8,
+            "confidence": confidence,
+        },
+        "themes": themes or [],
+        "language": "en",
+        "taxonomy": "ecommerce",
+        "model_version": "test",
+        "scored_at": T0.isoformat(),
+        "source": "trustpilot",
+        "rating": rating,
+        "url": "https://www.trustpilot.com/reviews/abc",
+        "excerpt": "The socks fell apart after one wash. I want a refund.",
+    }
+
+
+def test_a_detractor_opens_one_case_and_one_alert_in_the_hour_however_often_it_comes(world: World) -> None:
+    world.configure()
+    for _ in range(3):  # Shopify-style duplicates of the same answer
+        world.hear(events.RESPONSE_RECORDED, answer("inv-0001", 3, comment="Arrived late and torn"))
+    cases = world.built.store.cases(SHOP.shop_id)
+    assert [c.case_id for c in cases] == ["response:inv-0001"]
+    case = cases[0]
+    assert (case.status, case.reply_state, case.score, case.first_name) == (
+        CaseStatus.OPEN, ReplyState.AWAITING_APPROVAL, 3, "Ana",
+    )  # fmt: skip
+    assert case.target_at == T0 + timedelta(hours=24)
+
+    assert world.send(T0 + timedelta(minutes=5))["messages"] == 0  # hourly: not before the hour ends
+    report = world.send(T0 + timedelta(hours=1))
+    assert report["messages"] == 2 and report["alerts"] == 2  # Slack and the team's e-mail, one each
+    [message] = world.slack_messages()
+    assert "1 detractor" in message["text"]
+    text = json.dumps(message["blocks"])
+    assert "NPS 3 from Ana (order #0001)" in text and "Arrived late and torn" in text
+    assert "Approve reply" in text and "http://127.0.0.1:8080/n/" in text
+    [mail] = [m for m in world.inbox() if m["To"] == "team@acme.example"]
+    assert "NPS 3 from Ana" in mail.get_body(("plain",)).get_content()
+    assert world.send(T0 + timedelta(hours=2))["messages"] == 0  # sent batches are not sent again
+
+
+def test_a_bad_hour_is_one_message_per_destination_with_every_alert_counted(world: World) -> None:
+    world.configure()
+    for i in range(40):
+        world.hear(
+            events.RESPONSE_RECORDED, answer(f"inv-{i:04d}", i % 7), now=T0 + timedelta(seconds=10 * i)
+        )
+    world.send(T0 + timedelta(hours=1))
+    [message] = world.slack_messages()
+    assert message["text"].startswith("40 detractors")
+    assert "… and 30 more" in json.dumps(message["blocks"]) or "and 30 more" in json.dumps(message["blocks"])
+    assert len(world.built.store.cases(SHOP.shop_id)) == 40
+
+
+def test_a_promoter_and_another_shops_detractor_do_not_alert_this_shop(world: World) -> None:
+    world.configure()
+    world.configure(OTHER, slack_hook="other")
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0002", 10))
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0003", 1), shop=OTHER)
+    world.send(T0 + timedelta(hours=1))
+    assert world.slack_messages("alerts") == []
+    assert len(world.slack_messages("other")) == 1
+    assert world.built.store.cases(SHOP.shop_id) == []
+
+
+def test_a_negative_review_alerts_at_once_and_its_approved_reply_goes_to_the_reviews_service(
+    world: World,
+) -> None:
+    world.configure()
+    world.bus()
+    world.hear(events.FEEDBACK_SCORED, scored_mention("trustpilot:r1", 1.0))
+    world.send(T0 + timedelta(seconds=30))
+    [message] = world.slack_messages()
+    blocks = json.dumps(message["blocks"])
+    assert "trustpilot" in blocks and "refund" in blocks
+    [case] = world.built.store.cases(SHOP.shop_id)
+    assert case.subject == "mention" and case.reply_state is ReplyState.AWAITING_APPROVAL
+    link = next(e["url"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e.get("text", {}).get("text") == "Approve reply")  # fmt: skip
+    page = world.page(link)
+    assert page["statusCode"] == 200 and "Post reply" in page["body"]
+    done = world.page(link, "POST", {"action": "send", "text": "Sorry about the socks: write to us."})
+    assert done["statusCode"] == 200
+    requested = [e for e in world.bus() if e["detail-type"] == events.REVIEW_REPLY_REQUESTED]
+    assert [e["detail"]["data"]["text"] for e in requested] == ["Sorry about the socks: write to us."]
+    after = world.built.store.case(SHOP.shop_id, case.case_id)
+    assert after is not None and after.status is CaseStatus.REPLIED and after.first_reply_at is not None
+
+
+def test_the_approve_link_shows_the_draft_and_a_post_sends_it_once_with_the_owner_as_reply_to(
+    world: World,
+) -> None:
+    world.configure(slack_hook=None)
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0004", 2, comment="The heel tore on day one."))
+    world.hear(
+        events.FEEDBACK_SCORED,
+        {
+            "subject": "response", "subject_id": "inv-0004", "revision": 1, "key": "inv-0004#1",
+            "sentiment": {"label": "negative", "score": -0.9, "confidence": 0.95},
+            "themes": [{"theme": "product_quality", "sentiment": "negative", "score": -0.9}],
+            "language": "en", "taxonomy": "ecommerce", "model_version": "t", "scored_at": T0.isoformat(),
+        },
+    )  # fmt: skip
+    link = world.built.approve_link(SHOP.shop_id, "response:inv-0004")
+    assert link is not None
+    page = world.page(link)
+    assert (
+        "Hi Ana" in page["body"]
+        and "#0004" in page["body"]
+        and "the quality of what you received" in page["body"]
+    )
+    assert world.page(link + "x")["statusCode"] == 404  # a tampered token
+    sent = world.page(link, "POST", {"action": "send", "text": "Hi Ana,\n\nA new pair is on its way.\n\nMia"})
+    assert sent["statusCode"] == 200 and "Sent" in sent["body"]
+    again = world.page(link, "POST", {"action": "send", "text": "twice?"})
+    assert again["statusCode"] == 409
+    replies = [m for m in world.inbox() if m["To"] == "inv-0004@customer.example"]
+    assert len(replies) == 1
+    assert replies[0]["Reply-To"] == "owner@acme.example"
+    assert "A new pair is on its way." in replies[0].get_body(("plain",)).get_content()
+    case = world.built.store.case(SHOP.shop_id, "response:inv-0004")
+    assert case is not None and case.reply_state is ReplyState.SENT and case.status is CaseStatus.REPLIED
+    assert [e.what for e in case.history] == ["opened", "approved", "reply_sent"]
+
+
+def test_an_automatic_reply_waits_its_hold_and_never_reaches_an_unsubscribed_customer(world: World) -> None:
+    world.configure(slack_hook=None, reply_mode=ReplyMode.AUTOMATIC, reply_hold_minutes=10)
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0005", 1))
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0006", 2))
+    gone = events.ContactSuppressed(
+        email_hash=events.email_digest("INV-0006@customer.example "), reason="unsubscribed"
+    )
+    world.hear(events.CONTACT_SUPPRESSED, gone.model_dump())
+    assert world.send(T0 + timedelta(minutes=5))["replies"] == 0
+    assert world.send(T0 + timedelta(minutes=11))["replies"] == 1
+    to = [m["To"] for m in world.inbox()]
+    assert "inv-0005@customer.example" in to and "inv-0006@customer.example" not in to
+    suppressed = world.built.store.case(SHOP.shop_id, "response:inv-0006")
+    assert suppressed is not None and suppressed.reply_state is ReplyState.SUPPRESSED
+
+
+def test_a_slack_404_holds_the_alerts_tells_the_owner_once_and_a_repair_releases_them(world: World) -> None:
+    from services.notifier.domain.delivery import repair
+
+    world.configure(rules=(Rule(kind=RuleKind.DETRACTOR, delivery=Delivery.IMMEDIATE, max_score=6),))
+    world.slack.script("alerts", status=404, body="channel_not_found", times=None)
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0007", 0))
+    report = world.send(T0 + timedelta(minutes=1))
+    assert report["broken"] == ["slack"] and report["held"] == 1
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0008", 0), now=T0 + timedelta(minutes=2))
+    world.send(T0 + timedelta(minutes=3))
+    notices = [m for m in world.inbox() if m["To"] == "owner@acme.example"]
+    assert len(notices) == 1 and "channel_not_found" in notices[0].get_body(("plain",)).get_content()
+    assert world.slack_messages() == []
+    world.slack.reset("alerts")
+    assert repair(world.built.store, SHOP.shop_id, "slack", T0 + timedelta(minutes=4)) == 2
+    world.send(T0 + timedelta(minutes=5))
+    delivered = world.slack_messages()
+    assert len(delivered) == 2  # nothing lost: both held batches
+
+
+def test_a_429_defers_the_batch_by_its_retry_after_and_loses_nothing(world: World) -> None:
+    world.configure(rules=(Rule(kind=RuleKind.DETRACTOR, delivery=Delivery.IMMEDIATE, max_score=6),))
+    world.slack.script("alerts", status=429, retry_after=30, times=1)
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0009", 4))
+    first = world.send(T0 + timedelta(minutes=1))
+    assert first["deferred"] == 1
+    assert world.send(T0 + timedelta(minutes=1, seconds=10))["messages"] == 0  # still within Retry-After
+    assert world.send(T0 + timedelta(minutes=2))["messages"] == 1
+    assert len(world.slack_messages()) == 1
+
+
+def test_a_surge_of_one_negative_theme_alerts_once_a_day(world: World) -> None:
+    world.configure(slack_hook=None)
+    theme = [{"theme": "delivery_shipping", "sentiment": "negative", "score": -0.7}]
+    for i in range(7):
+        world.hear(events.FEEDBACK_SCORED, scored_mention(f"google:{i}", 4.0, "positive", themes=theme))
+    world.send(T0 + timedelta(minutes=1))
+    texts = [m.get_body(("plain",)).get_content() for m in world.inbox()]
+    assert sum("surging" in t for t in texts) == 1
+    assert any("5 today" in t for t in texts)
+
+
+def test_a_valuable_customer_crossing_the_churn_threshold_alerts_once_with_reasons(world: World) -> None:
+    world.configure(slack_hook=None, churn_threshold=0.4, churn_min_spend=100)
+    for key, name, total in (("email:loyal", "Lou", 80.0), ("email:thrifty", "Tim", 10.0)):
+        for n, days in enumerate((400, 300, 200, 150)):
+            order = events.OrderRecorded(
+                order_id=f"{name}{n}", platform="shopify", customer_key=key, first_name=name,
+                placed_at=T0 - timedelta(days=days), total=total,
+            )  # fmt: skip
+            world.hear(events.ORDER_RECORDED, order.model_dump(mode="json"))
+            world.hear(events.ORDER_RECORDED, order.model_dump(mode="json"))  # a duplicate counts once
+    first = daily.run(T0, digest=False)
+    second = daily.run(T0 + timedelta(days=1), digest=False)
+    assert first["at_risk"] == 1 and second["at_risk"] == 1  # Tim's risk is as high, his spend is not
+    [lou] = [c for c in world.built.store.customers(SHOP.shop_id) if c.customer_key == "email:loyal"]
+    assert len(lou.orders) == 4 and lou.at_risk and lou.risk is not None and lou.risk >= 0.4
+    world.send(T0 + timedelta(days=3))
+    mails = [m.get_body(("plain",)).get_content() for m in world.inbox()]
+    churn = [t for t in mails if "may be drifting away" in t]
+    assert len(churn) == 1 and "Lou may be drifting away" in churn[0]
+    assert "240 spent this year" in churn[0] and "a customer for a long time" in churn[0]
+
+
+def test_erasing_a_customer_keeps_scores_and_drops_who_and_what_they_said(world: World) -> None:
+    world.configure(slack_hook=None)
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0010", 2, comment="Call me at 555-0100"))
+    world.hear(events.CUSTOMER_ERASED, {"customer_keys": ["email:inv-0010"], "orders": ["o-inv-0010"]})
+    case = world.built.store.case(SHOP.shop_id, "response:inv-0010")
+    assert case is not None and case.score == 2
+    assert (case.email, case.first_name, case.comment) == (None, None, None)
+    kept = world.built.store.answer(SHOP.shop_id, "inv-0010")
+    assert kept is not None and kept.score == 2 and kept.comment is None and kept.email is None
+
+
+def test_erasing_the_shop_leaves_nothing_of_it_and_nothing_of_another(world: World) -> None:
+    world.configure()
+    world.configure(OTHER, slack_hook="other")
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0011", 2))
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0012", 2), shop=OTHER)
+    world.hear(events.SHOP_ERASED, {"records_deleted": 1})
+    store = world.built.store
+    assert store.cases(SHOP.shop_id) == [] and store.answer(SHOP.shop_id, "inv-0011") is None
+    assert len(store.cases(OTHER.shop_id)) == 1
+    hooks = SecretsManagerCredentials(
+        world.built.client("secretsmanager"), "cxloop", area=NOTIFIER, cache_seconds=0
+    )
+    assert hooks.get(SHOP.shop_id, "slack") is None and hooks.get(OTHER.shop_id, "slack") is not None
+
+
+def test_an_older_revision_arriving_late_changes_nothing(world: World) -> None:
+    world.configure(slack_hook=None)
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0013", 9, revision=2))
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0013", 2, revision=1))
+    assert world.built.store.cases(SHOP.shop_id) == []
+    kept = world.built.store.answer(SHOP.shop_id, "inv-0013")
+    assert kept is not None and (kept.revision, kept.score) == (2, 9)
+
+
+def test_default_rules_batch_detractors_and_send_reviews_at_once() -> None:
+    kinds = {r.kind: r.delivery for r in default_rules()}
+    assert (
+        kinds[RuleKind.DETRACTOR] is Delivery.HOURLY
+        and kinds[RuleKind.NEGATIVE_MENTION] is Delivery.IMMEDIATE
+    )
