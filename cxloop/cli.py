@@ -60,6 +60,7 @@ def _admin(args: argparse.Namespace) -> Any:
         resolve(clients["sqs"], args.prefix),
     )
     admin.api_url = (state or {}).get("api_url") or args.api_url  # type: ignore[attr-defined]
+    admin.smtp = (state or {}).get("smtp")  # type: ignore[attr-defined]
     return admin
 
 
@@ -350,9 +351,10 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     show.add_argument("order_id")
     show.set_defaults(func=cmd_order_show)
 
-    from cxloop import model_commands, review_commands, survey_commands
+    from cxloop import model_commands, notify_commands, review_commands, survey_commands
 
     model_commands.add_commands(sub, _admin)
+    notify_commands.add_commands(sub, _admin)
     review_commands.add_commands(sub, _admin)
     survey_commands.add_commands(sub, _admin)
     return root

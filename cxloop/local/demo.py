@@ -15,7 +15,7 @@ from importlib import resources as pkg
 from typing import TYPE_CHECKING, Any
 
 from cxloop.admin import Admin
-from cxloop.local.sinks import read_inbox
+from cxloop.local.sinks import SlackSink, read_inbox
 from cxloop.signing import webhook_headers
 from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore
 from services.feedback.domain.programme import Brand, QuietHours, Rules, SurveyProgramme, SurveyType
@@ -167,7 +167,33 @@ def seed(stack: LocalStack) -> dict[str, str]:
         survey_type, follow_up = DEMO_PROGRAMMES[shop.shop_id]
         programmes = DynamoProgrammeStore(admin.dynamodb, admin.resources.tables["shops"])
         programmes.put(shop.shop_id, demo_programme(shop, survey_type, follow_up))
+        notify_demo(admin, shop, stack.api_url)
     return secrets
+
+
+DEMO_HOOK = "demo-team"
+
+
+def notify_demo(admin: Admin, shop: Shop, api_url: str) -> None:
+    """Each demo owner hears of unhappy customers and bad reviews in one Slack workspace (the local sink)
+    and by e-mail, at once rather than hourly, so the demo shows them within seconds."""
+    from services.notifier.adapters.dynamo_settings import DynamoNotifierSettings
+    from services.notifier.domain.model import Delivery, Destination, DestinationKind, NotifierSettings
+    from shared.credentials import NOTIFIER, SecretsManagerCredentials
+
+    hooks = SecretsManagerCredentials(admin.secretsmanager, admin.resources.prefix, area=NOTIFIER)
+    hooks.put(shop.shop_id, "slack", {"team": f"{api_url}/_local/slack/{DEMO_HOOK}"})
+    defaults = NotifierSettings()
+    settings = defaults.model_copy(
+        update={
+            "destinations": (
+                Destination(name="team", kind=DestinationKind.SLACK),
+                Destination(name="owner", kind=DestinationKind.EMAIL, address=shop.owner_email),
+            ),
+            "rules": tuple(r.model_copy(update={"delivery": Delivery.IMMEDIATE}) for r in defaults.rules),
+        }
+    )
+    DynamoNotifierSettings(admin.dynamodb, admin.resources.tables["shops"]).put(shop.shop_id, settings)
 
 
 def deliveries() -> list[dict[str, Any]]:
@@ -216,7 +242,45 @@ def run_demo(stack: LocalStack) -> None:
             )
     show_surveys(stack, since=started)
     show_reviews(stack)
+    show_alerts(stack, since=started)
     print()
+
+
+def show_alerts(stack: LocalStack, since: str, wait_s: float = 30.0) -> None:
+    """What reached the owner's Slack (the local sink) during this run: the detractor and the one-star
+    review, each with a case and an approve link for the reply."""
+    sink = SlackSink(stack.config.state_dir / "slack.jsonl")
+    deadline = time.monotonic() + wait_s
+    texts: list[str] = []
+    while time.monotonic() < deadline:
+        texts = [
+            str(m["payload"].get("text", ""))
+            for m in sink.messages()
+            if m["hook"] == DEMO_HOOK and m["received_at"] >= since
+        ]
+        if len(texts) >= 2:
+            break
+        time.sleep(0.5)
+    print(f"\nAlerts in the owner's Slack ({stack.api_url}/_local/slack) and inbox:")
+    for text in texts or ["(none yet)"]:
+        print(f"  {text[:100]}")
+    for row in cases_of(stack):
+        print(f"  case {row}")
+    print("Each alert has an approve link: it opens the case with a drafted reply to send or edit.")
+    print("`cxloop cases --shop demo-woo` lists a shop's cases, and")
+    print("`cxloop digest --shop demo-shopify --preview digest.html` writes this week's digest.")
+
+
+def cases_of(stack: LocalStack) -> list[str]:
+    from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore
+
+    assert stack.resources is not None
+    store = DynamoNotifierStore(stack.clients["dynamodb"], stack.resources.tables["notifier"])
+    return [
+        f"{shop.shop_id:<17} {c.case_id:<36} {c.status.value:<7} reply {c.reply_state.value}"
+        for shop in DEMO_SHOPS
+        for c in sorted(store.cases(shop.shop_id), key=lambda c: c.opened_at)
+    ]
 
 
 def show_surveys(stack: LocalStack, since: str = "", wait_s: float = 45.0) -> None:

@@ -178,7 +178,11 @@ class LocalStack:
             self.clients["scheduler"],
             cfg.region,
             schedule_scale=cfg.schedule_scale,
-            schedule_every={"feedback-dispatcher": cfg.dispatch_every},
+            # The notifier's sender runs every minute in AWS; every few seconds in the demo.
+            schedule_every={
+                "feedback-dispatcher": cfg.dispatch_every,
+                "notifier-sender": 3.0 if cfg.demo else 60.0 * cfg.schedule_scale,
+            },
         )
         self.smtp = SmtpSink(cfg.state_dir / "mail", HOST, cfg.smtp_port)
         self.smtp.start()

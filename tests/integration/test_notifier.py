@@ -410,3 +410,29 @@ def test_default_rules_batch_detractors_and_send_reviews_at_once() -> None:
         kinds[RuleKind.DETRACTOR] is Delivery.HOURLY
         and kinds[RuleKind.NEGATIVE_MENTION] is Delivery.IMMEDIATE
     )
+
+
+def test_the_weekly_digest_reaches_each_destination_once_with_its_charts_inline(world: World) -> None:
+    world.configure()
+    week_ago = T0 - timedelta(days=3)
+    for i, score in enumerate((10, 9, 9, 8, 3, 10, 6, 9)):
+        world.hear(events.RESPONSE_RECORDED, answer(f"inv-1{i:03d}", score) | {"answered_at": week_ago.isoformat()})
+    for i in range(3):
+        earlier = T0 - timedelta(days=10 + 7 * i)
+        world.hear(events.RESPONSE_RECORDED, answer(f"inv-2{i:03d}", 9) | {"answered_at": earlier.isoformat()})
+    world.hear(events.SURVEYS_SENT, {"run_id": "r1", "day": week_ago.date().isoformat(), "counts": {"nps": 20}})
+    world.hear(events.SURVEYS_SENT, {"run_id": "r1", "day": week_ago.date().isoformat(), "counts": {"nps": 20}})
+    sunday = T0 - timedelta(days=1)  # the digest covers the week that ended at Monday 00:00
+    # Slack and the team here; the other shop has only its owner's e-mail
+    assert daily.run(sunday + timedelta(days=1))["digests"] == 3
+    assert daily.run(sunday + timedelta(days=2))["digests"] == 0  # once per week and destination
+    [mail] = [m for m in world.inbox() if m["To"] == "team@acme.example" and "digest" in m["Message-ID"]]
+    html = mail.get_body(("html",)).get_content()
+    related = [p for p in mail.walk() if p.get_content_type() == "image/png"]
+    assert related, "the charts travel with the e-mail"
+    for part in related:
+        assert f"cid:{part['Content-ID'].strip('<>')}" in html
+    text = mail.get_body(("plain",)).get_content()
+    assert "NPS" in text and "40%" in text  # 8 answers to 20 invitations (the duplicate run counted once)
+    [slack] = world.slack_messages()
+    assert "NPS" in json.dumps(slack["blocks"])

@@ -548,6 +548,9 @@ class DynamoNotifierStore:
             return False
         return True
 
+    def is_marked(self, shop_id: str, key: str) -> bool:
+        return self._get(shop_id, f"MARK#{key}") is not None
+
     def unmark(self, shop_id: str, key: str) -> None:
         self._db.delete_item(TableName=self._table, Key=_key(shop_id, f"MARK#{key}"))
 

@@ -1,5 +1,6 @@
-"""Scheduled handler (daily): every shop's churn risk refreshed; on the digest weekday, the weekly
-digest to each shop's destinations (once per week and destination, however often this runs)."""
+"""Scheduled handler (daily): every shop's churn risk refreshed, and the weekly digest (of the week that
+ended on the last digest weekday) to each destination that has not had it yet: once per week and
+destination however often this runs, and tried again the next day when a send failed."""
 
 from __future__ import annotations
 
@@ -13,15 +14,14 @@ from shared.observability import logger
 log = logger("notifier")
 
 
-def run(now: datetime, digest: bool | None = None) -> dict[str, Any]:
+def run(now: datetime, digest: bool = True) -> dict[str, Any]:
     built = notifier()
-    weekly = now.isoweekday() == built.config.digest_weekday if digest is None else digest
     summary: dict[str, Any] = {"shops": 0, "at_risk": 0, "digests": 0}
     for shop in built.shops.list():
         at_risk = refresh(built.intake(), shop.shop_id, now)
         summary["shops"] += 1
         summary["at_risk"] += len(at_risk)
-        if weekly:
+        if digest:
             from services.notifier.digests import send_digest
 
             summary["digests"] += send_digest(built, shop, now, at_risk)

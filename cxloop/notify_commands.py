@@ -1,0 +1,330 @@
+"""``cxloop notify ...``, ``cxloop cases ...``, ``cxloop digest``, ``cxloop churn``: a shop's alerting and
+closed-loop settings, its cases, the weekly digest and the customers at risk, from the command line.
+
+A Slack webhook URL goes to Secrets Manager and is never printed; setting a destination again (after it
+broke) releases the alerts it held.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from services.notifier.domain.model import (
+    Delivery,
+    Destination,
+    DestinationKind,
+    NotifierSettings,
+    ReplyMode,
+    Rule,
+    RuleKind,
+)
+
+AdminFactory = Callable[[argparse.Namespace], Any]
+
+
+def now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+def built_notifier(admin: Any, args: argparse.Namespace) -> Any:
+    """The notifier's composition against the stack the admin talks to (local: the SMTP sink)."""
+    from services.notifier.bootstrap import build_notifier
+    from shared.settings import NotifierSettings as Config
+    from shared.settings import aws_from_env
+
+    local = getattr(admin, "smtp", None)
+    host, _, port = (local or "127.0.0.1:1025").partition(":")
+    config = Config(
+        aws=aws_from_env(),
+        notifier_table=admin.resources.tables["notifier"],
+        shops_table=admin.resources.tables["shops"],
+        event_bus_name=admin.resources.bus_name,
+        secrets_prefix=admin.resources.prefix,
+        public_url=getattr(admin, "api_url", None) or "http://127.0.0.1:8080",
+        mail_transport="smtp" if local else "ses",
+        smtp_host=host,
+        smtp_port=int(port),
+    )
+    return build_notifier(
+        config, dynamodb=admin.dynamodb, secretsmanager=admin.secretsmanager, events=admin.events
+    )
+
+
+def _shop(admin: Any, shop_id: str) -> Any:
+    shop = admin.shops.get(shop_id)
+    if shop is None:
+        raise SystemExit(f"no shop {shop_id!r}")
+    return shop
+
+
+def _save(built: Any, shop_id: str, settings: NotifierSettings) -> None:
+    built.settings.put(shop_id, settings)
+    print(json.dumps(settings.model_dump(mode="json"), indent=2))
+
+
+def cmd_show(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    admin = admin_of(args)
+    _shop(admin, args.shop)
+    built = built_notifier(admin, args)
+    settings = built.settings.get(args.shop)
+    states = {
+        d.name: built.store.destination_state(args.shop, d.name).__dict__ for d in settings.destinations
+    }
+    print(
+        json.dumps(
+            {"settings": settings.model_dump(mode="json"), "destinations": states}, indent=2, default=str
+        )
+    )
+    return 0
+
+
+def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    from services.notifier.domain.delivery import repair
+    from shared.credentials import NOTIFIER, SecretsManagerCredentials
+
+    admin = admin_of(args)
+    _shop(admin, args.shop)
+    built = built_notifier(admin, args)
+    settings = built.settings.get(args.shop)
+    hooks = SecretsManagerCredentials(
+        admin.secretsmanager, admin.resources.prefix, cache_seconds=0, area=NOTIFIER
+    )
+    urls = dict(hooks.get(args.shop, "slack") or {})
+    kept = tuple(d for d in settings.destinations if d.name != args.name)
+    if args.remove:
+        urls.pop(args.name, None)
+        hooks.put(args.shop, "slack", urls)
+        _save(built, args.shop, settings.model_copy(update={"destinations": kept}))
+        return 0
+    if bool(args.slack) == bool(args.email):
+        raise SystemExit("give one of --slack URL or --email ADDRESS (or --remove)")
+    if args.slack:
+        if not args.slack.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise SystemExit("a Slack incoming-webhook URL starts with https://")
+        urls[args.name] = args.slack
+        hooks.put(args.shop, "slack", urls)
+        destination = Destination(name=args.name, kind=DestinationKind.SLACK)
+    else:
+        destination = Destination(name=args.name, kind=DestinationKind.EMAIL, address=args.email)
+    _save(built, args.shop, settings.model_copy(update={"destinations": (*kept, destination)}))
+    released = repair(built.store, args.shop, args.name, now())
+    if released:
+        print(f"{released} held batch(es) of alerts released to {args.name}", file=sys.stderr)
+    return 0
+
+
+def cmd_rule(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    admin = admin_of(args)
+    _shop(admin, args.shop)
+    built = built_notifier(admin, args)
+    settings = built.settings.get(args.shop)
+    kind = RuleKind(args.kind)
+    current = next((r for r in settings.rules if r.kind is kind), Rule(kind=kind))
+    changes: dict[str, Any] = {}
+    if args.off or args.on:
+        changes["enabled"] = bool(args.on)
+    if args.delivery:
+        changes["delivery"] = Delivery(args.delivery)
+    for name in ("max_score", "min_score", "min_confidence", "surge_min", "surge_ratio"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    if args.keywords is not None:
+        changes["keywords"] = tuple(k.strip() for k in args.keywords.split(",") if k.strip())
+    if args.destinations is not None:
+        changes["destinations"] = tuple(d.strip() for d in args.destinations.split(",") if d.strip())
+    rule = Rule.model_validate(current.model_dump() | changes)
+    rules = tuple(rule if r.kind is kind else r for r in settings.rules)
+    if kind not in {r.kind for r in rules}:
+        rules = (*rules, rule)
+    _save(built, args.shop, settings.model_copy(update={"rules": rules}))
+    return 0
+
+
+def cmd_loop(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    admin = admin_of(args)
+    _shop(admin, args.shop)
+    built = built_notifier(admin, args)
+    settings = built.settings.get(args.shop)
+    changes = {
+        "reply_mode": ReplyMode(args.mode) if args.mode else None,
+        "reply_hold_minutes": args.hold_minutes,
+        "reply_from": args.reply_from,
+        "reply_to": args.reply_to,
+        "first_reply_target_hours": args.target_hours,
+        "churn_threshold": args.churn_threshold,
+        "churn_min_spend": args.churn_min_spend,
+    }
+    updated = NotifierSettings.model_validate(
+        settings.model_dump() | {k: v for k, v in changes.items() if v is not None}
+    )
+    _save(built, args.shop, updated)
+    return 0
+
+
+def _case_row(case: Any, at: datetime) -> dict[str, Any]:
+    return {
+        "case": case.case_id,
+        "status": case.status.value,
+        "reply": case.reply_state.value,
+        "opened": case.opened_at.isoformat(timespec="minutes"),
+        "overdue": case.overdue(at),
+        "who": case.first_name or case.source or "",
+        "score": case.score if case.score is not None else case.rating,
+        "themes": [t.theme for t in case.themes if t.sentiment == "negative"],
+        "comment": (case.comment or "")[:80],
+    }
+
+
+def cmd_cases(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    admin = admin_of(args)
+    built = built_notifier(admin, args)
+    at = now()
+    cases = sorted(built.store.cases(args.shop), key=lambda c: c.opened_at, reverse=True)
+    if args.open:
+        cases = [c for c in cases if c.status.value != "resolved"]
+    rows = [_case_row(c, at) for c in cases[: args.limit]]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        flag = " OVERDUE" if r["overdue"] else ""
+        print(f"{r['case']:<40} {r['status']:<9} {r['reply']:<18} {r['who']:<12} {r['score']!s:<4}{flag}")
+        if r["comment"]:
+            print(f"    {r['comment']}")
+    return 0
+
+
+def cmd_case(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    from services.notifier.domain import replies
+
+    admin = admin_of(args)
+    built = built_notifier(admin, args)
+    case = built.store.case(args.shop, args.case)
+    if case is None:
+        raise SystemExit(f"no case {args.case!r} for shop {args.shop!r}")
+    if args.action == "show":
+        shop, settings = _shop(admin, args.shop), built.settings.get(args.shop)
+        draft = replies.current_draft(case, shop, settings)
+        link = built.approve_link(args.shop, case.case_id)
+        print(
+            json.dumps(case.model_dump(mode="json") | {"draft": draft.text, "approve_link": link}, indent=2)
+        )
+        return 0
+    try:
+        if args.action == "close":
+            done = replies.close(built.reply_deps(), args.shop, args.case, now(), by="cli")
+        else:
+            text = Path(args.text_file).read_text() if args.text_file else None
+            done = replies.approve(built.reply_deps(), args.shop, args.case, now(), text, by="cli")
+    except replies.ReplyRefused as e:
+        raise SystemExit(f"not done: {e}") from e
+    print(json.dumps(_case_row(done, now()), indent=2))
+    return 0
+
+
+def cmd_digest(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    from services.notifier.digests import preview, send_digest
+    from services.notifier.domain.churn_refresh import refresh
+
+    admin = admin_of(args)
+    shop = _shop(admin, args.shop)
+    built = built_notifier(admin, args)
+    if args.preview:
+        Path(args.preview).write_text(preview(built, shop, now()))
+        print(f"digest written to {args.preview}")
+        return 0
+    at = now()
+    sent = send_digest(built, shop, at, refresh(built.intake(), shop.shop_id, at))
+    print(f"digest sent to {sent} destination(s) that had not had this week's")
+    return 0
+
+
+def cmd_churn(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    from services.notifier.domain.churn_refresh import refresh
+
+    admin = admin_of(args)
+    _shop(admin, args.shop)
+    rows = refresh(built_notifier(admin, args).intake(), args.shop, now())
+    out = [
+        {"customer": r.customer_key, "name": r.name, "risk": round(r.risk, 3), "spend_year": r.spend_year,
+         "reasons": list(r.reasons)}
+        for r in rows[: args.top]
+    ]  # fmt: skip
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def _rule_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", choices=[k.value for k in RuleKind])
+    p.add_argument("--on", action="store_true")
+    p.add_argument("--off", action="store_true")
+    p.add_argument("--delivery", choices=[d.value for d in Delivery])
+    p.add_argument("--max-score", type=int)
+    p.add_argument("--min-score", type=int)
+    p.add_argument("--min-confidence", type=float)
+    p.add_argument("--surge-min", type=int)
+    p.add_argument("--surge-ratio", type=float)
+    p.add_argument("--keywords", help="comma-separated words or phrases")
+    p.add_argument("--destinations", help="comma-separated destination names (empty: all)")
+
+
+def _loop_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=[m.value for m in ReplyMode])
+    p.add_argument("--hold-minutes", type=int)
+    p.add_argument("--reply-from", help="the address replies come from (a verified SES identity)")
+    p.add_argument("--reply-to", help="where customers' answers go (the owner's inbox)")
+    p.add_argument("--target-hours", type=float, help="first reply due within this many hours")
+    p.add_argument("--churn-threshold", type=float)
+    p.add_argument("--churn-min-spend", type=float)
+
+
+def add_commands(sub: Any, admin_of: AdminFactory) -> None:
+    notify = sub.add_parser("notify", help="alerts: rules, destinations, replies").add_subparsers(
+        dest="sub", required=True
+    )
+    sh = notify.add_parser("show", help="the shop's rules, destinations and their health")
+    sh.add_argument("--shop", required=True)
+    sh.set_defaults(func=lambda a: cmd_show(admin_of, a))
+    de = notify.add_parser("destination", help="add, change or remove a Slack or e-mail destination")
+    de.add_argument("--shop", required=True)
+    de.add_argument("--name", required=True)
+    de.add_argument("--slack", metavar="WEBHOOK_URL")
+    de.add_argument("--email", metavar="ADDRESS")
+    de.add_argument("--remove", action="store_true")
+    de.set_defaults(func=lambda a: cmd_destination(admin_of, a))
+    ru = notify.add_parser("rule", help="turn a rule on or off, batch it, tune it")
+    ru.add_argument("--shop", required=True)
+    _rule_args(ru)
+    ru.set_defaults(func=lambda a: cmd_rule(admin_of, a))
+    lo = notify.add_parser("loop", help="closed-loop replies and churn settings")
+    lo.add_argument("--shop", required=True)
+    _loop_args(lo)
+    lo.set_defaults(func=lambda a: cmd_loop(admin_of, a))
+
+    cases = sub.add_parser("cases", help="cases opened for unhappy customers and negative reviews")
+    cases.add_argument("--shop", required=True)
+    cases.add_argument("--open", action="store_true", help="only cases not resolved")
+    cases.add_argument("--limit", type=int, default=50)
+    cases.add_argument("--json", action="store_true")
+    cases.set_defaults(func=lambda a: cmd_cases(admin_of, a))
+    case = sub.add_parser("case", help="show a case, approve its reply (optionally edited), or close it")
+    case.add_argument("action", choices=["show", "approve", "close"])
+    case.add_argument("case")
+    case.add_argument("--shop", required=True)
+    case.add_argument("--text-file", help="the reply to send instead of the draft")
+    case.set_defaults(func=lambda a: cmd_case(admin_of, a))
+
+    dg = sub.add_parser("digest", help="send this week's digest now, or --preview it to an HTML file")
+    dg.add_argument("--shop", required=True)
+    dg.add_argument("--preview", metavar="FILE")
+    dg.set_defaults(func=lambda a: cmd_digest(admin_of, a))
+    ch = sub.add_parser("churn", help="refresh churn risk and list the valuable customers at risk")
+    ch.add_argument("--shop", required=True)
+    ch.add_argument("--top", type=int, default=20)
+    ch.set_defaults(func=lambda a: cmd_churn(admin_of, a))

@@ -1,0 +1,134 @@
+"""The weekly digest of one shop, gathered from the notifier's records and sent to its destinations:
+e-mail with the charts attached inline, Slack as Block Kit text.
+
+Each destination gets the digest of a week once: a marker is set after it was accepted, so a daily run
+that failed (Slack down, a deferred send) tries again the next day, and one that succeeded never
+sends twice. A preview renders the same digest to a file without sending anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from services.notifier.domain.churn_refresh import RiskRow
+from services.notifier.domain.digest import AtRisk, Digest, build_digest
+from services.notifier.domain.intake import destinations
+from services.notifier.domain.model import Destination, DestinationKind
+from services.notifier.domain.ports import NotifierStore
+from shared.mail.message import InlineImage, MailError, OutgoingEmail
+from shared.tenancy import Shop
+
+if TYPE_CHECKING:
+    from services.notifier.bootstrap import Notifier
+    from services.notifier.rendering import RenderedDigest
+
+TREND_WEEKS = 8
+MARK_TTL = timedelta(days=60)
+
+
+def period_end(now: datetime, weekday: int) -> datetime:
+    """Midnight UTC starting the most recent ``weekday`` (ISO, 1 = Monday) at or before ``now``."""
+    today = now.astimezone(UTC).date()
+    back = (today.isoweekday() - weekday) % 7
+    return datetime.combine(today - timedelta(days=back), time(0), tzinfo=UTC)
+
+
+def gather(store: NotifierStore, shop: Shop, end: datetime, at_risk: Sequence[RiskRow]) -> Digest:
+    week = timedelta(days=7)
+    sent = store.sent_between(shop.shop_id, (end - 2 * week).date().isoformat(), end.date().isoformat())
+
+    def total(start: datetime) -> dict[str, int]:
+        days = {(start + timedelta(days=i)).date().isoformat() for i in range(7)}
+        counts: dict[str, int] = {}
+        for day, by_type in sent.items():
+            if day in days:
+                for survey_type, n in by_type.items():
+                    counts[survey_type] = counts.get(survey_type, 0) + n
+        return counts
+
+    return build_digest(
+        shop.name,
+        end,
+        [a for a in store.answers_since(shop.shop_id, end - TREND_WEEKS * week) if a.answered_at < end],
+        [m for m in store.mentions_since(shop.shop_id, end - 2 * week) if m.scored_at < end],
+        store.cases(shop.shop_id),
+        sent=total(end - week),
+        sent_previous=total(end - 2 * week),
+        at_risk=[
+            AtRisk(name=r.name, risk=r.risk, spend_year=r.spend_year, reasons=list(r.reasons))
+            for r in at_risk
+        ],
+    )
+
+
+def render(digest: Digest) -> RenderedDigest:
+    from services.notifier.digest_charts import render_charts
+    from services.notifier.rendering import render_digest
+
+    return render_digest(digest, render_charts(digest))
+
+
+def preview(built: Notifier, shop: Shop, now: datetime) -> str:
+    """The HTML of this week's digest with its charts inline as data: URIs (``cxloop digest --preview``)."""
+    from services.notifier.domain.churn_refresh import refresh
+    from services.notifier.rendering import preview_html
+
+    end = period_end(now, built.config.digest_weekday)
+    at_risk = refresh(built.intake(), shop.shop_id, now) if now >= end else []
+    return preview_html(render(gather(built.store, shop, end, at_risk)))
+
+
+def send_digest(built: Notifier, shop: Shop, now: datetime, at_risk: Sequence[RiskRow]) -> int:
+    """Send this week's digest where it has not gone yet; the number of destinations it reached."""
+    end = period_end(now, built.config.digest_weekday)
+    settings = built.settings.get(shop.shop_id)
+    targets = destinations(settings, shop, settings.digest_destinations)
+    week = end.date().isoformat()
+    due = [d for d in targets if not built.store.is_marked(shop.shop_id, f"digest#{week}#{d.name}")]
+    if not due:
+        return 0
+    digest = gather(built.store, shop, end, at_risk)
+    rendered = render(digest) if any(d.kind is DestinationKind.EMAIL for d in due) else None
+    sent = 0
+    for destination in due:
+        if _deliver(built, shop, destination, digest, rendered, week):
+            built.store.mark_once(shop.shop_id, f"digest#{week}#{destination.name}", now + MARK_TTL)
+            sent += 1
+    return sent
+
+
+def _deliver(
+    built: Notifier,
+    shop: Shop,
+    destination: Destination,
+    digest: Digest,
+    rendered: RenderedDigest | None,
+    week: str,
+) -> bool:
+    if destination.kind is DestinationKind.SLACK:
+        from services.notifier.adapters.slack_webhook import Delivered, SlackWebhook
+        from services.notifier.domain.digest_slack import digest_slack
+
+        url = (built.hooks().get(shop.shop_id, "slack") or {}).get(destination.name)
+        return bool(url) and isinstance(SlackWebhook().post(url or "", digest_slack(digest)), Delivered)
+    if rendered is None or not destination.address:
+        return False
+    email = OutgoingEmail(
+        sender=built.config.sender,
+        to=destination.address,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        message_id=f"<digest-{week}-{destination.name}@{shop.shop_id}.cxloop>",
+        tags={"shop": shop.shop_id, "kind": "digest"},
+        inline=tuple(
+            InlineImage(content_id=i.content_id, filename=i.filename, data=i.png) for i in rendered.images
+        ),
+    )
+    try:
+        built.mailer().send(email)
+    except MailError:
+        return False  # tried again by the next daily run
+    return True
