@@ -83,6 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             exit_after_demo=args.exit_after_demo,
             day_seconds=args.day_seconds,
             dispatch_every_s=args.dispatch_every,
+            notify_every_s=args.notify_every,
         )
     )
 
@@ -276,6 +277,11 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
         "--dispatch-every",
         type=float,
         help="seconds between dispatcher runs (default: 2 in the demo, else 60)",
+    )
+    run.add_argument(
+        "--notify-every",
+        type=float,
+        help="seconds between runs of the notifier's sender (default: 3 in the demo, else 60)",
     )
     run.set_defaults(func=cmd_run)
 

@@ -52,10 +52,18 @@ class StackConfig:
     day_seconds: float | None = None
     # How often the dispatcher runs; None: every 2 s in the demo, every minute (as in AWS) otherwise.
     dispatch_every_s: float | None = None
+    # How often the notifier's sender runs; None: every 3 s in the demo, every minute otherwise.
+    notify_every_s: float | None = None
 
     @property
     def day(self) -> float:
         return self.day_seconds if self.day_seconds is not None else (2.0 if self.demo else 86400.0)
+
+    @property
+    def notify_every(self) -> float:
+        if self.notify_every_s is not None:
+            return self.notify_every_s
+        return 3.0 if self.demo else float(topology.function("notifier-sender").schedule.every_s)  # type: ignore[union-attr]
 
     @property
     def dispatch_every(self) -> float:
@@ -181,7 +189,7 @@ class LocalStack:
             # The notifier's sender runs every minute in AWS; every few seconds in the demo.
             schedule_every={
                 "feedback-dispatcher": cfg.dispatch_every,
-                "notifier-sender": 3.0 if cfg.demo else 60.0 * cfg.schedule_scale,
+                "notifier-sender": cfg.notify_every,
             },
         )
         self.smtp = SmtpSink(cfg.state_dir / "mail", HOST, cfg.smtp_port)

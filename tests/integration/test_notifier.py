@@ -416,12 +416,20 @@ def test_the_weekly_digest_reaches_each_destination_once_with_its_charts_inline(
     world.configure()
     week_ago = T0 - timedelta(days=3)
     for i, score in enumerate((10, 9, 9, 8, 3, 10, 6, 9)):
-        world.hear(events.RESPONSE_RECORDED, answer(f"inv-1{i:03d}", score) | {"answered_at": week_ago.isoformat()})
+        world.hear(
+            events.RESPONSE_RECORDED, answer(f"inv-1{i:03d}", score) | {"answered_at": week_ago.isoformat()}
+        )
     for i in range(3):
         earlier = T0 - timedelta(days=10 + 7 * i)
-        world.hear(events.RESPONSE_RECORDED, answer(f"inv-2{i:03d}", 9) | {"answered_at": earlier.isoformat()})
-    world.hear(events.SURVEYS_SENT, {"run_id": "r1", "day": week_ago.date().isoformat(), "counts": {"nps": 20}})
-    world.hear(events.SURVEYS_SENT, {"run_id": "r1", "day": week_ago.date().isoformat(), "counts": {"nps": 20}})
+        world.hear(
+            events.RESPONSE_RECORDED, answer(f"inv-2{i:03d}", 9) | {"answered_at": earlier.isoformat()}
+        )
+    world.hear(
+        events.SURVEYS_SENT, {"run_id": "r1", "day": week_ago.date().isoformat(), "counts": {"nps": 20}}
+    )
+    world.hear(
+        events.SURVEYS_SENT, {"run_id": "r1", "day": week_ago.date().isoformat(), "counts": {"nps": 20}}
+    )
     sunday = T0 - timedelta(days=1)  # the digest covers the week that ended at Monday 00:00
     # Slack and the team here; the other shop has only its owner's e-mail
     assert daily.run(sunday + timedelta(days=1))["digests"] == 3
@@ -436,3 +444,14 @@ def test_the_weekly_digest_reaches_each_destination_once_with_its_charts_inline(
     assert "NPS" in text and "40%" in text  # 8 answers to 20 invitations (the duplicate run counted once)
     [slack] = world.slack_messages()
     assert "NPS" in json.dumps(slack["blocks"])
+
+
+def test_a_comment_sent_after_the_score_reaches_the_case(world: World) -> None:
+    world.configure(slack_hook=None)
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0014", 3))
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0014", 3, revision=2, comment="Wrong size sent."))
+    case = world.built.store.case(SHOP.shop_id, "response:inv-0014")
+    assert case is not None and case.comment == "Wrong size sent."
+    assert [e.what for e in case.history] == ["opened", "answer_changed"]
+    world.send(T0 + timedelta(hours=1))
+    assert len([m for m in world.inbox() if m["To"] == "team@acme.example"]) == 1  # still one alert

@@ -93,6 +93,8 @@ def on_response(deps: IntakeDeps, shop_id: str, event: ResponseRecorded, now: da
     # Also for a duplicate of the newest revision: a crash after storing it must still alert (alerts and
     # cases are idempotent).
     settings = deps.settings.get(shop_id)
+    if answer.revision > 1:
+        _case_answer(deps.store, shop_id, answer, now)  # the comment came after the score, or it changed
     firings = for_answer(settings, answer)
     return _act(deps, shop_id, settings, firings, lambda: _answer_case(shop_id, answer), now)
 
@@ -218,6 +220,23 @@ def _new_case(case: Case, settings: NotifierSettings, now: datetime, rules: list
             "history": [CaseEvent(at=now, what="opened", note=", ".join(r.value for r in rules))],
         }
     )
+
+
+def _case_answer(store: NotifierStore, shop_id: str, answer: Answer, now: datetime) -> None:
+    """A case keeps what the customer said last: a comment added after the score, a changed score."""
+    case = store.case(shop_id, f"response:{answer.invite_id}")
+    if case is None or (case.score, case.comment) == (answer.score, answer.comment):
+        return
+    note = f"score {case.score} → {answer.score}" if case.score != answer.score else "comment added"
+    changed = case.model_copy(
+        update={
+            "score": answer.score,
+            "comment": answer.comment,
+            "history": [*case.history, CaseEvent(at=now, what="answer_changed", note=note)],
+            "version": case.version + 1,
+        }
+    )
+    store.save_case(changed, case.version)
 
 
 def _case_themes(store: NotifierStore, shop_id: str, case_id: str, event: FeedbackScored) -> None:

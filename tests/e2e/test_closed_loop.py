@@ -1,0 +1,150 @@
+"""The closed loop on the running local stack, in Debian's headless Chromium.
+
+`cxloop run` in a subprocess (days are a second): the owner sets a Slack destination and an immediate
+detractor rule with the CLI; an order's survey arrives; a customer clicks 2 in a browser and writes
+why; the alert reaches the local Slack sink with an approve link; the owner opens it on a phone, edits
+the drafted reply and sends it; the reply reaches the customer's inbox with the owner as Reply-To,
+and the case says so. A second send is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cxloop.local.demo import deliveries, demo_clock, post
+from cxloop.signing import webhook_headers
+from shared.tenancy import Platform
+from tests.e2e.conftest import start, wait_up
+
+pytestmark = pytest.mark.browser
+
+SHOP = "e2e-loop"
+DOMAIN = "e2e-loop.myshopify.com"
+HOOK = "e2e-loop-team"
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cxloop.cli", "--state-dir", str(state), *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def _until(what: str, probe: Any, timeout_s: float = 40.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {timeout_s} s")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("loop-stack")
+    proc, api, _moto, state = start(
+        tmp, "--no-demo", "--day-seconds", "1", "--dispatch-every", "1", "--notify-every", "1"
+    )
+    try:
+        wait_up(proc, api, tmp / "stack.log")
+        yield {"api": api, "state": state}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def alert(stack: dict[str, Any]) -> dict[str, Any]:
+    api, state = stack["api"], stack["state"]
+    added = _cli(state, "shop", "add", SHOP, "--platform", "shopify", "--domain", DOMAIN,
+                 "--name", "Loop Linen", "--owner-email", "owner@loop.example")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    secret = re.search(r"secret\W+([A-Za-z0-9_\-]{20,})", added.stdout)
+    assert secret, added.stdout
+    for args in (
+        ("survey", "set", "--shop", SHOP, "--type", "nps", "--sender", "hello@loop.example",
+         "--reply-to", "owner@loop.example", "--quiet-hours", "off", "--reminder-days", "off"),
+        ("notify", "destination", "--shop", SHOP, "--name", "team", "--slack", f"{api}/_local/slack/{HOOK}"),
+        ("notify", "rule", "--shop", SHOP, "detractor", "--delivery", "immediate"),
+        ("notify", "loop", "--shop", SHOP, "--mode", "approval", "--reply-to", "owner@loop.example"),
+    ):  # fmt: skip
+        done = _cli(state, *args)
+        assert done.returncode == 0, (args, done.stderr)
+    clock = demo_clock(1.0, datetime.now(tz=UTC))
+    for d in [d for d in deliveries() if d["shop"] == "demo-shopify" and "#1043" not in json.dumps(d)]:
+        body = json.dumps(clock.apply(d["body"])).encode()
+        headers = webhook_headers(
+            Platform.SHOPIFY, d["topic"], body, secret.group(1), DOMAIN, d.get("event_id")
+        )
+        assert post(f"{api}/webhooks/shopify/{SHOP}", body, headers)[0] == 200
+    survey = _until("the survey e-mail", lambda: [m for m in _get(f"{api}/_local/inbox.json")
+                                                 if "maya.lopez@example.net" in m["to"]])[0]  # fmt: skip
+    link = re.search(r"(http://\S+/r/\S+)\?score=2", survey["text"])
+    assert link
+    return {"survey_link": link.group(1)}
+
+
+def test_the_owner_approves_an_edited_reply_from_the_alert_on_a_phone(
+    stack: dict[str, Any], alert: dict[str, Any], phone_page: Any, screenshot_dir: Path
+) -> None:
+    api, state, page = stack["api"], stack["state"], phone_page
+    page.goto(alert["survey_link"] + "?score=2")
+    page.fill("#comment", "The seams ripped after one wash.")
+    page.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+    def slack_alert() -> list[dict[str, Any]]:
+        return [m for m in _get(f"{api}/_local/slack.json") if m["hook"] == HOOK]
+
+    [message] = _until("the Slack alert", slack_alert)
+    blocks = message["payload"]["blocks"]
+    assert message["payload"]["text"].startswith("1 detractor")
+    approve = next(e["url"] for b in blocks if b["type"] == "actions" for e in b["elements"]
+                   if e["text"]["text"] == "Approve reply")  # fmt: skip
+    assert approve.startswith(f"{api}/n/")
+
+    page.goto(approve)
+    page.screenshot(path=str(screenshot_dir / "case-phone.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert "The seams ripped after one wash." in page.locator("blockquote").inner_text()
+    draft = page.locator("textarea").input_value()
+    assert draft.startswith("Hi Maya,") and "#1042" in draft
+    page.fill("textarea", draft.replace("I'd like to put this right.", "A new set is on its way today."))
+    page.locator("button[value=send]").click()
+    page.wait_for_load_state()
+    assert "Sent." in page.locator("[role=status]").inner_text()
+    page.screenshot(path=str(screenshot_dir / "case-sent-phone.png"), full_page=True)
+
+    def reply() -> list[dict[str, Any]]:
+        return [m for m in _get(f"{api}/_local/inbox.json")
+                if "maya.lopez@example.net" in m["to"] and "About your order" in m["subject"]]  # fmt: skip
+
+    [mail] = _until("the reply", reply)
+    assert mail["headers"]["Reply-To"] == "owner@loop.example"
+    assert "A new set is on its way today." in mail["text"]
+
+    cases = json.loads(_cli(state, "cases", "--shop", SHOP, "--json").stdout)
+    assert [(c["status"], c["reply"]) for c in cases] == [("replied", "sent")]
+    again = urllib.request.Request(approve, data=b"action=send&text=twice", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(again, timeout=10)
+    assert refused.value.code == 409
+    assert len(reply()) == 1
