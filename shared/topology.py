@@ -70,6 +70,9 @@ class Function:
     # "zip": the shared code asset on the Python runtime. "image": a container image built from
     # infra/images/<service>.Dockerfile, for a function whose dependencies (spaCy) are too big for a zip.
     package: str = "zip"
+    # At most this many instances at once (None: no limit). The notifier's sender is one, so its pacing
+    # of each Slack webhook is never undone by a second sender running beside it.
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -319,8 +322,9 @@ NOTIFIER_FUNCTIONS = (
         service="notifier",
         handler="services.notifier.handlers.sender:handler",
         timeout_s=120,
-        # One run at a time (reserved concurrency 1 in AWS): the per-webhook pace holds across batches.
+        # One run at a time: the per-webhook pace holds across batches.
         schedule=Schedule("rate(1 minute)", every_s=60),
+        reserved_concurrency=1,
         grants=(("notifier", "write"), ("shops", "read"), ("notifier-secrets", "read"), ("ses", "send")),
         environment=(*NOTIFIER_ENV, *MAIL_ENV),
     ),
@@ -371,6 +375,8 @@ EVENT_RULES: tuple[EventRule, ...] = (
             "OrderRecorded",
             "SurveysSent",
             "ContactSuppressed",
+            "SourceFailing",
+            "SourceRecovered",
             "CustomerErased",
             "ShopErased",
         ),

@@ -152,6 +152,8 @@ class Functions(Construct):
             "log_group": log_group,
             "description": f"cxloop {spec.service}: {spec.logical}",
         }
+        if spec.reserved_concurrency is not None:
+            common["reserved_concurrent_executions"] = spec.reserved_concurrency
         fn: lambda_.Function
         if spec.package == "image":
             fn = lambda_.DockerImageFunction(self, cid, code=self._image(spec), **common)

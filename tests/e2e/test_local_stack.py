@@ -211,6 +211,9 @@ def test_quick_start_demo(tmp_path: Path) -> None:
     assert "#1043   cancelled" in out
     assert "duplicate" in out
     assert "forged signature: 401" in out
+    # The notifier: the one-star review reached the owners' Slack sink and opened a case.
+    assert "1 negative review in the last minute" in out
+    assert "mention:csv:demo:r2" in out and "awaiting_approval" in out
 
 
 def test_cli_export_and_erase_a_woocommerce_customer(live: LiveStack, secrets: dict[str, str]) -> None:

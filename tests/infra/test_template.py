@@ -361,6 +361,8 @@ def test_environment_values(resources) -> None:
         topology.ENV_SHOPS_TABLE: {"Ref": shops},
         topology.ENV_FEEDBACK_TABLE: {"Ref": feedback},
         topology.ENV_REVIEWS_TABLE: {"Ref": _table_id(resources, "reviews")},
+        topology.ENV_NOTIFIER_TABLE: {"Ref": _table_id(resources, "notifier")},
+        topology.ENV_NOTIFIER_SENDER: "cxloop <alerts@cxloop.invalid>",
         topology.ENV_EVENTS_QUEUE_URL: {"Ref": queue},
         topology.ENV_EVENT_BUS: {"Ref": bus},
         topology.ENV_SECRETS_PREFIX: PREFIX,
@@ -486,13 +488,14 @@ def test_event_source_literals(resources) -> None:
         "feedback-mail-events",
         "feedback-readings",
         "reviews-events",
+        "notifier-events",
         "scoring-consumer",
     )
     expected = {_function(resources, name)[0] for name in names}
     assert set(consumers) == expected
     for props in consumers.values():
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    for name in names[:4]:
+    for name in names[:5]:
         assert consumers[_function(resources, name)[0]]["BatchSize"] == 10
     # The model is fastest on many texts at once: up to 50, gathered for at most 5 s.
     scoring = consumers[_function(resources, "scoring-consumer")[0]]
@@ -519,7 +522,8 @@ def test_schedule(resources, spec: topology.Function) -> None:
 
 def test_dispatcher_runs_every_minute_and_may_send(resources) -> None:
     fid, _ = _function(resources, "feedback-dispatcher")
-    _, rule = _one(resources, "AWS::Events::Rule", ScheduleExpression="rate(1 minute)")
+    name = f"{topology.physical(PREFIX, 'feedback-dispatcher')}-schedule"
+    _, rule = _one(resources, "AWS::Events::Rule", ScheduleExpression="rate(1 minute)", Name=name)
     assert rule["Properties"]["Targets"][0]["Arn"] == _arn_of(fid)
     statements = _statements(resources, "feedback-dispatcher")
     for action in ("ses:SendEmail", "ses:SendRawEmail"):
@@ -619,7 +623,8 @@ def test_link_keys_secret(resources) -> None:
     assert generate["ExcludePunctuation"] is True
     assert secret["DeletionPolicy"] == "Retain"
     readers = {fn.logical for fn in topology.FUNCTIONS if ("link-keys", "read") in fn.grants}
-    assert readers == {"feedback-dispatcher", "feedback-answers"}
+    # Survey links are made and read by these; approve links by the notifier's consumer and pages.
+    assert readers == {"feedback-dispatcher", "feedback-answers", "notifier-events", "notifier-actions"}
     for spec in topology.FUNCTIONS:
         readable = _allowed(_statements(resources, spec.logical), "secretsmanager:GetSecretValue")
         assert (LINK_KEYS_ARN in readable) == (spec.logical in readers), spec.logical
@@ -658,7 +663,7 @@ def test_permissions_follow_topology_grants(resources, spec: topology.Function) 
     readable = set(_allowed(statements, "secretsmanager:GetSecretValue"))
     assert (SECRETS_ARN in readable) == (("secrets", "read") in grants)
     assert (LINK_KEYS_ARN in readable) == (("link-keys", "read") in grants)
-    deletes = {("secrets", "delete"), ("review-credentials", "delete")}
+    deletes = {("secrets", "delete"), ("review-credentials", "delete"), ("notifier-secrets", "delete")}
     assert bool(_allowed(statements, "secretsmanager:DeleteSecret")) == bool(deletes & grants)
     assert LINK_KEYS_ARN not in _allowed(statements, "secretsmanager:DeleteSecret")
     assert bool(_allowed(statements, "ses:SendEmail")) == (("ses", "send") in grants)
@@ -787,3 +792,14 @@ def test_config_rejects_invalid_values(bad: dict[str, Any]) -> None:
 
     with pytest.raises(ValueError):
         InfraConfig.resolve(bad.get, {})
+
+
+def test_the_notifier_sender_runs_alone_and_reads_only_slack_urls(resources) -> None:
+    _, sender = _function(resources, "notifier-sender")
+    assert sender["Properties"]["ReservedConcurrentExecutions"] == 1
+    statements = _statements(resources, "notifier-sender")
+    readable = _allowed(statements, "secretsmanager:GetSecretValue")
+    assert readable == [f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{PREFIX}/shops/*/notifier/*"]
+    assert _allowed(statements, "secretsmanager:DeleteSecret") == []
+    for other in ("notifier-events", "notifier-actions", "feedback-events"):
+        assert "ReservedConcurrentExecutions" not in _function(resources, other)[1]["Properties"]

@@ -455,3 +455,17 @@ def test_a_comment_sent_after_the_score_reaches_the_case(world: World) -> None:
     assert [e.what for e in case.history] == ["opened", "answer_changed"]
     world.send(T0 + timedelta(hours=1))
     assert len([m for m in world.inbox() if m["To"] == "team@acme.example"]) == 1  # still one alert
+
+
+def test_a_broken_review_source_and_its_recovery_reach_the_owner_once_each(world: World) -> None:
+    world.configure()
+    failing = {"source": "trustpilot", "kind": "auth", "status": 401, "since": T0.isoformat(),
+               "message": "trustpilot connection broken: HTTP 401 since 2026-11-23 09:05 UTC"}  # fmt: skip
+    world.hear("SourceFailing", failing)
+    world.hear("SourceFailing", failing)  # redelivered
+    world.hear("SourceRecovered", {"source": "trustpilot", "since": (T0 + timedelta(hours=2)).isoformat()})
+    world.send(T0 + timedelta(minutes=1))
+    [message] = world.slack_messages()
+    text = json.dumps(message["blocks"])
+    assert "trustpilot connection broken" in text and "HTTP 401" in text and "works again" in text
+    assert message["text"].startswith("2 review source notices")

@@ -30,6 +30,8 @@ from services.notifier.domain.windows import late_window, window
 from shared.events import FeedbackScored, ResponseRecorded
 from shared.tenancy import Shop, ShopDirectory
 
+SOURCE_FAILING = "SourceFailing"  # published by the reviews service (its own names, not shared events)
+SOURCE_RECOVERED = "SourceRecovered"
 OWNER = "owner"  # the implicit destination: the shop owner's e-mail, when no destination is set
 SURGE_DAYS = 7
 
@@ -165,6 +167,30 @@ def raise_alert(
         if added is Added.NEW:
             raised.append(alert)
     return raised
+
+
+def on_source_health(
+    deps: IntakeDeps, shop_id: str, detail_type: str, data: dict[str, object], now: datetime
+) -> list[Alert]:
+    """SourceFailing / SourceRecovered from the reviews service: the owner should know their Trustpilot
+    (or Google...) connection broke, since no review of it arrives until it is fixed."""
+    settings = deps.settings.get(shop_id)
+    rule = settings.rule(RuleKind.SOURCE_HEALTH)
+    if rule is None:
+        return []
+    source, since = str(data.get("source", "a source")), str(data.get("since", now.isoformat()))
+    failing = detail_type == SOURCE_FAILING
+    title = f"{source} connection broken" if failing else f"{source} connection works again"
+    alert = Alert(
+        shop_id=shop_id,
+        key=f"{rule.kind.value}#{source}:{'failing' if failing else 'recovered'}:{since}",
+        rule=rule.kind,
+        delivery=rule.delivery,
+        at=now,
+        title=title,
+        text=str(data.get("message", "")) if failing else f"Reviews from {source} are pulled again.",
+    )
+    return raise_alert(deps.store, settings, deps.shops.get(shop_id), alert, rule.destinations)
 
 
 def _answer_case(shop_id: str, answer: Answer) -> Case:

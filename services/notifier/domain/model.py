@@ -60,6 +60,7 @@ class RuleKind(StrEnum):
     KEYWORD = "keyword"  # a watched word in a comment or a mention
     THEME_SURGE = "theme_surge"  # one negative theme far above its usual daily count
     CHURN_RISK = "churn_risk"  # a valuable customer crossed the risk threshold
+    SOURCE_HEALTH = "source_health"  # a review source's connection broke, or recovered
 
 
 class Delivery(StrEnum):
@@ -124,6 +125,7 @@ def default_rules() -> tuple[Rule, ...]:
         Rule(kind=RuleKind.KEYWORD, keywords=DEFAULT_KEYWORDS, delivery=Delivery.IMMEDIATE),
         Rule(kind=RuleKind.THEME_SURGE, delivery=Delivery.IMMEDIATE, opens_case=False),
         Rule(kind=RuleKind.CHURN_RISK, delivery=Delivery.DAILY, opens_case=False),
+        Rule(kind=RuleKind.SOURCE_HEALTH, delivery=Delivery.IMMEDIATE, opens_case=False),
     )
 
 

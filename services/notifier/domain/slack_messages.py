@@ -43,6 +43,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     RuleKind.KEYWORD: ("watched-word alert", "watched-word alerts"),
     RuleKind.THEME_SURGE: ("theme surge", "theme surges"),
     RuleKind.CHURN_RISK: ("customer at risk of churn", "customers at risk of churn"),
+    RuleKind.SOURCE_HEALTH: ("review source notice", "review source notices"),
 }
 WINDOW_PHRASES: dict[str, str] = {
     Delivery.IMMEDIATE: "in the last minute",

@@ -6,6 +6,7 @@ retried, then dead-lettered; an event the notifier has no use for is acknowledge
 - OrderRecorded → the customer's order history (churn risk);
 - SurveysSent → the sent counts (response rates in the digest);
 - ContactSuppressed → never reply to that address;
+- SourceFailing, SourceRecovered → the owner told (a review source's connection);
 - CustomerErased, ShopErased → erased here too.
 """
 
@@ -48,6 +49,8 @@ def handle(detail_type: str, envelope: events.Envelope, now: datetime) -> str:
     if detail_type == events.FEEDBACK_SCORED:
         alerts = intake.on_scored(built.intake(), shop_id, events.FeedbackScored.model_validate(data), now)
         return f"{len(alerts)} alerts"
+    if detail_type in (intake.SOURCE_FAILING, intake.SOURCE_RECOVERED):
+        return f"{len(intake.on_source_health(built.intake(), shop_id, detail_type, data, now))} alerts"
     return housekeeping.handle(built.store, built.hooks(), detail_type, shop_id, data, now)
 
 
