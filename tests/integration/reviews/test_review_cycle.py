@@ -250,3 +250,25 @@ def test_an_erased_shop_loses_its_reviews_connections_and_credentials(
     assert (
         len(cli_json(capsys, "reviews", "list", "--shop", SHOP_B.shop_id, "--json")) == 2
     )  # another shop's stay
+
+
+def test_a_reply_the_owner_approved_in_the_notifier_is_kept_with_its_review(
+    cycle: tuple[Stack, FakeSource], capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    from shared.events import EventBridgePublisher
+
+    stack, _ = cycle
+    path = tmp_path / "r.csv"
+    path.write_text("id,text,rating\n7,Arrived broken,1\n", encoding="utf-8")
+    assert main(["reviews", "import", str(path), "--shop", SHOP_A.shop_id, "--source", "judgeme",
+                 "--id-column", "id", "--rating-column", "rating"]) == 0  # fmt: skip
+    deliver(stack, "reviews-events")  # what the import itself set off
+    notifier = EventBridgePublisher(stack.admin.events, stack.resources.bus_name, "notifier")
+    request = {"mention_id": "csv:judgeme:7", "text": "So sorry: a new pair is on its way.", "case_id": "c"}
+    notifier.publish(events.REVIEW_REPLY_REQUESTED, SHOP_A.shop_id, request, "approve-1")
+    notifier.publish(events.REVIEW_REPLY_REQUESTED, SHOP_B.shop_id, request, "approve-2")  # not B's review
+    assert deliver(stack, "reviews-events") == 2
+    listed = cli_json(capsys, "reviews", "list", "--shop", SHOP_A.shop_id, "--json")
+    [review] = [r for r in listed if r["item"]["source_id"] == "judgeme:7"]
+    assert review["owner_reply"]["text"] == "So sorry: a new pair is on its way."
+    assert review["owner_reply"]["status"] == "unsupported"  # an import has no source to post through
