@@ -33,7 +33,6 @@ import os
 import random
 import re
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -123,11 +122,14 @@ class SlackServer:
         return [m["payload"] for m in self.sink.messages() if m["hook"] == hook]
 
     def stats(self, hook: str) -> dict[str, Any]:
-        return self.sink.stats().get(hook, {"accepted": 0, "rate_limited": 0, "scripted": 0, "min_gap_s": None})
+        return self.sink.stats().get(
+            hook, {"accepted": 0, "rate_limited": 0, "scripted": 0, "min_gap_s": None}
+        )
 
 
 def start_slack(folder: Path, clock: Callable[[], float]) -> SlackServer:
     """The local stack's Slack sink behind its own pages (as tests/slack_server.py serves it)."""
+    folder.mkdir(parents=True, exist_ok=True)
     sink = SlackSink(folder / "slack.jsonl", clock=clock)
     pages = Pages(folder / "unused-mail", sink, {}, dict, lambda _: None, lambda _f, _p: None)
 
@@ -136,7 +138,7 @@ def start_slack(folder: Path, clock: Callable[[], float]) -> SlackServer:
             response = pages.dispatch(Request(environ))
         except HTTPException as e:
             return e(environ, start_response)
-        return response(environ, start_response)  # type: ignore[no-any-return]
+        return response(environ, start_response)
 
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -217,8 +219,12 @@ class World:
 
     def add_shop(self, shop_id: str, rules: tuple[Rule, ...], slack: SlackServer | None, email: bool) -> None:
         self.shops.put(
-            Shop(shop_id=shop_id, name=f"Shop {shop_id}", platforms=(Platform.SHOPIFY,),
-                 owner_email=f"owner@{shop_id}.example")  # fmt: skip
+            Shop(
+                shop_id=shop_id,
+                name=f"Shop {shop_id}",
+                platforms=(Platform.SHOPIFY,),
+                owner_email=f"owner@{shop_id}.example",
+            )
         )
         destinations = []
         if email:
@@ -271,7 +277,7 @@ def hook_of(prefix: str, shop_id: str) -> str:
 
 def new_world(outside: Outside, prefix: str) -> World:
     session = boto3.session.Session(region_name="us-east-1")
-    plain = {n: session.client(n) for n in ("dynamodb", "sqs", "events", "secretsmanager")}  # type: ignore[call-overload]
+    plain = {n: session.client(n) for n in ("dynamodb", "sqs", "events", "secretsmanager")}
     resources = provision(plain["dynamodb"], plain["sqs"], plain["events"], prefix)
     provision_link_keys(plain["secretsmanager"], prefix)
     config = Config(
@@ -286,8 +292,8 @@ def new_world(outside: Outside, prefix: str) -> World:
     calls = Calls()
     built = bootstrap.build_notifier(
         config,
-        dynamodb=calls.counted(session.client("dynamodb"), "dynamodb"),  # type: ignore[call-overload]
-        secretsmanager=calls.counted(session.client("secretsmanager"), "secretsmanager"),  # type: ignore[call-overload]
+        dynamodb=calls.counted(session.client("dynamodb"), "dynamodb"),
+        secretsmanager=calls.counted(session.client("secretsmanager"), "secretsmanager"),
     )
     bootstrap.use(built)
     hooks = SecretsManagerCredentials(plain["secretsmanager"], prefix, area=NOTIFIER)
@@ -315,7 +321,8 @@ def answer(invite: str, score: int, at: datetime, n: int) -> dict[str, Any]:
 def rules_with(delivery: Delivery) -> tuple[Rule, ...]:
     """The default rules, with detractors delivered ``delivery``."""
     return tuple(
-        r.model_copy(update={"delivery": delivery}) if r.kind is RuleKind.DETRACTOR else r for r in default_rules()
+        r.model_copy(update={"delivery": delivery}) if r.kind is RuleKind.DETRACTOR else r
+        for r in default_rules()
     )
 
 
@@ -438,7 +445,7 @@ def sender_times(spec: BurstSpec, burst_end: datetime) -> list[datetime]:
 
 def burst_run(outside: Outside, prefix: str, spec: BurstSpec, n: int, minutes: int) -> dict[str, Any]:
     world = new_world(outside, prefix)
-    shop = "burst"
+    shop = f"{prefix}-burst"  # its own team@ address in the shared inbox
     world.add_shop(shop, rules_with(spec.delivery), outside.sim_slack, email=True)
     world.simulated_sender()
     step = timedelta(seconds=minutes * 60 / n)
@@ -503,7 +510,9 @@ def seed_batches(world: World, shops: list[str], batches: int, per_batch: int) -
     return raised
 
 
-def throughput_run(outside: Outside, prefix: str, hooks: int, batches: int, per_batch: int = 3) -> dict[str, Any]:
+def throughput_run(
+    outside: Outside, prefix: str, hooks: int, batches: int, per_batch: int = 3
+) -> dict[str, Any]:
     world = new_world(outside, prefix)
     shops = [f"hook-{h:02d}" for h in range(hooks)]
     for shop in shops:
@@ -533,7 +542,9 @@ def throughput_run(outside: Outside, prefix: str, hooks: int, batches: int, per_
         "alerts_raised": raised,
         "alerts_counted_in_messages": counted_in(texts),
         "batches_not_sent": left,
-        "aws_calls_per_message": round(world.calls.total() / report["messages"], 2) if report["messages"] else None,
+        "aws_calls_per_message": round(world.calls.total() / report["messages"], 2)
+        if report["messages"]
+        else None,
         "aws_calls_by_op": dict(sorted(world.calls.by_op.items())),
     }
 
@@ -638,17 +649,23 @@ def bursts(args: argparse.Namespace) -> list[BurstSpec]:
         BurstSpec("hourly, inside one hour", inside, Delivery.HOURLY, args.sender_second),
         BurstSpec("hourly, across an hour", across, Delivery.HOURLY, args.sender_second),
         BurstSpec("immediate, sender at :00", inside, Delivery.IMMEDIATE, 0),
-        BurstSpec(f"immediate, sender at :{args.sender_second:02d}", inside, Delivery.IMMEDIATE, args.sender_second),
+        BurstSpec(
+            f"immediate, sender at :{args.sender_second:02d}", inside, Delivery.IMMEDIATE, args.sender_second
+        ),
     ]
 
 
 def run_all(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with outside_world() as outside:
-        print(f"\n1. Intake: {args.events} detractors through events.handle, {args.shops} shops, Slack + e-mail each")
+        print(
+            f"\n1. Intake: {args.events} detractors through events.handle, {args.shops} shops, Slack + e-mail each"
+        )
         results["intake_clean"] = intake_run(outside, "i-clean", args.events, args.shops, 0)
         print_intake("clean", results["intake_clean"])
-        results["intake_duplicates"] = intake_run(outside, "i-dup", args.events, args.shops, args.duplicate_percent)
+        results["intake_duplicates"] = intake_run(
+            outside, "i-dup", args.events, args.shops, args.duplicate_percent
+        )
         print_intake(f"{args.duplicate_percent:g} % duplicates", results["intake_duplicates"])
         print(f"\n2. A burst of {args.burst} detractors in {args.burst_minutes} simulated minutes")
         results["bursts"] = []
@@ -681,14 +698,18 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     print("$ .venv/bin/python benchmarks/notifier.py " + " ".join(sys.argv[1:]))
-    print(f"{datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(
+        f"{datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
     started = time.perf_counter()
     results = run_all(args)
     print_summary(results)
     print(f"\nTotal {time.perf_counter() - started:.0f} s.")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, **results}, indent=2))
+        args.json.write_text(
+            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, **results}, indent=2)
+        )
     return 0
 
 
