@@ -522,6 +522,8 @@ def test_the_one_click_post_unsubscribes_once() -> None:
     assert entry.reason is Reason.UNSUBSCRIBED and entry.invite_id == iid
     assert entry.email_masked == "j***@example.com"
     assert bed.inv(iid).due_at is None  # the reminder is dropped
+    [told] = bed.publisher.of(events.CONTACT_SUPPRESSED)  # the notifier's replies stop too
+    assert told.data == {"email_hash": events.email_digest(JANE), "reason": "unsubscribed"}
 
     bed.clock.advance(timedelta(minutes=5))
     assert unsubscribe(bed.deps, token)[0] is Page.UNSUBSCRIBED

@@ -683,3 +683,22 @@ def test_the_mailer_is_closed_when_a_run_fails() -> None:
     with pytest.raises(KeyError):
         bed.run(render=broken)
     assert bed.mailer.closed == 1
+
+
+def test_a_run_announces_its_first_sends_per_shop_and_survey_type_not_its_reminders() -> None:
+    from services.feedback.domain.dispatch import announce_sent
+    from shared import events
+    from tests.fakes import ListPublisher
+
+    bed = Bed()
+    bed.plant(1)
+    bed.plant(2, email="second@example.com")
+    report = bed.run()
+    publisher = ListPublisher()
+    assert announce_sent(publisher, report, "run-1", T0) == 1
+    [sent] = publisher.of(events.SURVEYS_SENT)
+    assert (sent.shop_id, sent.data) == (
+        SHOP,
+        {"run_id": "run-1", "day": T0.date().isoformat(), "counts": {"nps": 2}},
+    )
+    assert announce_sent(publisher, DispatchReport(reminders=3), "run-2", T0) == 0

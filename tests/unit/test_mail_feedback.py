@@ -358,3 +358,16 @@ def test_a_bounce_for_an_unknown_invitation_still_suppresses_the_address() -> No
     contact = bed.surveys.contact(SHOP, email_key(JANE))
     assert contact is not None and contact.suppressed is Reason.BOUNCED
     assert bed.surveys.suppressions(SHOP) == []
+
+
+def test_acting_on_a_bounce_tells_the_other_services_by_the_address_digest_only() -> None:
+    from shared import events
+    from tests.fakes import ListPublisher
+
+    surveys, publisher = InMemorySurveyStore(InMemoryFeedbackStore()), ListPublisher()
+    feedback = [MailFeedback(SHOP, None, JANE, Reason.BOUNCED, BOUNCED_AT)]
+    assert act(surveys, feedback, BOUNCED_AT, publisher) == 1
+    [told] = publisher.of(events.CONTACT_SUPPRESSED)
+    assert told.shop_id == SHOP
+    assert told.data == {"email_hash": events.email_digest(JANE), "reason": "bounced"}
+    assert JANE not in str(told.model_dump())
