@@ -378,6 +378,10 @@ def test_erasing_a_customer_keeps_scores_and_drops_who_and_what_they_said(world:
     assert (case.email, case.first_name, case.comment) == (None, None, None)
     kept = world.built.store.answer(SHOP.shop_id, "inv-0010")
     assert kept is not None and kept.score == 2 and kept.comment is None and kept.email is None
+    [batch] = world.built.store.due_batches(T0 + timedelta(hours=2), 10)[:1]
+    closed = world.built.store.close_batch(batch)
+    assert closed is not None and closed.count == 1
+    assert "555-0100" not in closed.model_dump_json() and "Ana" not in closed.model_dump_json()
 
 
 def test_erasing_the_shop_leaves_nothing_of_it_and_nothing_of_another(world: World) -> None:

@@ -573,7 +573,38 @@ class DynamoNotifierStore:
             else:
                 self._erase_personal(shop_id, sk)
             erased += 1
-        return erased
+        cases = {sk.removeprefix("CASE#") for sk in sks if sk.startswith("CASE#")}
+        return erased + self._erase_from_batches(shop_id, cases)
+
+    def _erase_from_batches(self, shop_id: str, case_ids: set[str]) -> int:
+        """The alerts kept in batches (for their message) name the person and quote them: blanked."""
+        if not case_ids:
+            return 0
+        batches = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": _pk(shop_id), ":p": {"S": "BATCH#"}},
+        )
+        changed = 0
+        for item in batches:
+            samples = [Alert.model_validate_json(s["S"]) for s in item.get("samples", {}).get("L", [])]
+            if not any(a.case_id in case_ids for a in samples):
+                continue
+            kept = [
+                a.model_copy(update={"title": "(erased at the customer's request)", "text": ""})
+                if a.case_id in case_ids
+                else a
+                for a in samples
+            ]
+            self._db.update_item(
+                TableName=self._table,
+                Key=_key(shop_id, item["sk"]["S"]),
+                UpdateExpression="SET samples = :s",
+                ExpressionAttributeValues={
+                    ":s": {"L": [{"S": a.model_dump_json(exclude_none=True)} for a in kept]}
+                },
+            )
+            changed += 1
+        return changed
 
     def _erase_personal(self, shop_id: str, sk: str) -> None:
         item = self._get(shop_id, sk)
