@@ -4,6 +4,7 @@ messages a burst of detractors becomes with batching on. Nothing lost, nothing o
     .venv/bin/python benchmarks/notifier.py [--events 2000] [--duplicate-percent 10] [--burst 500]
                                             [--burst-minutes 10] [--sender-second 30] [--hooks 20]
                                             [--batches-per-hook 3] [--one-hook-batches 10] [--json PATH]
+                                            [--quick]
 
 Everything runs in this process: moto (``mock_aws``) with the local AWS server's item-level
 transaction backups (``cxloop.local.aws_server.item_level_transactions``), a real SMTP sink
@@ -12,8 +13,8 @@ transaction backups (``cxloop.local.aws_server.item_level_transactions``), a rea
 less than 1 s apart. The notifier is built by ``bootstrap.build_notifier`` and driven through its
 handlers: ``events.handle`` (the queue consumer's path) and ``sender.run`` (the scheduled sender).
 
-1. Intake: ``--events`` ResponseRecorded detractors, once clean and once with ``--duplicate-percent``
-   of them re-sent, timed one by one, AWS calls counted with botocore ``before-call`` hooks.
+1. Intake: ``--events`` ResponseRecorded detractors and ``--duplicate-percent`` of them re-sent (exact
+   copies, mixed in), timed one by one, AWS calls counted with botocore ``before-call`` hooks.
 2. Burst: ``--burst`` detractors over ``--burst-minutes`` simulated minutes, the sender run every
    simulated minute at ``--sender-second``; default rules (detractors hourly), a burst inside one hour
    and one across an hour boundary; immediate delivery for contrast. Simulated clock throughout: the
@@ -366,19 +367,25 @@ class Tally:
         }
 
 
-def intake_plan(n: int, shops: int, duplicate_percent: float, seed: int) -> list[tuple[str, str, int, bool]]:
-    """(shop, invite, score, is_duplicate) in arrival order: a duplicate re-sends one of the last 50."""
+@dataclass(frozen=True)
+class Arrival:
+    shop: str
+    data: dict[str, Any]
+    duplicate: bool
+
+
+def intake_plan(n: int, shops: int, duplicate_percent: float, seed: int) -> list[Arrival]:
+    """``n`` detractors in arrival order, one every simulated second, and ``duplicate_percent`` of ``n``
+    more: exact re-sends of one of the 50 before, mixed in (as a queue redelivers)."""
     rng = random.Random(seed)
-    duplicates = round(n * duplicate_percent / 100)
-    plan: list[tuple[str, str, int, bool]] = []
-    dup_at = set(rng.sample(range(1, n), duplicates)) if duplicates else set()
+    resend_after = Counter(rng.choices(range(n), k=round(n * duplicate_percent / 100)))
+    plan: list[Arrival] = []
     for i in range(n):
-        originals = [p for p in plan[-50:] if not p[3]]
-        if i in dup_at and originals:
-            shop, invite, score, _ = rng.choice(originals)
-            plan.append((shop, invite, score, True))
-        else:
-            plan.append((f"shop-{i % shops}", f"inv-{i:06d}", rng.randint(0, 6), False))
+        at = T0 + timedelta(seconds=i)
+        plan.append(Arrival(f"shop-{i % shops}", answer(f"inv-{i:06d}", rng.randint(0, 6), at, i), False))
+        for _ in range(resend_after[i]):
+            original = rng.choice([a for a in plan[-50:] if not a.duplicate])
+            plan.append(Arrival(original.shop, original.data, True))
     return plan
 
 
@@ -391,22 +398,33 @@ def intake_run(outside: Outside, prefix: str, n: int, shops: int, duplicate_perc
     world.add_shop("shop-warm", default_rules(), outside.slack, email=True)
     world.hear("shop-warm", answer("warm", 3, T0, 0), T0)  # imports, link keys, caches: not measured
     world.calls.by_op.clear()
-    for i, (shop, invite, score, is_dup) in enumerate(plan):
-        tally = dup if is_dup else new
+    started_all = time.perf_counter()
+    for i, arrival in enumerate(plan):
+        tally = dup if arrival.duplicate else new
         now = T0 + timedelta(seconds=i)
         before = Counter(world.calls.by_op)
         started = time.perf_counter()
-        raised = world.hear(shop, answer(invite, score, now, i), now)
+        raised = world.hear(arrival.shop, arrival.data, now)
         tally.seconds.append(time.perf_counter() - started)
         tally.calls.update(world.calls.by_op - before)
         tally.events += 1
         tally.alerts += raised
-    return {"new": new.view(), "duplicates": dup.view(), "check": intake_check(world, plan, shops)}
+    wall = time.perf_counter() - started_all
+    all_events = len(plan)
+    return {
+        "events": all_events,
+        "wall_s": round(wall, 2),
+        "events_per_s": round(all_events / wall, 1),
+        "alerts_per_s": round((new.alerts + dup.alerts) / wall, 1),
+        "new": new.view(),
+        "duplicates": dup.view(),
+        "check": intake_check(world, plan, shops),
+    }
 
 
-def intake_check(world: World, plan: list[tuple[str, str, int, bool]], shops: int) -> dict[str, Any]:
+def intake_check(world: World, plan: list[Arrival], shops: int) -> dict[str, Any]:
     """Each detractor: one case, and counted once in each destination's batch."""
-    unique = Counter(p[0] for p in plan if not p[3])
+    unique = Counter(a.shop for a in plan if not a.duplicate)
     cases = sum(len(world.built.store.cases(f"shop-{s}")) for s in range(shops))
     by_dest: Counter[str] = Counter()
     for s in range(shops):
@@ -536,6 +554,9 @@ def throughput_run(
         "messages_per_s": round(report["messages"] / wall, 2) if wall else None,
         "paced_sleeps": len(world.slept),
         "paced_sleep_s": round(sum(world.slept), 2),
+        "ms_per_message_unpaced": round((wall - sum(world.slept)) / report["messages"] * 1000, 1)
+        if report["messages"]
+        else None,
         "accepted": sum(s["accepted"] for s in stats),
         "rate_limited": sum(s["rate_limited"] for s in stats),
         "min_gap_s": round(min(gaps), 3) if gaps else None,
@@ -580,16 +601,17 @@ def retry_after_run(outside: Outside, prefix: str) -> dict[str, Any]:
 # --- printing ---------------------------------------------------------------------------------------
 
 
-def print_intake(name: str, result: dict[str, Any]) -> None:
+def print_intake(r: dict[str, Any]) -> None:
+    print(f"  {r['events']} events in {r['wall_s']} s = {r['events_per_s']} events/s, "
+          f"{r['alerts_per_s']} alerts into batches/s (an alert per destination)")  # fmt: skip
     for kind in ("new", "duplicates"):
-        t = result[kind]
+        t = r[kind]
         if not t["events"]:
             continue
-        print(f"  {name}, {kind}: {t['events']} events in {t['seconds']} s = {t['events_per_s']}/s; "
-              f"{t['alerts_raised']} alerts into batches = {t['alerts_per_s']}/s; "
-              f"latency p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms, p99 {t['p99_ms']} ms, max {t['max_ms']} ms")  # fmt: skip
-        print(f"    AWS calls per event {t['aws_calls_per_event']}: {t['aws_calls_by_op']}")
-    print(f"    check: {result['check']}")
+        print(f"  {kind}: {t['events']} events, {t['alerts_raised']} alerts raised; "
+              f"per event p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms, p99 {t['p99_ms']} ms, max {t['max_ms']} ms; "
+              f"AWS calls per event {t['aws_calls_per_event']}: {t['aws_calls_by_op']}")  # fmt: skip
+    print(f"  check: {r['check']}")
 
 
 def print_burst(r: dict[str, Any]) -> None:
@@ -604,32 +626,46 @@ def print_burst(r: dict[str, Any]) -> None:
 def print_throughput(name: str, r: dict[str, Any]) -> None:
     print(f"  {name}: {r['messages']} messages in {r['seconds']} s = {r['messages_per_s']}/s "
           f"(deferred {r['deferred']}); paced sleeps {r['paced_sleeps']} totalling {r['paced_sleep_s']} s; "
-          f"sink accepted {r['accepted']}, 429s {r['rate_limited']}, min gap per hook {r['min_gap_s']} s; "
+          f"{r['ms_per_message_unpaced']} ms a message besides pacing; sink accepted {r['accepted']}, 429s {r['rate_limited']}, min gap per hook {r['min_gap_s']} s; "
           f"alerts {r['alerts_raised']} raised, {r['alerts_counted_in_messages']} in messages; "
           f"batches not sent {r['batches_not_sent']}")  # fmt: skip
     print(f"    AWS calls per message {r['aws_calls_per_message']}: {r['aws_calls_by_op']}")
 
 
+def print_retry_after(r: dict[str, Any]) -> None:
+    print("  1 hook, 2 due batches, the first post answered 429 with Retry-After: 2; sender runs:")
+    for run in r["runs"]:
+        print(f"    {run['at']}: {run['messages']} messages ({run['alerts']} alerts), {run['deferred']} deferred, "
+              f"{run['wall_s']} s")  # fmt: skip
+    print(f"    sleeps {r['sleeps_s']} s; sink {r['sink']}; alerts {r['alerts_raised']} raised, "
+          f"{r['alerts_counted_in_messages']} in messages; batches not sent {r['batches_not_sent']}")  # fmt: skip
+
+
 def summary_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
-    clean, dup = results["intake_clean"], results["intake_duplicates"]
+    intake = results["intake"]
+    new, dup = intake["new"], intake["duplicates"]
+    lost = intake["check"]["lost_or_doubled"]
     rows = [
-        ("intake, events/s (alerts into batches/s)", f"{clean['new']['events_per_s']} ({clean['new']['alerts_per_s']})"),
-        ("intake p50 / p95 per event", f"{clean['new']['p50_ms']} / {clean['new']['p95_ms']} ms"),
-        ("AWS calls per new / duplicate event",
-         f"{clean['new']['aws_calls_per_event']} / {dup['duplicates']['aws_calls_per_event']}"),
-        ("alerts raised by duplicates", str(dup["duplicates"]["alerts_raised"])),
-    ]  # fmt: skip
+        ("intake: events/s, alerts into batches/s", f"{intake['events_per_s']}, {intake['alerts_per_s']}"),
+        ("intake: p50 / p95 per new event", f"{new['p50_ms']} / {new['p95_ms']} ms"),
+        (
+            "AWS calls per new / duplicate event",
+            f"{new['aws_calls_per_event']} / {dup['aws_calls_per_event']}",
+        ),
+        (f"alerts raised by {dup['events']} duplicates", str(dup["alerts_raised"])),
+        ("intake lost or doubled (e-mail / Slack)", f"{lost['team']} / {lost['slack']}"),
+    ]
     for r in results["bursts"]:
-        lost = (r["slack_alerts_counted"] - r["cases"], r["email_alerts_counted"] - r["cases"])
-        rows.append((f"{r['scenario']}: messages Slack / e-mail",
-                     f"{r['slack_messages']} / {r['email_messages']} (counted - cases: {lost[0]} / {lost[1]}; "
-                     f"cases {r['cases']}; 429s {r['slack_rate_limited']})"))  # fmt: skip
+        rows.append((f"burst, {r['scenario']}: messages Slack / e-mail",
+                     f"{r['slack_messages']} / {r['email_messages']} (alerts announced {r['slack_alerts_counted']}"
+                     f" / {r['email_alerts_counted']}; cases {r['cases']}; 429s {r['slack_rate_limited']})"))  # fmt: skip
     for key in ("throughput_many", "throughput_one"):
         r = results[key]
         rows.append((f"Slack, {r['hooks']} hook(s) x {r['batches_per_hook']} batches: messages/s",
-                     f"{r['messages_per_s']} (min gap {r['min_gap_s']} s, 429s {r['rate_limited']})"))  # fmt: skip
+                     f"{r['messages_per_s']} (min gap {r['min_gap_s']} s, 429s {r['rate_limited']}, "
+                     f"{r['ms_per_message_unpaced']} ms a message besides pacing)"))  # fmt: skip
     r = results["retry_after"]
-    rows.append(("one 429 (Retry-After: 2): delivered / alerts counted",
+    rows.append(("one 429 (Retry-After: 2): accepted / alerts announced",
                  f"{r['sink']['accepted']} / {r['alerts_counted_in_messages']} of {r['alerts_raised']}"))  # fmt: skip
     return rows
 
@@ -658,15 +694,10 @@ def bursts(args: argparse.Namespace) -> list[BurstSpec]:
 def run_all(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with outside_world() as outside:
-        print(
-            f"\n1. Intake: {args.events} detractors through events.handle, {args.shops} shops, Slack + e-mail each"
-        )
-        results["intake_clean"] = intake_run(outside, "i-clean", args.events, args.shops, 0)
-        print_intake("clean", results["intake_clean"])
-        results["intake_duplicates"] = intake_run(
-            outside, "i-dup", args.events, args.shops, args.duplicate_percent
-        )
-        print_intake(f"{args.duplicate_percent:g} % duplicates", results["intake_duplicates"])
+        print(f"\n1. Intake: {args.events} detractors and {args.duplicate_percent:g} % re-sent, through "
+              f"events.handle, over {args.shops} shops with Slack + e-mail each")  # fmt: skip
+        results["intake"] = intake_run(outside, "intake", args.events, args.shops, args.duplicate_percent)
+        print_intake(results["intake"])
         print(f"\n2. A burst of {args.burst} detractors in {args.burst_minutes} simulated minutes")
         results["bursts"] = []
         for i, spec in enumerate(bursts(args)):
@@ -678,16 +709,16 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         results["throughput_one"] = throughput_run(outside, "t-one", 1, args.one_hook_batches)
         print_throughput(f"1 hook x {args.one_hook_batches} batches", results["throughput_one"])
         results["retry_after"] = retry_after_run(outside, "r429")
-        print(f"  one 429 with Retry-After: 2: {results['retry_after']}")
+        print_retry_after(results["retry_after"])
     bootstrap.use(None)
     return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--events", type=int, default=2000, help="detractors through the intake, per run")
+    parser.add_argument("--events", type=int, default=2000, help="new detractors through the intake")
     parser.add_argument("--shops", type=int, default=4, help="shops the intake's events are spread over")
-    parser.add_argument("--duplicate-percent", type=float, default=10.0)
+    parser.add_argument("--duplicate-percent", type=float, default=10.0, help="of --events, re-sent on top")
     parser.add_argument("--burst", type=int, default=500)
     parser.add_argument("--burst-minutes", type=int, default=10)
     parser.add_argument("--sender-second", type=int, default=30, choices=range(60), metavar="0-59",
@@ -696,7 +727,10 @@ def main() -> int:
     parser.add_argument("--batches-per-hook", type=int, default=3)
     parser.add_argument("--one-hook-batches", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small sizes, about a minute")
     args = parser.parse_args()
+    if args.quick:
+        args.events, args.burst, args.hooks, args.batches_per_hook, args.one_hook_batches = 200, 100, 5, 2, 3
     print("$ .venv/bin/python benchmarks/notifier.py " + " ".join(sys.argv[1:]))
     print(
         f"{datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"

@@ -235,7 +235,8 @@ def test_a_negative_review_alerts_at_once_and_its_approved_reply_goes_to_the_rev
     world.configure()
     world.bus()
     world.hear(events.FEEDBACK_SCORED, scored_mention("trustpilot:r1", 1.0))
-    world.send(T0 + timedelta(seconds=30))
+    assert world.send(T0 + timedelta(seconds=30))["messages"] == 0  # its minute is not over
+    world.send(T0 + timedelta(minutes=1))
     [message] = world.slack_messages()
     blocks = json.dumps(message["blocks"])
     assert "trustpilot" in blocks and "refund" in blocks
@@ -473,3 +474,27 @@ def test_a_broken_review_source_and_its_recovery_reach_the_owner_once_each(world
     text = json.dumps(message["blocks"])
     assert "trustpilot connection broken" in text and "HTTP 401" in text and "works again" in text
     assert message["text"].startswith("2 review source notices")
+
+
+def test_immediate_alerts_of_one_minute_are_one_message_whenever_the_sender_runs(world: World) -> None:
+    world.configure(rules=(Rule(kind=RuleKind.DETRACTOR, delivery=Delivery.IMMEDIATE, max_score=6),))
+    for i, second in enumerate((5, 10, 15, 35, 40, 55)):
+        at = T0 + timedelta(seconds=second)
+        world.hear(events.RESPONSE_RECORDED, answer(f"inv-3{i:03d}", 1), now=at)
+        assert world.send(at + timedelta(seconds=1))["messages"] == 0  # the minute is still open
+    assert world.send(T0 + timedelta(minutes=1, seconds=1))["messages"] == 2  # Slack and e-mail, once each
+    [message] = world.slack_messages()
+    assert message["text"].startswith("6 detractors")
+
+
+def test_a_sender_short_of_time_leaves_the_rest_due(world: World) -> None:
+    world.configure(slack_hook=None, rules=(Rule(kind=RuleKind.DETRACTOR, delivery=Delivery.IMMEDIATE),))
+    for minute in range(3):
+        world.hear(
+            events.RESPONSE_RECORDED, answer(f"inv-4{minute:03d}", 1), now=T0 + timedelta(minutes=minute)
+        )
+    later = T0 + timedelta(minutes=5)
+    short = sender.run(later, time_left=lambda: 10.0)
+    assert (short["messages"], short["unfinished"]) == (0, True)
+    done = sender.run(later)
+    assert (done["messages"], done["unfinished"]) == (3, False)

@@ -123,8 +123,8 @@ def test_every_alert_in_a_window_shares_its_batch_and_is_due_no_earlier_than_it_
 ) -> None:
     key, due = window(delivery, at)
     if delivery is Delivery.IMMEDIATE:
-        assert due <= at < due + timedelta(minutes=1)
-        assert window(delivery, due + timedelta(seconds=59))[0] == key
+        assert at < due <= at + timedelta(minutes=1)
+        assert window(delivery, due - timedelta(microseconds=1))[0] == key != window(delivery, due)[0]
     elif delivery is Delivery.HOURLY:
         assert at < due <= at + timedelta(hours=1)
         assert window(delivery, due - timedelta(microseconds=1))[0] == key != window(delivery, due)[0]

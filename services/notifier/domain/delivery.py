@@ -21,6 +21,7 @@ from shared.tenancy import Shop, ShopDirectory
 
 MAX_BACKOFF = timedelta(hours=1)
 MAX_INLINE_WAIT_S = 5.0  # longer waits for one destination: its batch goes to the next run
+STOP_WITH_S = 15.0  # seconds of the run left when the sender takes no more batches
 BROKEN_NOTICE_TTL = timedelta(days=365)
 
 
@@ -70,15 +71,23 @@ class SendReport:
     deferred: int = 0
     held: int = 0
     broken: list[str] = field(default_factory=list)
+    unfinished: bool = False  # stopped before its time ran out; the rest is still due
 
 
 def backoff(attempts: int) -> timedelta:
     return min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** min(attempts, 10)))
 
 
-def send_due(deps: SenderDeps, now: datetime, limit: int = 200) -> SendReport:
+def send_due(
+    deps: SenderDeps, now: datetime, limit: int = 200, time_left: Callable[[], float] | None = None
+) -> SendReport:
+    """Send what is due; stop early when ``time_left()`` (seconds of the Lambda's run) gets short: the
+    rest stays due for the next run (a backlog released after an outage drains at 1/s per webhook)."""
     report = SendReport()
     for ref in deps.store.due_batches(now, limit):
+        if time_left is not None and time_left() < STOP_WITH_S:
+            report.unfinished = True
+            break
         _send(deps, ref, now, report)
     return report
 

@@ -1,7 +1,9 @@
 """Delivery windows: which batch an alert joins, and when that batch goes out.
 
-Immediate alerts are grouped per minute (the sender runs every minute), hourly ones per clock hour,
-daily ones per day in the shop's time zone, sent the next morning at eight.
+Immediate alerts are grouped per minute and sent when the minute is over (the sender runs every
+minute, so within about two), hourly ones per clock hour, daily ones per day in the shop's time zone,
+sent the next morning at eight. A window is due at its end, never its start: a batch closed while its
+window is still open would send each later alert of that window on its own.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ def window(delivery: Delivery, at: datetime, timezone: str = "UTC") -> tuple[str
     at = at.astimezone(UTC)
     if delivery is Delivery.IMMEDIATE:
         start = at.replace(second=0, microsecond=0)
-        return f"{delivery.value}#{start:%Y-%m-%dT%H:%M}", start
+        return f"{delivery.value}#{start:%Y-%m-%dT%H:%M}", start + timedelta(minutes=1)
     if delivery is Delivery.HOURLY:
         start = at.replace(minute=0, second=0, microsecond=0)
         return f"{delivery.value}#{start:%Y-%m-%dT%H}", start + timedelta(hours=1)

@@ -3,6 +3,7 @@ out to customers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,9 +15,9 @@ from shared.observability import logger
 log = logger("notifier")
 
 
-def run(now: datetime) -> dict[str, Any]:
+def run(now: datetime, time_left: Callable[[], float] | None = None) -> dict[str, Any]:
     built = notifier()
-    report = send_due(built.sender_deps(), now)
+    report = send_due(built.sender_deps(), now, time_left=time_left)
     replies = send_due_replies(built.reply_deps(), now)
     summary = {
         "messages": report.delivered,
@@ -24,6 +25,7 @@ def run(now: datetime) -> dict[str, Any]:
         "deferred": report.deferred,
         "held": report.held,
         "broken": report.broken,
+        "unfinished": report.unfinished,
         "replies": replies,
     }
     log.info("sender run", extra={"report": summary})
@@ -32,4 +34,5 @@ def run(now: datetime) -> dict[str, Any]:
 
 @log.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run(datetime.now(tz=UTC))
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return run(datetime.now(tz=UTC), (lambda: remaining() / 1000) if remaining else None)
