@@ -107,6 +107,9 @@ def _deliver(
     rendered: RenderedDigest | None,
     week: str,
 ) -> bool:
+    state = built.store.destination_state(shop.shop_id, destination.name)
+    if state.broken or (state.blocked_until and state.blocked_until > datetime.now(tz=UTC)):
+        return False  # the sender's pace and Retry-After hold for the digest too; tried again tomorrow
     if destination.kind is DestinationKind.SLACK:
         from services.notifier.adapters.slack_webhook import Delivered, SlackWebhook
         from services.notifier.domain.digest_slack import digest_slack

@@ -498,3 +498,52 @@ def test_a_sender_short_of_time_leaves_the_rest_due(world: World) -> None:
     assert (short["messages"], short["unfinished"]) == (0, True)
     done = sender.run(later)
     assert (done["messages"], done["unfinished"]) == (3, False)
+
+
+def test_a_theme_written_while_the_reply_is_sent_neither_loses_the_outcome_nor_sends_twice(
+    world: World,
+) -> None:
+    from dataclasses import replace
+
+    from services.notifier.domain import replies
+
+    world.configure(slack_hook=None, reply_mode=ReplyMode.AUTOMATIC, reply_hold_minutes=0)
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0015", 2, comment="Torn."))
+    deps = world.built.reply_deps()
+    theme = {
+        "subject": "response", "subject_id": "inv-0015", "revision": 1, "key": "inv-0015#1",
+        "sentiment": {"label": "negative", "score": -0.9, "confidence": 0.95},
+        "themes": [{"theme": "product_quality", "sentiment": "negative", "score": -0.9}],
+        "language": "en", "taxonomy": "ecommerce", "model_version": "t", "scored_at": T0.isoformat(),
+    }  # fmt: skip
+
+    class MidSend:
+        """The mailer; while it sends, the reading arrives and is written to the case."""
+
+        def send(self, email: Any) -> str:
+            world.hear(events.FEEDBACK_SCORED, theme)
+            with pytest.raises(replies.ReplyRefused, match="being sent"):  # the owner clicks meanwhile
+                replies.approve(deps, SHOP.shop_id, "response:inv-0015", T0, "another text")
+            return deps.mailer.send(email)
+
+        def close(self) -> None: ...
+
+    racing = replace(deps, mailer=MidSend())
+    assert replies.send_due_replies(racing, T0 + timedelta(seconds=1)) == 1
+    case = world.built.store.case(SHOP.shop_id, "response:inv-0015")
+    assert case is not None and case.reply_state is ReplyState.SENT and case.reply_claimed_until is None
+    assert [t.theme for t in case.themes] == ["product_quality"]  # the concurrent write is kept too
+    assert world.send(T0 + timedelta(minutes=30))["replies"] == 0  # nothing left due: not sent again
+    assert len([m for m in world.inbox() if m["To"] == "inv-0015@customer.example"]) == 1
+
+
+def test_an_erased_customers_due_reply_is_dropped_and_does_not_stop_the_others(world: World) -> None:
+    world.configure(slack_hook=None, reply_mode=ReplyMode.AUTOMATIC, reply_hold_minutes=5)
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0016", 1))
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0017", 1))
+    world.hear(events.CUSTOMER_ERASED, {"customer_keys": ["email:inv-0016"], "orders": []})
+    assert world.send(T0 + timedelta(minutes=6))["replies"] == 1
+    to = [m["To"] for m in world.inbox()]
+    assert "inv-0017@customer.example" in to and "inv-0016@customer.example" not in to
+    erased = world.built.store.case(SHOP.shop_id, "response:inv-0016")
+    assert erased is not None and erased.reply_state is ReplyState.NONE and erased.email is None

@@ -52,7 +52,7 @@ class Shops:
 
 
 class Settings:
-    def get(self, shop_id: str) -> NotifierSettings:
+    def get(self, shop_id: str, *, fresh: bool = False) -> NotifierSettings:
         return SETTINGS
 
 

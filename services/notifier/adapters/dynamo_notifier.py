@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +31,7 @@ BATCH_DUE = "BATCH"
 REPLY_DUE = "REPLY"
 ALERT_TTL = timedelta(days=90)
 MAX_ORDERS = 200  # per customer: enough for any churn feature (a year and the gaps between orders)
+CONFLICT_TRIES = 4  # a batch written by a burst of alerts at once
 RULE_COUNT = "n_"  # a batch's count per rule: n_detractor ...
 PERSONAL = ("email", "first_name", "comment", "reply_text")
 
@@ -205,26 +208,30 @@ class DynamoNotifierStore:
                 ":ttl": _ttl(due_at + ALERT_TTL),
             },
         }
-        try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": marker,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Update": batch_update},
-                ]
-            )
-        except self._errors.TransactionCanceledException as e:
-            codes = [r.get("Code") for r in e.response.get("CancellationReasons") or []]
-            if codes and codes[0] == "ConditionalCheckFailed":
-                return Added.DUPLICATE
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                return Added.CLOSED
-            raise
+        items = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": marker,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {"Update": batch_update},
+        ]
+        for attempt in range(CONFLICT_TRIES):
+            try:
+                self._db.transact_write_items(TransactItems=items)
+                break
+            except self._errors.TransactionCanceledException as e:
+                codes = [r.get("Code") for r in e.response.get("CancellationReasons") or []]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    return Added.DUPLICATE
+                if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                    return Added.CLOSED
+                if "TransactionConflict" not in codes or attempt == CONFLICT_TRIES - 1:
+                    raise
+                # Another alert of a burst is writing the same batch: try again in a moment.
+                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # jitter
         self._add_sample(alert, ref)
         return Added.NEW
 
@@ -574,11 +581,15 @@ class DynamoNotifierStore:
                 self._erase_personal(shop_id, sk)
             erased += 1
         cases = {sk.removeprefix("CASE#") for sk in sks if sk.startswith("CASE#")}
-        return erased + self._erase_from_batches(shop_id, cases)
+        return erased + self._erase_from_batches(shop_id, cases, set(customer_keys))
 
-    def _erase_from_batches(self, shop_id: str, case_ids: set[str]) -> int:
+    def _erase_from_batches(self, shop_id: str, case_ids: set[str], customer_keys: set[str]) -> int:
         """The alerts kept in batches (for their message) name the person and quote them: blanked."""
-        if not case_ids:
+
+        def names(alert: Alert) -> bool:
+            return alert.case_id in case_ids or alert.customer_key in customer_keys
+
+        if not case_ids and not customer_keys:
             return 0
         batches = self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
@@ -587,11 +598,13 @@ class DynamoNotifierStore:
         changed = 0
         for item in batches:
             samples = [Alert.model_validate_json(s["S"]) for s in item.get("samples", {}).get("L", [])]
-            if not any(a.case_id in case_ids for a in samples):
+            if not any(names(a) for a in samples):
                 continue
             kept = [
-                a.model_copy(update={"title": "(erased at the customer's request)", "text": ""})
-                if a.case_id in case_ids
+                a.model_copy(
+                    update={"title": "(erased at the customer's request)", "text": "", "customer_key": None}
+                )
+                if names(a)
                 else a
                 for a in samples
             ]
@@ -607,17 +620,30 @@ class DynamoNotifierStore:
         return changed
 
     def _erase_personal(self, shop_id: str, sk: str) -> None:
+        """Who they are and what they wrote go; on a case also the reply in waiting (nobody left to send
+        it to) and the notes of its history (a mail error may quote the address). The version moves on,
+        so a write prepared before the erasure cannot put any of it back."""
         item = self._get(shop_id, sk)
         if not item or "doc" not in item:
             return
         doc = json.loads(item["doc"]["S"])
-        for field in (*PERSONAL, "customer_key"):
+        for field in (*PERSONAL, "customer_key", "reply_subject"):
             doc.pop(field, None)
+        update, values = "SET doc = :d", {}
+        if sk.startswith("CASE#"):
+            if doc.get("reply_state") in ("scheduled", "awaiting_approval"):
+                doc["reply_state"] = "none"
+            doc.pop("reply_due_at", None)
+            doc.pop("reply_claimed_until", None)
+            doc["history"] = [{**e, "note": ""} for e in doc.get("history", [])]
+            doc["version"] = int(doc.get("version", 0)) + 1
+            update += ", version = :v"
+            values[":v"] = {"N": str(doc["version"])}
         self._db.update_item(
             TableName=self._table,
             Key=_key(shop_id, sk),
-            UpdateExpression="SET doc = :d REMOVE cust_pk, cust_sk",
-            ExpressionAttributeValues={":d": {"S": json.dumps(doc)}},
+            UpdateExpression=update + " REMOVE cust_pk, cust_sk, due_pk, due_sk",
+            ExpressionAttributeValues={":d": {"S": json.dumps(doc)}, **values},
         )
 
     def erase_shop(self, shop_id: str) -> int:

@@ -21,9 +21,9 @@ class DynamoNotifierSettings:
     def _key(self, shop_id: str) -> dict[str, Any]:
         return {"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": SK}}
 
-    def get(self, shop_id: str) -> NotifierSettings:
+    def get(self, shop_id: str, *, fresh: bool = False) -> NotifierSettings:
         hit = self._cache.get(shop_id)
-        if hit and time.monotonic() - hit[0] < self._cache_seconds:
+        if hit and not fresh and time.monotonic() - hit[0] < self._cache_seconds:
             return hit[1]
         item = self._db.get_item(TableName=self._table, Key=self._key(shop_id)).get("Item")
         settings = NotifierSettings.model_validate_json(item["doc"]["S"]) if item else NotifierSettings()

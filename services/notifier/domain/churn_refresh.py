@@ -93,6 +93,7 @@ def refresh(
                 title=f"{row.name} may be drifting away "
                 f"(risk {row.risk:.0%}, {row.spend_year:,.0f} spent this year)",
                 text="; ".join(row.reasons),
+                customer_key=row.customer_key,
             )
             raise_alert(deps.store, settings, shop, alert, rule.destinations)
     return sorted(at_risk, key=lambda r: -r.risk)

@@ -72,6 +72,7 @@ class SendReport:
     held: int = 0
     broken: list[str] = field(default_factory=list)
     unfinished: bool = False  # stopped before its time ran out; the rest is still due
+    failed: list[str] = field(default_factory=list)  # batches that raised; still due
 
 
 def backoff(attempts: int) -> timedelta:
@@ -88,14 +89,17 @@ def send_due(
         if time_left is not None and time_left() < STOP_WITH_S:
             report.unfinished = True
             break
-        _send(deps, ref, now, report)
+        try:
+            _send(deps, ref, now, report)
+        except Exception as e:  # one batch's surprise must not stop every other shop's
+            # A batch closed but not finished is still due: it is sent again on a later run.
+            report.failed.append(f"{ref.shop_id}/{ref.destination}/{ref.window}: {type(e).__name__}")
     return report
 
 
 def _send(deps: SenderDeps, ref: BatchRef, now: datetime, report: SendReport) -> None:
     shop = deps.shops.get(ref.shop_id)
-    settings = deps.settings.get(ref.shop_id)
-    destination = next((d for d in destinations(settings, shop, ()) if d.name == ref.destination), None)
+    destination = _destination(deps, shop, ref)
     batch = deps.store.close_batch(ref)
     if batch is None:
         return  # sent meanwhile
@@ -119,6 +123,17 @@ def _send(deps: SenderDeps, ref: BatchRef, now: datetime, report: SendReport) ->
     result = deps.channels[destination.kind].deliver(shop, destination, batch)
     deps.pacer.sent(hook)
     _settle(deps, shop, destination, batch, result, now, report)
+
+
+def _destination(deps: SenderDeps, shop: Shop | None, ref: BatchRef) -> Destination | None:
+    """The batch's destination in the shop's settings, read again when this container's copy does not
+    have it (the owner may have added it a moment ago)."""
+    for fresh in (False, True):
+        settings = deps.settings.get(ref.shop_id, fresh=fresh)
+        found = next((d for d in destinations(settings, shop, ()) if d.name == ref.destination), None)
+        if found is not None:
+            return found
+    return None
 
 
 def _blocked_s(state: DestinationState, now: datetime) -> float:

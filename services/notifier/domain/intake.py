@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.notifier.domain.cases import update_case
 from services.notifier.domain.model import (
     Alert,
     Answer,
@@ -147,6 +148,7 @@ def _act(
             url=firing.url,
             case_id=case_id,
             approve_url=link,
+            customer_key=make_case().customer_key if case_id else None,
         )
         alerts.extend(raise_alert(deps.store, settings, shop, alert, firing.rule.destinations))
     return alerts
@@ -250,29 +252,27 @@ def _new_case(case: Case, settings: NotifierSettings, now: datetime, rules: list
 
 def _case_answer(store: NotifierStore, shop_id: str, answer: Answer, now: datetime) -> None:
     """A case keeps what the customer said last: a comment added after the score, a changed score."""
-    case = store.case(shop_id, f"response:{answer.invite_id}")
-    if case is None or (case.score, case.comment) == (answer.score, answer.comment):
-        return
-    note = f"score {case.score} → {answer.score}" if case.score != answer.score else "comment added"
-    changed = case.model_copy(
-        update={
+
+    def change(case: Case) -> dict[str, object] | None:
+        if (case.score, case.comment) == (answer.score, answer.comment):
+            return None
+        note = f"score {case.score} → {answer.score}" if case.score != answer.score else "comment added"
+        return {
             "score": answer.score,
             "comment": answer.comment,
             "history": [*case.history, CaseEvent(at=now, what="answer_changed", note=note)],
-            "version": case.version + 1,
         }
-    )
-    store.save_case(changed, case.version)
+
+    update_case(store, shop_id, f"response:{answer.invite_id}", change)
 
 
 def _case_themes(store: NotifierStore, shop_id: str, case_id: str, event: FeedbackScored) -> None:
     """The reading came after the case was opened: the case (and the reply drafted from it) gets themes."""
-    case = store.case(shop_id, case_id)
-    if case is None or case.themes == event.themes:
-        return
-    store.save_case(
-        case.model_copy(update={"themes": event.themes, "version": case.version + 1}), case.version
-    )
+
+    def change(case: Case) -> dict[str, object] | None:
+        return None if case.themes == event.themes else {"themes": event.themes}
+
+    update_case(store, shop_id, case_id, change)
 
 
 def _surges(

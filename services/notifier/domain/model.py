@@ -200,6 +200,8 @@ class Case(BaseModel):
     themes: list[ThemeScore] = Field(default_factory=list)
     reply_state: ReplyState = ReplyState.NONE
     reply_due_at: datetime | None = None
+    # While a sender holds the case to mail its reply: nobody else sends, approves or closes it.
+    reply_claimed_until: datetime | None = None
     reply_subject: str | None = None
     reply_text: str | None = None
     history: list[CaseEvent] = Field(default_factory=list)
@@ -228,6 +230,7 @@ class Alert(BaseModel):
     url: str | None = None  # a review's page
     case_id: str | None = None
     approve_url: str | None = None
+    customer_key: str | None = None  # whom it names (erased with them)
 
 
 class AlertBatch(BaseModel):

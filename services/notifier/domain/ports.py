@@ -52,7 +52,7 @@ class Customer:
 
 
 class SettingsSource(Protocol):
-    def get(self, shop_id: str) -> NotifierSettings: ...
+    def get(self, shop_id: str, *, fresh: bool = False) -> NotifierSettings: ...
 
 
 class NotifierStore(Protocol):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.notifier.domain.cases import update_case
 from services.notifier.domain.model import Case, CaseEvent, CaseStatus, NotifierSettings, ReplyState
 from services.notifier.domain.ports import NotifierStore, Publisher, SettingsSource
 from services.notifier.reply_drafts import Draft, draft, html_of
@@ -21,6 +22,7 @@ from shared.mail.message import Mailer, MailError, OutgoingEmail
 from shared.tenancy import Shop, ShopDirectory
 
 REVIEW_REPLY_REQUESTED = "ReviewReplyRequested"
+MAX_PUBLIC_REPLY = 5000  # what the reviews service posts
 LEASE = timedelta(minutes=10)
 RETRY = timedelta(minutes=15)
 SENDABLE = (ReplyState.SCHEDULED, ReplyState.AWAITING_APPROVAL)
@@ -61,8 +63,12 @@ def send_due_replies(deps: ReplyDeps, now: datetime, limit: int = 100) -> int:
     sent = 0
     for shop_id, case_id in deps.store.due_replies(now, limit):
         case = deps.store.case(shop_id, case_id)
-        if case is not None and case.reply_state is ReplyState.SCHEDULED:
+        if case is None or case.reply_state is not ReplyState.SCHEDULED:
+            continue
+        try:
             sent += send(deps, case, now).reply_state is ReplyState.SENT
+        except (ReplyRefused, LookupError) as e:  # no address left (erased), the shop gone
+            _finish(deps.store, case, now, ReplyState.NONE, note=str(e))
     return sent
 
 
@@ -75,6 +81,10 @@ def approve(
         raise LookupError(case_id)
     if case.reply_state not in SENDABLE:
         raise ReplyRefused(f"this case's reply is {case.reply_state.value}")
+    if _claimed(case, now):
+        raise ReplyRefused("its reply is being sent right now")
+    if case.subject == "mention" and len((text or "").strip()) > MAX_PUBLIC_REPLY:
+        raise ReplyRefused(f"a public reply is at most {MAX_PUBLIC_REPLY} characters")
     shop, settings = _shop(deps, shop_id), deps.settings.get(shop_id)
     proposed = current_draft(case, shop, settings)
     body = (text or "").strip() or proposed.text
@@ -101,6 +111,8 @@ def close(
         raise LookupError(case_id)
     if case.status is CaseStatus.RESOLVED:
         return case
+    if _claimed(case, now):
+        raise ReplyRefused("its reply is being sent right now")
     reply_state = ReplyState.NONE if case.reply_state in SENDABLE else case.reply_state
     saved = _save(
         deps.store,
@@ -121,7 +133,15 @@ def send(deps: ReplyDeps, case: Case, now: datetime) -> Case:
     shop, settings = _shop(deps, case.shop_id), deps.settings.get(case.shop_id)
     if not case.email:
         raise ReplyRefused("no e-mail address for this customer (erased, or never given)")
-    claimed = _save(deps.store, case, reply_state=ReplyState.SCHEDULED, reply_due_at=now + LEASE)
+    if _claimed(case, now):
+        return case  # another sender has it
+    claimed = _save(
+        deps.store,
+        case,
+        reply_state=ReplyState.SCHEDULED,
+        reply_due_at=now + LEASE,
+        reply_claimed_until=now + LEASE,
+    )
     if claimed is None:
         return deps.store.case(case.shop_id, case.case_id) or case
     if deps.store.is_suppressed(case.shop_id, email_digest(case.email)):
@@ -143,35 +163,52 @@ def send(deps: ReplyDeps, case: Case, now: datetime) -> Case:
         if e.permanent:
             return _finish(deps.store, claimed, now, ReplyState.FAILED, e.message)
         retry = now + timedelta(seconds=e.retry_after_s) if e.retry_after_s else now + RETRY
-        return (
-            _save(
-                deps.store,
-                claimed,
-                reply_due_at=retry,
-                history=_event(claimed, now, "reply_deferred", note=e.message),
-            )
-            or claimed
-        )
-    return _finish(
-        deps.store,
-        claimed.model_copy(update={"reply_text": reply.text, "reply_subject": reply.subject}),
-        now,
-        ReplyState.SENT,
-    )
+        why = e.message
+
+        def defer(current: Case) -> dict[str, object]:
+            history = _event(current, now, "reply_deferred", note=why)
+            return {"reply_due_at": retry, "reply_claimed_until": None, "history": history}
+
+        return update_case(deps.store, case.shop_id, case.case_id, defer) or claimed
+    return _finish(deps.store, claimed, now, ReplyState.SENT, text=(reply.subject, reply.text))
 
 
-def _finish(store: NotifierStore, case: Case, now: datetime, state: ReplyState, note: str = "") -> Case:
-    replied = state is ReplyState.SENT or state is ReplyState.REQUESTED
-    changes: dict[str, object] = {"reply_state": state, "reply_due_at": None}
-    if replied:
-        changes["first_reply_at"] = case.first_reply_at or now
-        if case.status is CaseStatus.OPEN:
-            changes["status"] = CaseStatus.REPLIED
+def _finish(
+    store: NotifierStore,
+    case: Case,
+    now: datetime,
+    state: ReplyState,
+    note: str = "",
+    text: tuple[str, str] | None = None,
+) -> Case:
+    """Record how the reply ended, on the case as it is now: a theme or an answer may have been written
+    to it meanwhile, and losing the outcome would send the reply again when the claim runs out."""
     what = {ReplyState.SENT: "reply_sent", ReplyState.REQUESTED: "reply_requested"}.get(
         state, f"reply_{state.value}"
     )
-    saved = _save(store, case, history=_event(case, now, what, note=note), **changes)
-    return saved or case
+
+    def change(current: Case) -> dict[str, object] | None:
+        if current.reply_state is state and current.reply_claimed_until is None:
+            return None  # recorded already
+        changes: dict[str, object] = {
+            "reply_state": state,
+            "reply_due_at": None,
+            "reply_claimed_until": None,
+            "history": _event(current, now, what, note=note),
+        }
+        if text is not None:
+            changes["reply_subject"], changes["reply_text"] = text
+        if state is ReplyState.SENT or state is ReplyState.REQUESTED:
+            changes["first_reply_at"] = current.first_reply_at or now
+            if current.status is CaseStatus.OPEN:
+                changes["status"] = CaseStatus.REPLIED
+        return changes
+
+    return update_case(store, case.shop_id, case.case_id, change) or case
+
+
+def _claimed(case: Case, now: datetime) -> bool:
+    return case.reply_claimed_until is not None and case.reply_claimed_until > now
 
 
 def _request_public(deps: ReplyDeps, case: Case, now: datetime) -> Case:

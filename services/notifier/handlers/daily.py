@@ -18,13 +18,17 @@ def run(now: datetime, digest: bool = True) -> dict[str, Any]:
     built = notifier()
     summary: dict[str, Any] = {"shops": 0, "at_risk": 0, "digests": 0}
     for shop in built.shops.list():
-        at_risk = refresh(built.intake(), shop.shop_id, now)
-        summary["shops"] += 1
-        summary["at_risk"] += len(at_risk)
-        if digest:
-            from services.notifier.digests import send_digest
+        try:
+            at_risk = refresh(built.intake(), shop.shop_id, now)
+            summary["at_risk"] += len(at_risk)
+            if digest:
+                from services.notifier.digests import send_digest
 
-            summary["digests"] += send_digest(built, shop, now, at_risk)
+                summary["digests"] += send_digest(built, shop, now, at_risk)
+        except Exception:  # one shop's failure must not cost the others their day
+            log.exception("daily run failed for a shop", shop_id=shop.shop_id)
+            summary.setdefault("failed", []).append(shop.shop_id)
+        summary["shops"] += 1
     log.info("daily run", extra={"report": summary})
     return summary
 

@@ -26,6 +26,7 @@ def run(now: datetime, time_left: Callable[[], float] | None = None) -> dict[str
         "held": report.held,
         "broken": report.broken,
         "unfinished": report.unfinished,
+        "failed": report.failed,
         "replies": replies,
     }
     log.info("sender run", extra={"report": summary})
