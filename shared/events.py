@@ -142,6 +142,7 @@ class FeedbackScored(BaseModel):
     source: str | None = None
     rating: float | None = None
     url: str | None = None
+    published_at: datetime | None = None  # a mention's, as its source gives it
     excerpt: str = ""
 
     def reading(self) -> Reading:

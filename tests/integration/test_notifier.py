@@ -547,3 +547,20 @@ def test_an_erased_customers_due_reply_is_dropped_and_does_not_stop_the_others(w
     assert "inv-0017@customer.example" in to and "inv-0016@customer.example" not in to
     erased = world.built.store.case(SHOP.shop_id, "response:inv-0016")
     assert erased is not None and erased.reply_state is ReplyState.NONE and erased.email is None
+
+
+def test_old_reviews_of_a_first_pull_are_kept_without_alerts_cases_or_surges(world: World) -> None:
+    world.configure()
+    theme = [{"theme": "delivery_shipping", "sentiment": "negative", "score": -0.7}]
+    for i in range(8):
+        old = scored_mention(f"trustpilot:old{i}", 1.0, themes=theme) | {
+            "published_at": (T0 - timedelta(days=200 + i)).isoformat()
+        }
+        world.hear(events.FEEDBACK_SCORED, old)
+    world.send(T0 + timedelta(minutes=2))
+    assert world.slack_messages() == [] and world.built.store.cases(SHOP.shop_id) == []
+    assert len(world.built.store.mentions_since(SHOP.shop_id, T0 - timedelta(days=1))) == 8  # for the digest
+    fresh = scored_mention("trustpilot:new", 1.0) | {"published_at": (T0 - timedelta(hours=3)).isoformat()}
+    world.hear(events.FEEDBACK_SCORED, fresh)
+    world.send(T0 + timedelta(minutes=3))
+    assert len(world.slack_messages()) == 1

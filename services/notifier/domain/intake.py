@@ -33,7 +33,10 @@ from shared.tenancy import Shop, ShopDirectory
 
 SOURCE_FAILING = "SourceFailing"  # published by the reviews service (its own names, not shared events)
 SOURCE_RECOVERED = "SourceRecovered"
-OWNER = "owner"  # the implicit destination: the shop owner's e-mail, when no destination is set
+OWNER = "owner"
+# A review published longer ago than this is history when it arrives (a source's first pull reads up to
+# 500 of them, an import any number): it is kept, but opens no case and raises no alert.
+OLD_NEWS = timedelta(days=14)  # the implicit destination: the shop owner's e-mail, when no destination is set
 SURGE_DAYS = 7
 
 # (shop_id, case_id) → the approve link put in alerts (None: no link, e.g. no public URL configured)
@@ -86,6 +89,7 @@ def mention_of(event: FeedbackScored) -> Mention:
         sentiment=event.sentiment,
         themes=event.themes,
         scored_at=event.scored_at,
+        published_at=event.published_at,
     )
 
 
@@ -112,6 +116,8 @@ def on_scored(deps: IntakeDeps, shop_id: str, event: FeedbackScored, now: dateti
     mention = mention_of(event)
     if not deps.store.put_mention(shop_id, mention):
         return alerts  # seen: this revision or a newer one was handled
+    if mention.published_at and now - mention.published_at > OLD_NEWS:
+        return alerts  # history (a first pull, an import): kept for the digest, no alert, no case
     firings = for_mention(settings, mention)
     return alerts + _act(deps, shop_id, settings, firings, lambda: _mention_case(shop_id, mention), now)
 
@@ -278,6 +284,8 @@ def _case_themes(store: NotifierStore, shop_id: str, case_id: str, event: Feedba
 def _surges(
     deps: IntakeDeps, shop_id: str, settings: NotifierSettings, event: FeedbackScored, now: datetime
 ) -> list[Alert]:
+    if event.published_at and now - event.published_at > OLD_NEWS:
+        return []  # old reviews arriving today are no surge of today's
     rule = settings.rule(RuleKind.THEME_SURGE)
     negative = sorted({t.theme for t in event.themes if t.sentiment == "negative"})
     if rule is None or not negative:

@@ -50,6 +50,7 @@ class Mention(BaseModel):
     sentiment: Sentiment | None = None
     themes: list[ThemeScore] = Field(default_factory=list)
     scored_at: datetime
+    published_at: datetime | None = None
 
 
 class RuleKind(StrEnum):
