@@ -246,9 +246,10 @@ def run_demo(stack: LocalStack) -> None:
     print()
 
 
-def show_alerts(stack: LocalStack, since: str, wait_s: float = 30.0) -> None:
+def show_alerts(stack: LocalStack, since: str, wait_s: float = 90.0) -> None:
     """What reached the owner's Slack (the local sink) during this run: the detractor and the one-star
-    review, each with a case and an approve link for the reply."""
+    review, each with a case and an approve link for the reply. Immediate alerts go when their minute
+    is over, so this waits up to a minute and a half."""
     sink = SlackSink(stack.config.state_dir / "slack.jsonl")
     deadline = time.monotonic() + wait_s
     texts: list[str] = []
@@ -261,7 +262,9 @@ def show_alerts(stack: LocalStack, since: str, wait_s: float = 30.0) -> None:
         if len(texts) >= 2:
             break
         time.sleep(0.5)
-    print(f"\nAlerts in the owner's Slack ({stack.api_url}/_local/slack) and inbox:")
+    print(
+        f"\nAlerts in the owner's Slack ({stack.api_url}/_local/slack) and inbox (sent as their minute ends):"
+    )
     for text in texts or ["(none yet)"]:
         print(f"  {text[:100]}")
     for row in cases_of(stack):

@@ -205,7 +205,7 @@ def test_local_pages(live: LiveStack) -> None:
 def test_quick_start_demo(tmp_path: Path) -> None:
     """`make run`'s own command, with the demo, stops by itself when asked to."""
     proc, _api, _, _ = start(tmp_path, "--exit-after-demo")
-    assert proc.wait(timeout=120) == 0
+    assert proc.wait(timeout=240) == 0
     out = (tmp_path / "stack.log").read_text()
     assert "#1042   delivered" in out
     assert "#1043   cancelled" in out
