@@ -564,3 +564,25 @@ def test_old_reviews_of_a_first_pull_are_kept_without_alerts_cases_or_surges(wor
     world.hear(events.FEEDBACK_SCORED, fresh)
     world.send(T0 + timedelta(minutes=3))
     assert len(world.slack_messages()) == 1
+
+
+def test_two_orders_of_one_customer_written_at_once_both_stay(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.notifier.domain.ports import OrderLine
+
+    store = world.built.store
+    read = store._get
+    raced: list[str] = []
+
+    def read_then_race(shop_id: str, sk: str) -> dict[str, Any] | None:
+        item = read(shop_id, sk)
+        if sk == "CUST#email:race" and not raced:
+            raced.append(sk)  # another consumer writes the customer's other order right now
+            store.add_order(shop_id, "email:race", OrderLine("o2", T0, 20.0), {})
+        return item
+
+    monkeypatch.setattr(store, "_get", read_then_race)
+    store.add_order(SHOP.shop_id, "email:race", OrderLine("o1", T0 - timedelta(days=30), 10.0), {})
+    [customer] = [c for c in store.customers(SHOP.shop_id) if c.customer_key == "email:race"]
+    assert sorted(o.order_id for o in customer.orders) == ["o1", "o2"]

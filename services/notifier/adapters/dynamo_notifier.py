@@ -497,28 +497,43 @@ class DynamoNotifierStore:
         return self._get(shop_id, f"SUPPRESSED#{email_hash}") is not None
 
     def add_order(self, shop_id: str, customer_key: str, line: OrderLine, contact: dict[str, str]) -> None:
-        """The order replaces any earlier version of itself in the customer's list (a cancellation)."""
+        """The order replaces any earlier version of itself in the customer's list (a cancellation). A
+        versioned write: two of the customer's orders arriving at once both stay."""
         sk = f"CUST#{customer_key}"
-        item = self._get(shop_id, sk) or {}
-        orders = {o["order_id"]: o for o in json.loads(item.get("orders", {}).get("S", "[]"))}
-        orders[line.order_id] = {
-            "order_id": line.order_id,
-            "at": line.at.isoformat(),
-            "total": line.total,
-            "cancelled": line.cancelled,
-        }
-        kept = sorted(orders.values(), key=lambda o: str(o["at"]))[-MAX_ORDERS:]
-        new: dict[str, Any] = {
-            **item,
-            **_key(shop_id, sk),
-            "orders": {"S": json.dumps(kept)},
-            "cust_pk": {"S": f"SHOP#{shop_id}#{customer_key}"},
-            "cust_sk": {"S": sk},
-        }
-        for field, value in contact.items():
-            if value:
-                new[field] = {"S": value}
-        self._db.put_item(TableName=self._table, Item=new)
+        for _ in range(CONFLICT_TRIES):
+            item = self._get(shop_id, sk) or {}
+            version = int(item.get("ov", {}).get("N", "0"))
+            orders = {o["order_id"]: o for o in json.loads(item.get("orders", {}).get("S", "[]"))}
+            orders[line.order_id] = {
+                "order_id": line.order_id,
+                "at": line.at.isoformat(),
+                "total": line.total,
+                "cancelled": line.cancelled,
+            }
+            kept = sorted(orders.values(), key=lambda o: str(o["at"]))[-MAX_ORDERS:]
+            new: dict[str, Any] = {
+                **item,
+                **_key(shop_id, sk),
+                "orders": {"S": json.dumps(kept)},
+                "ov": {"N": str(version + 1)},
+                "cust_pk": {"S": f"SHOP#{shop_id}#{customer_key}"},
+                "cust_sk": {"S": sk},
+            }
+            for field, value in contact.items():
+                if value:
+                    new[field] = {"S": value}
+            guard: dict[str, Any] = {
+                "ConditionExpression": "ov = :v",
+                "ExpressionAttributeValues": {":v": {"N": str(version)}},
+            }
+            if not item:
+                guard = {"ConditionExpression": "attribute_not_exists(pk)"}
+            try:
+                self._db.put_item(TableName=self._table, Item=new, **guard)
+                return
+            except self._errors.ConditionalCheckFailedException:
+                continue  # another order of theirs was written meanwhile: read again
+        raise RuntimeError(f"customer {customer_key} of {shop_id} kept changing")
 
     def customers(self, shop_id: str) -> list[Customer]:
         items = self._query(

@@ -51,6 +51,11 @@ def record_handler(record: SQSRecord) -> None:
 
 def _reply(built: Any, envelope: events.Envelope) -> None:
     request = events.ReviewReplyRequested.model_validate(envelope.data)
+    review = built.store.get(envelope.shop_id, request.mention_id)
+    done = review.owner_reply if review else None
+    if done is not None and done.text == request.text.strip() and done.status.value != "failed":
+        log.info("reply already posted", shop_id=envelope.shop_id, mention_id=request.mention_id)
+        return  # a redelivery: the source has this reply already
     try:
         reply = post_reply(
             built.store,

@@ -268,6 +268,12 @@ def test_a_reply_the_owner_approved_in_the_notifier_is_kept_with_its_review(
     notifier.publish(events.REVIEW_REPLY_REQUESTED, SHOP_A.shop_id, request, "approve-1")
     notifier.publish(events.REVIEW_REPLY_REQUESTED, SHOP_B.shop_id, request, "approve-2")  # not B's review
     assert deliver(stack, "reviews-events") == 2
+    first = cli_json(capsys, "reviews", "list", "--shop", SHOP_A.shop_id, "--json")
+    notifier.publish(events.REVIEW_REPLY_REQUESTED, SHOP_A.shop_id, request, "approve-1")  # redelivered
+    assert deliver(stack, "reviews-events") == 1
+    assert (
+        cli_json(capsys, "reviews", "list", "--shop", SHOP_A.shop_id, "--json") == first
+    )  # not posted again
     listed = cli_json(capsys, "reviews", "list", "--shop", SHOP_A.shop_id, "--json")
     [review] = [r for r in listed if r["item"]["source_id"] == "judgeme:7"]
     assert review["owner_reply"]["text"] == "So sorry: a new pair is on its way."
