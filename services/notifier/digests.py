@@ -71,13 +71,13 @@ def render(digest: Digest) -> RenderedDigest:
 
 
 def preview(built: Notifier, shop: Shop, now: datetime) -> str:
-    """The HTML of this week's digest with its charts inline as data: URIs (``cxloop digest --preview``)."""
+    """The digest of the 7 days up to ``now`` (what next Monday's would say so far), with its charts
+    inline as data: URIs (``cxloop digest --preview``)."""
     from services.notifier.domain.churn_refresh import refresh
     from services.notifier.rendering import preview_html
 
-    end = period_end(now, built.config.digest_weekday)
-    at_risk = refresh(built.intake(), shop.shop_id, now) if now >= end else []
-    return preview_html(render(gather(built.store, shop, end, at_risk)))
+    at_risk = refresh(built.intake(), shop.shop_id, now)
+    return preview_html(render(gather(built.store, shop, now, at_risk)))
 
 
 def send_digest(built: Notifier, shop: Shop, now: datetime, at_risk: Sequence[RiskRow]) -> int:

@@ -586,3 +586,14 @@ def test_two_orders_of_one_customer_written_at_once_both_stay(
     store.add_order(SHOP.shop_id, "email:race", OrderLine("o1", T0 - timedelta(days=30), 10.0), {})
     [customer] = [c for c in store.customers(SHOP.shop_id) if c.customer_key == "email:race"]
     assert sorted(o.order_id for o in customer.orders) == ["o1", "o2"]
+
+
+def test_the_preview_shows_the_week_so_far_with_its_charts_inline(world: World) -> None:
+    from services.notifier.digests import preview
+
+    for i, score in enumerate((10, 9, 2)):
+        world.hear(events.RESPONSE_RECORDED, answer(f"inv-5{i:03d}", score))
+    html = preview(world.built, SHOP, T0 + timedelta(hours=1))  # today's answers, before any Monday
+    assert "cid:" not in html  # a file on its own: no attachments to point at
+    assert "3 customers answered surveys" in html  # this week's answers, not last week's (none)
+    assert ">33<" in html.replace(" ", "")  # NPS (2 promoters - 1 detractor) / 3 = 33
