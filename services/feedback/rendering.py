@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.feedback.domain.programme import SurveyType
 from services.feedback.domain.views import Branding, InvitationEmail, Page, PageView, ScoreLink
+from shared import templates
 
 if TYPE_CHECKING:
     import jinja2
@@ -332,18 +333,8 @@ def _base(view: Branding) -> dict[str, Any]:
     }
 
 
-@cache
 def _environment() -> jinja2.Environment:
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
-    )
+    return templates.environment(TEMPLATES)
 
 
 def _render(template: str, context: dict[str, Any]) -> str:

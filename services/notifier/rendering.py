@@ -11,7 +11,6 @@ import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -40,6 +39,7 @@ from services.notifier.domain.digest import (
     theme_movement,
     trend_sparkline,
 )
+from shared import templates
 
 if TYPE_CHECKING:
     import jinja2
@@ -256,18 +256,8 @@ def _cases_line(digest: Digest) -> str:
     return line + "."
 
 
-@cache
 def _environment() -> jinja2.Environment:
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
-    )
+    return templates.environment(TEMPLATES)
 
 
 def render_digest(digest: Digest, charts: Mapping[str, Chart] | None = None) -> RenderedDigest:

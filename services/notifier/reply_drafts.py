@@ -4,11 +4,14 @@ they complained about (the negative themes the scoring service read in their com
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-
-import jinja2
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.notifier.domain.model import Case
+from shared import templates
+
+if TYPE_CHECKING:
+    import jinja2
 
 # Theme ids of the built-in taxonomies → how a person would say it. Unknown ids read as their words.
 COMPLAINTS = {
@@ -35,15 +38,8 @@ class Draft:
     html: str
 
 
-@cache
 def _env() -> jinja2.Environment:
-    """HTML templates are escaped; text ones are not (they are never shown as HTML)."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("services.notifier", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
+    return templates.environment(Path(__file__).resolve().parent / "templates")
 
 
 def complaint(themes: list[str]) -> str:

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-import jinja2
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
 from services.notifier.bootstrap import notifier
 from services.notifier.domain import replies
 from services.notifier.domain.model import Case
+from shared import templates
 from shared.links import Purpose, read
 from shared.observability import logger
+
+if TYPE_CHECKING:
+    import jinja2
 
 log = logger("notifier")
 MAX_FORM_BYTES = 64 * 1024
@@ -40,10 +43,8 @@ HEADERS = {
 NOT_FOUND = {"statusCode": 404, "headers": {**HEADERS, "content-type": "text/plain"}, "body": "Not found"}
 
 
-@cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("services.notifier", "templates"), autoescape=True)
-    return env.get_template("case.html")
+    return templates.environment(Path(__file__).resolve().parents[1] / "templates").get_template("case.html")
 
 
 def page(case: Case, now: datetime, notice: str = "", warn: bool = False) -> dict[str, Any]:

@@ -1,0 +1,29 @@
+"""The one way services load their jinja2 templates: HTML escaped, text not, a missing variable an error.
+
+jinja2 is imported on first use, not at import: the handlers that import a service's rendering module
+for something else do not pay for it at cold start.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import jinja2
+
+
+@cache
+def environment(folder: Path) -> jinja2.Environment:
+    """The environment of one templates folder, built once per container."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
