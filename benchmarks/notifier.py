@@ -36,7 +36,6 @@ import re
 import socket
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -52,14 +51,10 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 import boto3
 from moto import mock_aws
-from werkzeug.exceptions import HTTPException
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request
 
 from cxloop.local import aws_server
-from cxloop.local.pages import Pages
 from cxloop.local.sinks import SlackSink, SmtpSink, read_inbox, scripted_answer
-from cxloop.local.stack import QuietHandler
+from cxloop.local.slack_server import serve_slack
 from cxloop.resources import provision, provision_link_keys
 from services.notifier import bootstrap
 from services.notifier.domain.delivery import SenderDeps
@@ -129,27 +124,11 @@ class SlackServer:
 
 
 def start_slack(folder: Path, clock: Callable[[], float]) -> SlackServer:
-    """The local stack's Slack sink behind its own pages (as tests/slack_server.py serves it)."""
+    """The local stack's Slack sink behind its own pages, on a free port."""
     folder.mkdir(parents=True, exist_ok=True)
     sink = SlackSink(folder / "slack.jsonl", clock=clock)
-    pages = Pages(folder / "unused-mail", sink, {}, dict, lambda _: None, lambda _f, _p: None)
-
-    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        try:
-            response = pages.dispatch(Request(environ))
-        except HTTPException as e:
-            return e(environ, start_response)
-        return response(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        thread.join(timeout=5)
-
-    return SlackServer(f"http://127.0.0.1:{server.server_port}", sink, stop)
+    base, stop = serve_slack(sink, folder)
+    return SlackServer(base, sink, stop)
 
 
 def free_port() -> int:

@@ -4,21 +4,16 @@ served by Werkzeug, with helpers to script its answers and read what it took."""
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.exceptions import HTTPException
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request
 
-from cxloop.local.pages import Pages
 from cxloop.local.sinks import SlackSink
-from cxloop.local.stack import QuietHandler
+from cxloop.local.slack_server import serve_slack
 
 
 @dataclass
@@ -49,20 +44,8 @@ class SlackServer:
 @pytest.fixture
 def slack(tmp_path: Path) -> Iterator[SlackServer]:
     sink = SlackSink(tmp_path / "slack.jsonl")
-    pages = Pages(tmp_path / "mail", sink, {}, dict, lambda _: None, lambda _f, _p: None)
-
-    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        try:
-            response = pages.dispatch(Request(environ))
-        except HTTPException as e:
-            return e(environ, start_response)
-        return response(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    base, stop = serve_slack(sink, tmp_path)
     try:
-        yield SlackServer(f"http://127.0.0.1:{server.server_port}", sink)
+        yield SlackServer(base, sink)
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
+        stop()

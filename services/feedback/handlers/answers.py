@@ -22,23 +22,14 @@ from services.feedback.domain.dispatch import Links
 from services.feedback.domain.inbound import utcnow
 from services.feedback.domain.views import Page, PageView
 from shared.observability import logger
+from shared.pages import html_headers
 from shared.settings import SurveySettings, load
 
 log = logger("feedback")
 MAX_FORM_BYTES = 64 * 1024
 _built: dict[str, Surveys] = {}
 
-HEADERS = {
-    "content-type": "text/html; charset=utf-8",
-    "cache-control": "no-store",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "content-security-policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
+HEADERS = html_headers(images="https: data:")
 
 
 def surveys() -> Surveys:

@@ -23,23 +23,14 @@ from services.notifier.domain.model import Case
 from shared import templates
 from shared.links import Purpose, read
 from shared.observability import logger
+from shared.pages import html_headers
 
 if TYPE_CHECKING:
     import jinja2
 
 log = logger("notifier")
 MAX_FORM_BYTES = 64 * 1024
-HEADERS = {
-    "content-type": "text/html; charset=utf-8",
-    "cache-control": "no-store",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "content-security-policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
+HEADERS = html_headers()
 NOT_FOUND = {"statusCode": 404, "headers": {**HEADERS, "content-type": "text/plain"}, "body": "Not found"}
 
 
