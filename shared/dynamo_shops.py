@@ -52,7 +52,19 @@ class DynamoShopDirectory:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def delete(self, shop_id: str) -> None:
-        """The shop's profile and what else it keeps here (survey programme, themes, notifier settings)."""
-        for sk in (_PROFILE, "SURVEY", "THEMES", "NOTIFY"):
-            self._db.delete_item(TableName=self._table, Key={"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": sk}})
+        """The shop's profile and everything else it keeps here (survey programme, themes, notifier
+        settings, API keys)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"SHOP#{shop_id}"}},
+            "ProjectionExpression": "pk, sk",
+        }
+        while True:
+            page = self._db.query(**kwargs)
+            for item in page["Items"]:
+                self._db.delete_item(TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         self._cache.pop(shop_id, None)

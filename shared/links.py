@@ -28,6 +28,8 @@ class Purpose(StrEnum):
     ANSWER = "r"
     UNSUBSCRIBE = "u"
     APPROVE = "a"  # an owner's link to a case: see its reply, send or close it
+    SESSION = "s"  # an owner's dashboard session (names the API key that logged in)
+    CSRF = "c"  # a dashboard form's token (names the session it belongs to)
 
 
 @dataclass(frozen=True)

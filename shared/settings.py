@@ -127,6 +127,14 @@ class NotifierSettings(BaseModel):
     digest_weekday: int = Field(default=1, ge=1, le=7)
 
 
+class DashboardSettings(NotifierSettings):
+    """The owner's dashboard and API: the notifier's read model and case actions, the feedback table
+    (suppression log, erasure), the shops table (keys, settings). Cookies are Secure when the public URL
+    is https (always in AWS)."""
+
+    feedback_table: str
+
+
 _ENV_KEYS = {
     "shops_table": "CXLOOP_SHOPS_TABLE",
     "feedback_table": "CXLOOP_FEEDBACK_TABLE",

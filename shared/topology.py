@@ -120,6 +120,9 @@ NOTIFIER = Table(
         Index("due", "due_pk", "due_sk", include=None),
         # Sparse: a person's answers, cases and order history, for erasure.
         Index("customer", "cust_pk", "cust_sk", include=()),
+        # Overloaded, whole: the dashboard's feed (a shop's answers and mentions by time) and the customers
+        # at risk of churning, riskiest first. One index: a deployed table gains one index per update.
+        Index("feed", "feed_pk", "feed_sk", include=None),
     ),
 )
 TABLES = (SHOPS, FEEDBACK, REVIEWS, NOTIFIER)
@@ -356,6 +359,44 @@ NOTIFIER_FUNCTIONS = (
     ),
 )
 FUNCTIONS = FUNCTIONS + NOTIFIER_FUNCTIONS
+
+DASHBOARD_GRANTS = (
+    ("notifier", "write"),  # the read model; case actions
+    ("shops", "write"),  # settings; API keys are read here (the CLI issues them)
+    ("feedback", "write"),  # the suppression log; erasure
+    ("link-keys", "read"),  # sessions and CSRF tokens are signed with them
+    ("notifier-secrets", "read"),
+    ("ses", "send"),  # a reply sent from a case
+    ("bus", "put"),  # CustomerErased; a public reply for the reviews service
+)
+DASHBOARD_ENV = (*NOTIFIER_ENV, *MAIL_ENV, ENV_FEEDBACK_TABLE)
+DASHBOARD_FUNCTIONS = (
+    Function(
+        "dashboard-api",
+        service="dashboard",
+        handler="services.dashboard.handlers.api:handler",
+        memory_mb=512,
+        timeout_s=29,  # API Gateway's own limit
+        routes=tuple(Route(m, "/api/v1/{proxy+}") for m in ("GET", "POST", "PUT")),
+        grants=DASHBOARD_GRANTS,
+        environment=DASHBOARD_ENV,
+    ),
+    Function(
+        "dashboard-pages",
+        service="dashboard",
+        handler="services.dashboard.handlers.pages:handler",
+        memory_mb=512,
+        timeout_s=29,
+        routes=(
+            Route("GET", "/dashboard"),
+            Route("GET", "/dashboard/{proxy+}"),
+            Route("POST", "/dashboard/{proxy+}"),
+        ),
+        grants=DASHBOARD_GRANTS,
+        environment=DASHBOARD_ENV,
+    ),
+)
+FUNCTIONS = FUNCTIONS + DASHBOARD_FUNCTIONS
 
 EVENT_RULES: tuple[EventRule, ...] = (
     EventRule("scoring-inputs", detail_types=("ResponseRecorded", "MentionIngested"), queue="scoring-events"),

@@ -26,7 +26,8 @@ TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/", 
 
 
 def _rule_path(api_path: str) -> str:
-    return re.sub(r"\{(\w+)\}", r"<\1>", api_path)
+    greedy = re.sub(r"\{(\w+)\+\}", r"<path:\1>", api_path)  # {proxy+}: the rest of the path
+    return re.sub(r"\{(\w+)\}", r"<\1>", greedy)
 
 
 def api_event(request: Request, route: topology.Route, path_params: dict[str, str]) -> dict[str, Any]:

@@ -267,6 +267,24 @@ class DynamoSurveyStore:
         items = self._query_prefix(shop_id, "SUPPRESSION#", forward=False, limit=limit)
         return [SuppressionEntry.model_validate_json(i["doc"]["S"]) for i in items]
 
+    def suppressions_page(
+        self, shop_id: str, limit: int, after: str | None = None
+    ) -> tuple[list[SuppressionEntry], str | None]:
+        """Newest first, one page, and the sort key to go on after (None: no more)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
+            "ExpressionAttributeValues": {":pk": _pk(shop_id), ":p": {"S": "SUPPRESSION#"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after:
+            kwargs["ExclusiveStartKey"] = {"pk": _pk(shop_id), "sk": {"S": after}}
+        page = self._db.query(**kwargs)
+        last = page.get("LastEvaluatedKey")
+        entries = [SuppressionEntry.model_validate_json(i["doc"]["S"]) for i in page["Items"]]
+        return entries, last["sk"]["S"] if last else None
+
     def invitations(self, shop_id: str) -> list[Invitation]:
         items = self._query_prefix(shop_id, "SURVEY#", forward=True, limit=None)
         return [Invitation.model_validate_json(i["doc"]["S"]) for i in items]

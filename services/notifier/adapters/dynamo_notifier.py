@@ -7,9 +7,13 @@ Items, all under ``pk SHOP#<shop>``:
   while its automatic reply is due.
 - ``ALERT#<destination>#<rule>#<subject>``: the dedupe marker of one alert (TTL 90 days).
 - ``BATCH#<destination>#<window>``: alerts for one message; on the ``due`` index until sent.
+- ``DAY#<date>``: the day's totals (domain/tallies.py), kept in step with every answer and mention.
+  Answers and mentions carry their share (``tally``, ``tver``) and what the dashboard's feed filters on,
+  on the ``feed`` index (``feed_pk SHOP#<shop>#FEED``, ``feed_sk <time>#<sk>``).
 - ``DEST#<name>``, ``SURGE#<theme>#<day>`` (a string set of subjects: adding one twice counts once),
   ``SENT#<day>`` (counts per survey type, with the dispatcher runs already counted),
-  ``SUPPRESSED#<email hash>``, ``CUST#<key>`` (orders and risk), ``MARK#<key>``.
+  ``SUPPRESSED#<email hash>``, ``CUST#<key>`` (orders and risk; on the ``feed`` index, ``SHOP#<shop>#RISK``,
+  while at risk), ``MARK#<key>``.
 A sparse ``customer`` index finds a person's items for erasure.
 """
 
@@ -23,8 +27,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.notifier.adapters.dynamo_tallied import TalliedWriter, Write, reading_of
 from services.notifier.domain.model import MAX_SAMPLES, Alert, AlertBatch, Answer, Case, Mention, ReplyState
 from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine
+from services.notifier.domain.tallies import Tally, answer_fields, answer_tally, mention_fields, mention_tally
 from shared.sentiment import Sentiment, ThemeScore
 
 BATCH_DUE = "BATCH"
@@ -57,55 +63,42 @@ class DynamoNotifierStore:
         self._db = dynamodb
         self._table = table
         self._errors = dynamodb.exceptions
+        self._tallied = TalliedWriter(dynamodb, table)
 
     # --- answers and mentions -------------------------------------------------------------------------
 
-    def _put_revision(
-        self,
-        shop_id: str,
-        sk: str,
-        doc: str,
-        rev: int,
-        moment: datetime,
-        kind: str,
-        customer_key: str | None = None,
-    ) -> bool:
-        names = {"#rev": "rev"}
-        values: dict[str, Any] = {
-            ":doc": {"S": doc},
-            ":rev": {"N": str(rev)},
-            ":g": {"S": f"SHOP#{shop_id}#{kind}"},
-            ":gs": {"S": f"{moment.isoformat()}#{sk}"},
+    def _revision_sets(
+        self, shop_id: str, sk: str, doc: str, rev: int, moment: datetime, kind: str, customer_key: str | None
+    ) -> dict[str, Any]:
+        sets: dict[str, Any] = {
+            "doc": {"S": doc},
+            "rev": {"N": str(rev)},
+            "gsi1pk": {"S": f"SHOP#{shop_id}#{kind}"},
+            "gsi1sk": {"S": f"{moment.isoformat()}#{sk}"},
         }
-        update = "SET doc = :doc, #rev = :rev, gsi1pk = :g, gsi1sk = :gs"
         if customer_key:
-            update += ", cust_pk = :c, cust_sk = :sk"
-            values[":c"] = {"S": f"SHOP#{shop_id}#{customer_key}"}
-            values[":sk"] = {"S": sk}
-        try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=_key(shop_id, sk),
-                UpdateExpression=update,
-                ConditionExpression="attribute_not_exists(#rev) OR #rev <= :rev",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except self._errors.ConditionalCheckFailedException:
-            return False
-        return True
+            sets["cust_pk"] = {"S": f"SHOP#{shop_id}#{customer_key}"}
+            sets["cust_sk"] = {"S": sk}
+        return sets
 
     def put_answer(self, shop_id: str, answer: Answer) -> bool:
+        sk = f"ANSWER#{answer.invite_id}"
         doc = answer.model_dump_json(exclude={"sentiment", "themes"}, exclude_none=True)
-        return self._put_revision(
-            shop_id,
-            f"ANSWER#{answer.invite_id}",
-            doc,
-            answer.revision,
-            answer.answered_at,
-            "ANSWER",
-            answer.customer_key,
-        )
+        seen = False
+
+        def plan(item: dict[str, Any] | None) -> Write | None:
+            nonlocal seen
+            stored = int(item["rev"]["N"]) if item and "doc" in item else 0
+            seen = stored == answer.revision
+            if stored >= answer.revision:
+                return None
+            merged = _with_reading(answer, reading_of(item, answer.revision))
+            sets = self._revision_sets(
+                shop_id, sk, doc, answer.revision, answer.answered_at, "ANSWER", answer.customer_key
+            )
+            return Write(sets, answer_tally(merged), answer_fields(merged))
+
+        return self._tallied.write(shop_id, sk, plan) or seen
 
     def put_reading(
         self,
@@ -115,50 +108,49 @@ class DynamoNotifierStore:
         sentiment: Sentiment | None,
         themes: list[ThemeScore],
     ) -> None:
-        reading = json.dumps(
-            {
-                "sentiment": sentiment.model_dump() if sentiment else None,
-                "themes": [t.model_dump() for t in themes],
-            }
-        )
-        with contextlib.suppress(self._errors.ConditionalCheckFailedException):
-            self._db.update_item(
-                TableName=self._table,
-                Key=_key(shop_id, f"ANSWER#{invite_id}"),
-                UpdateExpression="SET reading = :r, reading_rev = :rev",
-                ConditionExpression="attribute_not_exists(reading_rev) OR reading_rev <= :rev",
-                ExpressionAttributeValues={":r": {"S": reading}, ":rev": {"N": str(revision)}},
-            )
+        reading = {
+            "sentiment": sentiment.model_dump() if sentiment else None,
+            "themes": [t.model_dump() for t in themes],
+        }
+
+        def plan(item: dict[str, Any] | None) -> Write | None:
+            stored = int(item["reading_rev"]["N"]) if item and "reading_rev" in item else 0
+            if stored > revision or (stored == revision and json.loads(item["reading"]["S"]) == reading):  # type: ignore[index]
+                return None
+            sets = {"reading": {"S": json.dumps(reading)}, "reading_rev": {"N": str(revision)}}
+            answer = self._answer({**(item or {}), **sets})
+            if answer is None:
+                return Write(sets, Tally(), None)  # the answer's own event is still on its way
+            return Write(sets, answer_tally(answer), answer_fields(answer))
+
+        self._tallied.write(shop_id, f"ANSWER#{invite_id}", plan)
 
     @staticmethod
     def _answer(item: dict[str, Any]) -> Answer | None:
         if "doc" not in item:
             return None  # only a reading so far: the answer's own event is still on its way
         answer = Answer.model_validate_json(item["doc"]["S"])
-        if "reading" in item and int(item["reading_rev"]["N"]) == answer.revision:
-            reading = json.loads(item["reading"]["S"])
-            answer = answer.model_copy(
-                update={
-                    "sentiment": Sentiment(**reading["sentiment"]) if reading["sentiment"] else None,
-                    "themes": [ThemeScore(**t) for t in reading["themes"]],
-                }
-            )
-        return answer
+        return _with_reading(answer, reading_of(item, answer.revision))
 
     def answer(self, shop_id: str, invite_id: str) -> Answer | None:
         item = self._get(shop_id, f"ANSWER#{invite_id}")
         return self._answer(item) if item else None
 
     def put_mention(self, shop_id: str, mention: Mention) -> bool:
-        stored = self._put_revision(
-            shop_id,
-            f"MENTION#{mention.mention_id}",
-            mention.model_dump_json(exclude_none=True),
-            mention.revision,
-            mention.scored_at,
-            "MENTION",
-        )
-        return stored
+        sk = f"MENTION#{mention.mention_id}"
+        seen = False
+
+        def plan(item: dict[str, Any] | None) -> Write | None:
+            nonlocal seen
+            stored = int(item["rev"]["N"]) if item and "rev" in item else 0
+            seen = stored == mention.revision
+            if stored >= mention.revision:
+                return None
+            doc = mention.model_dump_json(exclude_none=True)
+            sets = self._revision_sets(shop_id, sk, doc, mention.revision, mention.scored_at, "MENTION", None)
+            return Write(sets, mention_tally(mention), mention_fields(mention))
+
+        return self._tallied.write(shop_id, sk, plan) or seen
 
     def _since(self, shop_id: str, kind: str, since: datetime) -> list[dict[str, Any]]:
         return self._query(
@@ -540,7 +532,7 @@ class DynamoNotifierStore:
             KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
             ExpressionAttributeValues={":pk": _pk(shop_id), ":p": {"S": "CUST#"}},
         )
-        return [_customer(i) for i in items]
+        return [customer_from_item(i) for i in items]
 
     def set_risk(
         self, shop_id: str, customer_key: str, risk: float, at_risk: bool, reasons: Sequence[str]
@@ -548,12 +540,18 @@ class DynamoNotifierStore:
         old = self._db.update_item(
             TableName=self._table,
             Key=_key(shop_id, f"CUST#{customer_key}"),
-            UpdateExpression="SET risk = :r, at_risk = :a, reasons = :why",
+            UpdateExpression="SET risk = :r, at_risk = :a, reasons = :why"
+            + (", feed_pk = :rp, feed_sk = :rs" if at_risk else " REMOVE feed_pk, feed_sk"),
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={
                 ":r": {"N": f"{risk:.4f}"},
                 ":a": {"BOOL": at_risk},
                 ":why": {"S": json.dumps(list(reasons))},
+                **(
+                    {":rp": {"S": f"SHOP#{shop_id}#RISK"}, ":rs": {"S": f"{risk:.4f}#{customer_key}"}}
+                    if at_risk
+                    else {}
+                ),
             },
             ReturnValues="ALL_OLD",  # UPDATED_OLD may leave out a value that did not change
         ).get("Attributes", {})
@@ -694,7 +692,7 @@ class DynamoNotifierStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _customer(item: dict[str, Any]) -> Customer:
+def customer_from_item(item: dict[str, Any]) -> Customer:
     orders = tuple(
         OrderLine(o["order_id"], datetime.fromisoformat(o["at"]), float(o["total"]), bool(o["cancelled"]))
         for o in json.loads(item.get("orders", {}).get("S", "[]"))
@@ -707,4 +705,15 @@ def _customer(item: dict[str, Any]) -> Customer:
         risk=float(item["risk"]["N"]) if "risk" in item else None,
         at_risk=item.get("at_risk", {}).get("BOOL", False),
         reasons=tuple(json.loads(item.get("reasons", {}).get("S", "[]"))),
+    )
+
+
+def _with_reading(answer: Answer, reading: dict[str, Any] | None) -> Answer:
+    if reading is None:
+        return answer
+    return answer.model_copy(
+        update={
+            "sentiment": Sentiment(**reading["sentiment"]) if reading["sentiment"] else None,
+            "themes": [ThemeScore(**t) for t in reading["themes"]],
+        }
     )

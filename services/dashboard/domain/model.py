@@ -1,0 +1,224 @@
+"""What the API and the pages show: the shapes of its answers and requests (the OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.dashboard.domain.reports import MetricsReport, ThemeRow
+from services.notifier.domain.model import Answer, Case, CaseEvent, Mention
+from services.notifier.domain.ports import Customer
+from shared.sentiment import Sentiment, ThemeScore
+
+Kind = Literal["response", "mention"]
+SentimentLabel = Literal["positive", "neutral", "negative"]
+Band = Literal["promoter", "passive", "detractor", "satisfied", "unsatisfied", "low_effort", "high_effort"]
+
+# A score band as the survey type and the scores it spans.
+BANDS: dict[str, tuple[str, int, int]] = {
+    "promoter": ("nps", 9, 10),
+    "passive": ("nps", 7, 8),
+    "detractor": ("nps", 0, 6),
+    "satisfied": ("csat", 4, 5),
+    "unsatisfied": ("csat", 1, 2),
+    "low_effort": ("ces", 1, 3),
+    "high_effort": ("ces", 5, 7),
+}
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="bad_request, unauthorized, not_found, conflict, ...")
+    message: str
+    details: list[str] = Field(default_factory=list)
+
+
+class Error(BaseModel):
+    error: ErrorBody
+
+
+class Me(BaseModel):
+    shop_id: str
+    shop_name: str
+    key_id: str
+
+
+class FeedItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="the invitation id of an answer, the mention id of a review")
+    kind: Kind
+    channel: str = Field(description="email for survey answers; the source of a review (google, ...)")
+    at: datetime
+    survey_type: str | None = None
+    score: int | None = None
+    rating: float | None = None
+    text: str = Field(default="", description="the comment, or the review's excerpt")
+    first_name: str | None = None
+    order_name: str = ""
+    url: str | None = None
+    sentiment: Sentiment | None = None
+    themes: list[ThemeScore] = Field(default_factory=list)
+
+
+class FeedPage(BaseModel):
+    items: list[FeedItem]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null: no more")
+
+
+class CaseView(BaseModel):
+    case_id: str
+    status: str
+    subject: Kind
+    subject_id: str
+    opened_at: datetime
+    target_at: datetime
+    overdue: bool
+    first_reply_at: datetime | None = None
+    resolved_at: datetime | None = None
+    first_name: str | None = None
+    survey_type: str | None = None
+    score: int | None = None
+    comment: str | None = None
+    order_name: str = ""
+    source: str | None = None
+    rating: float | None = None
+    url: str | None = None
+    themes: list[ThemeScore] = Field(default_factory=list)
+    reply_state: str
+    reply_text: str | None = None
+    draft: str | None = Field(default=None, description="the reply drafted for it, while one can be sent")
+    history: list[CaseEvent] = Field(default_factory=list)
+
+
+class CasePage(BaseModel):
+    items: list[CaseView]
+    next_cursor: str | None
+
+
+class ReplyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=5000, description="the reply as it should be sent")
+
+
+class CustomerAtRisk(BaseModel):
+    customer_key: str
+    first_name: str | None = None
+    email: str | None = None
+    risk: float = Field(ge=0, le=1)
+    reasons: list[str]
+    orders: int
+    last_order_at: datetime | None = None
+    spend_last_year: float
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerAtRisk]
+    next_cursor: str | None
+
+
+class SuppressionView(BaseModel):
+    at: datetime
+    invite_id: str
+    reason: str
+    order_name: str = ""
+    email_masked: str = ""
+    detail: str = ""
+
+
+class SuppressionPage(BaseModel):
+    items: list[SuppressionView]
+    next_cursor: str | None
+
+
+class ThemesReport(BaseModel):
+    start: date
+    end: date
+    previous_start: date
+    previous_end: date
+    themes: list[ThemeRow]
+
+
+class Overview(BaseModel):
+    shop_id: str
+    shop_name: str
+    metrics: MetricsReport
+    themes: ThemesReport
+    open_cases: int
+    overdue_cases: int
+
+
+class ErasureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    platform: Literal["shopify", "woocommerce", "bigcommerce"]
+    customer_id: str | None = Field(default=None, min_length=1, max_length=100)
+    email: str | None = Field(default=None, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    order_ids: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ErasureReceipt(BaseModel):
+    customer_keys: int
+    orders_anonymised: int
+    records_deleted: int
+
+
+def feed_item(record: Answer | Mention) -> FeedItem:
+    if isinstance(record, Answer):
+        return FeedItem(
+            id=record.invite_id,
+            kind="response",
+            channel="email",
+            at=record.answered_at,
+            survey_type=record.survey_type,
+            score=record.score,
+            text=record.comment or "",
+            first_name=record.first_name,
+            order_name=record.order_name,
+            sentiment=record.sentiment,
+            themes=record.themes,
+        )
+    return FeedItem(
+        id=record.mention_id,
+        kind="mention",
+        channel=record.source,
+        at=record.published_at or record.scored_at,
+        rating=record.rating,
+        text=record.excerpt,
+        url=record.url,
+        sentiment=record.sentiment,
+        themes=record.themes,
+    )
+
+
+def case_view(case: Case, now: datetime, draft: str | None) -> CaseView:
+    return CaseView(
+        **case.model_dump(
+            include={
+                "case_id", "subject", "subject_id", "opened_at", "target_at", "first_reply_at",
+                "resolved_at", "first_name", "survey_type", "score", "comment", "order_name", "source",
+                "rating", "url", "themes", "reply_text", "history",
+            }
+        ),
+        status=case.status.value,
+        reply_state=case.reply_state.value,
+        overdue=case.overdue(now),
+        draft=draft,
+    )  # fmt: skip
+
+
+def customer_at_risk(customer: Customer, now: datetime) -> CustomerAtRisk:
+    live = [o for o in customer.orders if not o.cancelled]
+    year_ago = now.timestamp() - 365 * 86400
+    return CustomerAtRisk(
+        customer_key=customer.customer_key,
+        first_name=customer.first_name,
+        email=customer.email,
+        risk=customer.risk or 0.0,
+        reasons=list(customer.reasons),
+        orders=len(live),
+        last_order_at=max((o.at for o in live), default=None),
+        spend_last_year=round(sum(o.total for o in live if o.at.timestamp() >= year_ago), 2),
+    )

@@ -1,0 +1,198 @@
+"""The dashboard's figures from the days' totals: scores with their intervals per day, week or month,
+response rates, and themes that rise or hurt. Pure: the totals come in, the report goes out.
+
+A week starts on Monday; a month on its first day; days are UTC dates. Every score is computed from
+the bucket's full histogram of answers (shared/metrics.py), so its interval is exact, not averaged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.notifier.domain.tallies import DayTotals, histogram, summed
+from shared import metrics
+from shared.metrics import Metric
+
+SURVEY_TYPES = ("nps", "csat", "ces")
+_METRIC = {"nps": metrics.nps, "csat": metrics.csat, "ces": metrics.ces}
+
+
+class Interval(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class SurveyFigures(BaseModel):
+    """One survey type in one bucket."""
+
+    model_config = ConfigDict(frozen=True)
+
+    survey_type: str
+    score: Metric
+    sent: int
+    response_rate: Metric
+    comments: int
+
+
+class Bucket(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    start: date
+    end: date  # inclusive
+    responses: int
+    surveys: list[SurveyFigures]
+    sentiment: dict[str, int] = Field(description="answers read as positive, neutral, negative")
+    reviews: int
+    review_sentiment: dict[str, int]
+
+
+class MetricsReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    interval: Interval
+    start: date
+    end: date
+    buckets: list[Bucket]
+    total: Bucket
+
+
+def bucket_start(day: date, interval: Interval) -> date:
+    if interval is Interval.WEEK:
+        return day - timedelta(days=day.weekday())
+    if interval is Interval.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def _next(start: date, interval: Interval) -> date:
+    if interval is Interval.DAY:
+        return start + timedelta(days=1)
+    if interval is Interval.WEEK:
+        return start + timedelta(days=7)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _scores(hist: Mapping[int, int]) -> list[int]:
+    return [score for score, n in sorted(hist.items()) for _ in range(n)]
+
+
+def _with_prefix(counts: Mapping[str, int], prefix: str) -> dict[str, int]:
+    return {k.removeprefix(prefix): v for k, v in counts.items() if k.startswith(prefix) and v}
+
+
+def bucket(start: date, end: date, counts: Mapping[str, int], sent: Mapping[str, int]) -> Bucket:
+    surveys = []
+    responses = 0
+    for survey_type in SURVEY_TYPES:
+        hist = histogram(counts, survey_type)
+        answered = sum(hist.values())
+        sends = sent.get(survey_type, 0)
+        if not answered and not sends:
+            continue
+        responses += answered
+        surveys.append(
+            SurveyFigures(
+                survey_type=survey_type,
+                score=_METRIC[survey_type](_scores(hist)),
+                sent=sends,
+                # Answers may come from invitations sent before the bucket: capped at the sends.
+                response_rate=metrics.response_rate(min(answered, sends), sends),
+                comments=counts.get(f"c_{survey_type}", 0),
+            )
+        )
+    reviews = sum(_with_prefix(counts, "m_").values())
+    return Bucket(
+        start=start,
+        end=end,
+        responses=responses,
+        surveys=surveys,
+        sentiment=_with_prefix(counts, "s_"),
+        reviews=reviews,
+        review_sentiment=_with_prefix(counts, "ms_"),
+    )
+
+
+def report(
+    days: Iterable[DayTotals],
+    sent_by_day: Mapping[str, Mapping[str, int]],
+    first: date,
+    last: date,
+    interval: Interval,
+) -> MetricsReport:
+    by_bucket: dict[date, list[DayTotals]] = {}
+    for d in days:
+        if first <= d.day <= last:
+            by_bucket.setdefault(bucket_start(d.day, interval), []).append(d)
+    sent_bucket: dict[date, Counter[str]] = {}
+    for day, counts in sent_by_day.items():
+        when = date.fromisoformat(day)
+        if first <= when <= last:
+            sent_bucket.setdefault(bucket_start(when, interval), Counter()).update(counts)
+    buckets = []
+    start = bucket_start(first, interval)
+    while start <= last:
+        end = min(_next(start, interval) - timedelta(days=1), last)
+        counts = summed(by_bucket.get(start, []))
+        buckets.append(bucket(max(start, first), end, counts, sent_bucket.get(start, Counter())))
+        start = _next(start, interval)
+    all_days = [d for group in by_bucket.values() for d in group]
+    all_sent: Counter[str] = Counter()
+    for c in sent_bucket.values():
+        all_sent.update(c)
+    total = bucket(first, last, summed(all_days), all_sent)
+    return MetricsReport(interval=interval, start=first, end=last, buckets=buckets, total=total)
+
+
+class ThemeRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    theme: str
+    mentions: int = Field(description="answers and reviews naming the theme in the period")
+    negative: int
+    positive: int
+    negative_share: float = Field(description="negative / mentions, 0..1")
+    previous_mentions: int = Field(description="the same, in the period of equal length before")
+    previous_negative: int
+    change: int = Field(description="mentions minus previous_mentions")
+    rising: bool = Field(description="at least 3 more mentions and 1.5 times the previous period")
+    hurting: bool = Field(description="at least 3 mentions and half or more of them negative")
+
+
+def _theme_counts(counts: Mapping[str, int]) -> dict[str, tuple[int, int, int]]:
+    found: dict[str, tuple[int, int, int]] = {}
+    for prefix in ("", "m"):
+        for theme, n in _with_prefix(counts, f"{prefix}t_").items():
+            neg = counts.get(f"{prefix}tn_{theme}", 0)
+            pos = counts.get(f"{prefix}tp_{theme}", 0)
+            old = found.get(theme, (0, 0, 0))
+            found[theme] = (old[0] + n, old[1] + neg, old[2] + pos)
+    return found
+
+
+def themes(current: Sequence[DayTotals], previous: Sequence[DayTotals]) -> list[ThemeRow]:
+    """Most mentioned first."""
+    now, before = _theme_counts(summed(current)), _theme_counts(summed(previous))
+    rows = []
+    for theme, (n, neg, pos) in now.items():
+        prev_n, prev_neg, _ = before.get(theme, (0, 0, 0))
+        rows.append(
+            ThemeRow(
+                theme=theme,
+                mentions=n,
+                negative=neg,
+                positive=pos,
+                negative_share=neg / n if n else 0.0,
+                previous_mentions=prev_n,
+                previous_negative=prev_neg,
+                change=n - prev_n,
+                rising=n - prev_n >= 3 and n >= 1.5 * prev_n,
+                hurting=n >= 3 and neg * 2 >= n,
+            )
+        )
+    return sorted(rows, key=lambda r: (-r.mentions, r.theme))

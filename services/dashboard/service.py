@@ -1,0 +1,290 @@
+"""What the API and the pages do, once: every function takes the caller's shop and reads or acts only
+in it. The handlers translate HTTP; this module knows the stores."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from services.dashboard.bootstrap import Dashboard
+from services.dashboard.domain import paging, reports
+from services.dashboard.domain.model import (
+    BANDS,
+    CasePage,
+    CaseView,
+    CustomerPage,
+    ErasureReceipt,
+    ErasureRequest,
+    FeedItem,
+    FeedPage,
+    Overview,
+    SuppressionPage,
+    SuppressionView,
+    ThemesReport,
+    case_view,
+    customer_at_risk,
+    feed_item,
+)
+from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter
+from services.notifier.domain import replies
+from services.notifier.domain.model import Case, CaseStatus
+
+OVERVIEW_WEEKS = 12
+MAX_RANGE_DAYS = 3 * 366
+EXPORT_ROWS = 10_000
+
+
+class Refused(ValueError):
+    """A request that cannot be done as asked (400); the message says why."""
+
+
+class Conflict(ValueError):
+    """An action the record's state does not allow now (409)."""
+
+
+class NotFound(LookupError):
+    pass
+
+
+def period(start: date | None, end: date | None, today: date, default_days: int) -> tuple[date, date]:
+    last = end or today
+    first = start or last - timedelta(days=default_days - 1)
+    if first > last:
+        raise Refused("from must not be after to")
+    if (last - first).days >= MAX_RANGE_DAYS:
+        raise Refused(f"a period is at most {MAX_RANGE_DAYS} days")
+    return first, last
+
+
+def metrics(
+    d: Dashboard, shop_id: str, first: date, last: date, interval: reports.Interval
+) -> reports.MetricsReport:
+    days = d.views.days(shop_id, first, last)
+    return reports.report(days, d.views.sent(shop_id, first, last), first, last, interval)
+
+
+def themes(d: Dashboard, shop_id: str, first: date, last: date) -> ThemesReport:
+    span = (last - first).days + 1
+    previous_first, previous_last = first - timedelta(days=span), first - timedelta(days=1)
+    days = d.views.days(shop_id, previous_first, last)
+    current = [x for x in days if x.day >= first]
+    previous = [x for x in days if x.day < first]
+    return ThemesReport(
+        start=first,
+        end=last,
+        previous_start=previous_first,
+        previous_end=previous_last,
+        themes=reports.themes(current, previous),
+    )
+
+
+def overview(d: Dashboard, shop_id: str, now: datetime) -> Overview:
+    today = now.date()
+    last_monday = today - timedelta(days=today.weekday())
+    first = last_monday - timedelta(weeks=OVERVIEW_WEEKS - 1)
+    shop = d.notifier.shops.get(shop_id)
+    cases, _ = d.views.cases(shop_id, CaseStatus.OPEN.value, 100)
+    return Overview(
+        shop_id=shop_id,
+        shop_name=shop.name if shop else shop_id,
+        metrics=metrics(d, shop_id, first, today, reports.Interval.WEEK),
+        themes=themes(d, shop_id, today - timedelta(days=27), today),
+        open_cases=len(cases),
+        overdue_cases=sum(1 for c in cases if c.overdue(now)),
+    )
+
+
+@dataclass(frozen=True)
+class FeedQuery:
+    start: date | None = None
+    end: date | None = None
+    kind: str | None = None
+    channel: str | None = None
+    survey_type: str | None = None
+    band: str | None = None
+    min_score: int | None = None
+    max_score: int | None = None
+    sentiment: str | None = None
+    theme: str | None = None
+    has_text: bool | None = None
+
+    def filter(self) -> FeedFilter:
+        survey_type, low, high = self.survey_type, self.min_score, self.max_score
+        if self.band:
+            band_type, band_low, band_high = BANDS[self.band]
+            if survey_type and survey_type != band_type:
+                raise Refused(f"band {self.band} is of {band_type}, not {survey_type}")
+            survey_type = band_type
+            low = band_low if low is None else max(low, band_low)
+            high = band_high if high is None else min(high, band_high)
+        if self.start and self.end and self.start > self.end:
+            raise Refused("from must not be after to")
+        return FeedFilter(
+            since=datetime.combine(self.start, time(), tzinfo=UTC) if self.start else None,
+            until=datetime.combine(self.end, time.max, tzinfo=UTC) if self.end else None,
+            kind=self.kind,
+            channel=self.channel,
+            survey_type=survey_type,
+            min_score=low,
+            max_score=high,
+            sentiment=self.sentiment,
+            theme=self.theme,
+            has_text=self.has_text,
+        )
+
+
+def _position(cursor: str | None) -> dict[str, str] | None:
+    try:
+        return paging.decode(cursor)
+    except paging.BadCursor as e:
+        raise Refused(str(e)) from e
+
+
+def feed(d: Dashboard, shop_id: str, query: FeedQuery, limit: int, cursor: str | None) -> FeedPage:
+    try:
+        records, position = d.views.feed(shop_id, query.filter(), limit, _position(cursor))
+    except BadPosition as e:
+        raise Refused("cursor is not one this list gave out") from e
+    return FeedPage(items=[feed_item(r) for r in records], next_cursor=paging.encode(position))
+
+
+CSV_COLUMNS = (
+    "id", "kind", "channel", "at", "survey_type", "score", "rating", "sentiment", "sentiment_score",
+    "themes", "negative_themes", "first_name", "order_name", "url", "text",
+)  # fmt: skip
+
+
+def _csv_row(item: FeedItem) -> list[str]:
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        # A cell a spreadsheet would run as a formula is quoted as text (CSV injection).
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(text) else text
+
+    return [
+        cell(v)
+        for v in (
+            item.id, item.kind, item.channel, item.at.isoformat(), item.survey_type, item.score,
+            item.rating, item.sentiment.label if item.sentiment else None,
+            f"{item.sentiment.score:.3f}" if item.sentiment else None,
+            " ".join(t.theme for t in item.themes),
+            " ".join(t.theme for t in item.themes if t.sentiment == "negative"),
+            item.first_name, item.order_name, item.url, item.text,
+        )
+    ]  # fmt: skip
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def export_csv(
+    d: Dashboard, shop_id: str, query: FeedQuery, cursor: str | None
+) -> tuple[Iterator[str], str | None]:
+    """Up to EXPORT_ROWS rows, newest first, and the cursor of the rest (None: all exported)."""
+    rows: list[FeedItem] = []
+    page = FeedPage(items=[], next_cursor=cursor)
+    while len(rows) < EXPORT_ROWS:
+        page = feed(d, shop_id, query, min(500, EXPORT_ROWS - len(rows)), page.next_cursor)
+        rows.extend(page.items)
+        if page.next_cursor is None:
+            break
+
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for item in rows:
+            writer.writerow(_csv_row(item))
+        yield out.getvalue()
+
+    return lines(), page.next_cursor
+
+
+def _view(d: Dashboard, case: Case, now: datetime) -> CaseView:
+    draft = None
+    if case.reply_state in replies.SENDABLE:
+        shop = d.notifier.shops.get(case.shop_id)
+        if shop is not None:
+            draft = replies.current_draft(case, shop, d.notifier.settings.get(case.shop_id)).text
+    return case_view(case, now, draft)
+
+
+def cases(
+    d: Dashboard, shop_id: str, status: str | None, limit: int, cursor: str | None, now: datetime
+) -> CasePage:
+    try:
+        found, position = d.views.cases(shop_id, status, limit, _position(cursor))
+    except BadPosition as e:
+        raise Refused("cursor is not one this list gave out") from e
+    return CasePage(items=[_view(d, c, now) for c in found], next_cursor=paging.encode(position))
+
+
+def case(d: Dashboard, shop_id: str, case_id: str, now: datetime) -> CaseView:
+    found = d.notifier.store.case(shop_id, case_id)
+    if found is None:
+        raise NotFound(f"no case {case_id}")
+    return _view(d, found, now)
+
+
+def act(
+    d: Dashboard, shop_id: str, case_id: str, action: str, now: datetime, text: str | None = None
+) -> CaseView:
+    """reply (with text), approve (the draft as it is) or resolve; by the owner."""
+    deps = d.notifier.reply_deps()
+    try:
+        if action == "resolve":
+            done = replies.close(deps, shop_id, case_id, now, by="owner")
+        else:
+            done = replies.approve(deps, shop_id, case_id, now, text if action == "reply" else None)
+    except LookupError as e:
+        raise NotFound(f"no case {case_id}") from e
+    except replies.ReplyRefused as e:
+        raise Conflict(f"not done: {e}") from e
+    return _view(d, done, now)
+
+
+def at_risk(d: Dashboard, shop_id: str, limit: int, cursor: str | None, now: datetime) -> CustomerPage:
+    try:
+        found, position = d.views.at_risk(shop_id, limit, _position(cursor))
+    except BadPosition as e:
+        raise Refused("cursor is not one this list gave out") from e
+    return CustomerPage(items=[customer_at_risk(c, now) for c in found], next_cursor=paging.encode(position))
+
+
+def suppressions(d: Dashboard, shop_id: str, limit: int, cursor: str | None) -> SuppressionPage:
+    position = _position(cursor)
+    if position is not None and (set(position) != {"sk"} or not position["sk"].startswith("SUPPRESSION#")):
+        raise Refused("cursor is not one this list gave out")
+    entries, last = d.surveys.suppressions_page(shop_id, limit, position["sk"] if position else None)
+    return SuppressionPage(
+        items=[SuppressionView(**e.model_dump(mode="json")) for e in entries],
+        next_cursor=paging.encode({"sk": last} if last else None),
+    )
+
+
+def erase(d: Dashboard, shop_id: str, request: ErasureRequest, now: datetime, by: str) -> ErasureReceipt:
+    from services.feedback.domain import compliance
+    from shared.tenancy import Platform
+
+    ref = compliance.CustomerRef(
+        platform=Platform(request.platform),
+        customer_id=request.customer_id,
+        email=request.email,
+        order_ids=tuple(request.order_ids),
+    )
+    if not ref.customer_keys():
+        raise Refused("an erasure needs a customer_id or an email")
+    report = compliance.erase_customer(d.records, d.publisher(), shop_id, ref, now, by)
+    return ErasureReceipt(
+        customer_keys=len(report.customer_keys),
+        orders_anonymised=len(report.orders_anonymised),
+        records_deleted=report.records_deleted,
+    )
