@@ -67,15 +67,15 @@ def _doc(model: type[BaseModel], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
-ERRORS: dict[int, dict[str, Any]] = {
+ERRORS: dict[int, Any] = {
     400: _doc(Error, "The request is malformed; the message says what is wrong"),
     401: _doc(Error, "No API key, or not an active one"),
 }
-NOT_FOUND = {404: _doc(Error, "No such record in this shop")}
-CONFLICT = {409: _doc(Error, "Not possible in the record's current state")}
+NOT_FOUND: dict[int, Any] = {404: _doc(Error, "No such record in this shop")}
+CONFLICT: dict[int, Any] = {409: _doc(Error, "Not possible in the record's current state")}
 
 
-def ok(description: str) -> dict[int, dict[str, Any]]:
+def ok(description: str) -> dict[int, Any]:
     return {200: {"description": description}, **ERRORS}
 
 
@@ -103,7 +103,7 @@ def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -
     key = keys.authenticate(dashboard().keys, _presented(dict(app.current_event.headers)))
     if key is None:
         return error(401, "unauthorized", "an active API key is needed (Authorization: Bearer <key>)")
-    app.append_context(shop_id=key.shop_id, key_id=key.key_id)
+    app.append_context(shop_id=key.shop_id, key_id=key.key_id)  # type: ignore[no-untyped-call]
     log.append_keys(shop_id=key.shop_id, key_id=key.key_id)
     return next_middleware(app)
 
@@ -127,27 +127,27 @@ def _details(errors: Any) -> list[str]:
     return [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg') or e.get('type')}" for e in errors]
 
 
-@app.exception_handler(RequestValidationError)
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
 def _invalid(e: RequestValidationError) -> Response[Any]:
     return error(400, "bad_request", "the request does not match the API", _details(e.errors()))
 
 
-@app.exception_handler(RequestUnsupportedContentType)
+@app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
 def _content_type(e: RequestUnsupportedContentType) -> Response[Any]:
     return error(400, "bad_request", "send JSON (content-type: application/json)", _details(e.errors()))
 
 
-@app.exception_handler(service.Refused)
+@app.exception_handler(service.Refused)  # type: ignore[untyped-decorator]
 def _refused(e: service.Refused) -> Response[Any]:
     return error(400, "bad_request", str(e))
 
 
-@app.exception_handler(service.NotFound)
+@app.exception_handler(service.NotFound)  # type: ignore[untyped-decorator]
 def _missing(e: service.NotFound) -> Response[Any]:
     return error(404, "not_found", str(e))
 
 
-@app.exception_handler(service.Conflict)
+@app.exception_handler(service.Conflict)  # type: ignore[untyped-decorator]
 def _conflict(e: service.Conflict) -> Response[Any]:
     return error(409, "conflict", str(e))
 
@@ -320,7 +320,7 @@ def get_feed(
     return service.feed(dashboard(), shop(), query, limit, cursor)
 
 
-CSV_DOC = {
+CSV_DOC: dict[int, Any] = {
     200: {
         "description": "CSV (UTF-8, a header row); X-Next-Cursor names the rest when there is more",
         "content": {"text/csv": {"schema": {"type": "string"}}},

@@ -1,0 +1,80 @@
+"""``cxloop keys issue|list|revoke``: a shop's API keys for the REST API and the dashboard's login.
+
+A key is printed once, when issued; only its digest is kept. Revoking one ends its API access and its
+dashboard sessions at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from services.dashboard.adapters.dynamo_keys import DynamoKeyStore
+from services.dashboard.domain import keys
+
+AdminFactory = Callable[[argparse.Namespace], Any]
+
+
+def _store(admin: Any) -> DynamoKeyStore:
+    return DynamoKeyStore(admin.dynamodb, admin.resources.tables["shops"])
+
+
+def _known_shop(admin: Any, shop_id: str) -> None:
+    if admin.shops.get(shop_id) is None:
+        raise ValueError(f"no shop {shop_id!r} (cxloop shop add ...)")
+
+
+def cmd_issue(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    admin = admin_of(args)
+    _known_shop(admin, args.shop)
+    key, presented = keys.issue(_store(admin), args.shop, args.label, datetime.now(tz=UTC))
+    if args.json:
+        print(json.dumps({"shop_id": key.shop_id, "key_id": key.key_id, "key": presented}))
+    else:
+        print(f"API key {key.key_id} for {key.shop_id} (shown once; keep it safe):\n{presented}")
+    return 0
+
+
+def cmd_list(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    admin = admin_of(args)
+    found = _store(admin).list(args.shop)
+    if args.json:
+        print(json.dumps([k.model_dump(mode="json") for k in found]))
+        return 0
+    for k in found:
+        state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
+        print(f"{k.key_id}  {state:<24} created {k.created_at:%Y-%m-%d %H:%M}  {k.label}")
+    if not found:
+        print(f"{args.shop} has no API keys (cxloop keys issue --shop {args.shop})")
+    return 0
+
+
+def cmd_revoke(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    admin = admin_of(args)
+    key = _store(admin).revoke(args.shop, args.key_id, datetime.now(tz=UTC))
+    if key is None:
+        raise ValueError(f"{args.shop} has no key {args.key_id!r}")
+    print(f"revoked {key.key_id} of {key.shop_id}")
+    return 0
+
+
+def add_commands(sub: Any, admin_of: AdminFactory) -> None:
+    cmds = sub.add_parser("keys", help="API keys for the REST API and the dashboard").add_subparsers(
+        dest="sub", required=True
+    )
+    issue = cmds.add_parser("issue", help="issue a new key (printed once)")
+    issue.add_argument("--shop", required=True)
+    issue.add_argument("--label", default="", help="what the key is for")
+    issue.add_argument("--json", action="store_true")
+    issue.set_defaults(func=lambda a: cmd_issue(admin_of, a))
+    lst = cmds.add_parser("list", help="the shop's keys (never the keys themselves)")
+    lst.add_argument("--shop", required=True)
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=lambda a: cmd_list(admin_of, a))
+    rev = cmds.add_parser("revoke", help="revoke a key: its API calls and dashboard sessions stop at once")
+    rev.add_argument("--shop", required=True)
+    rev.add_argument("key_id")
+    rev.set_defaults(func=lambda a: cmd_revoke(admin_of, a))
