@@ -30,6 +30,7 @@ from services.feedback.handlers import webhooks
 from shared import topology
 from shared.settings import ConsumerSettings, IntakeSettings, load
 from shared.tenancy import Platform, Shop
+from tests.integration.dashboard_world import dash  # noqa: F401 (a fixture for this tier)
 from tests.slack_server import slack  # noqa: F401 (a fixture for this tier)
 
 SHOP_A = Shop(
