@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -52,6 +51,7 @@ from shared.observability import logger
 log = logger("dashboard")
 PREFIX = "/api/v1"
 DOC_PATH = f"{PREFIX}/openapi.json"
+UNAUTHORIZED = "an active API key is needed (Authorization: Bearer <key>, or X-Api-Key)"
 VERSION = "1.0.0"
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -97,18 +97,19 @@ def _presented(headers: dict[str, str]) -> str:
     return headers.get("x-api-key", "").strip()
 
 
-def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    if app.current_event.path == DOC_PATH:
-        return next_middleware(app)
-    key = keys.authenticate(dashboard().keys, _presented(dict(app.current_event.headers)))
+def authenticate(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Before the resolver (whose validation runs before any middleware): a request without an active
+    key learns nothing, not even whether its parameters were valid. None: go on."""
+    if event.get("rawPath") == DOC_PATH:
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    key = keys.authenticate(dashboard().keys, _presented(headers))
     if key is None:
-        return error(401, "unauthorized", "an active API key is needed (Authorization: Bearer <key>)")
+        body = {"error": {"code": "unauthorized", "message": UNAUTHORIZED, "details": []}}
+        return {"statusCode": 401, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
     app.append_context(shop_id=key.shop_id, key_id=key.key_id)  # type: ignore[no-untyped-call]
     log.append_keys(shop_id=key.shop_id, key_id=key.key_id)
-    return next_middleware(app)
-
-
-app.use(middlewares=[authenticate])
+    return None
 
 
 def shop() -> str:
@@ -459,7 +460,7 @@ def serve_document() -> Response[str]:
 @log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        response: dict[str, Any] = app.resolve(event, context)
+        response: dict[str, Any] = authenticate(event) or app.resolve(event, context)
     except Exception:
         log.exception("api request failed")
         body = {"error": {"code": "unavailable", "message": "try again shortly", "details": []}}
