@@ -364,8 +364,6 @@ DASHBOARD_GRANTS = (
     ("notifier", "write"),  # the read model; case actions
     ("shops", "write"),  # settings; API keys are read here (the CLI issues them)
     ("feedback", "write"),  # the suppression log; erasure
-    ("link-keys", "read"),  # sessions and CSRF tokens are signed with them
-    ("notifier-secrets", "read"),
     ("ses", "send"),  # a reply sent from a case
     ("bus", "put"),  # CustomerErased; a public reply for the reviews service
 )
@@ -392,7 +390,8 @@ DASHBOARD_FUNCTIONS = (
             Route("GET", "/dashboard/{proxy+}"),
             Route("POST", "/dashboard/{proxy+}"),
         ),
-        grants=DASHBOARD_GRANTS,
+        # Sessions and CSRF tokens are signed with the link keys.
+        grants=(*DASHBOARD_GRANTS, ("link-keys", "read")),
         environment=DASHBOARD_ENV,
     ),
 )

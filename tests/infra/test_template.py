@@ -623,8 +623,11 @@ def test_link_keys_secret(resources) -> None:
     assert generate["ExcludePunctuation"] is True
     assert secret["DeletionPolicy"] == "Retain"
     readers = {fn.logical for fn in topology.FUNCTIONS if ("link-keys", "read") in fn.grants}
-    # Survey links are made and read by these; approve links by the notifier's consumer and pages.
-    assert readers == {"feedback-dispatcher", "feedback-answers", "notifier-events", "notifier-actions"}
+    # Survey links are made and read by these; approve links by the notifier's consumer and pages;
+    # dashboard sessions by the dashboard's pages.
+    assert readers == {
+        "feedback-dispatcher", "feedback-answers", "notifier-events", "notifier-actions", "dashboard-pages"
+    }  # fmt: skip
     for spec in topology.FUNCTIONS:
         readable = _allowed(_statements(resources, spec.logical), "secretsmanager:GetSecretValue")
         assert (LINK_KEYS_ARN in readable) == (spec.logical in readers), spec.logical
