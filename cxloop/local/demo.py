@@ -243,6 +243,7 @@ def run_demo(stack: LocalStack) -> None:
     show_surveys(stack, since=started)
     show_reviews(stack)
     show_alerts(stack, since=started)
+    show_dashboard(stack)
     print()
 
 
@@ -272,6 +273,35 @@ def show_alerts(stack: LocalStack, since: str, wait_s: float = 90.0) -> None:
     print("Each alert has an approve link: it opens the case with a drafted reply to send or edit.")
     print("`cxloop cases --shop demo-woo` lists a shop's cases, and")
     print("`cxloop digest --shop demo-shopify --preview digest.html` writes this week's digest.")
+
+
+def show_dashboard(stack: LocalStack, shop_id: str = "demo-shopify") -> None:
+    """A key for the owner's dashboard and API, issued as `cxloop keys issue` would, and what it opens."""
+    from services.dashboard.adapters.dynamo_keys import DynamoKeyStore
+    from services.dashboard.domain import keys
+
+    admin = admin_for(stack)
+    _, presented = keys.issue(
+        DynamoKeyStore(admin.dynamodb, admin.resources.tables["shops"]), shop_id, "demo", datetime.now(tz=UTC)
+    )
+    status, body = get_json(f"{stack.api_url}/api/v1/overview", presented)
+    total = body.get("metrics", {}).get("total", {}) if status == 200 else {}
+    print(f"\nThe owner's dashboard: {stack.api_url}/dashboard  (log in with {shop_id}'s API key)")
+    print(f"  key: {presented}")
+    print(
+        f"  REST API: {stack.api_url}/api/v1 (Authorization: Bearer <key>), described at /api/v1/openapi.json"
+    )
+    print(f"  GET /api/v1/overview -> {status}: {total.get('responses', 0)} answer(s), "
+          f"{total.get('reviews', 0)} review(s) in the last 12 weeks")  # fmt: skip
+
+
+def get_json(url: str, key: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, headers={"authorization": f"Bearer {key}"})  # noqa: S310 (the stack's URL)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, {}
 
 
 def cases_of(stack: LocalStack) -> list[str]:
