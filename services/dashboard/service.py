@@ -238,6 +238,8 @@ def act(
     d: Dashboard, shop_id: str, case_id: str, action: str, now: datetime, text: str | None = None
 ) -> CaseView:
     """reply (with text), approve (the draft as it is) or resolve; by the owner."""
+    if action not in ("reply", "approve", "resolve"):
+        raise Refused(f"unknown action {action!r}: reply, approve or resolve")
     deps = d.notifier.reply_deps()
     try:
         if action == "resolve":

@@ -12,6 +12,7 @@ import json
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -59,7 +60,8 @@ app = APIGatewayHttpResolver(enable_validation=True)
 Limit = Annotated[int, Query(ge=1, le=200, description="items per page")]
 Cursor = Annotated[str | None, Query(max_length=600, description="next_cursor of the previous page")]
 Day = Annotated[date | None, Query(description="YYYY-MM-DD (UTC), inclusive")]
-CaseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9:._-]{1,120}$", description="a case id")]
+# A case id holds a colon (response:<invite>); a client may send it percent-encoded.
+CaseId = Annotated[str, Path(pattern=r"^[A-Za-z0-9:%._-]{1,200}$", description="a case id")]
 Word = Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,40}$")]
 
 
@@ -383,25 +385,25 @@ def get_cases(limit: Limit = 50, cursor: Cursor = None, status: Status = None) -
 @app.get(f"{PREFIX}/cases/<case_id>", summary="One case, with its drafted reply", tags=["cases"],
          responses={**ok("The case"), **NOT_FOUND})  # fmt: skip
 def get_case(case_id: CaseId) -> CaseView:
-    return service.case(dashboard(), shop(), case_id, now())
+    return service.case(dashboard(), shop(), unquote(case_id), now())
 
 
 @app.post(f"{PREFIX}/cases/<case_id>/reply", summary="Send this reply (to the customer, or post it publicly)",
           tags=["cases"], responses={**ok("The case after sending"), **NOT_FOUND, **CONFLICT})  # fmt: skip
 def reply(case_id: CaseId, body: ReplyBody) -> CaseView:
-    return service.act(dashboard(), shop(), case_id, "reply", now(), body.text)
+    return service.act(dashboard(), shop(), unquote(case_id), "reply", now(), body.text)
 
 
 @app.post(f"{PREFIX}/cases/<case_id>/approve", summary="Send the drafted reply as it is", tags=["cases"],
           responses={**ok("The case after sending"), **NOT_FOUND, **CONFLICT})  # fmt: skip
 def approve(case_id: CaseId) -> CaseView:
-    return service.act(dashboard(), shop(), case_id, "approve", now())
+    return service.act(dashboard(), shop(), unquote(case_id), "approve", now())
 
 
 @app.post(f"{PREFIX}/cases/<case_id>/resolve", summary="Resolve without (further) reply", tags=["cases"],
           responses={**ok("The resolved case"), **NOT_FOUND, **CONFLICT})  # fmt: skip
 def resolve(case_id: CaseId) -> CaseView:
-    return service.act(dashboard(), shop(), case_id, "resolve", now())
+    return service.act(dashboard(), shop(), unquote(case_id), "resolve", now())
 
 
 # --- customers and privacy --------------------------------------------------------------------------

@@ -1,0 +1,297 @@
+"""The owner's dashboard on the running local stack, in Debian's headless Chromium.
+
+`cxloop run` in a subprocess (days are a second): a shop with a survey programme, two imported
+reviews and an order whose customer answers 2 with a comment (a case). The owner gets an API key from
+the CLI and logs in: the overview draws its charts, the feed filters, a case's drafted reply is edited
+and sent (it reaches the customer's inbox), the CSV export downloads the filtered rows. At a phone's
+375 px nothing scrolls sideways; full-page screenshots at 375 and 1280 px go to the test output.
+"""
+
+from __future__ import annotations
+
+import csv
+import http.cookiejar
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from cxloop.local.demo import deliveries, demo_clock, post
+from cxloop.signing import webhook_headers
+from services.dashboard.service import CSV_COLUMNS
+from shared.tenancy import Platform
+from tests.e2e.conftest import start, wait_up
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+SHOP = "e2e-dash"
+DOMAIN = "e2e-dash.myshopify.com"
+COMMENT = "The seams ripped after one wash."
+REVIEWS = (
+    ("d1", "Arrived in two days and the quality is lovely.", "5"),
+    ("d2", "The zip broke after a week and nobody answered my emails.", "1"),
+)
+SIZES = {"phone": {"width": 375, "height": 800}, "desktop": {"width": 1280, "height": 900}}
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cxloop.cli", "--state-dir", str(state), *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def _until(what: str, probe: Any, timeout_s: float = 40.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {timeout_s} s")
+
+
+def _articles(html: str) -> int:
+    return html.count("<article ")
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The stack, the shop with its data, and an API key; the survey link Maya got."""
+    tmp = tmp_path_factory.mktemp("dash-stack")
+    proc, api, _moto, state = start(
+        tmp, "--no-demo", "--day-seconds", "1", "--dispatch-every", "1", "--notify-every", "1"
+    )
+    try:
+        wait_up(proc, api, tmp / "stack.log")
+        yield {"api": api, "state": state, "tmp": tmp, **_seed(api, state, tmp)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def _seed(api: str, state: Path, tmp: Path) -> dict[str, Any]:
+    added = _cli(state, "shop", "add", SHOP, "--platform", "shopify", "--domain", DOMAIN,
+                 "--name", "Dash Linen", "--owner-email", "owner@dash.example")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    secret = re.search(r"secret\W+([A-Za-z0-9_\-]{20,})", added.stdout)
+    assert secret, added.stdout
+    reviews = tmp / "reviews.csv"
+    with reviews.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("id", "text", "rating"), *REVIEWS])
+    for args in (
+        ("survey", "set", "--shop", SHOP, "--type", "nps", "--sender", "hello@dash.example",
+         "--reply-to", "owner@dash.example", "--quiet-hours", "off", "--reminder-days", "off"),
+        ("notify", "loop", "--shop", SHOP, "--mode", "approval", "--reply-to", "owner@dash.example"),
+        ("reviews", "import", str(reviews), "--shop", SHOP, "--source", "judgeme", "--id-column", "id",
+         "--rating-column", "rating"),
+    ):  # fmt: skip
+        done = _cli(state, *args)
+        assert done.returncode == 0, (args, done.stderr)
+    clock = demo_clock(1.0, datetime.now(tz=UTC))
+    for d in [d for d in deliveries() if d["shop"] == "demo-shopify" and "#1043" not in json.dumps(d)]:
+        body = json.dumps(clock.apply(d["body"])).encode()
+        headers = webhook_headers(
+            Platform.SHOPIFY, d["topic"], body, secret.group(1), DOMAIN, d.get("event_id")
+        )
+        assert post(f"{api}/webhooks/shopify/{SHOP}", body, headers)[0] == 200
+    survey = _until("the survey e-mail", lambda: [m for m in _get(f"{api}/_local/inbox.json")
+                                                 if "maya.lopez@example.net" in m["to"]])[0]  # fmt: skip
+    link = re.search(r"(http://\S+/r/\S+)\?score=2", survey["text"])
+    assert link
+    issued = _cli(state, "keys", "issue", "--shop", SHOP, "--json")
+    assert issued.returncode == 0, issued.stderr
+    return {"survey_link": link.group(1), "key": json.loads(issued.stdout)["key"]}
+
+
+@pytest.fixture(scope="module")
+def answered(shop: dict[str, Any], chromium_browser: Browser) -> dict[str, Any]:
+    """Maya answers 2 with a comment in a browser; then the feed holds her answer and both reviews,
+    each read by the scoring function, and her case is open."""
+    context = chromium_browser.new_context(viewport=SIZES["phone"])
+    try:
+        page = context.new_page()
+        page.goto(shop["survey_link"] + "?score=2")
+        page.fill("#comment", COMMENT)
+        page.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+    finally:
+        context.close()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    login = urllib.parse.urlencode({"key": shop["key"]}).encode()
+    with opener.open(f"{shop['api']}/dashboard/login", data=login, timeout=10) as r:
+        assert r.url.endswith("/dashboard/overview")
+
+    def read(path: str) -> str:
+        with opener.open(f"{shop['api']}{path}", timeout=10) as r:
+            return str(r.read().decode())
+
+    def scored() -> bool:
+        feed = read("/dashboard/feed")
+        badges = re.findall(r'class="badge (?:pos|neg|neu)">(?:positive|negative|neutral)<', feed)
+        return _articles(feed) == 3 and COMMENT in feed and len(badges) == 3
+
+    _until("the answer and the reviews, scored, in the feed", scored, timeout_s=90)
+    _until("Maya's case", lambda: "NPS 2 from Maya" in read("/dashboard/cases"))
+    return shop
+
+
+def _output(tmp_path: Path) -> Path:
+    chosen = os.environ.get("CXLOOP_TEST_OUTPUT")
+    out = Path(chosen) / "dashboard" if chosen else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _log_in(browser: Browser, api: str, key: str, size: str) -> tuple[Page, list[str]]:
+    context = browser.new_context(viewport=SIZES[size], accept_downloads=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{api}/dashboard")
+    assert page.url.endswith("/dashboard/login")
+    page.fill("#key", key)
+    page.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/dashboard/overview$"))
+    return page, problems
+
+
+def _shoot(page: Page, out: Path, name: str, size: str) -> None:
+    width = SIZES[size]["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth"), name
+    assert page.evaluate("window.innerWidth") == width
+    page.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
+
+
+def _case_link(page: Page) -> str:
+    link = page.locator("a", has_text="NPS 2 from Maya").first
+    href = link.get_attribute("href")
+    assert href and href.startswith("/dashboard/cases/response%3A")
+    return href
+
+
+def test_a_wrong_key_is_refused_in_the_browser(answered: dict[str, Any], chromium_browser: Browser) -> None:
+    context = chromium_browser.new_context(viewport=SIZES["phone"])
+    try:
+        page = context.new_page()
+        page.goto(f"{answered['api']}/dashboard/login")
+        page.fill("#key", "cxk_e2e-dash_00000000_" + "0" * 64)
+        page.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        assert "not an active API key" in page.locator("[role=alert]").inner_text()
+        assert page.locator("#key").input_value() == ""
+        assert not [c for c in context.cookies() if c["name"] == "cx_session"]
+    finally:
+        context.close()
+
+
+def test_on_a_phone_every_page_fits_the_screen(
+    answered: dict[str, Any], chromium_browser: Browser, tmp_path: Path
+) -> None:
+    out = _output(tmp_path)
+    page, problems = _log_in(chromium_browser, answered["api"], answered["key"], "phone")
+    try:
+        page.wait_for_selector(".chart canvas")
+        _shoot(page, out, "overview", "phone")
+        for name in ("themes", "feed", "cases", "at-risk", "settings", "suppressions"):
+            page.goto(f"{answered['api']}/dashboard/{name}")
+            _shoot(page, out, name, "phone")
+        page.goto(f"{answered['api']}/dashboard/cases")
+        page.goto(answered["api"] + _case_link(page))
+        _shoot(page, out, "case", "phone")
+        assert not problems, problems
+    finally:
+        page.context.close()
+
+
+def test_the_owner_reads_filters_replies_and_exports_on_a_laptop(
+    answered: dict[str, Any], chromium_browser: Browser, tmp_path: Path
+) -> None:
+    api, out = answered["api"], _output(tmp_path)
+    page, problems = _log_in(chromium_browser, api, answered["key"], "desktop")
+    try:
+        # The overview: KPI cards with their intervals, and the charts drawn (uPlot canvases).
+        page.wait_for_selector(".chart[data-chart-src=nps-trend] canvas")
+        assert page.locator(".chart canvas").count() >= 2
+        nps = page.locator('.kpi[aria-label="NPS"]')
+        assert re.fullmatch(r"[+-]\d+", nps.locator(".value").inner_text().strip())
+        assert "95% interval" in nps.inner_text() and "1 answer" in nps.inner_text()
+        assert "Dash Linen" in page.locator(".nav .brand").inner_text()
+        _shoot(page, out, "overview", "desktop")
+
+        # The feed: everything, then only detractors.
+        page.locator(".nav a", has_text="Feed").click()
+        page.wait_for_url(re.compile(r"/dashboard/feed$"))
+        assert page.locator("article").count() == 3
+        page.select_option("#f-band", "detractor")
+        page.locator(".filters button[type=submit]").click()
+        page.wait_for_url(re.compile(r"band=detractor"))
+        items = page.locator("article")
+        assert items.count() == 1
+        assert items.first.get_attribute("data-kind") == "response"
+        assert int(items.first.get_attribute("data-score") or "99") <= 6
+        assert COMMENT in items.first.inner_text()
+        _shoot(page, out, "feed", "desktop")
+
+        # The same filter as CSV.
+        with page.expect_download() as info:
+            page.locator("a[href^='/dashboard/export/responses.csv']").click()
+        download = info.value
+        assert download.suggested_filename.startswith(f"{SHOP}-responses-")
+        rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+        assert tuple(rows[0]) == CSV_COLUMNS
+        assert len(rows) == 2
+        row = dict(zip(rows[0], rows[1], strict=True))
+        assert (row["kind"], row["score"], row["text"], row["first_name"]) == (
+            "response",
+            "2",
+            COMMENT,
+            "Maya",
+        )
+
+        # The case: edit the drafted reply and send it.
+        page.locator(".nav a", has_text="Cases").click()
+        page.goto(api + _case_link(page))
+        assert COMMENT in page.locator("#comment").inner_text()
+        draft = page.locator("#reply-text").input_value()
+        assert draft.startswith("Hi Maya,") and "#1042" in draft
+        _shoot(page, out, "case", "desktop")
+        page.fill(
+            "#reply-text", draft.replace("I'd like to put this right.", "A new set is on its way today.")
+        )
+        page.locator("button[value=reply]").click()
+        page.wait_for_load_state()
+        assert "Sent." in page.locator("[role=status]").inner_text()
+        assert "A new set is on its way today." in page.locator("main").inner_text()
+        page.screenshot(path=str(out / "case-sent-1280.png"), full_page=True)
+        assert not problems, problems
+    finally:
+        page.context.close()
+
+    def reply() -> list[dict[str, Any]]:
+        return [m for m in _get(f"{api}/_local/inbox.json")
+                if "maya.lopez@example.net" in m["to"] and "About your order" in m["subject"]]  # fmt: skip
+
+    [mail] = _until("the reply in Maya's inbox", reply)
+    assert mail["headers"]["Reply-To"] == "owner@dash.example"
+    assert "A new set is on its way today." in mail["text"]
