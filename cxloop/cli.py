@@ -357,9 +357,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     show.add_argument("order_id")
     show.set_defaults(func=cmd_order_show)
 
-    from cxloop import key_commands, model_commands, notify_commands, review_commands, survey_commands
+    from cxloop import dashboard_commands, model_commands, notify_commands, review_commands, survey_commands
 
-    key_commands.add_commands(sub, _admin)
+    dashboard_commands.add_commands(sub, _admin)
     model_commands.add_commands(sub, _admin)
     notify_commands.add_commands(sub, _admin)
     review_commands.add_commands(sub, _admin)

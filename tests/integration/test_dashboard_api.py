@@ -239,3 +239,30 @@ def test_the_document_describes_every_route(dash: DashWorld) -> None:
     for item in doc["paths"].values():
         for operation in item.values():
             assert "422" not in operation["responses"] and "400" in operation["responses"]
+
+
+def test_answers_stored_before_the_totals_are_added_once_by_retally(dash: DashWorld) -> None:
+    from services.notifier.domain.model import Answer
+
+    old = Answer(invite_id="inv-old", revision=1, survey_type="nps", score=3, answered_at=NOW, comment="old")
+    # As the notifier wrote answers before this release: the record, no share of any day, no feed place.
+    dash.built.dynamodb.put_item(
+        TableName=dash.resources.tables["notifier"],
+        Item={
+            "pk": {"S": "SHOP#shop-a"},
+            "sk": {"S": "ANSWER#inv-old"},
+            "doc": {"S": old.model_dump_json(exclude_none=True)},
+            "rev": {"N": "1"},
+            "gsi1pk": {"S": "SHOP#shop-a#ANSWER"},
+            "gsi1sk": {"S": f"{NOW.isoformat()}#ANSWER#inv-old"},
+        },
+    )
+    dash.hear("ResponseRecorded", answer("inv-new", 9))
+    assert dash.call("GET", "/api/v1/metrics").json()["total"]["responses"] == 1
+    store = dash.built.notifier.store
+    assert store.retally("shop-a") == 1
+    assert store.retally("shop-a") == 0
+    total = dash.call("GET", "/api/v1/metrics").json()["total"]
+    assert total["responses"] == 2 and total["surveys"][0]["score"]["detractors"] == 1
+    ids = [i["id"] for i in dash.call("GET", "/api/v1/responses").json()["items"]]
+    assert sorted(ids) == ["inv-new", "inv-old"]

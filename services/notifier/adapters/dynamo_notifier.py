@@ -152,6 +152,27 @@ class DynamoNotifierStore:
 
         return self._tallied.write(shop_id, sk, plan) or seen
 
+    def retally(self, shop_id: str) -> int:
+        """Give answers and mentions stored before the days' totals existed their share (and their
+        place on the feed); those that have one are left alone, so running it twice counts nothing
+        twice. The number of records added."""
+
+        def plan(item: dict[str, Any] | None) -> Write | None:
+            if not item or "tally" in item or "doc" not in item:
+                return None
+            if item["sk"]["S"].startswith("ANSWER#"):
+                answer = self._answer(item)
+                return Write({}, answer_tally(answer), answer_fields(answer)) if answer else None
+            mention = Mention.model_validate_json(item["doc"]["S"])
+            return Write({}, mention_tally(mention), mention_fields(mention))
+
+        added = 0
+        for kind in ("ANSWER", "MENTION"):
+            for item in self._since(shop_id, kind, datetime(2000, 1, 1, tzinfo=UTC)):
+                if "tally" not in item:
+                    added += self._tallied.write(shop_id, item["sk"]["S"], plan)
+        return added
+
     def _since(self, shop_id: str, kind: str, since: datetime) -> list[dict[str, Any]]:
         return self._query(
             IndexName="gsi1",

@@ -1,4 +1,5 @@
-"""``cxloop keys issue|list|revoke``: a shop's API keys for the REST API and the dashboard's login.
+"""``cxloop keys issue|list|revoke``: a shop's API keys for the REST API and the dashboard's login;
+``cxloop dashboard retally``: the days' totals for answers and reviews stored before they existed.
 
 A key is printed once, when issued; only its digest is kept. Revoking one ends its API access and its
 dashboard sessions at once.
@@ -61,6 +62,17 @@ def cmd_revoke(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retally(admin_of: AdminFactory, args: argparse.Namespace) -> int:
+    from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore
+
+    admin = admin_of(args)
+    shops = [args.shop] if args.shop else [s.shop_id for s in admin.shops.list()]
+    store = DynamoNotifierStore(admin.dynamodb, admin.resources.tables["notifier"])
+    for shop_id in shops:
+        print(f"{shop_id}: {store.retally(shop_id)} answer(s) and review(s) added to the days' totals")
+    return 0
+
+
 def add_commands(sub: Any, admin_of: AdminFactory) -> None:
     cmds = sub.add_parser("keys", help="API keys for the REST API and the dashboard").add_subparsers(
         dest="sub", required=True
@@ -78,3 +90,13 @@ def add_commands(sub: Any, admin_of: AdminFactory) -> None:
     rev.add_argument("--shop", required=True)
     rev.add_argument("key_id")
     rev.set_defaults(func=lambda a: cmd_revoke(admin_of, a))
+    dash = sub.add_parser("dashboard", help="the dashboard's figures").add_subparsers(
+        dest="sub", required=True
+    )
+    re = dash.add_parser(
+        "retally", help="add answers and reviews stored before this release to the days' totals (once each)"
+    )
+    group = re.add_mutually_exclusive_group(required=True)
+    group.add_argument("--shop")
+    group.add_argument("--all", action="store_true", help="every shop")
+    re.set_defaults(func=lambda a: cmd_retally(admin_of, a))
