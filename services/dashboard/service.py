@@ -31,7 +31,7 @@ from services.dashboard.domain.model import (
 )
 from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter
 from services.notifier.domain import replies
-from services.notifier.domain.model import Case, CaseStatus
+from services.notifier.domain.model import Case
 
 OVERVIEW_WEEKS = 12
 MAX_RANGE_DAYS = 3 * 366
@@ -87,14 +87,14 @@ def overview(d: Dashboard, shop_id: str, now: datetime) -> Overview:
     last_monday = today - timedelta(days=today.weekday())
     first = last_monday - timedelta(weeks=OVERVIEW_WEEKS - 1)
     shop = d.notifier.shops.get(shop_id)
-    cases, _ = d.views.cases(shop_id, CaseStatus.OPEN.value, 100)
+    open_cases, overdue = d.views.open_cases(shop_id, now)
     return Overview(
         shop_id=shop_id,
         shop_name=shop.name if shop else shop_id,
         metrics=metrics(d, shop_id, first, today, reports.Interval.WEEK),
         themes=themes(d, shop_id, today - timedelta(days=27), today),
-        open_cases=len(cases),
-        overdue_cases=sum(1 for c in cases if c.overdue(now)),
+        open_cases=open_cases,
+        overdue_cases=overdue,
     )
 
 

@@ -266,3 +266,15 @@ def test_answers_stored_before_the_totals_are_added_once_by_retally(dash: DashWo
     assert total["responses"] == 2 and total["surveys"][0]["score"]["detractors"] == 1
     ids = [i["id"] for i in dash.call("GET", "/api/v1/responses").json()["items"]]
     assert sorted(ids) == ["inv-new", "inv-old"]
+
+
+def test_the_overview_counts_open_and_overdue_cases_from_their_index(dash: DashWorld) -> None:
+    seed(dash)
+    dash.hear("ResponseRecorded", answer("inv-late", 1), now=NOW - timedelta(days=3))  # target passed
+    overview = dash.call("GET", "/api/v1/overview").json()
+    assert (overview["open_cases"], overview["overdue_cases"]) == (4, 1)
+    dash.call("POST", "/api/v1/cases/response:inv-late/resolve")
+    dash.call("POST", "/api/v1/cases/response:inv-a000/resolve")
+    overview = dash.call("GET", "/api/v1/overview").json()
+    assert (overview["open_cases"], overview["overdue_cases"]) == (2, 0)
+    assert dash.call("GET", "/api/v1/overview", key="shop-b").json()["open_cases"] == 1

@@ -4,7 +4,7 @@ Items, all under ``pk SHOP#<shop>``:
 - ``ANSWER#<invite>``, ``MENTION#<id>``: the newest revision (``rev``), the reading beside it (``reading``,
   ``reading_rev``); listed by time on ``gsi1``.
 - ``CASE#<case>``: a case (``version`` for optimistic writes); by time on ``gsi1``; on the ``due`` index
-  while its automatic reply is due.
+  while its automatic reply is due; on the ``feed`` index (``SHOP#<shop>#OPEN``, by target) while open.
 - ``ALERT#<destination>#<rule>#<subject>``: the dedupe marker of one alert (TTL 90 days).
 - ``BATCH#<destination>#<window>``: alerts for one message; on the ``due`` index until sent.
 - ``DAY#<date>``: the day's totals (domain/tallies.py), kept in step with every answer and mention.
@@ -28,7 +28,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.notifier.adapters.dynamo_tallied import TalliedWriter, Write, reading_of
-from services.notifier.domain.model import MAX_SAMPLES, Alert, AlertBatch, Answer, Case, Mention, ReplyState
+from services.notifier.domain.model import (
+    MAX_SAMPLES,
+    Alert,
+    AlertBatch,
+    Answer,
+    Case,
+    CaseStatus,
+    Mention,
+    ReplyState,
+)
 from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine
 from services.notifier.domain.tallies import Tally, answer_fields, answer_tally, mention_fields, mention_tally
 from shared.sentiment import Sentiment, ThemeScore
@@ -171,6 +180,9 @@ class DynamoNotifierStore:
             for item in self._since(shop_id, kind, datetime(2000, 1, 1, tzinfo=UTC)):
                 if "tally" not in item:
                     added += self._tallied.write(shop_id, item["sk"]["S"], plan)
+        for case in self.cases(shop_id):
+            if case.status is CaseStatus.OPEN:
+                self.save_case(case, case.version)  # the same case, now on the open cases' index
         return added
 
     def _since(self, shop_id: str, kind: str, since: datetime) -> list[dict[str, Any]]:
@@ -390,6 +402,9 @@ class DynamoNotifierStore:
         if case.customer_key:
             item["cust_pk"] = {"S": f"SHOP#{case.shop_id}#{case.customer_key}"}
             item["cust_sk"] = {"S": f"CASE#{case.case_id}"}
+        if case.status is CaseStatus.OPEN:  # open cases by their target, for the dashboard's counts
+            item["feed_pk"] = {"S": f"SHOP#{case.shop_id}#OPEN"}
+            item["feed_sk"] = {"S": f"{case.target_at.isoformat()}#{case.case_id}"}
         if case.reply_state is ReplyState.SCHEDULED and case.reply_due_at:
             item["due_pk"] = {"S": REPLY_DUE}
             item["due_sk"] = {"S": f"{case.reply_due_at.isoformat()}#{case.shop_id}#{case.case_id}"}

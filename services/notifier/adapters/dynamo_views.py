@@ -159,6 +159,26 @@ class DynamoViews:
         items, position = self._page(shop_id, "gsi1pk", "#CASE", kwargs, limit, start)
         return [Case.model_validate_json(i["doc"]["S"]) for i in items], position
 
+    def open_cases(self, shop_id: str, now: datetime) -> tuple[int, int]:
+        """(open, overdue): counted on the open cases' index (by first-reply target), never the rest."""
+        counts = []
+        for high in ("~", now.isoformat()):
+            kwargs: dict[str, Any] = {
+                "IndexName": "feed",
+                "KeyConditionExpression": "feed_pk = :fp AND feed_sk < :hi",
+                "ExpressionAttributeValues": {":fp": _s(f"SHOP#{shop_id}#OPEN"), ":hi": _s(high)},
+                "Select": "COUNT",
+            }
+            total = 0
+            while True:
+                page = self._db.query(TableName=self._table, **kwargs)
+                total += int(page["Count"])
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            counts.append(total)
+        return counts[0], counts[1]
+
     def at_risk(
         self, shop_id: str, limit: int, after: Position | None = None
     ) -> tuple[list[Customer], Position | None]:
