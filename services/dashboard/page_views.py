@@ -48,9 +48,12 @@ def day(params: Mapping[str, str], name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        found = date.fromisoformat(raw)
     except ValueError as e:
         raise service.Refused(f"{name} is not a date (YYYY-MM-DD)") from e
+    if not service.EARLIEST <= found <= service.LATEST:
+        raise service.Refused(f"{name}: dates run from {service.EARLIEST} to {service.LATEST}")
+    return found
 
 
 def choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...] | Mapping[str, Any]) -> str | None:

@@ -32,8 +32,11 @@ from services.dashboard.domain.model import (
 from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter
 from services.notifier.domain import replies
 from services.notifier.domain.model import Case
+from services.notifier.domain.tallies import DayTotals
 
 OVERVIEW_WEEKS = 12
+THEME_DAYS = 28  # the overview's themes: the last 4 weeks against the 4 before
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 MAX_RANGE_DAYS = 3 * 366
 EXPORT_ROWS = 10_000
 
@@ -57,42 +60,50 @@ def period(start: date | None, end: date | None, today: date, default_days: int)
         raise Refused("from must not be after to")
     if (last - first).days >= MAX_RANGE_DAYS:
         raise Refused(f"a period is at most {MAX_RANGE_DAYS} days")
+    if first < EARLIEST or last > LATEST:
+        raise Refused(f"dates run from {EARLIEST} to {LATEST}")
     return first, last
 
 
 def metrics(
     d: Dashboard, shop_id: str, first: date, last: date, interval: reports.Interval
 ) -> reports.MetricsReport:
-    days = d.views.days(shop_id, first, last)
-    return reports.report(days, d.views.sent(shop_id, first, last), first, last, interval)
+    return reports.report(d.views.days(shop_id, first, last), first, last, interval)
 
 
-def themes(d: Dashboard, shop_id: str, first: date, last: date) -> ThemesReport:
+def _themes(days: list[DayTotals], first: date, last: date) -> ThemesReport:
     span = (last - first).days + 1
     previous_first, previous_last = first - timedelta(days=span), first - timedelta(days=1)
-    days = d.views.days(shop_id, previous_first, last)
-    current = [x for x in days if x.day >= first]
-    previous = [x for x in days if x.day < first]
     return ThemesReport(
         start=first,
         end=last,
         previous_start=previous_first,
         previous_end=previous_last,
-        themes=reports.themes(current, previous),
+        themes=reports.themes(
+            [x for x in days if first <= x.day <= last],
+            [x for x in days if previous_first <= x.day <= previous_last],
+        ),
     )
 
 
+def themes(d: Dashboard, shop_id: str, first: date, last: date) -> ThemesReport:
+    span = (last - first).days + 1
+    return _themes(d.views.days(shop_id, first - timedelta(days=span), last), first, last)
+
+
 def overview(d: Dashboard, shop_id: str, now: datetime) -> Overview:
+    """One read of the days' totals serves the trend and the themes (the themes' 8 weeks lie within
+    the trend's 12), one of the open cases' markers the counts."""
     today = now.date()
-    last_monday = today - timedelta(days=today.weekday())
-    first = last_monday - timedelta(weeks=OVERVIEW_WEEKS - 1)
+    first = today - timedelta(days=today.weekday()) - timedelta(weeks=OVERVIEW_WEEKS - 1)
+    days = d.views.days(shop_id, first, today)
     shop = d.notifier.shops.get(shop_id)
     open_cases, overdue = d.views.open_cases(shop_id, now)
     return Overview(
         shop_id=shop_id,
         shop_name=shop.name if shop else shop_id,
-        metrics=metrics(d, shop_id, first, today, reports.Interval.WEEK),
-        themes=themes(d, shop_id, today - timedelta(days=27), today),
+        metrics=reports.report(days, first, today, reports.Interval.WEEK),
+        themes=_themes(days, today - timedelta(days=THEME_DAYS - 1), today),
         open_cases=open_cases,
         overdue_cases=overdue,
     )
@@ -123,6 +134,8 @@ class FeedQuery:
             high = band_high if high is None else min(high, band_high)
         if self.start and self.end and self.start > self.end:
             raise Refused("from must not be after to")
+        if any(d and not EARLIEST <= d <= LATEST for d in (self.start, self.end)):
+            raise Refused(f"dates run from {EARLIEST} to {LATEST}")
         return FeedFilter(
             since=datetime.combine(self.start, time(), tzinfo=UTC) if self.start else None,
             until=datetime.combine(self.end, time.max, tzinfo=UTC) if self.end else None,

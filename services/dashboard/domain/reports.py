@@ -1,5 +1,6 @@
 """The dashboard's figures from the days' totals: scores with their intervals per day, week or month,
-response rates, and themes that rise or hurt. Pure: the totals come in, the report goes out.
+response rates (from the days' ``sent_<type>`` counts), and themes that rise or hurt. Pure: the
+totals come in, the report goes out.
 
 A week starts on Monday; a month on its first day; days are UTC dates. Every score is computed from
 the bucket's full histogram of answers (shared/metrics.py), so its interval is exact, not averaged.
@@ -7,7 +8,6 @@ the bucket's full histogram of answers (shared/metrics.py), so its interval is e
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from enum import StrEnum
@@ -86,13 +86,13 @@ def _with_prefix(counts: Mapping[str, int], prefix: str) -> dict[str, int]:
     return {k.removeprefix(prefix): v for k, v in counts.items() if k.startswith(prefix) and v}
 
 
-def bucket(start: date, end: date, counts: Mapping[str, int], sent: Mapping[str, int]) -> Bucket:
+def bucket(start: date, end: date, counts: Mapping[str, int]) -> Bucket:
     surveys = []
     responses = 0
     for survey_type in SURVEY_TYPES:
         hist = histogram(counts, survey_type)
         answered = sum(hist.values())
-        sends = sent.get(survey_type, 0)
+        sends = counts.get(f"sent_{survey_type}", 0)
         if not answered and not sends:
             continue
         responses += answered
@@ -118,34 +118,18 @@ def bucket(start: date, end: date, counts: Mapping[str, int], sent: Mapping[str,
     )
 
 
-def report(
-    days: Iterable[DayTotals],
-    sent_by_day: Mapping[str, Mapping[str, int]],
-    first: date,
-    last: date,
-    interval: Interval,
-) -> MetricsReport:
+def report(days: Iterable[DayTotals], first: date, last: date, interval: Interval) -> MetricsReport:
     by_bucket: dict[date, list[DayTotals]] = {}
     for d in days:
         if first <= d.day <= last:
             by_bucket.setdefault(bucket_start(d.day, interval), []).append(d)
-    sent_bucket: dict[date, Counter[str]] = {}
-    for day, counts in sent_by_day.items():
-        when = date.fromisoformat(day)
-        if first <= when <= last:
-            sent_bucket.setdefault(bucket_start(when, interval), Counter()).update(counts)
     buckets = []
     start = bucket_start(first, interval)
     while start <= last:
         end = min(_next(start, interval) - timedelta(days=1), last)
-        counts = summed(by_bucket.get(start, []))
-        buckets.append(bucket(max(start, first), end, counts, sent_bucket.get(start, Counter())))
+        buckets.append(bucket(max(start, first), end, summed(by_bucket.get(start, []))))
         start = _next(start, interval)
-    all_days = [d for group in by_bucket.values() for d in group]
-    all_sent: Counter[str] = Counter()
-    for c in sent_bucket.values():
-        all_sent.update(c)
-    total = bucket(first, last, summed(all_days), all_sent)
+    total = bucket(first, last, summed(d for group in by_bucket.values() for d in group))
     return MetricsReport(interval=interval, start=first, end=last, buckets=buckets, total=total)
 
 

@@ -11,7 +11,7 @@ Items, all under ``pk SHOP#<shop>``:
   Answers and mentions carry their share (``tally``, ``tver``) and what the dashboard's feed filters on,
   on the ``feed`` index (``feed_pk SHOP#<shop>#FEED``, ``feed_sk <time>#<sk>``).
 - ``DEST#<name>``, ``SURGE#<theme>#<day>`` (a string set of subjects: adding one twice counts once),
-  ``SENT#<day>`` (counts per survey type, with the dispatcher runs already counted),
+  ``SENTRUN#<run>#<type>`` (a dispatcher run's sends, counted on the day's ``sent_<type>``: once),
   ``SUPPRESSED#<email hash>``, ``CUST#<key>`` (orders and risk; on the ``feed`` index, ``SHOP#<shop>#RISK``,
   while at risk), ``MARK#<key>``.
 A sparse ``customer`` index finds a person's items for erasure.
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notifier.adapters.dynamo_tallied import TalliedWriter, Write, reading_of
+from services.notifier.adapters.dynamo_tallied import TalliedWriter, Write, day_key, reading_of
 from services.notifier.domain.model import (
     MAX_SAMPLES,
     Alert,
@@ -45,6 +45,8 @@ from shared.sentiment import Sentiment, ThemeScore
 BATCH_DUE = "BATCH"
 REPLY_DUE = "REPLY"
 ALERT_TTL = timedelta(days=90)
+RUN_TTL = timedelta(days=7)  # a dispatcher run's send is redelivered within minutes, never a week later
+SENT = "sent_"  # the day's totals' counter of invitations sent, per survey type: sent_nps ...
 MAX_ORDERS = 200  # per customer: enough for any churn feature (a year and the gaps between orders)
 CONFLICT_TRIES = 4  # a batch written by a burst of alerts at once
 RULE_COUNT = "n_"  # a batch's count per rule: n_detractor ...
@@ -183,6 +185,7 @@ class DynamoNotifierStore:
         for case in self.cases(shop_id):
             if case.status is CaseStatus.OPEN:
                 self.save_case(case, case.version)  # the same case, now on the open cases' index
+        self._fold_legacy_sent(shop_id)
         return added
 
     def _since(self, shop_id: str, kind: str, since: datetime) -> list[dict[str, Any]]:
@@ -483,21 +486,63 @@ class DynamoNotifierStore:
         return [by_sk.get(f"SURGE#{theme}#{d}", 0) for d in days]
 
     def add_sent(self, shop_id: str, day: str, survey_type: str, count: int, run_id: str) -> None:
-        with contextlib.suppress(self._errors.ConditionalCheckFailedException):
-            self._db.update_item(
-                TableName=self._table,
-                Key=_key(shop_id, f"SENT#{day}"),
-                UpdateExpression="ADD #t :n, runs :r",
-                ConditionExpression="attribute_not_exists(runs) OR NOT contains(runs, :id)",
-                ExpressionAttributeNames={"#t": survey_type},
-                ExpressionAttributeValues={
-                    ":n": {"N": str(count)},
-                    ":r": {"SS": [f"{run_id}#{survey_type}"]},
-                    ":id": {"S": f"{run_id}#{survey_type}"},
-                },
+        """Counted on the day's totals (``sent_<type>``) once per dispatcher run: the run's marker is a
+        small item of its own (kept a week), so the day's item stays small however often runs come."""
+        marker = {
+            **_key(shop_id, f"SENTRUN#{run_id}#{survey_type}"),
+            "ttl": _ttl(datetime.now(tz=UTC) + RUN_TTL),
+        }
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": marker,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": day_key(shop_id, day),
+                            "UpdateExpression": "ADD #t :n",
+                            "ExpressionAttributeNames": {"#t": f"{SENT}{survey_type}"},
+                            "ExpressionAttributeValues": {":n": {"N": str(count)}},
+                        }
+                    },
+                ]
             )
+        except self._errors.TransactionCanceledException as e:
+            reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
+            if reasons[:1] != ["ConditionalCheckFailed"]:
+                raise  # not a redelivered run: let the message be retried
 
     def sent_between(self, shop_id: str, first_day: str, last_day: str) -> dict[str, dict[str, int]]:
+        """Sends per day and survey type: from the days' totals, and from ``SENT#`` items written
+        before they held them (until ``retally`` folds those in)."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={
+                ":pk": _pk(shop_id),
+                ":a": {"S": f"DAY#{first_day}"},
+                ":b": {"S": f"DAY#{last_day}~"},
+            },
+        )
+        found: dict[str, dict[str, int]] = {}
+        for i in items:
+            sent = {
+                k.removeprefix(SENT): int(v["N"]) for k, v in i.items() if k.startswith(SENT) and "N" in v
+            }
+            if sent:
+                found[i["sk"]["S"].removeprefix("DAY#")] = sent
+        for day, counts in self._legacy_sent(shop_id, first_day, last_day).items():
+            merged = found.setdefault(day, {})
+            for kind, n in counts.items():
+                merged[kind] = merged.get(kind, 0) + n
+        return found
+
+    def _legacy_sent(self, shop_id: str, first_day: str, last_day: str) -> dict[str, dict[str, int]]:
         items = self._query(
             KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
             ExpressionAttributeValues={
@@ -510,6 +555,17 @@ class DynamoNotifierStore:
             i["sk"]["S"].removeprefix("SENT#"): {k: int(v["N"]) for k, v in i.items() if "N" in v}
             for i in items
         }
+
+    def _fold_legacy_sent(self, shop_id: str) -> None:
+        """``SENT#<day>`` items (before the days' totals held sends): added to the day, then deleted."""
+        for day, counts in self._legacy_sent(shop_id, "0000", "9999").items():
+            deltas = {f"{SENT}{k}": n for k, n in counts.items() if n}
+            ops: list[dict[str, Any]] = [
+                {"Delete": {"TableName": self._table, "Key": _key(shop_id, f"SENT#{day}")}}
+            ]
+            if deltas:
+                ops.append({"Update": self._tallied.day_update(shop_id, day, deltas)})
+            self._db.transact_write_items(TransactItems=ops)
 
     def suppress(self, shop_id: str, email_hash: str, reason: str, at: datetime) -> None:
         self._db.put_item(

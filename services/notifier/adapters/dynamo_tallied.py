@@ -91,7 +91,7 @@ class TalliedWriter:
             old, version = stored_tally(item)
             ops = [{"Update": self._record_update(key, shop_id, sk, write, version)}]
             for day, deltas in changes(old, write.tally).items():
-                ops.append({"Update": self._day_update(shop_id, day, deltas)})
+                ops.append({"Update": self.day_update(shop_id, day, deltas)})
             try:
                 if len(ops) == 1:
                     self._db.update_item(**ops[0]["Update"])
@@ -132,7 +132,7 @@ class TalliedWriter:
             "ExpressionAttributeValues": values,
         }
 
-    def _day_update(self, shop_id: str, day: str, deltas: dict[str, int]) -> dict[str, Any]:
+    def day_update(self, shop_id: str, day: str, deltas: dict[str, int]) -> dict[str, Any]:
         names = {f"#c{i}": name for i, name in enumerate(deltas)}
         values = {f":c{i}": {"N": str(v)} for i, v in enumerate(deltas.values())}
         return {

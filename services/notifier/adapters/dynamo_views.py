@@ -109,9 +109,6 @@ class DynamoViews:
             for i in items
         ]
 
-    def sent(self, shop_id: str, first: date, last: date) -> dict[str, dict[str, int]]:
-        return self._store.sent_between(shop_id, first.isoformat(), last.isoformat())
-
     # --- the feed -------------------------------------------------------------------------------------
 
     def feed(
