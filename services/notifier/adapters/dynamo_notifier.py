@@ -4,7 +4,8 @@ Items, all under ``pk SHOP#<shop>``:
 - ``ANSWER#<invite>``, ``MENTION#<id>``: the newest revision (``rev``), the reading beside it (``reading``,
   ``reading_rev``); listed by time on ``gsi1``.
 - ``CASE#<case>``: a case (``version`` for optimistic writes); by time on ``gsi1``; on the ``due`` index
-  while its automatic reply is due; on the ``feed`` index (``SHOP#<shop>#OPEN``, by target) while open.
+  while its automatic reply is due. ``OPEN#<target>#<case>``: a small marker while the case is open,
+  written with it, so the dashboard counts open and overdue cases without reading them.
 - ``ALERT#<destination>#<rule>#<subject>``: the dedupe marker of one alert (TTL 90 days).
 - ``BATCH#<destination>#<window>``: alerts for one message; on the ``due`` index until sent.
 - ``DAY#<date>``: the day's totals (domain/tallies.py), kept in step with every answer and mention.
@@ -183,8 +184,8 @@ class DynamoNotifierStore:
                 if "tally" not in item:
                     added += self._tallied.write(shop_id, item["sk"]["S"], plan)
         for case in self.cases(shop_id):
-            if case.status is CaseStatus.OPEN:
-                self.save_case(case, case.version)  # the same case, now on the open cases' index
+            if case.status is CaseStatus.OPEN:  # its marker, for the dashboard's counts
+                self._db.transact_write_items(TransactItems=[self._marker(case)])
         self._fold_legacy_sent(shop_id)
         return added
 
@@ -405,40 +406,45 @@ class DynamoNotifierStore:
         if case.customer_key:
             item["cust_pk"] = {"S": f"SHOP#{case.shop_id}#{case.customer_key}"}
             item["cust_sk"] = {"S": f"CASE#{case.case_id}"}
-        if case.status is CaseStatus.OPEN:  # open cases by their target, for the dashboard's counts
-            item["feed_pk"] = {"S": f"SHOP#{case.shop_id}#OPEN"}
-            item["feed_sk"] = {"S": f"{case.target_at.isoformat()}#{case.case_id}"}
         if case.reply_state is ReplyState.SCHEDULED and case.reply_due_at:
             item["due_pk"] = {"S": REPLY_DUE}
             item["due_sk"] = {"S": f"{case.reply_due_at.isoformat()}#{case.shop_id}#{case.case_id}"}
         return item
 
-    def open_case(self, case: Case) -> bool:
+    def _marker(self, case: Case) -> dict[str, Any]:
+        """An open case's small marker, by first-reply target: the dashboard counts open and overdue cases
+        from these (tens of bytes each), never from the cases themselves."""
+        if case.status is CaseStatus.OPEN:
+            item = {**_key(case.shop_id, _open_sk(case)), "case_id": {"S": case.case_id}}
+            return {"Put": {"TableName": self._table, "Item": item}}
+        return {"Delete": {"TableName": self._table, "Key": _key(case.shop_id, _open_sk(case))}}
+
+    def _write_case(self, case: Case, condition: str, values: dict[str, Any] | None = None) -> bool:
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": self._case_item(case),
+            "ConditionExpression": condition,
+        }
+        if values:
+            put["ExpressionAttributeValues"] = values
         try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=self._case_item(case),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except self._errors.ConditionalCheckFailedException:
-            return False
+            self._db.transact_write_items(TransactItems=[{"Put": put}, self._marker(case)])
+        except self._errors.TransactionCanceledException as e:
+            reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
         return True
+
+    def open_case(self, case: Case) -> bool:
+        return self._write_case(case, "attribute_not_exists(pk)")
 
     def case(self, shop_id: str, case_id: str) -> Case | None:
         item = self._get(shop_id, f"CASE#{case_id}")
         return Case.model_validate_json(item["doc"]["S"]) if item else None
 
     def save_case(self, case: Case, expected_version: int) -> bool:
-        try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=self._case_item(case),
-                ConditionExpression="version = :v",
-                ExpressionAttributeValues={":v": {"N": str(expected_version)}},
-            )
-        except self._errors.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._write_case(case, "version = :v", {":v": {"N": str(expected_version)}})
 
     def cases(self, shop_id: str, since: datetime | None = None) -> list[Case]:
         start = (since or datetime(2000, 1, 1, tzinfo=UTC)).isoformat()
@@ -782,6 +788,10 @@ class DynamoNotifierStore:
             if "LastEvaluatedKey" not in page or (limit is not None and len(found) >= limit):
                 return found[:limit] if limit is not None else found
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _open_sk(case: Case) -> str:
+    return f"OPEN#{case.target_at.astimezone(UTC).isoformat()}#{case.case_id}"
 
 
 def customer_from_item(item: dict[str, Any]) -> Customer:

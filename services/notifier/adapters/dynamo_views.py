@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore, customer_from_item
@@ -157,24 +157,13 @@ class DynamoViews:
         return [Case.model_validate_json(i["doc"]["S"]) for i in items], position
 
     def open_cases(self, shop_id: str, now: datetime) -> tuple[int, int]:
-        """(open, overdue): counted on the open cases' index (by first-reply target), never the rest."""
-        counts = []
-        for high in ("~", now.isoformat()):
-            kwargs: dict[str, Any] = {
-                "IndexName": "feed",
-                "KeyConditionExpression": "feed_pk = :fp AND feed_sk < :hi",
-                "ExpressionAttributeValues": {":fp": _s(f"SHOP#{shop_id}#OPEN"), ":hi": _s(high)},
-                "Select": "COUNT",
-            }
-            total = 0
-            while True:
-                page = self._db.query(TableName=self._table, **kwargs)
-                total += int(page["Count"])
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            counts.append(total)
-        return counts[0], counts[1]
+        """(open, overdue), from the open cases' markers (ordered by first-reply target)."""
+        markers = self._all(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": _s(f"SHOP#{shop_id}"), ":p": _s("OPEN#")},
+        )
+        due = f"OPEN#{now.astimezone(UTC).isoformat()}"
+        return len(markers), sum(1 for m in markers if m["sk"]["S"] < due)
 
     def at_risk(
         self, shop_id: str, limit: int, after: Position | None = None
