@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -29,9 +28,10 @@ from services.dashboard.domain.model import (
     customer_at_risk,
     feed_item,
 )
+from services.feedback.domain.programme import SurveyProgramme
 from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter
 from services.notifier.domain import replies
-from services.notifier.domain.model import Case
+from services.notifier.domain.model import Case, NotifierSettings
 from services.notifier.domain.tallies import DayTotals
 
 OVERVIEW_WEEKS = 12
@@ -39,6 +39,9 @@ THEME_DAYS = 28  # the overview's themes: the last 4 weeks against the 4 before
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 MAX_RANGE_DAYS = 3 * 366
 EXPORT_ROWS = 10_000
+EXPORT_PAGE = 500
+EXPORT_PAGES = 20  # feed pages read for one export response (each examines at most 1,000 records)
+EXPORT_BYTES = 4_000_000  # a Lambda response is at most 6 MB; a page of long comments stays below it
 
 
 class Refused(ValueError):
@@ -198,27 +201,22 @@ def _number(text: str) -> bool:
     return True
 
 
-def export_csv(
-    d: Dashboard, shop_id: str, query: FeedQuery, cursor: str | None
-) -> tuple[Iterator[str], str | None]:
-    """Up to EXPORT_ROWS rows, newest first, and the cursor of the rest (None: all exported)."""
-    rows: list[FeedItem] = []
-    page = FeedPage(items=[], next_cursor=cursor)
-    while len(rows) < EXPORT_ROWS:
-        page = feed(d, shop_id, query, min(500, EXPORT_ROWS - len(rows)), page.next_cursor)
-        rows.extend(page.items)
-        if page.next_cursor is None:
-            break
-
-    def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for item in rows:
+def export_csv(d: Dashboard, shop_id: str, query: FeedQuery, cursor: str | None) -> tuple[str, str | None]:
+    """Newest first, as many rows as fit one response (EXPORT_ROWS, EXPORT_BYTES, EXPORT_PAGES pages
+    of reading), and the cursor of the rest (None: all exported)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    rows, position = 0, cursor
+    for _ in range(EXPORT_PAGES):
+        page = feed(d, shop_id, query, min(EXPORT_PAGE, EXPORT_ROWS - rows), position)
+        for item in page.items:
             writer.writerow(_csv_row(item))
-        yield out.getvalue()
-
-    return lines(), page.next_cursor
+        rows += len(page.items)
+        position = page.next_cursor
+        if position is None or rows >= EXPORT_ROWS or out.tell() >= EXPORT_BYTES:
+            break
+    return out.getvalue(), position
 
 
 def _view(d: Dashboard, case: Case, now: datetime) -> CaseView:
@@ -283,6 +281,35 @@ def suppressions(d: Dashboard, shop_id: str, limit: int, cursor: str | None) -> 
         items=[SuppressionView(**e.model_dump(mode="json")) for e in entries],
         next_cursor=paging.encode({"sk": last} if last else None),
     )
+
+
+def _domain(address: str | None) -> str:
+    return (address or "").rpartition("@")[2].strip(" >").lower()
+
+
+def _may_send_as(d: Dashboard, shop_id: str, new: str | None, stored: str | None) -> None:
+    """A From address set through the API: unchanged, none, or in the domain of the shop's owner. A key
+    must not make one shop's mail come from another's (verified) domain; the operator's CLI may."""
+    if not new or new == stored:
+        return
+    shop = d.notifier.shops.get(shop_id)
+    owner = _domain(shop.owner_email if shop else None)
+    if not owner or _domain(new) != owner:
+        raise Refused(f"a sender address must be in the shop owner's domain ({owner or 'none set'})")
+
+
+def save_surveys(d: Dashboard, shop_id: str, programme: SurveyProgramme) -> SurveyProgramme:
+    stored = d.programmes.get(shop_id)
+    _may_send_as(d, shop_id, programme.brand.sender, stored.brand.sender if stored else None)
+    d.programmes.put(shop_id, programme)
+    return programme
+
+
+def save_alerts(d: Dashboard, shop_id: str, settings: NotifierSettings) -> NotifierSettings:
+    stored = d.notifier.settings.get(shop_id, fresh=True)
+    _may_send_as(d, shop_id, settings.reply_from, stored.reply_from)
+    d.notifier.settings.put(shop_id, settings)
+    return settings
 
 
 def erase(d: Dashboard, shop_id: str, request: ErasureRequest, now: datetime, by: str) -> ErasureReceipt:

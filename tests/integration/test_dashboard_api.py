@@ -133,7 +133,7 @@ def test_tenancy_nothing_of_shop_b_is_reachable_with_shop_a_key(dash: DashWorld)
     assert "B's secret complaint" not in everything and "inv-b001" not in everything
     # A cursor pointing at B's records only positions within A's own partition.
     forged = dash.call("GET", "/api/v1/feed", query={"cursor": _cursor_for("ANSWER#inv-b001")}).json()
-    assert all(i["id"].startswith("inv-a") for i in forged["items"])
+    assert forged["items"] and all(i["id"].startswith("inv-a") for i in forged["items"])
     # B's case is untouched, and B's figures are B's alone.
     b = dash.call("GET", f"/api/v1/cases/{b_case}", key="shop-b").json()
     assert b["status"] == "open" and b["reply_state"] == "awaiting_approval"
@@ -278,3 +278,61 @@ def test_the_overview_counts_open_and_overdue_cases_from_their_index(dash: DashW
     overview = dash.call("GET", "/api/v1/overview").json()
     assert (overview["open_cases"], overview["overdue_cases"]) == (2, 0)
     assert dash.call("GET", "/api/v1/overview", key="shop-b").json()["open_cases"] == 1
+
+
+def test_response_rates_come_from_the_dispatcher_runs_counted_once(dash: DashWorld) -> None:
+    seed(dash)
+    today = NOW.date().isoformat()
+    for run in ("run-1", "run-2", "run-2"):  # run-2 redelivered
+        dash.hear("SurveysSent", {"run_id": run, "day": today, "counts": {"nps": 5}})
+    total = dash.call("GET", "/api/v1/metrics", query={"from": today}).json()["total"]
+    nps = total["surveys"][0]
+    assert (nps["sent"], nps["score"]["n"], nps["response_rate"]["value"]) == (10, 5, 50.0)
+
+
+def test_a_sender_address_set_through_the_api_stays_in_the_shops_domain(dash: DashWorld) -> None:
+    alerts = dash.call("GET", "/api/v1/settings/alerts").json()
+    refused = dash.call(
+        "PUT", "/api/v1/settings/alerts", body=alerts | {"reply_from": "support@bravo.example"}
+    )
+    assert refused.status == 400 and "domain" in refused.json()["error"]["message"]
+    assert dash.call("GET", "/api/v1/settings/alerts").json()["reply_from"] is None
+    ok = dash.call("PUT", "/api/v1/settings/alerts", body=alerts | {"reply_from": "care@acme.example"})
+    assert ok.status == 200 and ok.json()["reply_from"] == "care@acme.example"
+    programme = {"brand": {"name": "Acme", "sender": "ceo@bravo.example"}}
+    refused = dash.call("PUT", "/api/v1/settings/surveys", body=programme)
+    assert refused.status == 400 and "domain" in refused.json()["error"]["message"]
+    programme["brand"]["sender"] = "hello@acme.example"
+    assert dash.call("PUT", "/api/v1/settings/surveys", body=programme).status == 200
+    assert dash.call("GET", "/api/v1/settings/surveys").json()["brand"]["sender"] == "hello@acme.example"
+
+
+def test_a_cursor_outside_the_querys_period_is_a_400(dash: DashWorld) -> None:
+    seed(dash)
+    first = dash.call("GET", "/api/v1/feed", query={"limit": 2}).json()
+    earlier = (NOW - timedelta(days=3)).date().isoformat()
+    reply = dash.call("GET", "/api/v1/feed", query={"to": earlier, "cursor": first["next_cursor"]})
+    assert reply.status == 400
+
+
+def test_an_export_too_big_for_one_response_goes_on_with_its_cursor(
+    dash: DashWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.dashboard import service
+
+    seed(dash)
+    monkeypatch.setattr(service, "EXPORT_ROWS", 4)
+    monkeypatch.setattr(service, "EXPORT_PAGE", 3)
+    ids: list[str] = []
+    cursor: str | None = None
+    files = 0
+    while True:
+        reply = dash.call("GET", "/api/v1/responses/export", query={"cursor": cursor} if cursor else {})
+        rows = list(csv.DictReader(io.StringIO(reply.body)))
+        assert len(rows) <= 4
+        ids += [r["id"] for r in rows]
+        files += 1
+        cursor = reply.headers.get("X-Next-Cursor")
+        if not cursor:
+            break
+    assert files == 3 and sorted(ids) == sorted(f"inv-a{i:03}" for i in range(10))

@@ -105,6 +105,13 @@ def test_days_equal_the_recount_of_what_is_stored(
             before = views.days(shop_id, (T0 - timedelta(days=2)).date(), (T0 + timedelta(days=2)).date())
             if kind == "answer":
                 store.put_answer(shop_id, _answer(*args))
+            else:
+                mention_id, revision, rating = args
+                store.put_mention(
+                    shop_id,
+                    Mention(mention_id=f"m{mention_id}", revision=revision, source="google", rating=rating,
+                            excerpt="x", scored_at=T0),
+                )  # fmt: skip
             after = views.days(shop_id, (T0 - timedelta(days=2)).date(), (T0 + timedelta(days=2)).date())
             assert before == after
     days = views.days(shop_id, (T0 - timedelta(days=2)).date(), (T0 + timedelta(days=2)).date())

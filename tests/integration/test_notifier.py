@@ -383,6 +383,10 @@ def test_erasing_a_customer_keeps_scores_and_drops_who_and_what_they_said(world:
     closed = world.built.store.close_batch(batch)
     assert closed is not None and closed.count == 1
     assert "555-0100" not in closed.model_dump_json() and "Ana" not in closed.model_dump_json()
+    # A late delivery of the answer (even a later revision) brings nothing back.
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0010", 2, revision=2, comment="Call me at 555-0100"))
+    kept = world.built.store.answer(SHOP.shop_id, "inv-0010")
+    assert kept is not None and kept.comment is None and kept.email is None
 
 
 def test_erasing_the_shop_leaves_nothing_of_it_and_nothing_of_another(world: World) -> None:

@@ -30,7 +30,10 @@ class DynamoKeyStore:
         )
 
     def get(self, shop_id: str, key_id: str) -> tuple[ApiKey, str] | None:
-        item = self._db.get_item(TableName=self._table, Key=self._key(shop_id, key_id)).get("Item")
+        # Consistent: a key revoked a moment ago must not pass.
+        item = self._db.get_item(
+            TableName=self._table, Key=self._key(shop_id, key_id), ConsistentRead=True
+        ).get("Item")
         if not item:
             return None
         return ApiKey.model_validate_json(item["doc"]["S"]), item["digest"]["S"]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.dashboard.domain.reports import MetricsReport, ThemeRow
 from services.notifier.domain.model import Answer, Case, CaseEvent, Mention
 from services.notifier.domain.ports import Customer
+from services.notifier.domain.tallies import mention_at
 from shared.sentiment import Sentiment, ThemeScore
 
 Kind = Literal["response", "mention"]
@@ -156,7 +157,9 @@ class ErasureRequest(BaseModel):
     platform: Literal["shopify", "woocommerce", "bigcommerce"]
     customer_id: str | None = Field(default=None, min_length=1, max_length=100)
     email: str | None = Field(default=None, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    order_ids: list[str] = Field(default_factory=list, max_length=100)
+    order_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=100
+    )
 
 
 class ErasureReceipt(BaseModel):
@@ -171,7 +174,7 @@ def feed_item(record: Answer | Mention) -> FeedItem:
             id=record.invite_id,
             kind="response",
             channel="email",
-            at=record.answered_at,
+            at=record.answered_at.astimezone(UTC),
             survey_type=record.survey_type,
             score=record.score,
             text=record.comment or "",
@@ -184,7 +187,7 @@ def feed_item(record: Answer | Mention) -> FeedItem:
         id=record.mention_id,
         kind="mention",
         channel=record.source,
-        at=record.published_at or record.scored_at,
+        at=mention_at(record),
         rating=record.rating,
         text=record.excerpt,
         url=record.url,

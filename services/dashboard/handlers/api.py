@@ -189,8 +189,7 @@ def get_surveys() -> SurveyProgramme:
     responses=ok("The programme as stored"),
 )
 def put_surveys(programme: SurveyProgramme) -> SurveyProgramme:
-    dashboard().programmes.put(shop(), programme)
-    return programme
+    return service.save_surveys(dashboard(), shop(), programme)
 
 
 @app.get(f"{PREFIX}/settings/alerts", summary="Alert rules and destinations", tags=["settings"],
@@ -202,8 +201,7 @@ def get_alerts() -> NotifierSettings:
 @app.put(f"{PREFIX}/settings/alerts", summary="Replace alert rules and destinations", tags=["settings"],
          responses=ok("The settings as stored"))  # fmt: skip
 def put_alerts(settings: NotifierSettings) -> NotifierSettings:
-    dashboard().notifier.settings.put(shop(), settings)
-    return settings
+    return service.save_alerts(dashboard(), shop(), settings)
 
 
 # --- figures ----------------------------------------------------------------------------------------
@@ -333,13 +331,11 @@ CSV_DOC: dict[int, Any] = {
 
 
 def _csv(name: str, query: service.FeedQuery, cursor: str | None) -> Response[str]:
-    lines, rest = service.export_csv(dashboard(), shop(), query, cursor)
+    text, rest = service.export_csv(dashboard(), shop(), query, cursor)
     headers = {"Content-Disposition": f'attachment; filename="{shop()}-{name}-{now():%Y%m%d}.csv"'}
     if rest:
         headers["X-Next-Cursor"] = rest
-    return Response(
-        status_code=200, content_type="text/csv; charset=utf-8", body="".join(lines), headers=headers
-    )
+    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=text, headers=headers)
 
 
 @app.get(f"{PREFIX}/responses/export", summary="Survey answers as CSV", tags=["export"], responses=CSV_DOC)

@@ -317,7 +317,7 @@ def export(name: str) -> Response[str]:
         raise service.NotFound("no such export")
     params = query()
     chosen = views.export_query(views.feed_form(params), kind)
-    lines, rest = service.export_csv(dashboard(), shop(), chosen, views.cursor(params))
+    text, rest = service.export_csv(dashboard(), shop(), chosen, views.cursor(params))
     headers = {
         "content-type": "text/csv; charset=utf-8",
         "content-disposition": f'attachment; filename="{shop()}-{kind}-{now():%Y%m%d}.csv"',
@@ -326,7 +326,7 @@ def export(name: str) -> Response[str]:
     }
     if rest:
         headers["x-next-cursor"] = rest
-    return Response(status_code=200, body="".join(lines), headers=headers)
+    return Response(status_code=200, body=text, headers=headers)
 
 
 # --- cases ------------------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ class DynamoNotifierStore:
             nonlocal seen
             stored = int(item["rev"]["N"]) if item and "doc" in item else 0
             seen = stored == answer.revision
-            if stored >= answer.revision:
+            if stored >= answer.revision or (item and "erased" in item):
                 return None
             merged = _with_reading(answer, reading_of(item, answer.revision))
             sets = self._revision_sets(
@@ -127,6 +127,8 @@ class DynamoNotifierStore:
 
         def plan(item: dict[str, Any] | None) -> Write | None:
             stored = int(item["reading_rev"]["N"]) if item and "reading_rev" in item else 0
+            if item and "erased" in item:
+                return None
             if stored > revision or (stored == revision and json.loads(item["reading"]["S"]) == reading):  # type: ignore[index]
                 return None
             sets = {"reading": {"S": json.dumps(reading)}, "reading_rev": {"N": str(revision)}}
@@ -740,7 +742,7 @@ class DynamoNotifierStore:
         doc = json.loads(item["doc"]["S"])
         for field in (*PERSONAL, "customer_key", "reply_subject"):
             doc.pop(field, None)
-        update, values = "SET doc = :d", {}
+        update, values = "SET doc = :d", dict[str, Any]()
         if sk.startswith("CASE#"):
             if doc.get("reply_state") in ("scheduled", "awaiting_approval"):
                 doc["reply_state"] = "none"
@@ -750,6 +752,12 @@ class DynamoNotifierStore:
             doc["version"] = int(doc.get("version", 0)) + 1
             update += ", version = :v"
             values[":v"] = {"N": str(doc["version"])}
+        if sk.startswith(("ANSWER#", "MENTION#")):
+            # Kept as erased: a late redelivery or reading may neither bring the words back nor move
+            # the day's totals from the blanked record.
+            update += ", erased = :e, has_text = :f"
+            values[":e"] = {"BOOL": True}
+            values[":f"] = {"BOOL": False}
         self._db.update_item(
             TableName=self._table,
             Key=_key(shop_id, sk),

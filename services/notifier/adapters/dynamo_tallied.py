@@ -8,13 +8,17 @@ A redelivery that changes nothing writes nothing.
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from services.notifier.domain.tallies import FeedFields, Tally, changes
 
-TRIES = 6
+TRIES = 8
+BACKOFF_S = 0.02  # the first wait's ceiling; doubled each try (full jitter)
+RETRYABLE = {"ConditionalCheckFailed", "TransactionConflict", "ThrottlingError", "None"}
 FEED_ATTRS = (
     "feed_pk",
     "feed_sk",
@@ -83,7 +87,7 @@ class TalliedWriter:
     def write(self, shop_id: str, sk: str, plan: Planner) -> bool:
         """Apply the plan to the record; False when it had nothing to write (stale or repeated)."""
         key = {"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": sk}}
-        for _ in range(TRIES):
+        for attempt in range(TRIES):
             item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
             write = plan(item)
             if write is None:
@@ -97,8 +101,14 @@ class TalliedWriter:
                     self._db.update_item(**ops[0]["Update"])
                 else:
                     self._db.transact_write_items(TransactItems=ops)
-            except (self._errors.ConditionalCheckFailedException, self._errors.TransactionCanceledException):
-                continue  # written meanwhile: read again
+            except self._errors.ConditionalCheckFailedException:
+                continue  # the record was written meanwhile: read again
+            except self._errors.TransactionCanceledException as e:
+                if not _retryable(e):
+                    raise
+                # The record changed, or a busy day's totals were in another transaction: wait a little.
+                time.sleep(random.uniform(0, BACKOFF_S * 2**attempt))
+                continue
             return True
         raise RuntimeError(f"{sk} of {shop_id} kept changing")
 
@@ -142,6 +152,11 @@ class TalliedWriter:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
+
+
+def _retryable(error: Any) -> bool:
+    reasons = {r.get("Code", "None") for r in error.response.get("CancellationReasons", [])}
+    return bool(reasons) and reasons <= RETRYABLE
 
 
 def reading_of(item: dict[str, Any] | None, revision: int) -> dict[str, Any] | None:

@@ -45,12 +45,23 @@ def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
-def _checked(after: Position | None, names: tuple[str, ...], prefixes: tuple[str, ...]) -> Position | None:
+def _checked(
+    after: Position | None,
+    sort_attr: str,
+    prefixes: tuple[str, ...],
+    bounds: tuple[str, str] = ("", "\uffff"),
+    whole_sk: bool = False,
+) -> Position | None:
+    """A position this list gave out: its two keys name the same record of this list (the sort key ends
+    in the record's sk, or its id), within the query's bounds (DynamoDB refuses a start key outside)."""
     if after is None:
         return None
-    if set(after) != set(names) or not all(isinstance(v, str) for v in after.values()):
+    if set(after) != {"sk", sort_attr} or not all(isinstance(v, str) and v for v in after.values()):
         raise BadPosition("not a position of this list")
-    if not after["sk"].startswith(prefixes):
+    sk, sort_key = after["sk"], after[sort_attr]
+    prefix = next((p for p in prefixes if sk.startswith(p)), None)
+    tail = sk if whole_sk else sk.removeprefix(prefix or "")
+    if prefix is None or not sort_key.endswith(f"#{tail}") or not bounds[0] <= sort_key <= bounds[1]:
         raise BadPosition("not a position of this list")
     return after
 
@@ -132,7 +143,7 @@ class DynamoViews:
             kwargs["FilterExpression"] = condition
             kwargs["ExpressionAttributeNames"] = names
             kwargs["ExpressionAttributeValues"].update(values)
-        start = _checked(after, ("sk", "feed_sk"), ("ANSWER#", "MENTION#"))
+        start = _checked(after, "feed_sk", ("ANSWER#", "MENTION#"), (low, high), whole_sk=True)
         items, position = self._page(shop_id, "feed_pk", "#FEED", kwargs, limit, start)
         return [_record(i) for i in items], position
 
@@ -152,7 +163,7 @@ class DynamoViews:
             # The status lives in the document; a case's compact JSON names it once: "status":"<value>".
             kwargs["FilterExpression"] = "contains(doc, :st)"
             kwargs["ExpressionAttributeValues"][":st"] = _s(f'"status":{json.dumps(status)}')
-        start = _checked(after, ("sk", "gsi1sk"), ("CASE#",))
+        start = _checked(after, "gsi1sk", ("CASE#",))
         items, position = self._page(shop_id, "gsi1pk", "#CASE", kwargs, limit, start)
         return [Case.model_validate_json(i["doc"]["S"]) for i in items], position
 
@@ -175,7 +186,7 @@ class DynamoViews:
             "ExpressionAttributeValues": {":fp": _s(f"SHOP#{shop_id}#RISK")},
             "ScanIndexForward": False,
         }
-        start = _checked(after, ("sk", "feed_sk"), ("CUST#",))
+        start = _checked(after, "feed_sk", ("CUST#",))
         items, position = self._page(shop_id, "feed_pk", "#RISK", kwargs, limit, start)
         return [customer_from_item(i) for i in items], position
 
@@ -202,7 +213,10 @@ class DynamoViews:
                 sort_attr: _s(start[sort_attr]),
             }
         while True:
-            page = self._db.query(TableName=self._table, Limit=max(limit - len(found), 1) * 2, **kwargs)
+            wanted = limit - len(found)
+            if "FilterExpression" in kwargs:  # read ahead: most items may not match
+                wanted = min(MAX_EXAMINED - examined, max(100, 4 * wanted))
+            page = self._db.query(TableName=self._table, Limit=max(wanted, 1), **kwargs)
             examined += int(page.get("ScannedCount", len(page["Items"])))
             for item in page["Items"]:
                 found.append(item)

@@ -89,7 +89,8 @@ def stars(rating: float) -> int:
 
 
 def mention_at(mention: Mention) -> datetime:
-    return mention.published_at or mention.scored_at
+    """In UTC: a source's own offset would sort it among others by its local clock."""
+    return (mention.published_at or mention.scored_at).astimezone(UTC)
 
 
 def mention_tally(mention: Mention) -> Tally:
@@ -104,7 +105,7 @@ def mention_tally(mention: Mention) -> Tally:
 
 def answer_fields(answer: Answer) -> FeedFields:
     return FeedFields(
-        at=answer.answered_at,
+        at=answer.answered_at.astimezone(UTC),
         kind="response",
         channel=SURVEY_CHANNEL,
         survey_type=answer.survey_type,
