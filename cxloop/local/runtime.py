@@ -27,13 +27,17 @@ class LambdaContext:
 
 
 class Functions:
-    """Imports each function's module once (its cold start) and invokes it with a fresh context."""
+    """Imports each function's module once (its cold start) and invokes it with a fresh context, one
+    invocation at a time per function, as one Lambda container runs them. Handlers may keep
+    per-request state in module globals (powertools' resolvers keep the current event and its context
+    there); two requests in one function at once would mix it up, e.g. one shop's answer for another."""
 
     def __init__(self, prefix: str = "cxloop", region: str = "us-east-1") -> None:
         self._prefix = prefix
         self._region = region
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
         self._lock = threading.Lock()
+        self._running: dict[str, threading.Lock] = {fn.logical: threading.Lock() for fn in topology.FUNCTIONS}
 
     def handler(self, fn: topology.Function) -> Callable[[dict[str, Any], Any], Any]:
         with self._lock:
@@ -55,4 +59,6 @@ class Functions:
             timeout_s=fn.timeout_s,
             invoked_function_arn=f"arn:aws:lambda:{self._region}:123456789012:function:{name}",
         )
-        return self.handler(fn)(event, context)
+        handler = self.handler(fn)
+        with self._running.setdefault(fn.logical, threading.Lock()):
+            return handler(event, context)

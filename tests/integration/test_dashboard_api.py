@@ -336,3 +336,19 @@ def test_an_export_too_big_for_one_response_goes_on_with_its_cursor(
         if not cursor:
             break
     assert files == 3 and sorted(ids) == sorted(f"inv-a{i:03}" for i in range(10))
+
+
+def test_concurrent_requests_of_two_shops_each_get_their_own_shop(dash: DashWorld) -> None:
+    """The local stack serves requests in threads; each function runs one at a time, as in Lambda, so
+    the resolver's per-request state (the caller's shop) is never another request's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def me(shop: str) -> tuple[str, int, str]:
+        reply = dash.call("GET", "/api/v1/me", key=shop)
+        return shop, reply.status, reply.json().get("shop_id", "")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(me, ["shop-a", "shop-b"] * 60))
+    assert all(status == 200 and got == shop for shop, status, got in results), [
+        r for r in results if r[1] != 200 or r[0] != r[2]
+    ][:5]
