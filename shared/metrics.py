@@ -13,8 +13,9 @@ Pure functions, stdlib only. Nothing is rounded here: :meth:`Metric.describe` ro
 from __future__ import annotations
 
 import math
-import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from fractions import Fraction
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -77,10 +78,13 @@ def nps(scores: Iterable[int]) -> Metric:
     The interval treats each answer as +1/0/-1 (normal approximation); a single answer gets the full range,
     and answers all in one group get an adjusted spread rather than a zero-width interval.
     """
-    answers = _checked(scores, "NPS", 0, 10)
-    n = len(answers)
-    promoters = sum(1 for score in answers if score >= 9)
-    detractors = sum(1 for score in answers if score <= 6)
+    return _nps_of(Counter(_checked(scores, "NPS", 0, 10)))
+
+
+def _nps_of(counts: Mapping[int, int]) -> Metric:
+    n = sum(counts.values())
+    promoters = sum(c for score, c in counts.items() if score >= 9)
+    detractors = sum(c for score, c in counts.items() if score <= 6)
     passives = n - promoters - detractors
     if n == 0:
         return Metric(name="nps", value=None, n=0, promoters=0, passives=0, detractors=0)
@@ -119,14 +123,20 @@ def csat(scores: Iterable[int]) -> Metric:
 
 def ces(scores: Iterable[int]) -> Metric:
     """Customer effort: mean of 1-7 answers, with a Student-t interval (undefined for a single answer)."""
-    answers = _checked(scores, "CES", 1, 7)
-    n = len(answers)
+    return _ces_of(Counter(_checked(scores, "CES", 1, 7)))
+
+
+def _ces_of(counts: Mapping[int, int]) -> Metric:
+    n = sum(counts.values())
     if n == 0:
         return Metric(name="ces", value=None, n=0)
-    mean = float(statistics.mean(answers))  # exact for integers, so the order of answers cannot matter
+    # Exact in fractions, so the order of answers cannot matter (as statistics.mean/stdev over them).
+    mean_exact = Fraction(sum(score * c for score, c in counts.items()), n)
+    mean = float(mean_exact)
     if n == 1:
         return Metric(name="ces", value=mean, n=1)
-    half = t_critical_95(n - 1) * statistics.stdev(answers) / math.sqrt(n)
+    variance = sum(c * (score - mean_exact) ** 2 for score, c in counts.items()) / (n - 1)
+    half = t_critical_95(n - 1) * math.sqrt(variance) / math.sqrt(n)
     low, high = _clipped(mean, mean - half, mean + half, 1.0, 7.0)
     return Metric(name="ces", value=mean, n=n, low=low, high=high)
 
@@ -136,6 +146,23 @@ def response_rate(answered: int, sent: int) -> Metric:
     if sent < 0 or not 0 <= answered <= sent:
         raise ValueError(f"response rate: {answered} answered of {sent} sent is impossible")
     return _proportion("response_rate", answered, sent)
+
+
+def from_histogram(survey_type: str, counts: Mapping[int, int]) -> Metric:
+    """The survey type's metric from its answers counted per score (the dashboard's day totals): the
+    same figure as from the answers themselves, in time of the scale's size, not the answers'."""
+    lowest, highest = _SCALES[survey_type]
+    for score, c in counts.items():
+        if not lowest <= score <= highest or c < 0:
+            raise ValueError(
+                f"{survey_type} score {score!r} is not a whole number from {lowest} to {highest}"
+            )
+    kept = {score: c for score, c in counts.items() if c}
+    if survey_type == "nps":
+        return _nps_of(kept)
+    if survey_type == "csat":
+        return _proportion("csat", sum(c for score, c in kept.items() if score >= 4), sum(kept.values()))
+    return _ces_of(kept)
 
 
 def summarise(survey_type: str, scores: Sequence[int], sent: int) -> list[Metric]:
@@ -164,6 +191,7 @@ def t_critical_95(df: int) -> float:
 
 
 _BY_TYPE: dict[str, Callable[[Iterable[int]], Metric]] = {"nps": nps, "csat": csat, "ces": ces}
+_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 
 
 def _checked(scores: Iterable[int], label: str, lowest: int, highest: int) -> list[int]:

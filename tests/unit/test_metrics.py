@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import statistics
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from shared import metrics
 from shared.metrics import Z95, Metric, ces, csat, nps, response_rate, summarise, t_critical_95
 
 pytestmark = pytest.mark.unit
@@ -360,3 +363,30 @@ def test_answers_all_in_one_group_still_have_an_uncertain_interval() -> None:
     many = nps([10] * 200)
     assert many.low is not None and five.low < many.low < 100.0  # more answers, narrower
     assert nps([0] * 5).high is not None and nps([0] * 5).high > -60.0  # type: ignore[operator]
+
+
+@given(
+    survey_type=st.sampled_from(["nps", "csat", "ces"]),
+    data=st.data(),
+)
+def test_a_histogram_gives_the_same_figure_as_its_answers(survey_type: str, data: st.DataObject) -> None:
+    low, high = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}[survey_type]
+    scores = data.draw(st.lists(st.integers(low, high), max_size=60))
+    by_answers = {"nps": metrics.nps, "csat": metrics.csat, "ces": metrics.ces}[survey_type](scores)
+    counts = Counter(scores)
+    by_counts = metrics.from_histogram(survey_type, counts | {low: counts.get(low, 0)})  # zeros allowed
+    assert by_counts.n == by_answers.n
+    if survey_type == "ces" and len(scores) > 1:  # against the standard library, not our own code
+        assert by_counts.value == pytest.approx(statistics.mean(scores), rel=1e-12)
+        half = by_counts.high - by_counts.low if by_counts.high and by_counts.low else None
+        spread = 2 * t_critical_95(len(scores) - 1) * statistics.stdev(scores) / math.sqrt(len(scores))
+        if half is not None and by_counts.low > 1.0 and by_counts.high < 7.0:
+            assert half == pytest.approx(spread, rel=1e-9)
+    for field in ("value", "low", "high"):
+        mine, theirs = getattr(by_counts, field), getattr(by_answers, field)
+        assert (mine is None and theirs is None) or mine == pytest.approx(theirs, rel=1e-12, abs=1e-12)
+
+
+def test_a_histogram_outside_the_scale_is_refused() -> None:
+    with pytest.raises(ValueError, match="nps score 11"):
+        metrics.from_histogram("nps", {11: 1})

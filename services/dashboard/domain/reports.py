@@ -19,7 +19,6 @@ from shared import metrics
 from shared.metrics import Metric
 
 SURVEY_TYPES = ("nps", "csat", "ces")
-_METRIC = {"nps": metrics.nps, "csat": metrics.csat, "ces": metrics.ces}
 
 
 class Interval(StrEnum):
@@ -78,10 +77,6 @@ def _next(start: date, interval: Interval) -> date:
     return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _scores(hist: Mapping[int, int]) -> list[int]:
-    return [score for score, n in sorted(hist.items()) for _ in range(n)]
-
-
 def _with_prefix(counts: Mapping[str, int], prefix: str) -> dict[str, int]:
     return {k.removeprefix(prefix): v for k, v in counts.items() if k.startswith(prefix) and v}
 
@@ -99,7 +94,7 @@ def bucket(start: date, end: date, counts: Mapping[str, int]) -> Bucket:
         surveys.append(
             SurveyFigures(
                 survey_type=survey_type,
-                score=_METRIC[survey_type](_scores(hist)),
+                score=metrics.from_histogram(survey_type, hist),
                 sent=sends,
                 # Answers may come from invitations sent before the bucket: capped at the sends.
                 response_rate=metrics.response_rate(min(answered, sends), sends),
