@@ -74,6 +74,31 @@ def _expected(store: DynamoNotifierStore, shop: str) -> Counter[str]:
     return total
 
 
+def _deliver(store: DynamoNotifierStore, shop_id: str, kind: str, args: Any) -> None:
+    if kind == "answer":
+        store.put_answer(shop_id, _answer(*args))
+    elif kind == "reading":
+        invite, revision, label, themes = args
+        store.put_reading(
+            shop_id,
+            f"i{invite}",
+            revision,
+            Sentiment(label=label, score=0.0, confidence=0.9),
+            [ThemeScore(theme=t, sentiment=s, score=0.0) for t, s in themes],
+        )
+    else:
+        mention_id, revision, rating = args
+        mention = Mention(
+            mention_id=f"m{mention_id}",
+            revision=revision,
+            source="google",
+            rating=rating,
+            excerpt="x",
+            scored_at=T0,
+        )
+        store.put_mention(shop_id, mention)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(steps=st.lists(st.one_of(answers, readings, mentions), min_size=1, max_size=14), shop=st.uuids())
 def test_days_equal_the_recount_of_what_is_stored(
@@ -82,38 +107,13 @@ def test_days_equal_the_recount_of_what_is_stored(
     db, table = tables
     store, views = DynamoNotifierStore(db, table), DynamoViews(db, table)
     shop_id = f"s-{shop.hex[:12]}"
+    window = ((T0 - timedelta(days=2)).date(), (T0 + timedelta(days=2)).date())
     for kind, args in steps:
-        if kind == "answer":
-            store.put_answer(shop_id, _answer(*args))
-        elif kind == "reading":
-            invite, revision, label, themes = args
-            store.put_reading(
-                shop_id,
-                f"i{invite}",
-                revision,
-                Sentiment(label=label, score=0.0, confidence=0.9),
-                [ThemeScore(theme=t, sentiment=s, score=0.0) for t, s in themes],
-            )
-        else:
-            mention_id, revision, rating = args
-            store.put_mention(
-                shop_id,
-                Mention(mention_id=f"m{mention_id}", revision=revision, source="google", rating=rating,
-                        excerpt="x", scored_at=T0),
-            )  # fmt: skip
+        _deliver(store, shop_id, kind, args)
         if kind != "reading":  # a repeat of the same delivery changes nothing
-            before = views.days(shop_id, (T0 - timedelta(days=2)).date(), (T0 + timedelta(days=2)).date())
-            if kind == "answer":
-                store.put_answer(shop_id, _answer(*args))
-            else:
-                mention_id, revision, rating = args
-                store.put_mention(
-                    shop_id,
-                    Mention(mention_id=f"m{mention_id}", revision=revision, source="google", rating=rating,
-                            excerpt="x", scored_at=T0),
-                )  # fmt: skip
-            after = views.days(shop_id, (T0 - timedelta(days=2)).date(), (T0 + timedelta(days=2)).date())
-            assert before == after
+            before = views.days(shop_id, *window)
+            _deliver(store, shop_id, kind, args)
+            assert views.days(shop_id, *window) == before
     days = views.days(shop_id, (T0 - timedelta(days=2)).date(), (T0 + timedelta(days=2)).date())
     stored = Counter({f"{d.day.isoformat()}|{k}": v for d in days for k, v in d.counts.items() if v})
     assert stored == +_expected(store, shop_id)
