@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from services.dashboard.bootstrap import Dashboard
 from services.dashboard.domain import paging, reports
@@ -120,21 +121,17 @@ class FeedQuery:
     channel: str | None = None
     survey_type: str | None = None
     band: str | None = None
-    min_score: int | None = None
-    max_score: int | None = None
     sentiment: str | None = None
     theme: str | None = None
     has_text: bool | None = None
 
     def filter(self) -> FeedFilter:
-        survey_type, low, high = self.survey_type, self.min_score, self.max_score
+        survey_type, low, high = self.survey_type, None, None
         if self.band:
-            band_type, band_low, band_high = BANDS[self.band]
+            band_type, low, high = BANDS[self.band]
             if survey_type and survey_type != band_type:
                 raise Refused(f"band {self.band} is of {band_type}, not {survey_type}")
             survey_type = band_type
-            low = band_low if low is None else max(low, band_low)
-            high = band_high if high is None else min(high, band_high)
         if self.start and self.end and self.start > self.end:
             raise Refused("from must not be after to")
         if any(d and not EARLIEST <= d <= LATEST for d in (self.start, self.end)):
@@ -160,12 +157,24 @@ def _position(cursor: str | None) -> dict[str, str] | None:
         raise Refused(str(e)) from e
 
 
-def feed(d: Dashboard, shop_id: str, query: FeedQuery, limit: int, cursor: str | None) -> FeedPage:
+T = TypeVar("T")
+
+
+def _paged(
+    fetch: Callable[[dict[str, str] | None], tuple[list[T], dict[str, str] | None]], cursor: str | None
+) -> tuple[list[T], str | None]:
+    """One page of a list from the cursor the caller was given, and the cursor of the next."""
     try:
-        records, position = d.views.feed(shop_id, query.filter(), limit, _position(cursor))
+        found, position = fetch(_position(cursor))
     except BadPosition as e:
         raise Refused("cursor is not one this list gave out") from e
-    return FeedPage(items=[feed_item(r) for r in records], next_cursor=paging.encode(position))
+    return found, paging.encode(position)
+
+
+def feed(d: Dashboard, shop_id: str, query: FeedQuery, limit: int, cursor: str | None) -> FeedPage:
+    chosen = query.filter()
+    records, after = _paged(lambda at: d.views.feed(shop_id, chosen, limit, at), cursor)
+    return FeedPage(items=[feed_item(r) for r in records], next_cursor=after)
 
 
 CSV_COLUMNS = (
@@ -231,11 +240,8 @@ def _view(d: Dashboard, case: Case, now: datetime) -> CaseView:
 def cases(
     d: Dashboard, shop_id: str, status: str | None, limit: int, cursor: str | None, now: datetime
 ) -> CasePage:
-    try:
-        found, position = d.views.cases(shop_id, status, limit, _position(cursor))
-    except BadPosition as e:
-        raise Refused("cursor is not one this list gave out") from e
-    return CasePage(items=[_view(d, c, now) for c in found], next_cursor=paging.encode(position))
+    found, after = _paged(lambda at: d.views.cases(shop_id, status, limit, at), cursor)
+    return CasePage(items=[_view(d, c, now) for c in found], next_cursor=after)
 
 
 def case(d: Dashboard, shop_id: str, case_id: str, now: datetime) -> CaseView:
@@ -265,11 +271,8 @@ def act(
 
 
 def at_risk(d: Dashboard, shop_id: str, limit: int, cursor: str | None, now: datetime) -> CustomerPage:
-    try:
-        found, position = d.views.at_risk(shop_id, limit, _position(cursor))
-    except BadPosition as e:
-        raise Refused("cursor is not one this list gave out") from e
-    return CustomerPage(items=[customer_at_risk(c, now) for c in found], next_cursor=paging.encode(position))
+    found, after = _paged(lambda at: d.views.at_risk(shop_id, limit, at), cursor)
+    return CustomerPage(items=[customer_at_risk(c, now) for c in found], next_cursor=after)
 
 
 def suppressions(d: Dashboard, shop_id: str, limit: int, cursor: str | None) -> SuppressionPage:

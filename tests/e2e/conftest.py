@@ -36,6 +36,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def run_cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`cxloop` against the stack whose state folder this is, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "cxloop.cli", "--state-dir", str(state), *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def until(what: str, probe: Any, timeout_s: float = 40.0) -> Any:
+    """``probe()``'s first truthy answer, polled every half second."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {timeout_s} s")
+
+
 @dataclass
 class LiveStack:
     api: str

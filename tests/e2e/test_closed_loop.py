@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -26,35 +23,13 @@ import pytest
 from cxloop.local.demo import deliveries, demo_clock, post
 from cxloop.signing import webhook_headers
 from shared.tenancy import Platform
-from tests.e2e.conftest import start, wait_up
+from tests.e2e.conftest import get_json, run_cli, start, until, wait_up
 
 pytestmark = pytest.mark.browser
 
 SHOP = "e2e-loop"
 DOMAIN = "e2e-loop.myshopify.com"
 HOOK = "e2e-loop-team"
-
-
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def _cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cxloop.cli", "--state-dir", str(state), *args],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-
-
-def _until(what: str, probe: Any, timeout_s: float = 40.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout_s} s")
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +49,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def alert(stack: dict[str, Any]) -> dict[str, Any]:
     api, state = stack["api"], stack["state"]
-    added = _cli(state, "shop", "add", SHOP, "--platform", "shopify", "--domain", DOMAIN,
+    added = run_cli(state, "shop", "add", SHOP, "--platform", "shopify", "--domain", DOMAIN,
                  "--name", "Loop Linen", "--owner-email", "owner@loop.example")  # fmt: skip
     assert added.returncode == 0, added.stderr
     secret = re.search(r"secret\W+([A-Za-z0-9_\-]{20,})", added.stdout)
@@ -86,7 +61,7 @@ def alert(stack: dict[str, Any]) -> dict[str, Any]:
         ("notify", "rule", "--shop", SHOP, "detractor", "--delivery", "immediate"),
         ("notify", "loop", "--shop", SHOP, "--mode", "approval", "--reply-to", "owner@loop.example"),
     ):  # fmt: skip
-        done = _cli(state, *args)
+        done = run_cli(state, *args)
         assert done.returncode == 0, (args, done.stderr)
     clock = demo_clock(1.0, datetime.now(tz=UTC))
     for d in [d for d in deliveries() if d["shop"] == "demo-shopify" and "#1043" not in json.dumps(d)]:
@@ -95,7 +70,7 @@ def alert(stack: dict[str, Any]) -> dict[str, Any]:
             Platform.SHOPIFY, d["topic"], body, secret.group(1), DOMAIN, d.get("event_id")
         )
         assert post(f"{api}/webhooks/shopify/{SHOP}", body, headers)[0] == 200
-    survey = _until("the survey e-mail", lambda: [m for m in _get(f"{api}/_local/inbox.json")
+    survey = until("the survey e-mail", lambda: [m for m in get_json(f"{api}/_local/inbox.json")
                                                  if "maya.lopez@example.net" in m["to"]])[0]  # fmt: skip
     link = re.search(r"(http://\S+/r/\S+)\?score=2", survey["text"])
     assert link
@@ -112,10 +87,10 @@ def test_the_owner_approves_an_edited_reply_from_the_alert_on_a_phone(
     page.wait_for_load_state()
 
     def slack_alert() -> list[dict[str, Any]]:
-        return [m for m in _get(f"{api}/_local/slack.json") if m["hook"] == HOOK]
+        return [m for m in get_json(f"{api}/_local/slack.json") if m["hook"] == HOOK]
 
     # An immediate alert goes when its minute is over: up to a minute and the sender's next run.
-    [message] = _until("the Slack alert", slack_alert, timeout_s=100)
+    [message] = until("the Slack alert", slack_alert, timeout_s=100)
     blocks = message["payload"]["blocks"]
     assert message["payload"]["text"].startswith("1 detractor")
     approve = next(e["url"] for b in blocks if b["type"] == "actions" for e in b["elements"]
@@ -135,14 +110,14 @@ def test_the_owner_approves_an_edited_reply_from_the_alert_on_a_phone(
     page.screenshot(path=str(screenshot_dir / "case-sent-phone.png"), full_page=True)
 
     def reply() -> list[dict[str, Any]]:
-        return [m for m in _get(f"{api}/_local/inbox.json")
+        return [m for m in get_json(f"{api}/_local/inbox.json")
                 if "maya.lopez@example.net" in m["to"] and "About your order" in m["subject"]]  # fmt: skip
 
-    [mail] = _until("the reply", reply)
+    [mail] = until("the reply", reply)
     assert mail["headers"]["Reply-To"] == "owner@loop.example"
     assert "A new set is on its way today." in mail["text"]
 
-    cases = json.loads(_cli(state, "cases", "--shop", SHOP, "--json").stdout)
+    cases = json.loads(run_cli(state, "cases", "--shop", SHOP, "--json").stdout)
     assert [(c["status"], c["reply"]) for c in cases] == [("replied", "sent")]
     again = urllib.request.Request(approve, data=b"action=send&text=twice", method="POST")
     with pytest.raises(urllib.error.HTTPError) as refused:

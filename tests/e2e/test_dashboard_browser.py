@@ -15,9 +15,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -31,7 +28,7 @@ from cxloop.local.demo import deliveries, demo_clock, post
 from cxloop.signing import webhook_headers
 from services.dashboard.service import CSV_COLUMNS
 from shared.tenancy import Platform
-from tests.e2e.conftest import start, wait_up
+from tests.e2e.conftest import get_json, run_cli, start, until, wait_up
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -46,28 +43,6 @@ REVIEWS = (
     ("d2", "The zip broke after a week and nobody answered my emails.", "1"),
 )
 SIZES = {"phone": {"width": 375, "height": 800}, "desktop": {"width": 1280, "height": 900}}
-
-
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def _cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cxloop.cli", "--state-dir", str(state), *args],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-
-
-def _until(what: str, probe: Any, timeout_s: float = 40.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout_s} s")
 
 
 def _articles(html: str) -> int:
@@ -90,7 +65,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def _seed(api: str, state: Path, tmp: Path) -> dict[str, Any]:
-    added = _cli(state, "shop", "add", SHOP, "--platform", "shopify", "--domain", DOMAIN,
+    added = run_cli(state, "shop", "add", SHOP, "--platform", "shopify", "--domain", DOMAIN,
                  "--name", "Dash Linen", "--owner-email", "owner@dash.example")  # fmt: skip
     assert added.returncode == 0, added.stderr
     secret = re.search(r"secret\W+([A-Za-z0-9_\-]{20,})", added.stdout)
@@ -105,7 +80,7 @@ def _seed(api: str, state: Path, tmp: Path) -> dict[str, Any]:
         ("reviews", "import", str(reviews), "--shop", SHOP, "--source", "judgeme", "--id-column", "id",
          "--rating-column", "rating"),
     ):  # fmt: skip
-        done = _cli(state, *args)
+        done = run_cli(state, *args)
         assert done.returncode == 0, (args, done.stderr)
     clock = demo_clock(1.0, datetime.now(tz=UTC))
     for d in [d for d in deliveries() if d["shop"] == "demo-shopify" and "#1043" not in json.dumps(d)]:
@@ -114,11 +89,11 @@ def _seed(api: str, state: Path, tmp: Path) -> dict[str, Any]:
             Platform.SHOPIFY, d["topic"], body, secret.group(1), DOMAIN, d.get("event_id")
         )
         assert post(f"{api}/webhooks/shopify/{SHOP}", body, headers)[0] == 200
-    survey = _until("the survey e-mail", lambda: [m for m in _get(f"{api}/_local/inbox.json")
+    survey = until("the survey e-mail", lambda: [m for m in get_json(f"{api}/_local/inbox.json")
                                                  if "maya.lopez@example.net" in m["to"]])[0]  # fmt: skip
     link = re.search(r"(http://\S+/r/\S+)\?score=2", survey["text"])
     assert link
-    issued = _cli(state, "keys", "issue", "--shop", SHOP, "--json")
+    issued = run_cli(state, "keys", "issue", "--shop", SHOP, "--json")
     assert issued.returncode == 0, issued.stderr
     return {"survey_link": link.group(1), "key": json.loads(issued.stdout)["key"]}
 
@@ -150,8 +125,8 @@ def answered(shop: dict[str, Any], chromium_browser: Browser) -> dict[str, Any]:
         badges = re.findall(r'class="badge (?:pos|neg|neu)">(?:positive|negative|neutral)<', feed)
         return _articles(feed) == 3 and COMMENT in feed and len(badges) == 3
 
-    _until("the answer and the reviews, scored, in the feed", scored, timeout_s=90)
-    _until("Maya's case", lambda: "NPS 2 from Maya" in read("/dashboard/cases"))
+    until("the answer and the reviews, scored, in the feed", scored, timeout_s=90)
+    until("Maya's case", lambda: "NPS 2 from Maya" in read("/dashboard/cases"))
     return shop
 
 
@@ -289,9 +264,9 @@ def test_the_owner_reads_filters_replies_and_exports_on_a_laptop(
         page.context.close()
 
     def reply() -> list[dict[str, Any]]:
-        return [m for m in _get(f"{api}/_local/inbox.json")
+        return [m for m in get_json(f"{api}/_local/inbox.json")
                 if "maya.lopez@example.net" in m["to"] and "About your order" in m["subject"]]  # fmt: skip
 
-    [mail] = _until("the reply in Maya's inbox", reply)
+    [mail] = until("the reply in Maya's inbox", reply)
     assert mail["headers"]["Reply-To"] == "owner@dash.example"
     assert "A new set is on its way today." in mail["text"]

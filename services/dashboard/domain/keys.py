@@ -17,8 +17,10 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.tenancy import SHOP_ID
+
 PREFIX = "cxk"
-_KEY = re.compile(r"^cxk_([a-z0-9][a-z0-9-]{1,38}[a-z0-9])_([0-9a-f]{8})_([0-9a-f]{64})$")
+_KEY = re.compile(rf"^{PREFIX}_({SHOP_ID.pattern.strip('^$')})_([0-9a-f]{{8}})_([0-9a-f]{{64}})$")
 
 
 class ApiKey(BaseModel):

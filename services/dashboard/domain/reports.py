@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.notifier.domain.tallies import DayTotals, histogram, summed
+from services.notifier.domain.tallies import DayTotals, histogram, summed, with_prefix
 from shared import metrics
 from shared.metrics import Metric
 
@@ -77,10 +77,6 @@ def _next(start: date, interval: Interval) -> date:
     return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _with_prefix(counts: Mapping[str, int], prefix: str) -> dict[str, int]:
-    return {k.removeprefix(prefix): v for k, v in counts.items() if k.startswith(prefix) and v}
-
-
 def bucket(start: date, end: date, counts: Mapping[str, int]) -> Bucket:
     surveys = []
     responses = 0
@@ -101,15 +97,15 @@ def bucket(start: date, end: date, counts: Mapping[str, int]) -> Bucket:
                 comments=counts.get(f"c_{survey_type}", 0),
             )
         )
-    reviews = sum(_with_prefix(counts, "m_").values())
+    reviews = sum(with_prefix(counts, "m_").values())
     return Bucket(
         start=start,
         end=end,
         responses=responses,
         surveys=surveys,
-        sentiment=_with_prefix(counts, "s_"),
+        sentiment=with_prefix(counts, "s_"),
         reviews=reviews,
-        review_sentiment=_with_prefix(counts, "ms_"),
+        review_sentiment=with_prefix(counts, "ms_"),
     )
 
 
@@ -146,7 +142,7 @@ class ThemeRow(BaseModel):
 def _theme_counts(counts: Mapping[str, int]) -> dict[str, tuple[int, int, int]]:
     found: dict[str, tuple[int, int, int]] = {}
     for prefix in ("", "m"):
-        for theme, n in _with_prefix(counts, f"{prefix}t_").items():
+        for theme, n in with_prefix(counts, f"{prefix}t_").items():
             neg = counts.get(f"{prefix}tn_{theme}", 0)
             pos = counts.get(f"{prefix}tp_{theme}", 0)
             old = found.get(theme, (0, 0, 0))

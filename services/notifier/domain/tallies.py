@@ -150,17 +150,6 @@ class DayTotals(BaseModel):
     day: date
     counts: dict[str, int] = Field(default_factory=dict)
 
-    def histogram(self, survey_type: str) -> dict[int, int]:
-        prefix = f"a_{survey_type}_"
-        return {
-            int(k.removeprefix(prefix)): v
-            for k, v in self.counts.items()
-            if k.startswith(prefix) and v > 0 and k.removeprefix(prefix).isdigit()
-        }
-
-    def with_prefix(self, prefix: str) -> dict[str, int]:
-        return {k.removeprefix(prefix): v for k, v in self.counts.items() if k.startswith(prefix) and v}
-
 
 def summed(days: Iterable[DayTotals]) -> dict[str, int]:
     total: Counter[str] = Counter()
@@ -169,5 +158,11 @@ def summed(days: Iterable[DayTotals]) -> dict[str, int]:
     return dict(total)
 
 
+def with_prefix(counts: Mapping[str, int], prefix: str) -> dict[str, int]:
+    """The counters named ``<prefix><rest>``, by rest (zeros left out)."""
+    return {k.removeprefix(prefix): v for k, v in counts.items() if k.startswith(prefix) and v}
+
+
 def histogram(counts: Mapping[str, int], survey_type: str) -> dict[int, int]:
-    return DayTotals(day=date(2000, 1, 1), counts=dict(counts)).histogram(survey_type)
+    """Answers of a survey type per score, from ``a_<type>_<score>`` counters."""
+    return {int(k): v for k, v in with_prefix(counts, f"a_{survey_type}_").items() if k.isdigit() and v > 0}
