@@ -361,7 +361,6 @@ class TimedRender:
 def build_deps(cfg: dict[str, Any], meter: CallMeter) -> tuple[Any, TimedMailer, TimedRender]:
     """The dispatcher as its Lambda handler wires it, with instrumented clients and mailer."""
     from services.feedback.bootstrap import build_surveys
-    from services.feedback.handlers import dispatcher as handler
     from shared import aws
     from shared.mail.ses import SesMailer
     from shared.mail.smtp import SmtpMailer
@@ -386,7 +385,7 @@ def build_deps(cfg: dict[str, Any], meter: CallMeter) -> tuple[Any, TimedMailer,
     else:
         mailer = TimedMailer(SmtpMailer(settings.smtp_host, settings.smtp_port))
     built = dataclasses.replace(build_surveys(settings, dynamodb=dynamodb), mailer=mailer)
-    deps = handler.deps(built)  # reads the link keys once (Secrets Manager, uninstrumented, cached 300 s)
+    deps = built.dispatch_deps()  # reads the link keys once (Secrets Manager, uninstrumented, cached 300 s)
     render = TimedRender(deps.render)
     return dataclasses.replace(deps, render=render), mailer, render
 

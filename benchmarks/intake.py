@@ -1111,10 +1111,9 @@ def clone_table(ddb: Any, source: str, name: str) -> None:
 
 def build_counted(endpoint: str, resources: Resources, table: str, url: str, counter: CallCounter) -> None:
     """The intake and the consumer with instrumented clients, installed into their handler modules."""
+    from services.feedback import bootstrap as feedback_bootstrap
     from services.feedback.adapters.sqs_queue import SqsEventQueue
     from services.feedback.bootstrap import build_consumer, build_intake
-    from services.feedback.handlers import events as events_fn
-    from services.feedback.handlers import webhooks as webhooks_fn
     from shared import aws
     from shared.events import EventBridgePublisher
     from shared.secrets_store import SecretsManagerStore
@@ -1145,8 +1144,8 @@ def build_counted(endpoint: str, resources: Resources, table: str, url: str, cou
         publisher=EventBridgePublisher(c_["events"], resources.bus_name, "feedback"),
         queue=SqsEventQueue(c_["sqs"], url),
     )
-    webhooks_fn.use(intake)
-    events_fn.use(consumer)
+    feedback_bootstrap.intake.use(intake)
+    feedback_bootstrap.consumer.use(consumer)
 
 
 def _clear(ddb: Any, table: str, sizes: dict[tuple[str, str], int]) -> None:

@@ -275,7 +275,7 @@ def new_world(outside: Outside, prefix: str) -> World:
         dynamodb=calls.counted(session.client("dynamodb"), "dynamodb"),
         secretsmanager=calls.counted(session.client("secretsmanager"), "secretsmanager"),
     )
-    bootstrap.use(built)
+    bootstrap.notifier.use(built)
     hooks = SecretsManagerCredentials(plain["secretsmanager"], prefix, area=NOTIFIER)
     shops = DynamoShopDirectory(plain["dynamodb"], resources.tables["shops"])
     return World(outside, built, prefix, calls, plain["dynamodb"], hooks, shops)
@@ -689,7 +689,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         print_throughput(f"1 hook x {args.one_hook_batches} batches", results["throughput_one"])
         results["retry_after"] = retry_after_run(outside, "r429")
         print_retry_after(results["retry_after"])
-    bootstrap.use(None)
+    bootstrap.notifier.use(None)
     return results
 
 

@@ -11,7 +11,8 @@ from services.dashboard.adapters.dynamo_keys import DynamoKeyStore
 from services.notifier.adapters.dynamo_views import DynamoViews
 from services.notifier.bootstrap import Notifier, build_notifier
 from shared import aws
-from shared.settings import DashboardSettings
+from shared.settings import DashboardSettings, load
+from shared.wiring import Built
 
 
 @dataclass
@@ -65,20 +66,4 @@ def build_dashboard(config: DashboardSettings, **overrides: Any) -> Dashboard:
     return Dashboard(config=config, dynamodb=dynamodb, notifier=build_notifier(config, dynamodb=dynamodb))
 
 
-_built: dict[str, Dashboard] = {}
-
-
-def dashboard() -> Dashboard:
-    """The container's dashboard, built on first use from the environment."""
-    if "dashboard" not in _built:
-        from shared.settings import load
-
-        _built["dashboard"] = build_dashboard(load(DashboardSettings))
-    return _built["dashboard"]
-
-
-def use(built: Dashboard | None) -> None:
-    """Tests and the local stack install their own (None: build from the environment again)."""
-    _built.pop("dashboard", None)
-    if built is not None:
-        _built["dashboard"] = built
+dashboard: Built[Dashboard] = Built(lambda: build_dashboard(load(DashboardSettings)))

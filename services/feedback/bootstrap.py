@@ -1,7 +1,7 @@
 """The feedback service's composition root: adapters are built here, once per container.
 
-Handlers call ``intake()``/``consumer()`` lazily on their first invocation; tests pass fakes through
-``overrides`` instead of patching globals.
+Handlers call ``intake()``, ``consumer()``, ``surveys()`` or ``dispatch()`` on their first invocation (a
+cold start); tests pass fakes through ``overrides``, or install a whole composition with ``.use()``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ from typing import TYPE_CHECKING, Any
 from services.feedback.domain.intake import IntakeDeps, IntakePolicy
 from services.feedback.domain.ports import EventQueue, RawEventStore
 from shared import aws
-from shared.settings import ConsumerSettings, IntakeSettings, SurveySettings
+from shared.clock import utcnow
+from shared.settings import ConsumerSettings, IntakeSettings, SurveySettings, load
+from shared.wiring import Built
 
 if TYPE_CHECKING:  # the intake's cold start does not pay for the consumer's domain
+    from services.feedback.domain.answers import AnswerDeps
+    from services.feedback.domain.dispatch import DispatchDeps, Links
     from services.feedback.domain.ports import EventPublisher, ProgrammeStore, SurveyStore
     from services.feedback.domain.processing import ProcessingDeps
     from shared.mail.message import Mailer
@@ -117,6 +121,40 @@ class Surveys:
     publisher: EventPublisher | None = None
     mailer: Mailer | None = None
 
+    def links(self) -> Links:
+        from services.feedback.domain.dispatch import Links
+
+        return Links(self.settings.public_url, self.link_keys.keys())
+
+    def dispatch_deps(self) -> DispatchDeps:
+        from services.feedback import rendering
+        from services.feedback.domain.dispatch import DispatchDeps
+
+        if self.mailer is None:
+            raise RuntimeError("the dispatcher needs a mailer")
+        return DispatchDeps(
+            surveys=self.surveys,
+            programmes=self.programmes,
+            mailer=self.mailer,
+            render=rendering.render_email,
+            links=self.links(),
+            day=timedelta(seconds=self.settings.day_seconds),
+            clock=utcnow,
+        )
+
+    def answer_deps(self) -> AnswerDeps:
+        from services.feedback.domain.answers import AnswerDeps
+
+        if self.publisher is None:
+            raise RuntimeError("the answer pages need the event bus (CXLOOP_EVENT_BUS)")
+        return AnswerDeps(
+            surveys=self.surveys,
+            programmes=self.programmes,
+            publisher=self.publisher,
+            links=self.links(),
+            clock=utcnow,
+        )
+
 
 def build_mailer(settings: SurveySettings) -> Mailer:
     from shared.mail.factory import build_mailer as mailer
@@ -152,3 +190,10 @@ def build_surveys(settings: SurveySettings, *, with_mailer: bool = False, **over
         publisher=publisher,
         mailer=overrides.get("mailer") or (build_mailer(settings) if with_mailer else None),
     )
+
+
+# One composition per function role, built on the container's first invocation.
+intake: Built[Intake] = Built(lambda: build_intake(load(IntakeSettings)))
+consumer: Built[Consumer] = Built(lambda: build_consumer(load(ConsumerSettings)))
+surveys: Built[Surveys] = Built(lambda: build_surveys(load(SurveySettings)))  # answers, mail events, readings
+dispatch: Built[Surveys] = Built(lambda: build_surveys(load(SurveySettings), with_mailer=True))

@@ -13,6 +13,8 @@ from services.notifier.domain.intake import IntakeDeps
 from shared import aws
 from shared.dynamo_shops import DynamoShopDirectory
 from shared.settings import NotifierSettings as Config
+from shared.settings import load
+from shared.wiring import Built
 
 APPROVE_LINK_DAYS = 30
 
@@ -123,20 +125,4 @@ def build_notifier(config: Config, **overrides: Any) -> Notifier:
     )
 
 
-_built: dict[str, Notifier] = {}
-
-
-def notifier() -> Notifier:
-    """The container's notifier, built on first use from the environment."""
-    if "notifier" not in _built:
-        from shared.settings import load
-
-        _built["notifier"] = build_notifier(load(Config))
-    return _built["notifier"]
-
-
-def use(built: Notifier | None) -> None:
-    """Tests and the local stack install their own (None: build from the environment again)."""
-    _built.pop("notifier", None)
-    if built is not None:
-        _built["notifier"] = built
+notifier: Built[Notifier] = Built(lambda: build_notifier(load(Config)))

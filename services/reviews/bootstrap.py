@@ -12,7 +12,8 @@ from services.reviews.domain.ports import Connector
 from services.reviews.domain.pulling import PullDeps
 from shared import aws
 from shared.credentials import SecretsManagerCredentials
-from shared.settings import ReviewsSettings
+from shared.settings import ReviewsSettings, load
+from shared.wiring import Built
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,6 @@ def build_reviews(settings: ReviewsSettings, **overrides: Any) -> Reviews:
         alert_after=timedelta(minutes=settings.alert_after_minutes),
     )
     return Reviews(store=store, credentials=credentials, deps=deps)
+
+
+reviews: Built[Reviews] = Built(lambda: build_reviews(load(ReviewsSettings)))

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shared import aws
-from shared.settings import ScoringSettings
+from shared.settings import ScoringSettings, load
+from shared.wiring import Built
 
 if TYPE_CHECKING:
     from services.scoring.domain.ports import Publisher, TaxonomyStore
@@ -40,3 +41,6 @@ def build_scoring(settings: ScoringSettings, **overrides: Any) -> Scoring:
     return Scoring(
         score=scorer.score, taxonomies=taxonomies, publisher=publisher, model_version=scorer.version
     )
+
+
+scoring: Built[Scoring] = Built(lambda: build_scoring(load(ScoringSettings)))

@@ -25,8 +25,6 @@ from cxloop.local.runtime import Functions
 from cxloop.resources import Resources, provision
 from cxloop.signing import webhook_headers
 from services.feedback import bootstrap
-from services.feedback.handlers import events as events_handler
-from services.feedback.handlers import webhooks
 from shared import topology
 from shared.settings import ConsumerSettings, IntakeSettings, load
 from shared.tenancy import Platform, Shop
@@ -119,8 +117,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             stored = admin.add_shop(shop)
             secrets[shop.shop_id] = stored.platforms[Platform.SHOPIFY].current
         # Fresh "containers" for this test: the handlers build their adapters against this moto.
-        webhooks.use(bootstrap.build_intake(load(IntakeSettings)))
-        events_handler.use(bootstrap.build_consumer(load(ConsumerSettings)))
+        bootstrap.intake.use(bootstrap.build_intake(load(IntakeSettings)))
+        bootstrap.consumer.use(bootstrap.build_consumer(load(ConsumerSettings)))
         assert resources.tap_queue_url is not None
         yield Stack(admin, resources, secrets, clients["sqs"], resources.tap_queue_url)
 

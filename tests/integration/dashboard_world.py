@@ -155,8 +155,8 @@ def dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashWorld]
         for shop in (SHOP_A, SHOP_B):
             shops.put(shop)
         built = bootstrap.build_dashboard(load(DashboardSettings))
-        bootstrap.use(built)
-        notifier_bootstrap.use(built.notifier)
+        bootstrap.dashboard.use(built)
+        notifier_bootstrap.notifier.use(built.notifier)
         world = DashWorld(built, resources, tmp_path / "mail")
         for shop in (SHOP_A, SHOP_B):
             built.notifier.settings.put(
@@ -171,8 +171,8 @@ def dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashWorld]
         try:
             yield world
         finally:
-            bootstrap.use(None)
-            notifier_bootstrap.use(None)
+            bootstrap.dashboard.use(None)
+            notifier_bootstrap.notifier.use(None)
             smtp.stop()
 
 

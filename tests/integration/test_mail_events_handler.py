@@ -25,8 +25,6 @@ from services.feedback.domain.invitations import Invitation, Reason, Stage, Stat
 from services.feedback.domain.normalise import email_key
 from services.feedback.domain.ports import Written
 from services.feedback.domain.programme import Brand, Rules, SurveyProgramme
-from services.feedback.handlers import dispatcher as dispatcher_handler
-from services.feedback.handlers import mail_events as mail_events_handler
 from shared import topology
 from shared.settings import SurveySettings, load
 from tests.fakes import SinkMailer
@@ -72,10 +70,11 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         # Not build_surveys(..., mailer=mailer): that keyword is the bool "build a mailer", so the fake
         # would be ignored and SES built instead (see test_build_surveys_installs_the_mailer_it_is_given).
         built = dataclasses.replace(bootstrap.build_surveys(load(SurveySettings)), mailer=mailer)
-        for module in (mail_events_handler, dispatcher_handler):
-            monkeypatch.setattr(module, "_built", {})
-            module.use(built)
+        bootstrap.surveys.use(built)
+        bootstrap.dispatch.use(built)
         yield World(DynamoSurveyStore(db, resources.tables["feedback"]), mailer)
+        bootstrap.surveys.use(None)
+        bootstrap.dispatch.use(None)
 
 
 def _sqs_record(body: str) -> dict[str, Any]:

@@ -129,11 +129,11 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack: SlackServer) -
         shops.put(SHOP)
         shops.put(OTHER)
         built = bootstrap.build_notifier(load(Config))
-        bootstrap.use(built)
+        bootstrap.notifier.use(built)
         try:
             yield World(built, resources, clients["sqs"], tmp_path / "mail", slack)
         finally:
-            bootstrap.use(None)
+            bootstrap.notifier.use(None)
             smtp.stop()
 
 

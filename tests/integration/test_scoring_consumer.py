@@ -11,16 +11,14 @@ import pytest
 
 from cxloop.local.pump import Pump
 from cxloop.local.runtime import Functions
+from services.feedback import bootstrap as feedback_bootstrap
 from services.feedback.adapters.dynamo_surveys import DynamoSurveyStore
-from services.feedback.bootstrap import build_surveys
 from services.feedback.domain.invitations import Invitation, Status
 from services.feedback.domain.ports import Written
 from services.feedback.domain.programme import SurveyType
-from services.feedback.handlers import readings
+from services.scoring import bootstrap as scoring_bootstrap
 from services.scoring.adapters.dynamo_taxonomies import DynamoTaxonomyStore
-from services.scoring.bootstrap import build_scoring
 from services.scoring.domain.taxonomy import RESTAURANT
-from services.scoring.handlers import consumer
 from shared import events, topology
 from shared.events import EventBridgePublisher
 from shared.settings import ScoringSettings, SurveySettings, load
@@ -31,8 +29,8 @@ WHEN = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
 @pytest.fixture
 def scoring_stack(stack: Stack) -> Stack:
-    consumer.use(build_scoring(load(ScoringSettings)))
-    readings.use(build_surveys(load(SurveySettings)))
+    scoring_bootstrap.scoring.use(scoring_bootstrap.build_scoring(load(ScoringSettings)))
+    feedback_bootstrap.surveys.use(feedback_bootstrap.build_surveys(load(SurveySettings)))
     return stack
 
 

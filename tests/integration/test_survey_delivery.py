@@ -35,8 +35,6 @@ from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, Dyna
 from services.feedback.domain.invitations import Reason, Stage, Status
 from services.feedback.domain.normalise import email_key
 from services.feedback.domain.programme import Brand, Rules, SurveyProgramme
-from services.feedback.handlers import answers as answers_handler
-from services.feedback.handlers import dispatcher as dispatcher_handler
 from shared import topology
 from shared.settings import SurveySettings, load
 from shared.tenancy import Platform
@@ -140,10 +138,11 @@ def surveys(stack: Stack, inbox: tuple[Inbox, int], monkeypatch: pytest.MonkeyPa
     DynamoProgrammeStore(db, stack.resources.tables["shops"]).put(SHOP_A.shop_id, PROGRAMME)
     # What each function's container builds on its cold start: the real wiring, SmtpMailer included.
     built = bootstrap.build_surveys(load(SurveySettings), with_mailer=True)
-    for module in (dispatcher_handler, answers_handler):
-        monkeypatch.setattr(module, "_built", {})
-        module.use(built)
+    bootstrap.dispatch.use(built)
+    bootstrap.surveys.use(built)
     yield Surveys(stack, handler, DynamoSurveyStore(db, stack.resources.tables["feedback"]))
+    bootstrap.dispatch.use(None)
+    bootstrap.surveys.use(None)
 
 
 def _delivered_order(webhook_fixtures: Path, delivered: datetime) -> dict[str, Any]:

@@ -10,8 +10,6 @@ import pytest
 
 from cxloop.signing import webhook_headers
 from services.feedback import bootstrap
-from services.feedback.handlers import events as events_handler
-from services.feedback.handlers import webhooks
 from shared import signatures
 from shared.settings import ConsumerSettings, IntakeSettings, load
 from shared.tenancy import Platform
@@ -193,7 +191,7 @@ def test_shop_redact_erases_the_shop(stack: Stack, webhook_fixtures: Path) -> No
     stack.drain()
     assert [i["sk"] for i in stack.admin.store.items("shop-a", "")] == ["TOMBSTONE#SHOP"]
     # A cold intake finds no shop at all; the other tenant still works.
-    webhooks.use(bootstrap.build_intake(load(IntakeSettings)))
+    bootstrap.intake.use(bootstrap.build_intake(load(IntakeSettings)))
     assert stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order)["statusCode"] == 404
     assert stack.signed(Platform.SHOPIFY, SHOP_B, "orders/create", order)["statusCode"] == 200
 
@@ -254,19 +252,19 @@ def test_a_failing_queue_keeps_the_event_for_the_sweeper(
     from services.feedback.adapters.sqs_queue import SqsEventQueue
     from shared import topology
 
-    healthy = webhooks.intake()
+    healthy = bootstrap.intake()
     broken = SqsEventQueue(stack.sqs, stack.resources.queue_urls["feedback-events"] + "-gone")
-    webhooks.use(replace(healthy, deps=replace(healthy.deps, queue=broken)))
+    bootstrap.intake.use(replace(healthy, deps=replace(healthy.deps, queue=broken)))
     order = _shopify_order(webhook_fixtures)
     response = stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order, event_id="retry-me")
     assert json.loads(response["body"]) == {"status": "deferred"}  # stored: WooCommerce would not retry
     (raw,) = stack.admin.store.items("shop-a", "EVENT")
     assert "pending_pk" in raw
-    webhooks.use(healthy)
+    bootstrap.intake.use(healthy)
     assert stack.drain() == 0
     # Overdue by the sweeper's measure (1 s here instead of 15 min): queued, then processed.
     monkeypatch.setenv("CXLOOP_REQUEUE_AFTER_SECONDS", "1")
-    events_handler.use(bootstrap.build_consumer(load(ConsumerSettings)))
+    bootstrap.consumer.use(bootstrap.build_consumer(load(ConsumerSettings)))
     time.sleep(1.2)
     assert Functions().invoke(topology.function("feedback-sweeper"), {}) == {
         "requeued": 1,

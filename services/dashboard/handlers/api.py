@@ -9,7 +9,7 @@ a shop id. Errors are ``{"error": {"code", "message", "details"}}``.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -47,6 +47,7 @@ from services.dashboard.domain.model import (
 from services.dashboard.domain.reports import Interval, MetricsReport
 from services.feedback.domain.programme import SurveyProgramme
 from services.notifier.domain.model import NotifierSettings
+from shared.clock import utcnow
 from shared.observability import logger
 
 log = logger("dashboard")
@@ -117,10 +118,6 @@ def authenticate(event: dict[str, Any]) -> dict[str, Any] | None:
 def shop() -> str:
     shop_id: str = app.context["shop_id"]
     return shop_id
-
-
-def now() -> datetime:
-    return datetime.now(tz=UTC)
 
 
 # --- errors -----------------------------------------------------------------------------------------
@@ -210,7 +207,7 @@ def put_alerts(settings: NotifierSettings) -> NotifierSettings:
 @app.get(f"{PREFIX}/overview", summary="The overview page's figures", tags=["metrics"],
          responses=ok("12 weeks of scores, 4 weeks of themes, open cases"))  # fmt: skip
 def get_overview() -> Overview:
-    return service.overview(dashboard(), shop(), now())
+    return service.overview(dashboard(), shop(), utcnow())
 
 
 @app.get(f"{PREFIX}/metrics", summary="NPS, CSAT, CES and response rates with 95% intervals",
@@ -220,7 +217,7 @@ def get_metrics(
     start: Annotated[date | None, Query(alias="from", description="first day (UTC)")] = None,
     end: Annotated[date | None, Query(alias="to", description="last day (UTC)")] = None,
 ) -> MetricsReport:
-    first, last = service.period(start, end, now().date(), 12 * 7)
+    first, last = service.period(start, end, utcnow().date(), 12 * 7)
     return service.metrics(dashboard(), shop(), first, last, interval)
 
 
@@ -230,7 +227,7 @@ def get_themes(
     start: Annotated[date | None, Query(alias="from", description="first day (UTC)")] = None,
     end: Annotated[date | None, Query(alias="to", description="last day (UTC)")] = None,
 ) -> ThemesReport:
-    first, last = service.period(start, end, now().date(), 28)
+    first, last = service.period(start, end, utcnow().date(), 28)
     return service.themes(dashboard(), shop(), first, last)
 
 
@@ -332,7 +329,7 @@ CSV_DOC: dict[int, Any] = {
 
 def _csv(name: str, query: service.FeedQuery, cursor: str | None) -> Response[str]:
     text, rest = service.export_csv(dashboard(), shop(), query, cursor)
-    headers = {"Content-Disposition": f'attachment; filename="{shop()}-{name}-{now():%Y%m%d}.csv"'}
+    headers = {"Content-Disposition": f'attachment; filename="{shop()}-{name}-{utcnow():%Y%m%d}.csv"'}
     if rest:
         headers["X-Next-Cursor"] = rest
     return Response(status_code=200, content_type="text/csv; charset=utf-8", body=text, headers=headers)
@@ -375,31 +372,31 @@ Status = Annotated[str | None, Query(pattern=r"^(open|replied|resolved)$", descr
 
 @app.get(f"{PREFIX}/cases", summary="Cases, newest first", tags=["cases"], responses=ok("A page of cases"))
 def get_cases(limit: Limit = 50, cursor: Cursor = None, status: Status = None) -> CasePage:
-    return service.cases(dashboard(), shop(), status, limit, cursor, now())
+    return service.cases(dashboard(), shop(), status, limit, cursor, utcnow())
 
 
 @app.get(f"{PREFIX}/cases/<case_id>", summary="One case, with its drafted reply", tags=["cases"],
          responses={**ok("The case"), **NOT_FOUND})  # fmt: skip
 def get_case(case_id: CaseId) -> CaseView:
-    return service.case(dashboard(), shop(), unquote(case_id), now())
+    return service.case(dashboard(), shop(), unquote(case_id), utcnow())
 
 
 @app.post(f"{PREFIX}/cases/<case_id>/reply", summary="Send this reply (to the customer, or post it publicly)",
           tags=["cases"], responses={**ok("The case after sending"), **NOT_FOUND, **CONFLICT})  # fmt: skip
 def reply(case_id: CaseId, body: ReplyBody) -> CaseView:
-    return service.act(dashboard(), shop(), unquote(case_id), "reply", now(), body.text)
+    return service.act(dashboard(), shop(), unquote(case_id), "reply", utcnow(), body.text)
 
 
 @app.post(f"{PREFIX}/cases/<case_id>/approve", summary="Send the drafted reply as it is", tags=["cases"],
           responses={**ok("The case after sending"), **NOT_FOUND, **CONFLICT})  # fmt: skip
 def approve(case_id: CaseId) -> CaseView:
-    return service.act(dashboard(), shop(), unquote(case_id), "approve", now())
+    return service.act(dashboard(), shop(), unquote(case_id), "approve", utcnow())
 
 
 @app.post(f"{PREFIX}/cases/<case_id>/resolve", summary="Resolve without (further) reply", tags=["cases"],
           responses={**ok("The resolved case"), **NOT_FOUND, **CONFLICT})  # fmt: skip
 def resolve(case_id: CaseId) -> CaseView:
-    return service.act(dashboard(), shop(), unquote(case_id), "resolve", now())
+    return service.act(dashboard(), shop(), unquote(case_id), "resolve", utcnow())
 
 
 # --- customers and privacy --------------------------------------------------------------------------
@@ -408,7 +405,7 @@ def resolve(case_id: CaseId) -> CaseView:
 @app.get(f"{PREFIX}/customers/at-risk", summary="Customers at risk of churning, riskiest first",
          tags=["customers"], responses=ok("A page of customers"))  # fmt: skip
 def get_at_risk(limit: Limit = 50, cursor: Cursor = None) -> CustomerPage:
-    return service.at_risk(dashboard(), shop(), limit, cursor, now())
+    return service.at_risk(dashboard(), shop(), limit, cursor, utcnow())
 
 
 @app.get(f"{PREFIX}/suppressions", summary="Who is not surveyed, and why (newest first)", tags=["customers"],
@@ -420,7 +417,7 @@ def get_suppressions(limit: Limit = 50, cursor: Cursor = None) -> SuppressionPag
 @app.post(f"{PREFIX}/customers/erasure", summary="Erase a customer's personal data", tags=["customers"],
           responses=ok("What was erased; other services follow within minutes"))  # fmt: skip
 def erase(request: ErasureRequest) -> ErasureReceipt:
-    return service.erase(dashboard(), shop(), request, now(), f"api:{app.context['key_id']}")
+    return service.erase(dashboard(), shop(), request, utcnow(), f"api:{app.context['key_id']}")
 
 
 # --- the document -----------------------------------------------------------------------------------

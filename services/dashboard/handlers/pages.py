@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from services.dashboard.bootstrap import dashboard
 from services.dashboard.domain import keys, sessions
 from services.dashboard.domain.model import BANDS, CaseView
 from shared import templates
+from shared.clock import utcnow
 from shared.observability import logger
 
 if TYPE_CHECKING:
@@ -75,10 +76,6 @@ UNAVAILABLE = (
 app = APIGatewayHttpResolver()
 
 
-def now() -> datetime:
-    return datetime.now(tz=UTC)
-
-
 # --- responses --------------------------------------------------------------------------------------
 
 
@@ -102,7 +99,7 @@ def page(template: str, title: str, status: int = 200, **context: Any) -> Respon
         title=title,
         nav=NAV,
         shop_name=shop.name if shop else session.shop_id,
-        csrf=sessions.csrf_token(d.session_keys(), session, now()),
+        csrf=sessions.csrf_token(d.session_keys(), session, utcnow()),
         **context,
     )
 
@@ -202,13 +199,13 @@ def guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Respo
         return error_page(403, "This form came from another site; nothing was done.")
     if event.path.startswith(PUBLIC):
         return next_middleware(app)
-    found = session_of(event, now())
+    found = session_of(event, utcnow())
     if found is None:
         stale = presented_cookie(event) is not None
         return redirect(f"{ROOT}/login", cookie("", 0) if stale else None)
     app.append_context(session=found)  # type: ignore[no-untyped-call]
     log.append_keys(shop_id=found.shop_id, key_id=found.key_id)
-    if post and not sessions.csrf_ok(dashboard().session_keys(), found, form().get("csrf"), now()):
+    if post and not sessions.csrf_ok(dashboard().session_keys(), found, form().get("csrf"), utcnow()):
         return error_page(403, "This form has expired or did not come from this dashboard. Reload the page.")
     return next_middleware(app)
 
@@ -249,7 +246,7 @@ def root() -> Response[str]:
 
 @app.get(f"{ROOT}/login")
 def login_form() -> Response[str]:
-    if session_of(app.current_event, now()) is not None:
+    if session_of(app.current_event, utcnow()) is not None:
         return redirect(f"{ROOT}/overview")
     return render("login.html", title="Log in")
 
@@ -262,7 +259,7 @@ def login() -> Response[str]:
         log.info("login refused")
         message = "That is not an active API key of a shop. Check it, or issue a new one."
         return render("login.html", 401, title="Log in", notice=message, warn=True)
-    started = sessions.start(d.session_keys(), key.shop_id, key.key_id, now())
+    started = sessions.start(d.session_keys(), key.shop_id, key.key_id, utcnow())
     log.info("login", shop_id=key.shop_id, key_id=key.key_id)
     return redirect(f"{ROOT}/overview", cookie(started.token, sessions.SESSION_HOURS * 3600))
 
@@ -277,7 +274,7 @@ def logout() -> Response[str]:
 
 @app.get(f"{ROOT}/overview")
 def overview() -> Response[str]:
-    found = service.overview(dashboard(), shop(), now())
+    found = service.overview(dashboard(), shop(), utcnow())
     return page("overview.html", "Overview", current="overview", view=found, kpis=views.kpis(found),
                 charts=views.charts(found.metrics), themes=found.themes.themes[:8])  # fmt: skip
 
@@ -285,7 +282,7 @@ def overview() -> Response[str]:
 @app.get(f"{ROOT}/themes")
 def themes() -> Response[str]:
     params = query()
-    first, last = service.period(views.day(params, "from"), views.day(params, "to"), now().date(), 28)
+    first, last = service.period(views.day(params, "from"), views.day(params, "to"), utcnow().date(), 28)
     report = service.themes(dashboard(), shop(), first, last)
     return page("themes.html", "Themes", current="themes", report=report)
 
@@ -320,7 +317,7 @@ def export(name: str) -> Response[str]:
     text, rest = service.export_csv(dashboard(), shop(), chosen, views.cursor(params))
     headers = {
         "content-type": "text/csv; charset=utf-8",
-        "content-disposition": f'attachment; filename="{shop()}-{kind}-{now():%Y%m%d}.csv"',
+        "content-disposition": f'attachment; filename="{shop()}-{kind}-{utcnow():%Y%m%d}.csv"',
         "cache-control": "no-store",
         "x-content-type-options": "nosniff",
     }
@@ -348,7 +345,7 @@ def case_page(case: CaseView, notice: str = "", warn: bool = False, status: int 
 def cases() -> Response[str]:
     params = query()
     status = views.choice(params, "status", views.STATUSES)
-    found = service.cases(dashboard(), shop(), status, views.PAGE_SIZE, views.cursor(params), now())
+    found = service.cases(dashboard(), shop(), status, views.PAGE_SIZE, views.cursor(params), utcnow())
     older = views.link(f"{ROOT}/cases", {"status": status, "cursor": found.next_cursor})
     return page("cases.html", "Cases", current="cases", cases=found.items, chosen=status or "",
                 statuses=views.STATUSES, older=older if found.next_cursor else "", who=views.who)  # fmt: skip
@@ -356,7 +353,7 @@ def cases() -> Response[str]:
 
 @app.get(f"{ROOT}/cases/<raw_id>")
 def case(raw_id: str) -> Response[str]:
-    return case_page(service.case(dashboard(), shop(), _case_id(raw_id), now()))
+    return case_page(service.case(dashboard(), shop(), _case_id(raw_id), utcnow()))
 
 
 @app.post(f"{ROOT}/cases/<raw_id>")
@@ -367,11 +364,11 @@ def act(raw_id: str) -> Response[str]:
         if action not in views.ACTIONS:
             raise service.Refused("that request was not understood")
         text = views.reply_text(fields) if action == "reply" else None
-        done = service.act(d, shop(), case_id, action, now(), text)
+        done = service.act(d, shop(), case_id, action, utcnow(), text)
     except service.Conflict as e:
-        return case_page(service.case(d, shop(), case_id, now()), f"{str(e).capitalize()}.", True, 409)
+        return case_page(service.case(d, shop(), case_id, utcnow()), f"{str(e).capitalize()}.", True, 409)
     except service.Refused as e:
-        return case_page(service.case(d, shop(), case_id, now()), f"Nothing sent: {e}.", True, 400)
+        return case_page(service.case(d, shop(), case_id, utcnow()), f"Nothing sent: {e}.", True, 400)
     log.info("case action", case_id=case_id, action=action, reply_state=done.reply_state)
     return case_page(done, views.outcome(done, action))
 
@@ -382,7 +379,7 @@ def act(raw_id: str) -> Response[str]:
 @app.get(f"{ROOT}/at-risk")
 def at_risk() -> Response[str]:
     params = query()
-    found = service.at_risk(dashboard(), shop(), views.PAGE_SIZE, views.cursor(params), now())
+    found = service.at_risk(dashboard(), shop(), views.PAGE_SIZE, views.cursor(params), utcnow())
     older = views.link(f"{ROOT}/at-risk", {"cursor": found.next_cursor}) if found.next_cursor else ""
     return page("at_risk.html", "Customers at risk", current="at-risk", customers=found.items, older=older)
 

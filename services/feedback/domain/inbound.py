@@ -259,7 +259,3 @@ def is_woocommerce_ping(headers: Mapping[str, str], body: bytes) -> bool:
     text = body.decode("ascii", "replace").strip()
     name, _, value = text.partition("=")
     return name == "webhook_id" and value.isdigit()
-
-
-def utcnow() -> datetime:
-    return datetime.now(tz=UTC)

@@ -15,44 +15,16 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
-from services.feedback import rendering
-from services.feedback.bootstrap import Surveys, build_surveys
+from services.feedback import bootstrap, rendering
 from services.feedback.domain import answers
-from services.feedback.domain.dispatch import Links
-from services.feedback.domain.inbound import utcnow
 from services.feedback.domain.views import Page, PageView
 from shared.observability import logger
 from shared.pages import html_headers
-from shared.settings import SurveySettings, load
 
 log = logger("feedback")
 MAX_FORM_BYTES = 64 * 1024
-_built: dict[str, Surveys] = {}
 
 HEADERS = html_headers(images="https: data:")
-
-
-def surveys() -> Surveys:
-    if "surveys" not in _built:
-        _built["surveys"] = build_surveys(load(SurveySettings))
-    return _built["surveys"]
-
-
-def use(built: Surveys) -> None:
-    _built["surveys"] = built
-
-
-def deps() -> answers.AnswerDeps:
-    built = surveys()
-    if built.publisher is None:
-        raise RuntimeError("the answer pages need the event bus (CXLOOP_EVENT_BUS)")
-    return answers.AnswerDeps(
-        surveys=built.surveys,
-        programmes=built.programmes,
-        publisher=built.publisher,
-        links=Links(built.settings.public_url, built.link_keys.keys()),
-        clock=utcnow,
-    )
 
 
 def _page(result: answers.Result) -> dict[str, Any]:
@@ -77,16 +49,15 @@ def route(event: APIGatewayProxyEventV2) -> answers.Result:
         return answers.NOT_FOUND
     kind, token = parts
     corr = event.request_context.request_id
+    deps = bootstrap.surveys().answer_deps()
     if kind == "u":
         return (
-            answers.confirm_unsubscribe(deps(), token)
-            if method == "GET"
-            else answers.unsubscribe(deps(), token)
+            answers.confirm_unsubscribe(deps, token) if method == "GET" else answers.unsubscribe(deps, token)
         )
     if method == "GET":
-        return answers.record_score(deps(), token, (event.query_string_parameters or {}).get("score"), corr)
+        return answers.record_score(deps, token, (event.query_string_parameters or {}).get("score"), corr)
     form = _form(event)
-    return answers.NOT_FOUND if form is None else answers.record_comment(deps(), token, form, corr)
+    return answers.NOT_FOUND if form is None else answers.record_comment(deps, token, form, corr)
 
 
 @log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -11,27 +11,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from services.feedback.bootstrap import Consumer, build_consumer
-from services.feedback.domain.inbound import utcnow
+from services.feedback import bootstrap
 from services.feedback.domain.model import QueuedEvent
 from services.feedback.domain.processing import process
 from shared import topology
+from shared.clock import utcnow
 from shared.observability import logger
-from shared.settings import ConsumerSettings, load
 
 log = logger("feedback")
 processor = BatchProcessor(event_type=EventType.SQS)
-_built: dict[str, Consumer] = {}
-
-
-def consumer() -> Consumer:
-    if "consumer" not in _built:
-        _built["consumer"] = build_consumer(load(ConsumerSettings))
-    return _built["consumer"]
-
-
-def use(built: Consumer) -> None:
-    _built["consumer"] = built
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -43,13 +31,13 @@ def record_handler(record: SQSRecord) -> None:
         raise
     log.set_correlation_id(message.correlation_id or record.message_id)
     try:
-        receipt = process(message, consumer().deps, utcnow())
+        receipt = process(message, bootstrap.consumer().deps, utcnow())
     except Exception:
         # Reported back as a batch item failure: SQS retries it, then dead-letters it. On the last
         # receive the raw event stops being pending, so the sweeper leaves it to the dead-letter queue.
         log.exception("event failed", message_id=record.message_id, receive_count=receives)
         if receives >= topology.FEEDBACK_EVENTS.max_receive_count:
-            consumer().raw_events.give_up(message.stored(), utcnow())
+            bootstrap.consumer().raw_events.give_up(message.stored(), utcnow())
         raise
     log.info(
         "event processed",

@@ -8,26 +8,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from services.feedback.bootstrap import Surveys, build_surveys
+from services.feedback import bootstrap
 from services.feedback.domain import mail_feedback
-from services.feedback.domain.inbound import utcnow
+from shared.clock import utcnow
 from shared.errors import BadRequest
 from shared.observability import logger
-from shared.settings import SurveySettings, load
 
 log = logger("feedback")
 processor = BatchProcessor(event_type=EventType.SQS)
-_built: dict[str, Surveys] = {}
-
-
-def surveys() -> Surveys:
-    if "surveys" not in _built:
-        _built["surveys"] = build_surveys(load(SurveySettings))
-    return _built["surveys"]
-
-
-def use(built: Surveys) -> None:
-    _built["surveys"] = built
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -38,7 +26,7 @@ def record_handler(record: SQSRecord) -> None:
         # Retrying cannot make it readable: it goes to the dead-letter queue for a person to look at.
         log.error("unreadable mail notification", reason=str(e))
         raise
-    built = surveys()
+    built = bootstrap.surveys()
     count = mail_feedback.act(built.surveys, feedback, utcnow(), built.publisher)
     log.info("mail notification", suppressed=count)
 

@@ -7,12 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from services.feedback import bootstrap
 from services.feedback.domain.readings import keep_reading
-from services.feedback.handlers.mail_events import surveys, use
 from shared import events
 from shared.observability import logger
-
-__all__ = ["handler", "record_handler", "use"]  # the mail-event consumer's adapters; tests install theirs
 
 log = logger("feedback")
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -27,7 +25,7 @@ def record_handler(record: SQSRecord) -> None:
         log.error("unreadable reading", message_id=record.message_id, reason=str(e)[:500])
         raise
     log.set_correlation_id(envelope.correlation_id or record.message_id)
-    kept = keep_reading(surveys().surveys, envelope.shop_id, scored)
+    kept = keep_reading(bootstrap.surveys().surveys, envelope.shop_id, scored)
     log.info("reading", shop_id=envelope.shop_id, key=scored.key, kept=kept.value)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.feedback.domain.inbound import utcnow
+from services.feedback import bootstrap
 from services.feedback.domain.recovery import republish_answers, requeue_pending
-from services.feedback.handlers.events import consumer
+from shared.clock import utcnow
 from shared.observability import logger
 
 log = logger("feedback")
@@ -14,7 +14,7 @@ log = logger("feedback")
 
 @log.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    built = consumer()
+    built = bootstrap.consumer()
     count = requeue_pending(built.raw_events, built.queue, utcnow(), built.requeue_after)
     announced = 0
     if built.deps.planning is not None:

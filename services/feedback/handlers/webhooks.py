@@ -15,26 +15,13 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
-from services.feedback.bootstrap import Intake, build_intake
-from services.feedback.domain.inbound import utcnow
+from services.feedback import bootstrap
 from services.feedback.domain.intake import Outcome, WebhookRequest, accept_webhook
+from shared.clock import utcnow
 from shared.errors import CxloopError, to_http
 from shared.observability import logger
-from shared.settings import IntakeSettings, load
 
 log = logger("feedback")
-_built: dict[str, Intake] = {}
-
-
-def intake() -> Intake:
-    if "intake" not in _built:
-        _built["intake"] = build_intake(load(IntakeSettings))
-    return _built["intake"]
-
-
-def use(built: Intake) -> None:
-    """Install an already-built intake (tests, the local stack)."""
-    _built["intake"] = built
 
 
 def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +46,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = _request(APIGatewayProxyEventV2(event))
     log.append_keys(platform=request.platform, shop_id=request.shop_id)
     try:
-        built = intake()
+        built = bootstrap.intake()
         result = accept_webhook(request, built.deps, built.policy)
     except CxloopError as e:
         status, payload = to_http(e)

@@ -7,17 +7,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from services.reviews import bootstrap
 from services.reviews.domain.erasure import erase_shop
 from services.reviews.domain.readings import keep_reading
 from services.reviews.domain.replies import post_reply
-from services.reviews.handlers.puller import reviews
 from shared import events
+from shared.clock import utcnow
 from shared.observability import logger
 
 log = logger("reviews")
@@ -36,7 +36,7 @@ def record_handler(record: SQSRecord) -> None:
         log.error("unreadable event", message_id=record.message_id, reason=str(e)[:500])
         raise
     log.set_correlation_id(envelope.correlation_id or record.message_id)
-    built = reviews()
+    built = bootstrap.reviews()
     if scored is not None:
         kept = keep_reading(built.store, envelope.shop_id, scored)
         log.info("reading", shop_id=envelope.shop_id, key=scored.key, kept=kept.value)
@@ -64,7 +64,7 @@ def _reply(built: Any, envelope: events.Envelope) -> None:
             envelope.shop_id,
             request.mention_id,
             request.text,
-            datetime.now(tz=UTC),
+            utcnow(),
         )
     except (LookupError, ValueError) as e:
         # Another shop's review, a deleted one, an empty text: retrying cannot help.

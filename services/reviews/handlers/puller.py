@@ -6,33 +6,19 @@ the loop goes on; the run stops starting new pulls when little of the invocation
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from services.reviews.bootstrap import Reviews, build_reviews
+from services.reviews import bootstrap
+from services.reviews.bootstrap import Reviews
 from services.reviews.domain.ingest import Outcome, announce
 from services.reviews.domain.pulling import due, pull
+from shared.clock import utcnow
 from shared.observability import logger
-from shared.settings import ReviewsSettings, load
 
 log = logger("reviews")
-_built: dict[str, Reviews] = {}
 RESERVE_MS = 30_000  # stop starting pulls when less than this is left
 REANNOUNCE_AFTER = timedelta(minutes=5)
-
-
-def reviews() -> Reviews:
-    if "reviews" not in _built:
-        _built["reviews"] = build_reviews(load(ReviewsSettings))
-    return _built["reviews"]
-
-
-def use(built: Reviews) -> None:
-    _built["reviews"] = built
-
-
-def utcnow() -> datetime:
-    return datetime.now(tz=UTC)
 
 
 def run(built: Reviews, now: datetime, time_left_ms: Any = None) -> dict[str, int]:
@@ -69,6 +55,6 @@ def run(built: Reviews, now: datetime, time_left_ms: Any = None) -> dict[str, in
 @log.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    counts = run(reviews(), utcnow(), remaining)
+    counts = run(bootstrap.reviews(), utcnow(), remaining)
     log.info("pull run done", counts=counts)
     return counts

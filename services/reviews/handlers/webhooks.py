@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
+from services.reviews import bootstrap
 from services.reviews.domain.ingest import Outcome
 from services.reviews.domain.pushed import Pushed, accept_pushed
-from services.reviews.handlers.puller import reviews
+from shared.clock import utcnow
 from shared.errors import CxloopError, to_http
 from shared.observability import logger
 
@@ -36,11 +36,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         body=base64.b64decode(raw) if request.is_base64_encoded else raw.encode("utf-8"),
     )
     log.append_keys(shop_id=push.shop_id, source=push.source)
-    built = reviews()
+    built = bootstrap.reviews()
     try:
-        result = accept_pushed(
-            push, built.credentials, built.store, built.deps.mentions, datetime.now(tz=UTC)
-        )
+        result = accept_pushed(push, built.credentials, built.store, built.deps.mentions, utcnow())
     except CxloopError as e:
         status, payload = to_http(e)
         log.warning("review webhook refused", status=status, reason=e.message)

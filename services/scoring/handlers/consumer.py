@@ -7,32 +7,20 @@ same reading) and FeedbackScored carries the subject's idempotency key for its c
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from services.scoring.bootstrap import Scoring, build_scoring
+from services.scoring import bootstrap
 from services.scoring.domain.scoring import Subject, score_all, scored_event, subject_of
 from shared import events
+from shared.clock import utcnow
 from shared.errors import BadRequest
 from shared.observability import logger
-from shared.settings import ScoringSettings, load
 
 log = logger("scoring")
 processor = BatchProcessor(event_type=EventType.SQS)
-_built: dict[str, Scoring] = {}
-
-
-def scoring() -> Scoring:
-    if "scoring" not in _built:
-        _built["scoring"] = build_scoring(load(ScoringSettings))
-    return _built["scoring"]
-
-
-def use(built: Scoring) -> None:
-    _built["scoring"] = built
 
 
 def read(body: str) -> Subject | None:
@@ -52,10 +40,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             prepared[record["messageId"]] = read(record["body"])
         except BadRequest as e:
             prepared[record["messageId"]] = e
-    built = scoring()
+    built = bootstrap.scoring()
     subjects = [s for s in prepared.values() if isinstance(s, Subject)]
     readings = score_all(subjects, built.score, built.taxonomies)
-    now = datetime.now(tz=UTC)
+    now = utcnow()
 
     def record_handler(record: SQSRecord) -> None:
         outcome = prepared[record.message_id]

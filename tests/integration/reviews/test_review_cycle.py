@@ -14,10 +14,10 @@ from cxloop.cli import main
 from cxloop.local.fake_source import Answer, FakeSource
 from cxloop.local.pump import Pump, scheduled_event
 from cxloop.local.runtime import Functions
+from services.reviews import bootstrap as reviews_bootstrap
 from services.reviews.bootstrap import build_reviews
-from services.reviews.handlers import puller
+from services.scoring import bootstrap as scoring_bootstrap
 from services.scoring.bootstrap import build_scoring
-from services.scoring.handlers import consumer
 from shared import events, topology
 from shared.settings import ReviewsSettings, ScoringSettings, load
 from tests.integration.conftest import SHOP_A, SHOP_B, Stack
@@ -47,8 +47,8 @@ def yelp_body(*reviews: tuple[str, str, int]) -> dict[str, Any]:
 def cycle(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Stack, FakeSource]]:
     with FakeSource() as fake:
         monkeypatch.setenv("CXLOOP_SOURCES_BASE_URL", fake.url)
-        puller.use(build_reviews(load(ReviewsSettings)))
-        consumer.use(build_scoring(load(ScoringSettings)))
+        reviews_bootstrap.reviews.use(build_reviews(load(ReviewsSettings)))
+        scoring_bootstrap.scoring.use(build_scoring(load(ScoringSettings)))
         yield stack, fake
 
 
