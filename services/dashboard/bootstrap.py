@@ -8,8 +8,8 @@ from functools import cached_property
 from typing import Any
 
 from services.dashboard.adapters.dynamo_keys import DynamoKeyStore
-from services.notifier.adapters.dynamo_views import DynamoViews
-from services.notifier.bootstrap import Notifier, build_notifier
+from services.feedback.api import FeedbackApi, build_feedback_api
+from services.notifier.api import NotifierApi, build_notifier_api
 from shared import aws
 from shared.settings import DashboardSettings, load
 from shared.wiring import Built
@@ -17,44 +17,29 @@ from shared.wiring import Built
 
 @dataclass
 class Dashboard:
+    """The dashboard reads and acts through the notifier's and the feedback service's published
+    interfaces (their ``api`` modules), never their adapters."""
+
     config: DashboardSettings
     dynamodb: Any
-    notifier: Notifier
-
-    @cached_property
-    def views(self) -> DynamoViews:
-        return DynamoViews(self.dynamodb, self.config.notifier_table)
+    notifier: NotifierApi
 
     @cached_property
     def keys(self) -> DynamoKeyStore:
         return DynamoKeyStore(self.dynamodb, self.config.shops_table)
 
     @cached_property
-    def programmes(self) -> Any:
-        from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore
-
-        return DynamoProgrammeStore(self.dynamodb, self.config.shops_table)
-
-    @cached_property
-    def surveys(self) -> Any:
-        from services.feedback.adapters.dynamo_surveys import DynamoSurveyStore
-
-        return DynamoSurveyStore(self.dynamodb, self.config.feedback_table)
-
-    @cached_property
-    def records(self) -> Any:
-        from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
-
-        return DynamoFeedbackStore(self.dynamodb, self.config.feedback_table)
-
-    def publisher(self) -> Any:
-        from shared.events import EventBridgePublisher
-
-        return EventBridgePublisher(self.notifier.client("events"), self.config.event_bus_name, "feedback")
+    def feedback(self) -> FeedbackApi:
+        return build_feedback_api(
+            self.dynamodb,
+            aws.client("events", self.config.aws),
+            feedback_table=self.config.feedback_table,
+            shops_table=self.config.shops_table,
+            event_bus_name=self.config.event_bus_name,
+        )
 
     def session_keys(self) -> list[bytes]:
-        keys: list[bytes] = self.notifier.link_keys().keys()
-        return keys
+        return self.notifier.link_keys()
 
     @property
     def secure_cookies(self) -> bool:
@@ -63,7 +48,7 @@ class Dashboard:
 
 def build_dashboard(config: DashboardSettings, **overrides: Any) -> Dashboard:
     dynamodb = overrides.pop("dynamodb", None) or aws.client("dynamodb", config.aws)
-    return Dashboard(config=config, dynamodb=dynamodb, notifier=build_notifier(config, dynamodb=dynamodb))
+    return Dashboard(config=config, dynamodb=dynamodb, notifier=build_notifier_api(config, dynamodb=dynamodb))
 
 
 dashboard: Built[Dashboard] = Built(lambda: build_dashboard(load(DashboardSettings)))

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from services.dashboard import service
 from services.dashboard.domain.model import BANDS, CaseView, Overview
 from services.dashboard.domain.reports import Bucket, MetricsReport, SurveyFigures
-from services.notifier.domain.model import ReplyMode
+from services.notifier.api import ReplyMode
 from shared import metrics
 from shared.metrics import Metric
 

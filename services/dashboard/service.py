@@ -29,11 +29,8 @@ from services.dashboard.domain.model import (
     customer_at_risk,
     feed_item,
 )
-from services.feedback.domain.programme import SurveyProgramme
-from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter
-from services.notifier.domain import replies
-from services.notifier.domain.model import Case, NotifierSettings
-from services.notifier.domain.tallies import DayTotals
+from services.feedback.api import CustomerRef, SurveyProgramme
+from services.notifier.api import BadPosition, Case, DayTotals, FeedFilter, NotifierSettings, ReplyRefused
 
 OVERVIEW_WEEKS = 12
 THEME_DAYS = 28  # the overview's themes: the last 4 weeks against the 4 before
@@ -72,7 +69,7 @@ def period(start: date | None, end: date | None, today: date, default_days: int)
 def metrics(
     d: Dashboard, shop_id: str, first: date, last: date, interval: reports.Interval
 ) -> reports.MetricsReport:
-    return reports.report(d.views.days(shop_id, first, last), first, last, interval)
+    return reports.report(d.notifier.days(shop_id, first, last), first, last, interval)
 
 
 def _themes(days: list[DayTotals], first: date, last: date) -> ThemesReport:
@@ -92,7 +89,7 @@ def _themes(days: list[DayTotals], first: date, last: date) -> ThemesReport:
 
 def themes(d: Dashboard, shop_id: str, first: date, last: date) -> ThemesReport:
     span = (last - first).days + 1
-    return _themes(d.views.days(shop_id, first - timedelta(days=span), last), first, last)
+    return _themes(d.notifier.days(shop_id, first - timedelta(days=span), last), first, last)
 
 
 def overview(d: Dashboard, shop_id: str, now: datetime) -> Overview:
@@ -100,9 +97,9 @@ def overview(d: Dashboard, shop_id: str, now: datetime) -> Overview:
     the trend's 12), one of the open cases' markers the counts."""
     today = now.date()
     first = today - timedelta(days=today.weekday()) - timedelta(weeks=OVERVIEW_WEEKS - 1)
-    days = d.views.days(shop_id, first, today)
-    shop = d.notifier.shops.get(shop_id)
-    open_cases, overdue = d.views.open_cases(shop_id, now)
+    days = d.notifier.days(shop_id, first, today)
+    shop = d.notifier.shop(shop_id)
+    open_cases, overdue = d.notifier.open_cases(shop_id, now)
     return Overview(
         shop_id=shop_id,
         shop_name=shop.name if shop else shop_id,
@@ -173,7 +170,7 @@ def _paged(
 
 def feed(d: Dashboard, shop_id: str, query: FeedQuery, limit: int, cursor: str | None) -> FeedPage:
     chosen = query.filter()
-    records, after = _paged(lambda at: d.views.feed(shop_id, chosen, limit, at), cursor)
+    records, after = _paged(lambda at: d.notifier.feed(shop_id, chosen, limit, at), cursor)
     return FeedPage(items=[feed_item(r) for r in records], next_cursor=after)
 
 
@@ -229,23 +226,18 @@ def export_csv(d: Dashboard, shop_id: str, query: FeedQuery, cursor: str | None)
 
 
 def _view(d: Dashboard, case: Case, now: datetime) -> CaseView:
-    draft = None
-    if case.reply_state in replies.SENDABLE:
-        shop = d.notifier.shops.get(case.shop_id)
-        if shop is not None:
-            draft = replies.current_draft(case, shop, d.notifier.settings.get(case.shop_id)).text
-    return case_view(case, now, draft)
+    return case_view(case, now, d.notifier.draft(case))
 
 
 def cases(
     d: Dashboard, shop_id: str, status: str | None, limit: int, cursor: str | None, now: datetime
 ) -> CasePage:
-    found, after = _paged(lambda at: d.views.cases(shop_id, status, limit, at), cursor)
+    found, after = _paged(lambda at: d.notifier.cases(shop_id, status, limit, at), cursor)
     return CasePage(items=[_view(d, c, now) for c in found], next_cursor=after)
 
 
 def case(d: Dashboard, shop_id: str, case_id: str, now: datetime) -> CaseView:
-    found = d.notifier.store.case(shop_id, case_id)
+    found = d.notifier.case(shop_id, case_id)
     if found is None:
         raise NotFound(f"no case {case_id}")
     return _view(d, found, now)
@@ -257,21 +249,20 @@ def act(
     """reply (with text), approve (the draft as it is) or resolve; by the owner."""
     if action not in ("reply", "approve", "resolve"):
         raise Refused(f"unknown action {action!r}: reply, approve or resolve")
-    deps = d.notifier.reply_deps()
     try:
         if action == "resolve":
-            done = replies.close(deps, shop_id, case_id, now, by="owner")
+            done = d.notifier.resolve(shop_id, case_id, now)
         else:
-            done = replies.approve(deps, shop_id, case_id, now, text if action == "reply" else None)
+            done = d.notifier.approve(shop_id, case_id, now, text if action == "reply" else None)
     except LookupError as e:
         raise NotFound(f"no case {case_id}") from e
-    except replies.ReplyRefused as e:
+    except ReplyRefused as e:
         raise Conflict(f"not done: {e}") from e
     return _view(d, done, now)
 
 
 def at_risk(d: Dashboard, shop_id: str, limit: int, cursor: str | None, now: datetime) -> CustomerPage:
-    found, after = _paged(lambda at: d.views.at_risk(shop_id, limit, at), cursor)
+    found, after = _paged(lambda at: d.notifier.at_risk(shop_id, limit, at), cursor)
     return CustomerPage(items=[customer_at_risk(c, now) for c in found], next_cursor=after)
 
 
@@ -279,7 +270,7 @@ def suppressions(d: Dashboard, shop_id: str, limit: int, cursor: str | None) -> 
     position = _position(cursor)
     if position is not None and (set(position) != {"sk"} or not position["sk"].startswith("SUPPRESSION#")):
         raise Refused("cursor is not one this list gave out")
-    entries, last = d.surveys.suppressions_page(shop_id, limit, position["sk"] if position else None)
+    entries, last = d.feedback.suppressions(shop_id, limit, position["sk"] if position else None)
     return SuppressionPage(
         items=[SuppressionView(**e.model_dump(mode="json")) for e in entries],
         next_cursor=paging.encode({"sk": last} if last else None),
@@ -295,31 +286,30 @@ def _may_send_as(d: Dashboard, shop_id: str, new: str | None, stored: str | None
     must not make one shop's mail come from another's (verified) domain; the operator's CLI may."""
     if not new or new == stored:
         return
-    shop = d.notifier.shops.get(shop_id)
+    shop = d.notifier.shop(shop_id)
     owner = _domain(shop.owner_email if shop else None)
     if not owner or _domain(new) != owner:
         raise Refused(f"a sender address must be in the shop owner's domain ({owner or 'none set'})")
 
 
 def save_surveys(d: Dashboard, shop_id: str, programme: SurveyProgramme) -> SurveyProgramme:
-    stored = d.programmes.get(shop_id)
+    stored = d.feedback.programme(shop_id)
     _may_send_as(d, shop_id, programme.brand.sender, stored.brand.sender if stored else None)
-    d.programmes.put(shop_id, programme)
+    d.feedback.save_programme(shop_id, programme)
     return programme
 
 
 def save_alerts(d: Dashboard, shop_id: str, settings: NotifierSettings) -> NotifierSettings:
-    stored = d.notifier.settings.get(shop_id, fresh=True)
+    stored = d.notifier.alert_settings(shop_id, fresh=True)
     _may_send_as(d, shop_id, settings.reply_from, stored.reply_from)
-    d.notifier.settings.put(shop_id, settings)
+    d.notifier.save_alert_settings(shop_id, settings)
     return settings
 
 
 def erase(d: Dashboard, shop_id: str, request: ErasureRequest, now: datetime, by: str) -> ErasureReceipt:
-    from services.feedback.domain import compliance
     from shared.tenancy import Platform
 
-    ref = compliance.CustomerRef(
+    ref = CustomerRef(
         platform=Platform(request.platform),
         customer_id=request.customer_id,
         email=request.email,
@@ -327,7 +317,7 @@ def erase(d: Dashboard, shop_id: str, request: ErasureRequest, now: datetime, by
     )
     if not ref.customer_keys():
         raise Refused("an erasure needs a customer_id or an email")
-    report = compliance.erase_customer(d.records, d.publisher(), shop_id, ref, now, by)
+    report = d.feedback.erase_customer(shop_id, ref, now, by)
     return ErasureReceipt(
         customer_keys=len(report.customer_keys),
         orders_anonymised=len(report.orders_anonymised),

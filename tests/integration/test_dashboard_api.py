@@ -208,7 +208,7 @@ def test_errors_are_json_with_a_message(dash: DashWorld) -> None:
 
 def test_suppressions_and_at_risk_are_paged(dash: DashWorld) -> None:
     assert dash.call("GET", "/api/v1/suppressions").json() == {"items": [], "next_cursor": None}
-    store = dash.built.notifier.store
+    store = dash.notifier.store
     from services.notifier.domain.ports import OrderLine
 
     for i in range(3):
@@ -259,7 +259,7 @@ def test_answers_stored_before_the_totals_are_added_once_by_retally(dash: DashWo
     )
     dash.hear("ResponseRecorded", answer("inv-new", 9))
     assert dash.call("GET", "/api/v1/metrics").json()["total"]["responses"] == 1
-    store = dash.built.notifier.store
+    store = dash.notifier.store
     assert store.retally("shop-a") == 1
     assert store.retally("shop-a") == 0
     total = dash.call("GET", "/api/v1/metrics").json()["total"]

@@ -66,7 +66,7 @@ def _csrf(reply: Reply) -> str:
 
 
 def _case(world: DashWorld, shop_id: str, case_id: str) -> Any:
-    return world.built.notifier.store.case(shop_id, case_id)
+    return world.built.notifier.case(shop_id, case_id)
 
 
 @pytest.fixture
@@ -201,17 +201,17 @@ def test_a_form_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothin
         done = _page(world, "POST", f"/dashboard/cases/{urllib.parse.quote(CASE_A, safe='')}", cookie, form)
         assert done.status == 403, form
         assert _case(world, "shop-a", CASE_A).status.value == "open"
-    before = world.built.notifier.settings.get("shop-a", fresh=True)
+    before = world.built.notifier.alert_settings("shop-a", fresh=True)
     done = _page(world, "POST", "/dashboard/settings", cookie,
                  {"reply_mode": "off", "first_reply_target_hours": "2"})  # fmt: skip
     assert done.status == 403
-    assert world.built.notifier.settings.get("shop-a", fresh=True) == before
+    assert world.built.notifier.alert_settings("shop-a", fresh=True) == before
     # The right token, but from another site's page.
     cross = _page(world, "POST", "/dashboard/settings", cookie,
                   {"reply_mode": "off", "first_reply_target_hours": "2", "csrf": mine},
                   headers={"origin": "https://evil.example"})  # fmt: skip
     assert cross.status == 403
-    assert world.built.notifier.settings.get("shop-a", fresh=True) == before
+    assert world.built.notifier.alert_settings("shop-a", fresh=True) == before
 
 
 def test_the_owner_edits_and_sends_a_reply_from_the_case_page(world: DashWorld) -> None:
@@ -254,7 +254,7 @@ def test_settings_change_with_a_valid_form_and_not_otherwise(world: DashWorld) -
     done = _page(world, "POST", "/dashboard/settings", cookie,
                  {"reply_mode": "automatic", "first_reply_target_hours": "6", "csrf": csrf})  # fmt: skip
     assert done.status == 200 and "Saved." in done.body
-    saved = world.built.notifier.settings.get("shop-a", fresh=True)
+    saved = world.built.notifier.alert_settings("shop-a", fresh=True)
     assert (saved.reply_mode, saved.first_reply_target_hours) == (ReplyMode.AUTOMATIC, 6.0)
     assert saved.destinations  # the rest is kept
     for bad in ({"reply_mode": "loud", "first_reply_target_hours": "6"},
@@ -262,7 +262,7 @@ def test_settings_change_with_a_valid_form_and_not_otherwise(world: DashWorld) -
                 {"reply_mode": "off", "first_reply_target_hours": "nan"}):  # fmt: skip
         refused = _page(world, "POST", "/dashboard/settings", cookie, bad | {"csrf": csrf})
         assert refused.status == 400 and "Not saved" in refused.body
-    assert world.built.notifier.settings.get("shop-a", fresh=True) == saved
+    assert world.built.notifier.alert_settings("shop-a", fresh=True) == saved
 
 
 # --- one shop's records -----------------------------------------------------------------------------

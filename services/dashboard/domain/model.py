@@ -8,9 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.dashboard.domain.reports import MetricsReport, ThemeRow
-from services.notifier.domain.model import Answer, Case, CaseEvent, Mention
-from services.notifier.domain.ports import Customer
-from services.notifier.domain.tallies import mention_at
+from services.notifier.api import Answer, Case, CaseEvent, Customer, Mention, mention_at
 from shared.sentiment import Sentiment, ThemeScore
 
 Kind = Literal["response", "mention"]

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.notifier.domain.tallies import DayTotals, histogram, summed, with_prefix
+from services.notifier.api import DayTotals, histogram, summed, with_prefix
 from shared import metrics
 from shared.metrics import Metric
 

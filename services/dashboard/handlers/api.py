@@ -45,8 +45,8 @@ from services.dashboard.domain.model import (
     ThemesReport,
 )
 from services.dashboard.domain.reports import Interval, MetricsReport
-from services.feedback.domain.programme import SurveyProgramme
-from services.notifier.domain.model import NotifierSettings
+from services.feedback.api import SurveyProgramme
+from services.notifier.api import NotifierSettings
 from shared.clock import utcnow
 from shared.observability import logger
 
@@ -162,7 +162,7 @@ def _no_route(e: NotFoundError) -> Response[Any]:
 
 @app.get(f"{PREFIX}/me", summary="The shop and key in use", tags=["shop"], responses=ok("The caller"))
 def me() -> Me:
-    found = dashboard().notifier.shops.get(shop())
+    found = dashboard().notifier.shop(shop())
     return Me(shop_id=shop(), shop_name=found.name if found else shop(), key_id=app.context["key_id"])
 
 
@@ -173,7 +173,7 @@ def me() -> Me:
     responses={**ok("The shop's survey programme"), **NOT_FOUND},
 )
 def get_surveys() -> SurveyProgramme:
-    programme: SurveyProgramme | None = dashboard().programmes.get(shop())
+    programme: SurveyProgramme | None = dashboard().feedback.programme(shop())
     if programme is None:
         raise service.NotFound("this shop has no survey programme yet")
     return programme
@@ -192,7 +192,7 @@ def put_surveys(programme: SurveyProgramme) -> SurveyProgramme:
 @app.get(f"{PREFIX}/settings/alerts", summary="Alert rules and destinations", tags=["settings"],
          responses=ok("The notifier settings (Slack URLs are never shown)"))  # fmt: skip
 def get_alerts() -> NotifierSettings:
-    return dashboard().notifier.settings.get(shop(), fresh=True)
+    return dashboard().notifier.alert_settings(shop(), fresh=True)
 
 
 @app.put(f"{PREFIX}/settings/alerts", summary="Replace alert rules and destinations", tags=["settings"],

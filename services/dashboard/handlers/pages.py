@@ -92,7 +92,7 @@ def render(template: str, status: int = 200, **context: Any) -> Response[str]:
 def page(template: str, title: str, status: int = 200, **context: Any) -> Response[str]:
     """A page behind the login: the nav with the shop's name, and the CSRF token of its forms."""
     d, session = dashboard(), current_session()
-    shop = d.notifier.shops.get(session.shop_id)
+    shop = d.notifier.shop(session.shop_id)
     return render(
         template,
         status,
@@ -398,7 +398,7 @@ def suppressions() -> Response[str]:
 def settings_page(notice: str = "", warn: bool = False, status: int = 200) -> Response[str]:
     d = dashboard()
     return page("settings.html", "Settings", status, current="settings", notice=notice, warn=warn,
-                programme=d.programmes.get(shop()), alerts=d.notifier.settings.get(shop(), fresh=True),
+                programme=d.feedback.programme(shop()), alerts=d.notifier.alert_settings(shop(), fresh=True),
                 reply_modes=views.REPLY_MODES)  # fmt: skip
 
 
@@ -414,12 +414,12 @@ def save_settings() -> Response[str]:
     except service.Refused as e:
         return settings_page(f"Not saved: {e}.", True, 400)
     d = dashboard()
-    programme = d.programmes.get(shop())
+    programme = d.feedback.programme(shop())
     if programme is not None and programme.enabled != change.survey_enabled:
-        d.programmes.put(shop(), programme.model_copy(update={"enabled": change.survey_enabled}))
-    alerts = d.notifier.settings.get(shop(), fresh=True)
+        d.feedback.save_programme(shop(), programme.model_copy(update={"enabled": change.survey_enabled}))
+    alerts = d.notifier.alert_settings(shop(), fresh=True)
     update = {"reply_mode": change.reply_mode, "first_reply_target_hours": change.first_reply_target_hours}
-    d.notifier.settings.put(shop(), alerts.model_copy(update=update))
+    d.notifier.save_alert_settings(shop(), alerts.model_copy(update=update))
     log.info("settings saved", reply_mode=change.reply_mode.value, surveys=change.survey_enabled)
     return settings_page("Saved.")
 
