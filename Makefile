@@ -30,6 +30,7 @@ run: $(VENV)/.run
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.test
 	$(BIN)/mypy shared services cxloop infra
