@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from services.reviews.domain.model import SourceItem, StoredReview
-from shared.events import MENTION_INGESTED, MentionIngested
+from shared.events import MAX_ENTRIES, MENTION_INGESTED, MentionIngested
 
 
 class Outcome(StrEnum):
@@ -131,8 +131,8 @@ def ingest(
 def announce(
     store: ReviewStore, publisher: MentionPublisher, shop_id: str, reviews: Sequence[StoredReview]
 ) -> None:
-    for start in range(0, len(reviews), 10):
-        batch = reviews[start : start + 10]
+    for start in range(0, len(reviews), MAX_ENTRIES):
+        batch = reviews[start : start + MAX_ENTRIES]
         mentions = [mention_of(r) for r in batch]
         publisher.publish_many(
             MENTION_INGESTED, shop_id, [(m.model_dump(mode="json"), m.idempotency_key) for m in mentions]
