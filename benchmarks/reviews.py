@@ -47,6 +47,7 @@ from services.reviews.bootstrap import Reviews, build_reviews
 from services.reviews.domain.state import SourceState
 from services.reviews.handlers.puller import run
 from shared.credentials import SecretsManagerCredentials
+from shared.events import MENTION_INGESTED
 from shared.settings import ReviewsSettings
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -191,7 +192,7 @@ def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
         found.extend(json.loads(m["Body"]) for m in batch)
         sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                                                          for i, m in enumerate(batch)])  # fmt: skip
-    return [e for e in found if e["detail-type"] == "MentionIngested"]
+    return [e for e in found if e["detail-type"] == MENTION_INGESTED]
 
 
 def pull_until_done(built: Reviews, start: datetime, max_runs: int = 200) -> tuple[int, Counter[str]]:

@@ -1,12 +1,15 @@
-"""The one event envelope every service publishes and consumes on the cxloop bus.
+"""The event catalogue: every detail type on the cxloop bus (and the AWS ones cxloop reads), the model of
+each cxloop event's data, and the one envelope and publisher every service uses.
 
-Its shape is pinned by a contract test: consumers in other services rely on it.
+The envelope's shape is pinned by a contract test: consumers in other services rely on it. Who publishes
+and who consumes each event is declared in shared/topology.py and written to docs/events.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -16,11 +19,25 @@ from shared.sentiment import Flag, Reading, Sentiment, ThemeScore
 
 SOURCE_PREFIX = "cxloop."
 
-# Event names (EventBridge detail-type) published so far.
-CUSTOMER_ERASED = "CustomerErased"
-SHOP_ERASED = "ShopErased"
-CUSTOMER_DATA_EXPORTED = "CustomerDataExported"
+# cxloop's events (EventBridge detail-type): the only spelling of each name in the code.
 RESPONSE_RECORDED = "ResponseRecorded"
+MENTION_INGESTED = "MentionIngested"
+FEEDBACK_SCORED = "FeedbackScored"
+REVIEW_REPLY_REQUESTED = "ReviewReplyRequested"
+ORDER_RECORDED = "OrderRecorded"
+SURVEYS_SENT = "SurveysSent"
+CONTACT_SUPPRESSED = "ContactSuppressed"
+SOURCE_FAILING = "SourceFailing"
+SOURCE_RECOVERED = "SourceRecovered"
+CUSTOMER_ERASED = "CustomerErased"
+CUSTOMER_DATA_EXPORTED = "CustomerDataExported"
+SHOP_ERASED = "ShopErased"
+# SES's events on the account's default bus (their shape is AWS's: services/feedback/domain/mail_feedback.py).
+SES_BOUNCED = "Email Bounced"
+SES_COMPLAINED = "Email Complaint Received"
+AWS_EVENTS = (SES_BOUNCED, SES_COMPLAINED)
+# PutEvents takes at most this many entries per call.
+MAX_ENTRIES = 10
 
 
 class Envelope(BaseModel):
@@ -71,8 +88,18 @@ def from_queue(body: str) -> tuple[str, Envelope]:
         raise UnreadableMessage(f"not an EventBridge event with a cxloop envelope: {str(e)[:300]}") from e
 
 
+class PublishRefused(RuntimeError):
+    """EventBridge refused entries of a PutEvents call; the call's other entries (and earlier calls')
+    are on the bus. ``refused`` pairs each refused entry's correlation id with EventBridge's reason."""
+
+    def __init__(self, detail_type: str, refused: list[tuple[str, str]], of: int) -> None:
+        self.refused = refused
+        reasons = json.dumps(refused)[:500]
+        super().__init__(f"EventBridge refused {len(refused)} of {of} {detail_type}: {reasons}")
+
+
 class EventBridgePublisher:
-    """Publishes envelopes to the cxloop bus (one PutEvents call per event)."""
+    """Publishes envelopes to the cxloop bus: one event per call, or many, ten per PutEvents call."""
 
     def __init__(self, client: Any, bus_name: str, service: str) -> None:
         self._client = client
@@ -80,23 +107,35 @@ class EventBridgePublisher:
         self._source = SOURCE_PREFIX + service
 
     def publish(self, detail_type: str, shop_id: str, detail: dict[str, Any], correlation_id: str) -> None:
-        envelope = Envelope(name=detail_type, shop_id=shop_id, correlation_id=correlation_id, data=detail)
-        result = self._client.put_events(
-            Entries=[
-                {
-                    "EventBusName": self._bus,
-                    "Source": self._source,
-                    "DetailType": detail_type,
-                    "Detail": envelope.model_dump_json(),
-                }
-            ]
-        )
-        if result.get("FailedEntryCount"):
-            raise RuntimeError(f"EventBridge refused {detail_type}: {json.dumps(result['Entries'])}")
+        self.publish_many(detail_type, shop_id, [(detail, correlation_id)])
 
+    def publish_many(
+        self, detail_type: str, shop_id: str, details: Sequence[tuple[dict[str, Any], str]]
+    ) -> None:
+        """``details``: (data, correlation id) pairs. Stops at the first call with a refused entry
+        (PublishRefused), so a caller that marks what it announced can publish the rest again."""
+        for start in range(0, len(details), MAX_ENTRIES):
+            chunk = details[start : start + MAX_ENTRIES]
+            entries = [self._entry(detail_type, shop_id, data, corr) for data, corr in chunk]
+            result = self._client.put_events(Entries=entries)
+            if result.get("FailedEntryCount"):
+                refused = [
+                    (corr, f"{answer.get('ErrorCode', '?')}: {answer.get('ErrorMessage', '')}")
+                    for (_, corr), answer in zip(chunk, result["Entries"], strict=False)
+                    if answer.get("ErrorCode")
+                ]
+                raise PublishRefused(detail_type, refused, len(chunk))
 
-MENTION_INGESTED = "MentionIngested"
-FEEDBACK_SCORED = "FeedbackScored"
+    def _entry(
+        self, detail_type: str, shop_id: str, data: dict[str, Any], correlation_id: str
+    ) -> dict[str, str]:
+        envelope = Envelope(name=detail_type, shop_id=shop_id, correlation_id=correlation_id, data=data)
+        return {
+            "EventBusName": self._bus,
+            "Source": self._source,
+            "DetailType": detail_type,
+            "Detail": envelope.model_dump_json(),
+        }
 
 
 class MentionIngested(BaseModel):
@@ -158,12 +197,6 @@ class FeedbackScored(BaseModel):
         )
 
 
-REVIEW_REPLY_REQUESTED = "ReviewReplyRequested"
-ORDER_RECORDED = "OrderRecorded"
-SURVEYS_SENT = "SurveysSent"
-CONTACT_SUPPRESSED = "ContactSuppressed"
-
-
 class ReviewReplyRequested(BaseModel):
     """The owner approved a public reply to a review (notifier → reviews, which posts it at the source)."""
 
@@ -201,6 +234,61 @@ class ContactSuppressed(BaseModel):
 
     email_hash: str
     reason: str
+
+
+class SourceFailing(BaseModel):
+    """A review source has failed for ``alert_after`` (reviews → notifier, which alerts the owner once)."""
+
+    source: str
+    kind: str  # auth / transient / config ... (the reviews service's error kinds)
+    status: int | None = None  # the source's HTTP status, if it answered
+    since: datetime
+    message: str
+
+
+class SourceRecovered(BaseModel):
+    """The first success of a source after its SourceFailing."""
+
+    source: str
+    since: datetime
+
+
+class CustomerErased(BaseModel):
+    """A person was erased from the feedback service (a GDPR request); consumers erase their copies."""
+
+    customer_keys: list[str]
+    orders: list[str] = Field(default_factory=list)
+
+
+class CustomerDataExported(BaseModel):
+    """A person's data was exported on request (stored for 30 days, see ``cxloop customer exports``)."""
+
+    request_id: str
+    customer_keys: list[str]
+
+
+class ShopErased(BaseModel):
+    """A shop uninstalled and asked to be forgotten: every service deletes what it holds of the shop."""
+
+    records_deleted: int = 0
+
+
+# Each cxloop event and the model of its data (AWS_EVENTS have AWS's shapes).
+CATALOGUE: dict[str, type[BaseModel]] = {
+    RESPONSE_RECORDED: ResponseRecorded,
+    MENTION_INGESTED: MentionIngested,
+    FEEDBACK_SCORED: FeedbackScored,
+    REVIEW_REPLY_REQUESTED: ReviewReplyRequested,
+    ORDER_RECORDED: OrderRecorded,
+    SURVEYS_SENT: SurveysSent,
+    CONTACT_SUPPRESSED: ContactSuppressed,
+    SOURCE_FAILING: SourceFailing,
+    SOURCE_RECOVERED: SourceRecovered,
+    CUSTOMER_ERASED: CustomerErased,
+    CUSTOMER_DATA_EXPORTED: CustomerDataExported,
+    SHOP_ERASED: ShopErased,
+}
+DETAIL_TYPES = (*CATALOGUE, *AWS_EVENTS)
 
 
 def email_digest(email: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shared import events as ev
+
 
 @dataclass(frozen=True)
 class Index:
@@ -73,6 +75,8 @@ class Function:
     # At most this many instances at once (None: no limit). The notifier's sender is one, so its pacing
     # of each Slack webhook is never undone by a second sender running beside it.
     reserved_concurrency: int | None = None
+    # The events it puts on the cxloop bus (shared/events.py), for docs/events.md.
+    publishes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,7 @@ FUNCTIONS: tuple[Function, ...] = (
             ("secrets", "delete"),
         ),
         environment=(*FEEDBACK_ENV, ENV_DAY_SECONDS),
+        publishes=(ev.ORDER_RECORDED, ev.CUSTOMER_ERASED, ev.CUSTOMER_DATA_EXPORTED, ev.SHOP_ERASED),
     ),
     Function(
         "feedback-sweeper",
@@ -210,6 +215,7 @@ FUNCTIONS: tuple[Function, ...] = (
         schedule=Schedule("rate(5 minutes)", every_s=300),
         grants=(("shops", "read"), ("feedback", "write"), ("feedback-events", "send"), ("bus", "put")),
         environment=FEEDBACK_ENV,
+        publishes=(ev.RESPONSE_RECORDED,),
     ),
     Function(
         "feedback-dispatcher",
@@ -226,6 +232,7 @@ FUNCTIONS: tuple[Function, ...] = (
             ("bus", "put"),
         ),
         environment=(*SURVEY_ENV, *MAIL_ENV),
+        publishes=(ev.SURVEYS_SENT,),
     ),
     Function(
         "feedback-answers",
@@ -235,6 +242,7 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=ANSWER_ROUTES,
         grants=(("shops", "read"), ("feedback", "write"), ("link-keys", "read"), ("bus", "put")),
         environment=SURVEY_ENV,
+        publishes=(ev.RESPONSE_RECORDED, ev.CONTACT_SUPPRESSED),
     ),
     Function(
         "scoring-consumer",
@@ -247,6 +255,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(("shops", "read"), ("bus", "put")),
         environment=(ENV_SHOPS_TABLE, ENV_EVENT_BUS),
         package="image",
+        publishes=(ev.FEEDBACK_SCORED,),
     ),
     Function(
         "reviews-puller",
@@ -257,6 +266,7 @@ FUNCTIONS: tuple[Function, ...] = (
         schedule=Schedule("rate(5 minutes)", every_s=300),
         grants=(("reviews", "write"), ("bus", "put"), ("review-credentials", "read")),
         environment=(ENV_REVIEWS_TABLE, ENV_EVENT_BUS, ENV_SECRETS_PREFIX),
+        publishes=(ev.MENTION_INGESTED, ev.SOURCE_FAILING, ev.SOURCE_RECOVERED),
     ),
     Function(
         "reviews-webhooks",
@@ -266,6 +276,7 @@ FUNCTIONS: tuple[Function, ...] = (
         routes=(Route("POST", "/reviews/{shop_id}/{source}"),),
         grants=(("reviews", "write"), ("bus", "put"), ("review-credentials", "read")),
         environment=(ENV_REVIEWS_TABLE, ENV_EVENT_BUS, ENV_SECRETS_PREFIX),
+        publishes=(ev.MENTION_INGESTED,),
     ),
     Function(
         "reviews-events",
@@ -294,6 +305,7 @@ FUNCTIONS: tuple[Function, ...] = (
         # The bus: ContactSuppressed, so the notifier never replies to a bounced or complaining address.
         grants=(("feedback", "write"), ("bus", "put")),
         environment=FEEDBACK_ENV,
+        publishes=(ev.CONTACT_SUPPRESSED,),
     ),
 )
 
@@ -345,6 +357,7 @@ NOTIFIER_FUNCTIONS = (
             ("bus", "put"),
         ),
         environment=(*NOTIFIER_ENV, *MAIL_ENV),
+        publishes=(ev.REVIEW_REPLY_REQUESTED,),
     ),
     Function(
         "notifier-daily",
@@ -378,6 +391,7 @@ DASHBOARD_FUNCTIONS = (
         routes=tuple(Route(m, "/api/v1/{proxy+}") for m in ("GET", "POST", "PUT")),
         grants=DASHBOARD_GRANTS,
         environment=DASHBOARD_ENV,
+        publishes=(ev.CUSTOMER_ERASED, ev.REVIEW_REPLY_REQUESTED),
     ),
     Function(
         "dashboard-pages",
@@ -393,43 +407,61 @@ DASHBOARD_FUNCTIONS = (
         # Sessions and CSRF tokens are signed with the link keys.
         grants=(*DASHBOARD_GRANTS, ("link-keys", "read")),
         environment=DASHBOARD_ENV,
+        publishes=(ev.REVIEW_REPLY_REQUESTED,),
     ),
 )
 FUNCTIONS = FUNCTIONS + DASHBOARD_FUNCTIONS
 
 EVENT_RULES: tuple[EventRule, ...] = (
-    EventRule("scoring-inputs", detail_types=("ResponseRecorded", "MentionIngested"), queue="scoring-events"),
     EventRule(
-        "scored-answers", detail_types=("FeedbackScored",), queue="feedback-readings", source="cxloop.scoring"
+        "scoring-inputs", detail_types=(ev.RESPONSE_RECORDED, ev.MENTION_INGESTED), queue="scoring-events"
     ),
     EventRule(
-        "scored-mentions", detail_types=("FeedbackScored",), queue="reviews-events", source="cxloop.scoring"
+        "scored-answers",
+        detail_types=(ev.FEEDBACK_SCORED,),
+        queue="feedback-readings",
+        source="cxloop.scoring",
     ),
-    EventRule("erased-shops", detail_types=("ShopErased",), queue="reviews-events", source="cxloop.feedback"),
-    EventRule("review-replies", detail_types=("ReviewReplyRequested",), queue="reviews-events"),
+    EventRule(
+        "scored-mentions", detail_types=(ev.FEEDBACK_SCORED,), queue="reviews-events", source="cxloop.scoring"
+    ),
+    EventRule(
+        "erased-shops", detail_types=(ev.SHOP_ERASED,), queue="reviews-events", source="cxloop.feedback"
+    ),
+    EventRule("review-replies", detail_types=(ev.REVIEW_REPLY_REQUESTED,), queue="reviews-events"),
     EventRule(
         "notifier-inputs",
         detail_types=(
-            "ResponseRecorded",
-            "FeedbackScored",
-            "OrderRecorded",
-            "SurveysSent",
-            "ContactSuppressed",
-            "SourceFailing",
-            "SourceRecovered",
-            "CustomerErased",
-            "ShopErased",
+            ev.RESPONSE_RECORDED,
+            ev.FEEDBACK_SCORED,
+            ev.ORDER_RECORDED,
+            ev.SURVEYS_SENT,
+            ev.CONTACT_SUPPRESSED,
+            ev.SOURCE_FAILING,
+            ev.SOURCE_RECOVERED,
+            ev.CUSTOMER_ERASED,
+            ev.SHOP_ERASED,
         ),
         queue="notifier-events",
     ),
     EventRule(
         "ses-feedback",
-        detail_types=("Email Bounced", "Email Complaint Received"),
+        detail_types=ev.AWS_EVENTS,
         queue="mail-events",
         source="aws.ses",
         default_bus=True,
     ),
 )
+
+# Publishers that are not functions: AWS itself, and the operator's CLI (cxloop customer erase).
+OTHER_PUBLISHERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("aws.ses", ev.AWS_EVENTS),
+    ("cxloop CLI", (ev.CUSTOMER_ERASED,)),
+)
+# Published with no consumer in cxloop, on purpose: why.
+UNCONSUMED: dict[str, str] = {
+    ev.CUSTOMER_DATA_EXPORTED: "a record of a GDPR export on the bus; e-mailing it is not built yet",
+}
 
 
 def physical(prefix: str, logical: str) -> str:

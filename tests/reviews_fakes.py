@@ -11,7 +11,7 @@ from services.reviews.domain.errors import SourceError
 from services.reviews.domain.model import SourceItem, StoredReview
 from services.reviews.domain.ports import Connection
 from services.reviews.domain.state import SourceState
-from shared.events import MentionIngested
+from shared.events import CATALOGUE, MAX_ENTRIES, MENTION_INGESTED, MentionIngested
 
 
 class InMemoryReviews:
@@ -62,12 +62,17 @@ class ListMentions:
         self.calls = 0
         self.fail = fail
 
-    def publish_mentions(self, shop_id: str, mentions: Sequence[MentionIngested]) -> None:
+    def publish_many(
+        self, detail_type: str, shop_id: str, details: Sequence[tuple[dict[str, Any], str]]
+    ) -> None:
         self.calls += 1
         if self.fail:
             raise RuntimeError("EventBridge refused")
-        assert len(mentions) <= 10
-        self.sent.extend((shop_id, m) for m in mentions)
+        assert detail_type == MENTION_INGESTED and len(details) <= MAX_ENTRIES
+        for data, correlation_id in details:
+            mention = MentionIngested.model_validate(data)
+            assert correlation_id == mention.idempotency_key
+            self.sent.append((shop_id, mention))
 
 
 class ListAlerts:
@@ -75,6 +80,7 @@ class ListAlerts:
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
 
     def publish(self, detail_type: str, shop_id: str, detail: dict[str, Any], correlation_id: str) -> None:
+        CATALOGUE[detail_type].model_validate(detail)  # what the notifier will read
         self.sent.append((detail_type, shop_id, detail))
 
 

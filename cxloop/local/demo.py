@@ -19,6 +19,7 @@ from cxloop.local.sinks import SlackSink, read_inbox
 from cxloop.signing import webhook_headers
 from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore
 from services.feedback.domain.programme import Brand, QuietHours, Rules, SurveyProgramme, SurveyType
+from shared.events import FEEDBACK_SCORED
 from shared.tenancy import BigCommerceApi, Platform, Shop
 
 if TYPE_CHECKING:
@@ -388,7 +389,7 @@ def wait_for_reading(stack: LocalStack, wait_s: float) -> dict[str, Any] | None:
         ):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             event = json.loads(m["Body"])
-            if event.get("detail-type") == "FeedbackScored":
+            if event.get("detail-type") == FEEDBACK_SCORED:
                 data: dict[str, Any] = event["detail"]["data"]
                 return data
     return None

@@ -53,7 +53,6 @@ def build_connectors(caller_for: Callable[[], Any], base_url: str = "") -> dict[
 
 def build_reviews(settings: ReviewsSettings, **overrides: Any) -> Reviews:
     from services.reviews.adapters.http_client import Urllib3Http
-    from services.reviews.adapters.mentions import EventBridgeMentions
     from services.reviews.connectors.limits import Caller
     from shared.events import EventBridgePublisher
 
@@ -63,6 +62,7 @@ def build_reviews(settings: ReviewsSettings, **overrides: Any) -> Reviews:
         aws.client("secretsmanager", settings.aws), settings.secrets_prefix
     )
     events = overrides.get("events") or aws.client("events", settings.aws)
+    publisher = EventBridgePublisher(events, settings.event_bus_name, "reviews")
     http = overrides.get("http") or Urllib3Http()
     deps = PullDeps(
         store=store,
@@ -70,8 +70,8 @@ def build_reviews(settings: ReviewsSettings, **overrides: Any) -> Reviews:
         credentials=credentials,
         connectors=overrides.get("connectors")
         or build_connectors(lambda: Caller(http), settings.sources_base_url),
-        mentions=overrides.get("mentions") or EventBridgeMentions(events, settings.event_bus_name),
-        alerts=overrides.get("alerts") or EventBridgePublisher(events, settings.event_bus_name, "reviews"),
+        mentions=overrides.get("mentions") or publisher,
+        alerts=overrides.get("alerts") or publisher,
         alert_after=timedelta(minutes=settings.alert_after_minutes),
     )
     return Reviews(store=store, credentials=credentials, deps=deps)

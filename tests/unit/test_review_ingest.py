@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from services.reviews.domain.errors import AuthFailed, RateLimited, Transient
 from services.reviews.domain.ingest import Outcome, ingest, mention_of
 from services.reviews.domain.model import Source, SourceItem
-from services.reviews.domain.pulling import SOURCE_FAILING, SOURCE_RECOVERED, PullDeps, due, pull
+from services.reviews.domain.pulling import PullDeps, due, pull
 from services.reviews.domain.state import SourceState
+from shared.events import SOURCE_FAILING, SOURCE_RECOVERED
 from tests.reviews_fakes import DictCredentials, InMemoryReviews, ListAlerts, ListMentions, ScriptedConnector
 
 SHOP = "shop-1"

@@ -28,11 +28,9 @@ from services.notifier.domain.model import (
 from services.notifier.domain.ports import Added, BatchRef, NotifierStore, SettingsSource
 from services.notifier.domain.rules import Firing, for_answer, for_mention, surging
 from services.notifier.domain.windows import late_window, window
-from shared.events import FeedbackScored, ResponseRecorded
+from shared.events import SOURCE_FAILING, FeedbackScored, ResponseRecorded
 from shared.tenancy import Shop, ShopDirectory
 
-SOURCE_FAILING = "SourceFailing"  # published by the reviews service (its own names, not shared events)
-SOURCE_RECOVERED = "SourceRecovered"
 OWNER = "owner"
 # A review published longer ago than this is history when it arrives (a source's first pull reads up to
 # 500 of them, an import any number): it is kept, but opens no case and raises no alert.

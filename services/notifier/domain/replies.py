@@ -17,11 +17,10 @@ from services.notifier.domain.cases import update_case
 from services.notifier.domain.model import Case, CaseEvent, CaseStatus, NotifierSettings, ReplyState
 from services.notifier.domain.ports import NotifierStore, Publisher, SettingsSource
 from services.notifier.reply_drafts import Draft, draft, html_of
-from shared.events import email_digest
+from shared.events import REVIEW_REPLY_REQUESTED, email_digest
 from shared.mail.message import Mailer, MailError, OutgoingEmail
 from shared.tenancy import Shop, ShopDirectory
 
-REVIEW_REPLY_REQUESTED = "ReviewReplyRequested"
 MAX_PUBLIC_REPLY = 5000  # what the reviews service posts
 LEASE = timedelta(minutes=10)
 RETRY = timedelta(minutes=15)

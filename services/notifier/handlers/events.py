@@ -49,7 +49,7 @@ def handle(detail_type: str, envelope: events.Envelope, now: datetime) -> str:
     if detail_type == events.FEEDBACK_SCORED:
         alerts = intake.on_scored(built.intake(), shop_id, events.FeedbackScored.model_validate(data), now)
         return f"{len(alerts)} alerts"
-    if detail_type in (intake.SOURCE_FAILING, intake.SOURCE_RECOVERED):
+    if detail_type in (events.SOURCE_FAILING, events.SOURCE_RECOVERED):
         return f"{len(intake.on_source_health(built.intake(), shop_id, detail_type, data, now))} alerts"
     return housekeeping.handle(built.store, built.hooks(), detail_type, shop_id, data, now)
 

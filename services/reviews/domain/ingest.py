@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.reviews.domain.model import SourceItem, StoredReview
-from shared.events import MentionIngested
+from shared.events import MAX_ENTRIES, MENTION_INGESTED, MentionIngested
 
 
 class Outcome(StrEnum):
@@ -37,8 +37,10 @@ class ReviewStore(Protocol):
 
 
 class MentionPublisher(Protocol):
-    def publish_mentions(self, shop_id: str, mentions: Sequence[MentionIngested]) -> None:
-        """Announce several at once (EventBridge takes 10 per call); raises if any is refused."""
+    def publish_many(
+        self, detail_type: str, shop_id: str, details: Sequence[tuple[dict[str, Any], str]]
+    ) -> None:
+        """Announce several at once, (data, correlation id) each; raises if any is refused."""
         ...
 
 
@@ -129,8 +131,11 @@ def ingest(
 def announce(
     store: ReviewStore, publisher: MentionPublisher, shop_id: str, reviews: Sequence[StoredReview]
 ) -> None:
-    for start in range(0, len(reviews), 10):
-        batch = reviews[start : start + 10]
-        publisher.publish_mentions(shop_id, [mention_of(r) for r in batch])
+    for start in range(0, len(reviews), MAX_ENTRIES):
+        batch = reviews[start : start + MAX_ENTRIES]
+        mentions = [mention_of(r) for r in batch]
+        publisher.publish_many(
+            MENTION_INGESTED, shop_id, [(m.model_dump(mode="json"), m.idempotency_key) for m in mentions]
+        )
         for review in batch:
             store.mark_announced(shop_id, review.mention_id, review.revision)

@@ -17,9 +17,8 @@ from services.reviews.domain.errors import RateLimited, SourceError
 from services.reviews.domain.ingest import Ingested, MentionPublisher, ReviewStore, ingest
 from services.reviews.domain.ports import Connection, Connector
 from services.reviews.domain.state import SourceState
+from shared.events import SOURCE_FAILING, SOURCE_RECOVERED
 
-SOURCE_FAILING = "SourceFailing"
-SOURCE_RECOVERED = "SourceRecovered"
 FIRST_PULL_ITEMS = 500  # a first pull reads this much history at most
 MAX_ITEMS = 1000
 MAX_BACKOFF = timedelta(hours=1)
