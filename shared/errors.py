@@ -1,4 +1,5 @@
-"""Typed errors, and their one mapping to HTTP (never by reading a message)."""
+"""Typed errors: each class carries its HTTP status and code; ``shared.http`` turns one into a response
+(never by reading a message)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,3 @@ class Unavailable(CxloopError):
 
     status = 503
     code = "unavailable"
-
-
-def to_http(error: CxloopError) -> tuple[int, dict[str, str]]:
-    return error.status, {"error": error.code, "message": error.message}

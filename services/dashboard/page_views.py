@@ -1,6 +1,6 @@
 """What the dashboard's pages show, shaped for their templates: filters read from a query string, the
 KPI cards' text, the charts' data, page links and the words for an outcome. Pure: no store, no HTTP;
-anything a person typed wrong is a ``service.Refused`` naming the field."""
+anything a person typed wrong is a ``BadRequest`` naming the field."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from services.dashboard.domain.model import BANDS, CaseView, Overview
 from services.dashboard.domain.reports import Bucket, MetricsReport, SurveyFigures
 from services.notifier.api import ReplyMode
 from shared import metrics
+from shared.errors import BadRequest
 from shared.metrics import Metric
 
 PAGE_SIZE = 25
@@ -50,9 +51,9 @@ def day(params: Mapping[str, str], name: str) -> date | None:
     try:
         found = date.fromisoformat(raw)
     except ValueError as e:
-        raise service.Refused(f"{name} is not a date (YYYY-MM-DD)") from e
+        raise BadRequest(f"{name} is not a date (YYYY-MM-DD)") from e
     if not service.EARLIEST <= found <= service.LATEST:
-        raise service.Refused(f"{name}: dates run from {service.EARLIEST} to {service.LATEST}")
+        raise BadRequest(f"{name}: dates run from {service.EARLIEST} to {service.LATEST}")
     return found
 
 
@@ -61,7 +62,7 @@ def choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...] | Mapp
     if not raw or raw == "all":
         return None
     if raw not in allowed:
-        raise service.Refused(f"{name} must be one of {', '.join(allowed)}")
+        raise BadRequest(f"{name} must be one of {', '.join(allowed)}")
     return raw
 
 
@@ -70,14 +71,14 @@ def word(params: Mapping[str, str], name: str) -> str | None:
     if not raw:
         return None
     if not _WORD.match(raw):
-        raise service.Refused(f"{name} is a word of letters, digits, _ and - (like delivery_shipping)")
+        raise BadRequest(f"{name} is a word of letters, digits, _ and - (like delivery_shipping)")
     return raw
 
 
 def cursor(params: Mapping[str, str]) -> str | None:
     raw = params.get("cursor", "").strip()
     if raw and not _CURSOR.match(raw):
-        raise service.Refused("cursor is not one this list gave out")
+        raise BadRequest("cursor is not one this list gave out")
     return raw or None
 
 
@@ -152,13 +153,13 @@ class SettingsChange:
 def settings_change(form: Mapping[str, str]) -> SettingsChange:
     mode = form.get("reply_mode", "")
     if mode not in REPLY_MODES:
-        raise service.Refused(f"reply mode must be one of {', '.join(REPLY_MODES)}")
+        raise BadRequest(f"reply mode must be one of {', '.join(REPLY_MODES)}")
     try:
         hours = float(form.get("first_reply_target_hours", ""))
     except ValueError as e:
-        raise service.Refused("the first-reply target is a number of hours") from e
+        raise BadRequest("the first-reply target is a number of hours") from e
     if not math.isfinite(hours) or not 0 < hours <= MAX_TARGET_HOURS:
-        raise service.Refused(f"the first-reply target is more than 0 and at most {MAX_TARGET_HOURS} hours")
+        raise BadRequest(f"the first-reply target is more than 0 and at most {MAX_TARGET_HOURS} hours")
     return SettingsChange(
         survey_enabled=form.get("survey_enabled") == "on",
         reply_mode=ReplyMode(mode),
@@ -169,9 +170,9 @@ def settings_change(form: Mapping[str, str]) -> SettingsChange:
 def reply_text(form: Mapping[str, str]) -> str:
     text = form.get("text", "").replace("\r\n", "\n").strip()
     if not text:
-        raise service.Refused("the reply is empty")
+        raise BadRequest("the reply is empty")
     if len(text) > MAX_REPLY_CHARS:
-        raise service.Refused(f"a reply is at most {MAX_REPLY_CHARS} characters")
+        raise BadRequest(f"a reply is at most {MAX_REPLY_CHARS} characters")
     return text
 
 

@@ -31,6 +31,7 @@ from services.dashboard.domain.model import (
 )
 from services.feedback.api import CustomerRef, SurveyProgramme
 from services.notifier.api import BadPosition, Case, DayTotals, FeedFilter, NotifierSettings, ReplyRefused
+from shared.errors import BadRequest, Conflict, NotFound
 
 OVERVIEW_WEEKS = 12
 THEME_DAYS = 28  # the overview's themes: the last 4 weeks against the 4 before
@@ -42,27 +43,15 @@ EXPORT_PAGES = 20  # feed pages read for one export response (each examines at m
 EXPORT_BYTES = 4_000_000  # a Lambda response is at most 6 MB; a page of long comments stays below it
 
 
-class Refused(ValueError):
-    """A request that cannot be done as asked (400); the message says why."""
-
-
-class Conflict(ValueError):
-    """An action the record's state does not allow now (409)."""
-
-
-class NotFound(LookupError):
-    pass
-
-
 def period(start: date | None, end: date | None, today: date, default_days: int) -> tuple[date, date]:
     last = end or today
     first = start or last - timedelta(days=default_days - 1)
     if first > last:
-        raise Refused("from must not be after to")
+        raise BadRequest("from must not be after to")
     if (last - first).days >= MAX_RANGE_DAYS:
-        raise Refused(f"a period is at most {MAX_RANGE_DAYS} days")
+        raise BadRequest(f"a period is at most {MAX_RANGE_DAYS} days")
     if first < EARLIEST or last > LATEST:
-        raise Refused(f"dates run from {EARLIEST} to {LATEST}")
+        raise BadRequest(f"dates run from {EARLIEST} to {LATEST}")
     return first, last
 
 
@@ -127,12 +116,12 @@ class FeedQuery:
         if self.band:
             band_type, low, high = BANDS[self.band]
             if survey_type and survey_type != band_type:
-                raise Refused(f"band {self.band} is of {band_type}, not {survey_type}")
+                raise BadRequest(f"band {self.band} is of {band_type}, not {survey_type}")
             survey_type = band_type
         if self.start and self.end and self.start > self.end:
-            raise Refused("from must not be after to")
+            raise BadRequest("from must not be after to")
         if any(d and not EARLIEST <= d <= LATEST for d in (self.start, self.end)):
-            raise Refused(f"dates run from {EARLIEST} to {LATEST}")
+            raise BadRequest(f"dates run from {EARLIEST} to {LATEST}")
         return FeedFilter(
             since=datetime.combine(self.start, time(), tzinfo=UTC) if self.start else None,
             until=datetime.combine(self.end, time.max, tzinfo=UTC) if self.end else None,
@@ -151,7 +140,7 @@ def _position(cursor: str | None) -> dict[str, str] | None:
     try:
         return paging.decode(cursor)
     except paging.BadCursor as e:
-        raise Refused(str(e)) from e
+        raise BadRequest(str(e)) from e
 
 
 T = TypeVar("T")
@@ -164,7 +153,7 @@ def _paged(
     try:
         found, position = fetch(_position(cursor))
     except BadPosition as e:
-        raise Refused("cursor is not one this list gave out") from e
+        raise BadRequest("cursor is not one this list gave out") from e
     return found, paging.encode(position)
 
 
@@ -248,7 +237,7 @@ def act(
 ) -> CaseView:
     """reply (with text), approve (the draft as it is) or resolve; by the owner."""
     if action not in ("reply", "approve", "resolve"):
-        raise Refused(f"unknown action {action!r}: reply, approve or resolve")
+        raise BadRequest(f"unknown action {action!r}: reply, approve or resolve")
     try:
         if action == "resolve":
             done = d.notifier.resolve(shop_id, case_id, now)
@@ -269,7 +258,7 @@ def at_risk(d: Dashboard, shop_id: str, limit: int, cursor: str | None, now: dat
 def suppressions(d: Dashboard, shop_id: str, limit: int, cursor: str | None) -> SuppressionPage:
     position = _position(cursor)
     if position is not None and (set(position) != {"sk"} or not position["sk"].startswith("SUPPRESSION#")):
-        raise Refused("cursor is not one this list gave out")
+        raise BadRequest("cursor is not one this list gave out")
     entries, last = d.feedback.suppressions(shop_id, limit, position["sk"] if position else None)
     return SuppressionPage(
         items=[SuppressionView(**e.model_dump(mode="json")) for e in entries],
@@ -289,7 +278,7 @@ def _may_send_as(d: Dashboard, shop_id: str, new: str | None, stored: str | None
     shop = d.notifier.shop(shop_id)
     owner = _domain(shop.owner_email if shop else None)
     if not owner or _domain(new) != owner:
-        raise Refused(f"a sender address must be in the shop owner's domain ({owner or 'none set'})")
+        raise BadRequest(f"a sender address must be in the shop owner's domain ({owner or 'none set'})")
 
 
 def save_surveys(d: Dashboard, shop_id: str, programme: SurveyProgramme) -> SurveyProgramme:
@@ -316,7 +305,7 @@ def erase(d: Dashboard, shop_id: str, request: ErasureRequest, now: datetime, by
         order_ids=tuple(request.order_ids),
     )
     if not ref.customer_keys():
-        raise Refused("an erasure needs a customer_id or an email")
+        raise BadRequest("an erasure needs a customer_id or an email")
     report = d.feedback.erase_customer(shop_id, ref, now, by)
     return ErasureReceipt(
         customer_keys=len(report.customer_keys),

@@ -47,7 +47,9 @@ from services.dashboard.domain.model import (
 from services.dashboard.domain.reports import Interval, MetricsReport
 from services.feedback.api import SurveyProgramme
 from services.notifier.api import NotifierSettings
+from shared import http
 from shared.clock import utcnow
+from shared.errors import CxloopError, NotFound
 from shared.observability import logger
 
 log = logger("dashboard")
@@ -86,7 +88,7 @@ def error(status: int, code: str, message: str, details: list[str] | None = None
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body={"error": {"code": code, "message": message, "details": details or []}},
+        body=http.api_error_payload(code, message, details or ()),
     )
 
 
@@ -108,8 +110,7 @@ def authenticate(event: dict[str, Any]) -> dict[str, Any] | None:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     key = keys.authenticate(dashboard().keys, _presented(headers))
     if key is None:
-        body = {"error": {"code": "unauthorized", "message": UNAUTHORIZED, "details": []}}
-        return {"statusCode": 401, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+        return http.json_response(401, http.api_error_payload("unauthorized", UNAUTHORIZED))
     app.append_context(shop_id=key.shop_id, key_id=key.key_id)  # type: ignore[no-untyped-call]
     log.append_keys(shop_id=key.shop_id, key_id=key.key_id)
     return None
@@ -137,19 +138,9 @@ def _content_type(e: RequestUnsupportedContentType) -> Response[Any]:
     return error(400, "bad_request", "send JSON (content-type: application/json)", _details(e.errors()))
 
 
-@app.exception_handler(service.Refused)  # type: ignore[untyped-decorator]
-def _refused(e: service.Refused) -> Response[Any]:
-    return error(400, "bad_request", str(e))
-
-
-@app.exception_handler(service.NotFound)  # type: ignore[untyped-decorator]
-def _missing(e: service.NotFound) -> Response[Any]:
-    return error(404, "not_found", str(e))
-
-
-@app.exception_handler(service.Conflict)  # type: ignore[untyped-decorator]
-def _conflict(e: service.Conflict) -> Response[Any]:
-    return error(409, "conflict", str(e))
+@app.exception_handler(CxloopError)  # type: ignore[untyped-decorator]
+def _refused(e: CxloopError) -> Response[Any]:
+    return error(e.status, e.code, e.message)
 
 
 @app.not_found
@@ -175,7 +166,7 @@ def me() -> Me:
 def get_surveys() -> SurveyProgramme:
     programme: SurveyProgramme | None = dashboard().feedback.programme(shop())
     if programme is None:
-        raise service.NotFound("this shop has no survey programme yet")
+        raise NotFound("this shop has no survey programme yet")
     return programme
 
 
@@ -458,11 +449,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         response: dict[str, Any] = authenticate(event) or app.resolve(event, context)
     except Exception:
         log.exception("api request failed")
-        body = {"error": {"code": "unavailable", "message": "try again shortly", "details": []}}
-        return {
-            "statusCode": 503,
-            "headers": {"content-type": "application/json", "retry-after": "5"},
-            "body": json.dumps(body),
-        }
+        body = json.dumps(http.api_error_payload("unavailable", "try again shortly"))
+        return http.retry_later(body, {"content-type": http.JSON}, retry_after_s=5)
     log.info("api", path=event.get("rawPath"), status=response.get("statusCode"))
     return response

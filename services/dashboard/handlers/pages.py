@@ -31,8 +31,9 @@ from services.dashboard import service
 from services.dashboard.bootstrap import dashboard
 from services.dashboard.domain import keys, sessions
 from services.dashboard.domain.model import BANDS, CaseView
-from shared import templates
+from shared import http, templates
 from shared.clock import utcnow
+from shared.errors import BadRequest, Conflict, CxloopError, NotFound
 from shared.observability import logger
 
 if TYPE_CHECKING:
@@ -172,10 +173,10 @@ def _read_form(event: APIGatewayProxyEventV2) -> dict[str, str]:
     try:
         body = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode()
         if len(body) > MAX_FORM_BYTES:
-            raise service.Refused("the form is too large")
+            raise BadRequest("the form is too large")
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
     except (binascii.Error, UnicodeDecodeError, ValueError) as e:
-        raise service.Refused("the form could not be read") from e
+        raise BadRequest("the form could not be read") from e
     return {k: v[0] for k, v in fields.items()}
 
 
@@ -216,19 +217,9 @@ app.use(middlewares=[guard])
 # --- errors -----------------------------------------------------------------------------------------
 
 
-@app.exception_handler(service.Refused)  # type: ignore[untyped-decorator]
-def _refused(e: service.Refused) -> Response[str]:
-    return error_page(400, str(e))
-
-
-@app.exception_handler(service.NotFound)  # type: ignore[untyped-decorator]
-def _missing(e: service.NotFound) -> Response[str]:
-    return error_page(404, str(e))
-
-
-@app.exception_handler(service.Conflict)  # type: ignore[untyped-decorator]
-def _conflict(e: service.Conflict) -> Response[str]:
-    return error_page(409, str(e))
+@app.exception_handler(CxloopError)  # type: ignore[untyped-decorator]
+def _refused(e: CxloopError) -> Response[str]:
+    return error_page(e.status, e.message)
 
 
 @app.not_found
@@ -311,7 +302,7 @@ def feed() -> Response[str]:
 def export(name: str) -> Response[str]:
     kind = name.removesuffix(".csv")
     if kind == name or kind not in views.EXPORT_FIELDS:
-        raise service.NotFound("no such export")
+        raise NotFound("no such export")
     params = query()
     chosen = views.export_query(views.feed_form(params), kind)
     text, rest = service.export_csv(dashboard(), shop(), chosen, views.cursor(params))
@@ -332,7 +323,7 @@ def export(name: str) -> Response[str]:
 def _case_id(raw: str) -> str:
     decoded = unquote(raw)
     if not CASE_ID.match(decoded):
-        raise service.NotFound("no such case")
+        raise NotFound("no such case")
     return decoded
 
 
@@ -362,12 +353,12 @@ def act(raw_id: str) -> Response[str]:
     action = fields.get("action", "")
     try:
         if action not in views.ACTIONS:
-            raise service.Refused("that request was not understood")
+            raise BadRequest("that request was not understood")
         text = views.reply_text(fields) if action == "reply" else None
         done = service.act(d, shop(), case_id, action, utcnow(), text)
-    except service.Conflict as e:
+    except Conflict as e:
         return case_page(service.case(d, shop(), case_id, utcnow()), f"{str(e).capitalize()}.", True, 409)
-    except service.Refused as e:
+    except BadRequest as e:
         return case_page(service.case(d, shop(), case_id, utcnow()), f"Nothing sent: {e}.", True, 400)
     log.info("case action", case_id=case_id, action=action, reply_state=done.reply_state)
     return case_page(done, views.outcome(done, action))
@@ -411,7 +402,7 @@ def settings() -> Response[str]:
 def save_settings() -> Response[str]:
     try:
         change = views.settings_change(form())
-    except service.Refused as e:
+    except BadRequest as e:
         return settings_page(f"Not saved: {e}.", True, 400)
     d = dashboard()
     programme = d.feedback.programme(shop())
@@ -436,7 +427,7 @@ def _asset(name: str) -> str:
 def static(name: str) -> Response[str]:
     kind = ASSETS.get(name)
     if kind is None:
-        raise service.NotFound("no such file")
+        raise NotFound("no such file")
     headers = {"content-type": kind, "cache-control": CACHE_STATIC, "x-content-type-options": "nosniff"}
     return Response(status_code=200, body=_asset(name), headers=headers)
 
@@ -447,6 +438,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         response: dict[str, Any] = app.resolve(event, context)
     except Exception:
         log.exception("dashboard page failed")
-        return {"statusCode": 503, "headers": {**HEADERS, "retry-after": "5"}, "body": UNAVAILABLE}
+        return http.retry_later(UNAVAILABLE, HEADERS, retry_after_s=5)
     log.info("page", path=event.get("rawPath"), status=response.get("statusCode"))
     return response

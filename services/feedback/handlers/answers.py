@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import
 from services.feedback import bootstrap, rendering
 from services.feedback.domain import answers
 from services.feedback.domain.views import Page, PageView
+from shared import http
 from shared.observability import logger
 from shared.pages import html_headers
 
@@ -30,7 +31,7 @@ HEADERS = html_headers(images="https: data:")
 def _page(result: answers.Result) -> dict[str, Any]:
     page, view = result
     status = 404 if page is Page.NOT_FOUND else 200
-    return {"statusCode": status, "headers": HEADERS, "body": rendering.render_page(page, view)}
+    return http.respond(status, rendering.render_page(page, view), HEADERS)
 
 
 def _form(event: APIGatewayProxyEventV2) -> dict[str, str] | None:
@@ -68,6 +69,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Exception:
         log.exception("answer page failed")
         body = rendering.render_page(Page.NOT_FOUND, PageView())
-        return {"statusCode": 503, "headers": {**HEADERS, "retry-after": "30"}, "body": body}
+        return http.retry_later(body, HEADERS)
     log.info("answer page", page=result[0].value, method=request.request_context.http.method)
     return _page(result)

@@ -9,7 +9,6 @@ imports nothing of scoring (no spaCy) and builds its AWS clients once per contai
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -17,15 +16,12 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import
 
 from services.feedback import bootstrap
 from services.feedback.domain.intake import Outcome, WebhookRequest, accept_webhook
+from shared import http
 from shared.clock import utcnow
-from shared.errors import CxloopError, to_http
+from shared.errors import CxloopError
 from shared.observability import logger
 
 log = logger("feedback")
-
-
-def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
 
 
 def _request(event: APIGatewayProxyEventV2) -> WebhookRequest:
@@ -49,14 +45,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         built = bootstrap.intake()
         result = accept_webhook(request, built.deps, built.policy)
     except CxloopError as e:
-        status, payload = to_http(e)
-        log.warning("webhook refused", status=status, reason=e.message)
-        return _json(status, payload)
+        log.warning("webhook refused", status=e.status, reason=e.message)
+        return http.error_response(e)
     except Exception as e:
         # A dependency failed (DynamoDB, SQS...): nothing was acknowledged, so the platform retries.
         log.exception("webhook failed", error=type(e).__name__)
-        message = "temporarily unable to accept the webhook; retry"
-        return _json(503, {"error": "unavailable", "message": message})
+        return http.unavailable("temporarily unable to accept the webhook; retry")
     level = log.info if result.outcome is not Outcome.IGNORED else log.warning
     level("webhook " + result.outcome.value, topic=result.topic)
-    return _json(200, {"status": result.outcome.value})
+    return http.json_response(200, {"status": result.outcome.value})

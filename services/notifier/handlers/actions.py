@@ -9,7 +9,7 @@ shop, and expires; anything wrong with it is a plain 404.
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -20,7 +20,8 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import
 from services.notifier.bootstrap import notifier
 from services.notifier.domain import replies
 from services.notifier.domain.model import Case
-from shared import templates
+from shared import http, templates
+from shared.clock import utcnow
 from shared.links import Purpose, read
 from shared.observability import logger
 from shared.pages import html_headers
@@ -31,14 +32,16 @@ if TYPE_CHECKING:
 log = logger("notifier")
 MAX_FORM_BYTES = 64 * 1024
 HEADERS = html_headers()
-NOT_FOUND = {"statusCode": 404, "headers": {**HEADERS, "content-type": "text/plain"}, "body": "Not found"}
+NOT_FOUND = http.respond(404, "Not found", {**HEADERS, "content-type": "text/plain"})
 
 
 def _template() -> jinja2.Template:
     return templates.environment(Path(__file__).resolve().parents[1] / "templates").get_template("case.html")
 
 
-def page(case: Case, now: datetime, notice: str = "", warn: bool = False) -> dict[str, Any]:
+def page(
+    case: Case, now: datetime, notice: str = "", warn: bool = False, status: int = 200
+) -> dict[str, Any]:
     built = notifier()
     shop, settings = built.shops.get(case.shop_id), built.settings.get(case.shop_id)
     can_reply = shop is not None and case.reply_state in replies.SENDABLE
@@ -58,7 +61,7 @@ def page(case: Case, now: datetime, notice: str = "", warn: bool = False) -> dic
         notice=notice,
         warn=warn,
     )
-    return {"statusCode": 200, "headers": HEADERS, "body": body}
+    return http.respond(status, body, HEADERS)
 
 
 def _form(event: APIGatewayProxyEventV2) -> dict[str, str] | None:
@@ -93,17 +96,14 @@ def _act(event: APIGatewayProxyEventV2, case: Case, now: datetime) -> dict[str, 
     built = notifier()
     form = _form(event)
     if form is None or form.get("action") not in ("send", "close"):
-        return {
-            **page(case, now, "That request was not understood; nothing was sent.", warn=True),
-            "statusCode": 400,
-        }
+        return page(case, now, "That request was not understood; nothing was sent.", warn=True, status=400)
     try:
         if form["action"] == "close":
             done = replies.close(built.reply_deps(), case.shop_id, case.case_id, now)
             return page(done, now, "Closed. Nothing was sent.")
         done = replies.approve(built.reply_deps(), case.shop_id, case.case_id, now, form.get("text"))
     except replies.ReplyRefused as e:
-        return {**page(case, now, f"Not sent: {e}.", warn=True), "statusCode": 409}
+        return page(case, now, f"Not sent: {e}.", warn=True, status=409)
     return page(done, now, _outcome(done))
 
 
@@ -121,9 +121,9 @@ def _outcome(case: Case) -> str:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = APIGatewayProxyEventV2(event)
     try:
-        response = route(request, datetime.now(tz=UTC))
+        response = route(request, utcnow())
     except Exception:
         log.exception("case page failed")
-        return {"statusCode": 503, "headers": {**HEADERS, "retry-after": "30"}, "body": "Try again shortly."}
+        return http.retry_later("Try again shortly.", HEADERS)
     log.info("case page", method=request.request_context.http.method, status=response["statusCode"])
     return response

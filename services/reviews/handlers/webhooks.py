@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -12,15 +11,12 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import
 from services.reviews import bootstrap
 from services.reviews.domain.ingest import Outcome
 from services.reviews.domain.pushed import Pushed, accept_pushed
+from shared import http
 from shared.clock import utcnow
-from shared.errors import CxloopError, to_http
+from shared.errors import CxloopError
 from shared.observability import logger
 
 log = logger("reviews")
-
-
-def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
 
 
 @log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
@@ -40,14 +36,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         result = accept_pushed(push, built.credentials, built.store, built.deps.mentions, utcnow())
     except CxloopError as e:
-        status, payload = to_http(e)
-        log.warning("review webhook refused", status=status, reason=e.message)
-        return _json(status, payload)
+        log.warning("review webhook refused", status=e.status, reason=e.message)
+        return http.error_response(e)
     except Exception as e:
         log.exception("review webhook failed", error=type(e).__name__)
-        return _json(
-            503, {"error": "unavailable", "message": "temporarily unable to accept the reviews; retry"}
-        )
+        return http.unavailable("temporarily unable to accept the reviews; retry")
     counts = {k.value: v for k, v in result.counts.items()}
     log.info("reviews pushed", counts=counts)
-    return _json(200, {"status": "accepted", **{k.value: result.counts[k] for k in Outcome}})
+    return http.json_response(200, {"status": "accepted", **{k.value: result.counts[k] for k in Outcome}})
