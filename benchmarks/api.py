@@ -93,13 +93,13 @@ from services.notifier.adapters.dynamo_notifier import (
 from services.notifier.adapters.dynamo_tallied import day_key, feed_attributes
 from services.notifier.domain.intake import _answer_case, _mention_case, _new_case
 from services.notifier.domain.model import (
-    Answer,
+    AlertSettings,
     Case,
     CaseEvent,
     CaseStatus,
     Mention,
-    NotifierSettings,
     ReplyState,
+    SurveyAnswer,
 )
 from services.notifier.domain.rules import for_answer, for_mention
 from services.notifier.domain.tallies import (
@@ -123,7 +123,7 @@ OVERVIEW_WEEKS = 12  # services/dashboard/service.py
 OPEN_FOR = timedelta(days=3)  # cases newer than this are still open
 RUNS_PER_DAY = 14 * 60  # the dispatcher runs every minute; invitations go out 08:00-22:00
 RESPONSE_RATE = 0.3
-SETTINGS = NotifierSettings()  # the default rules open the cases
+SETTINGS = AlertSettings()  # the default rules open the cases
 DEFAULT_ITEM_BYTES = 1024  # a filtered-out item's size when nothing better is known
 RU_TARGET = 50.0
 WARM_UP, WARM_UP_S = 5, 5.0
@@ -386,7 +386,7 @@ class Meter:
 
 
 def answer_item(
-    store: DynamoNotifierStore, shop_id: str, answer: Answer, reading: dict[str, Any] | None
+    store: DynamoNotifierStore, shop_id: str, answer: SurveyAnswer, reading: dict[str, Any] | None
 ) -> dict[str, Any]:
     """The ANSWER item as ``put_answer`` and then ``put_reading`` leave it."""
     sk = f"ANSWER#{answer.invite_id}"
@@ -475,7 +475,7 @@ class Synthetic:
         )
         return {"sentiment": sentiment.model_dump(), "themes": [t.model_dump() for t in themes]}
 
-    def answer(self, shop_id: str, n: int, customers: int) -> tuple[Answer, dict[str, Any] | None]:
+    def answer(self, shop_id: str, n: int, customers: int) -> tuple[SurveyAnswer, dict[str, Any] | None]:
         survey_type = self.rng.choices(SURVEY_TYPES, TYPE_WEIGHTS)[0]
         scores, weights = SCORES[survey_type]
         score = self.rng.choices(scores, weights)[0]
@@ -490,7 +490,7 @@ class Synthetic:
             themes = self._themes(label)
             comment = self._text(label, themes, self.rng.randint(0 if themes else 1, 2))
             reading = self._reading(label, themes)
-        answer = Answer(
+        answer = SurveyAnswer(
             invite_id=invite_id(shop_id, order_sk(Platform.SHOPIFY, order_id)),
             revision=1,
             survey_type=survey_type,
@@ -534,9 +534,9 @@ class Synthetic:
             published_at=published,
         )
 
-    def case(self, shop_id: str, subject: Answer | Mention) -> Case | None:
+    def case(self, shop_id: str, subject: SurveyAnswer | Mention) -> Case | None:
         """The case the default rules open for it, resolved (or replied) unless it is recent."""
-        if isinstance(subject, Answer):
+        if isinstance(subject, SurveyAnswer):
             firings = for_answer(SETTINGS, subject)
             base = _answer_case(shop_id, subject)
         else:
@@ -557,7 +557,7 @@ class Synthetic:
         update: dict[str, Any] = {
             "status": CaseStatus.REPLIED,
             "first_reply_at": replied,
-            "reply_state": ReplyState.SENT if isinstance(subject, Answer) else ReplyState.REQUESTED,
+            "reply_state": ReplyState.SENT if isinstance(subject, SurveyAnswer) else ReplyState.REQUESTED,
             "reply_subject": "About your order",
             "reply_text": REPLY.format(name=base.first_name or "there"),
             "history": history,
@@ -737,7 +737,11 @@ def seed_shop(
 
 
 def seed_case(
-    gen: Synthetic, writer: Writer, store: DynamoNotifierStore, data: ShopData, subject: Answer | Mention
+    gen: Synthetic,
+    writer: Writer,
+    store: DynamoNotifierStore,
+    data: ShopData,
+    subject: SurveyAnswer | Mention,
 ) -> None:
     case = gen.case(data.shop_id, subject)
     if case is None:

@@ -59,10 +59,10 @@ from cxloop.resources import provision, provision_link_keys
 from services.notifier import bootstrap
 from services.notifier.domain.delivery import SenderDeps
 from services.notifier.domain.model import (
+    AlertSettings,
     Delivery,
     Destination,
     DestinationKind,
-    NotifierSettings,
     Rule,
     RuleKind,
     default_rules,
@@ -212,7 +212,7 @@ class World:
         if slack is not None:
             destinations.append(Destination(name="slack", kind=DestinationKind.SLACK))
             self.hooks.put(shop_id, "slack", {"slack": slack.hook_url(hook_of(self.prefix, shop_id))})
-        self.built.settings.put(shop_id, NotifierSettings(rules=rules, destinations=tuple(destinations)))
+        self.built.settings.put(shop_id, AlertSettings(rules=rules, destinations=tuple(destinations)))
 
     def hear(self, shop_id: str, data: dict[str, Any], now: datetime) -> int:
         envelope = events.Envelope(name=events.RESPONSE_RECORDED, shop_id=shop_id, data=data)

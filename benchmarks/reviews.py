@@ -41,7 +41,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 import boto3
 
-from cxloop.local.fake_source import Answer, FakeSource, Seen
+from cxloop.local.fake_source import CannedResponse, FakeSource, Seen
 from cxloop.resources import provision
 from services.reviews.bootstrap import Reviews, build_reviews
 from services.reviews.domain.state import SourceState
@@ -82,15 +82,15 @@ class GoogleFake:
             })  # fmt: skip
         return sorted(out, key=lambda r: r["updateTime"], reverse=True)
 
-    def refuse(self) -> Answer | None:
+    def refuse(self) -> CannedResponse | None:
         self.requests += 1
         if self.flaky and self.requests % 2 == 0:
             self.refused += 1
-            return Answer(429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}},
+            return CannedResponse(429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}},
                           {"Retry-After": "1"} if self.refused % 2 else {})  # fmt: skip
         return None
 
-    def list_reviews(self, seen: Seen) -> Answer:
+    def list_reviews(self, seen: Seen) -> CannedResponse:
         if (refused := self.refuse()) is not None:
             return refused
         location = seen.path.split("/")[5]
@@ -100,12 +100,12 @@ class GoogleFake:
         body: dict[str, Any] = {"reviews": reviews[start : start + size], "totalReviewCount": len(reviews)}
         if start + size < len(reviews):
             body["nextPageToken"] = str(start + size)
-        return Answer(200, body)
+        return CannedResponse(200, body)
 
-    def token(self, seen: Seen) -> Answer:
+    def token(self, seen: Seen) -> CannedResponse:
         form = parse_qs(seen.body.decode())
         assert form.get("grant_type") == ["refresh_token"]
-        return Answer(200, {"access_token": "tok", "expires_in": 3600, "token_type": "Bearer"})
+        return CannedResponse(200, {"access_token": "tok", "expires_in": 3600, "token_type": "Bearer"})
 
     def install(self, fake: FakeSource) -> None:
         fake.route("POST", "/token", self.token)

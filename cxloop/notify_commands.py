@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from services.notifier.domain.model import (
+    AlertSettings,
     Delivery,
     Destination,
     DestinationKind,
-    NotifierSettings,
     ReplyMode,
     Rule,
     RuleKind,
@@ -63,7 +63,7 @@ def _shop(admin: Any, shop_id: str) -> Any:
     return shop
 
 
-def _save(built: Any, shop_id: str, settings: NotifierSettings) -> None:
+def _save(built: Any, shop_id: str, settings: AlertSettings) -> None:
     built.settings.put(shop_id, settings)
     print(json.dumps(settings.model_dump(mode="json"), indent=2))
 
@@ -160,7 +160,7 @@ def cmd_loop(admin_of: AdminFactory, args: argparse.Namespace) -> int:
         "churn_threshold": args.churn_threshold,
         "churn_min_spend": args.churn_min_spend,
     }
-    updated = NotifierSettings.model_validate(
+    updated = AlertSettings.model_validate(
         settings.model_dump() | {k: v for k, v in changes.items() if v is not None}
     )
     _save(built, args.shop, updated)

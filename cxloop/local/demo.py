@@ -178,13 +178,13 @@ DEMO_HOOK = "demo-team"
 def notify_demo(admin: Admin, shop: Shop, api_url: str) -> None:
     """Each demo owner hears of unhappy customers and bad reviews in one Slack workspace (the local sink)
     and by e-mail, at once rather than hourly, so the demo shows them within seconds."""
-    from services.notifier.adapters.dynamo_settings import DynamoNotifierSettings
-    from services.notifier.domain.model import Delivery, Destination, DestinationKind, NotifierSettings
+    from services.notifier.adapters.dynamo_settings import DynamoAlertSettings
+    from services.notifier.domain.model import AlertSettings, Delivery, Destination, DestinationKind
     from shared.credentials import NOTIFIER, SecretsManagerCredentials
 
     hooks = SecretsManagerCredentials(admin.secretsmanager, admin.resources.prefix, area=NOTIFIER)
     hooks.put(shop.shop_id, "slack", {"team": f"{api_url}/_local/slack/{DEMO_HOOK}"})
-    defaults = NotifierSettings()
+    defaults = AlertSettings()
     settings = defaults.model_copy(
         update={
             "destinations": (
@@ -194,7 +194,7 @@ def notify_demo(admin: Admin, shop: Shop, api_url: str) -> None:
             "rules": tuple(r.model_copy(update={"delivery": Delivery.IMMEDIATE}) for r in defaults.rules),
         }
     )
-    DynamoNotifierSettings(admin.dynamodb, admin.resources.tables["shops"]).put(shop.shop_id, settings)
+    DynamoAlertSettings(admin.dynamodb, admin.resources.tables["shops"]).put(shop.shop_id, settings)
 
 
 def deliveries() -> list[dict[str, Any]]:

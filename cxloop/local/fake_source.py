@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
-class Answer:
+class CannedResponse:
     status: int = 200
     body: Any = None  # dict/list → JSON; bytes/str → as is
     headers: dict[str, str] = field(default_factory=dict)
@@ -44,7 +44,7 @@ class Seen:
         return values[0] if values else None
 
 
-Route = Callable[[Seen], Answer]
+Route = Callable[[Seen], CannedResponse]
 
 
 class FakeSource:
@@ -53,13 +53,13 @@ class FakeSource:
 
     def __init__(self) -> None:
         self.requests: list[Seen] = []
-        self._queued: dict[tuple[str, str], deque[Answer]] = defaultdict(deque)
+        self._queued: dict[tuple[str, str], deque[CannedResponse]] = defaultdict(deque)
         self._routes: dict[tuple[str, str], Route] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def answer(self, method: str, path: str, *answers: Answer) -> None:
+    def answer(self, method: str, path: str, *answers: CannedResponse) -> None:
         with self._lock:
             self._queued[(method, path)].extend(answers)
 
@@ -69,7 +69,7 @@ class FakeSource:
     def seen(self, path: str | None = None) -> list[Seen]:
         return [r for r in self.requests if path is None or r.path == path]
 
-    def _reply(self, seen: Seen) -> Answer:
+    def _reply(self, seen: Seen) -> CannedResponse:
         key = (seen.method, seen.path)
         with self._lock:
             self.requests.append(seen)
@@ -78,7 +78,7 @@ class FakeSource:
                 return queue.popleft() if len(queue) > 1 else queue[0]
         if key in self._routes:
             return self._routes[key](seen)
-        return Answer(404, {"error": {"code": "NOT_FOUND", "description": f"no route {seen.path}"}})
+        return CannedResponse(404, {"error": {"code": "NOT_FOUND", "description": f"no route {seen.path}"}})
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

@@ -30,7 +30,7 @@ from services.dashboard.domain.model import (
     feed_item,
 )
 from services.feedback.api import CustomerRef, SurveyProgramme
-from services.notifier.api import BadPosition, Case, DayTotals, FeedFilter, NotifierSettings, ReplyRefused
+from services.notifier.api import AlertSettings, BadPosition, Case, DayTotals, FeedFilter, ReplyRefused
 from shared.errors import BadRequest, Conflict, NotFound
 
 OVERVIEW_WEEKS = 12
@@ -288,7 +288,7 @@ def save_surveys(d: Dashboard, shop_id: str, programme: SurveyProgramme) -> Surv
     return programme
 
 
-def save_alerts(d: Dashboard, shop_id: str, settings: NotifierSettings) -> NotifierSettings:
+def save_alerts(d: Dashboard, shop_id: str, settings: AlertSettings) -> AlertSettings:
     stored = d.notifier.alert_settings(shop_id, fresh=True)
     _may_send_as(d, shop_id, settings.reply_from, stored.reply_from)
     d.notifier.save_alert_settings(shop_id, settings)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter, Position
 from services.notifier.domain import replies
-from services.notifier.domain.model import Answer, Case, CaseEvent, Mention, NotifierSettings, ReplyMode
+from services.notifier.domain.model import AlertSettings, Case, CaseEvent, Mention, ReplyMode, SurveyAnswer
 from services.notifier.domain.ports import Customer
 from services.notifier.domain.replies import ReplyRefused
 from services.notifier.domain.tallies import DayTotals, histogram, mention_at, summed, with_prefix
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from shared.settings import NotifierSettings as Config
 
 __all__ = [
-    "Answer",
+    "AlertSettings",
     "BadPosition",
     "Case",
     "CaseEvent",
@@ -31,10 +31,10 @@ __all__ = [
     "FeedFilter",
     "Mention",
     "NotifierApi",
-    "NotifierSettings",
     "Position",
     "ReplyMode",
     "ReplyRefused",
+    "SurveyAnswer",
     "build_notifier_api",
     "histogram",
     "mention_at",
@@ -51,10 +51,10 @@ class NotifierApi:
     def shop(self, shop_id: str) -> Shop | None:
         return self.notifier.shops.get(shop_id)
 
-    def alert_settings(self, shop_id: str, *, fresh: bool = False) -> NotifierSettings:
+    def alert_settings(self, shop_id: str, *, fresh: bool = False) -> AlertSettings:
         return self.notifier.settings.get(shop_id, fresh=fresh)
 
-    def save_alert_settings(self, shop_id: str, settings: NotifierSettings) -> None:
+    def save_alert_settings(self, shop_id: str, settings: AlertSettings) -> None:
         self.notifier.settings.put(shop_id, settings)
 
     def days(self, shop_id: str, first: date, last: date) -> list[DayTotals]:
@@ -66,7 +66,7 @@ class NotifierApi:
 
     def feed(
         self, shop_id: str, chosen: FeedFilter, limit: int, after: Position | None
-    ) -> tuple[list[Answer | Mention], Position | None]:
+    ) -> tuple[list[SurveyAnswer | Mention], Position | None]:
         """Newest first; BadPosition for a position this list did not give out."""
         return self.views.feed(shop_id, chosen, limit, after)
 

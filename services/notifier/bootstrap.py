@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore
-from services.notifier.adapters.dynamo_settings import DynamoNotifierSettings
+from services.notifier.adapters.dynamo_settings import DynamoAlertSettings
 from services.notifier.domain.intake import IntakeDeps
 from shared import aws
 from shared.dynamo_shops import DynamoShopDirectory
@@ -23,7 +23,7 @@ APPROVE_LINK_DAYS = 30
 class Notifier:
     config: Config
     store: DynamoNotifierStore
-    settings: DynamoNotifierSettings
+    settings: DynamoAlertSettings
     shops: DynamoShopDirectory
     clients: dict[str, Any]
 
@@ -119,7 +119,7 @@ def build_notifier(config: Config, **overrides: Any) -> Notifier:
     return Notifier(
         config=config,
         store=DynamoNotifierStore(dynamodb, config.notifier_table),
-        settings=DynamoNotifierSettings(dynamodb, config.shops_table),
+        settings=DynamoAlertSettings(dynamodb, config.shops_table),
         shops=DynamoShopDirectory(dynamodb, config.shops_table),
         clients={"dynamodb": dynamodb, **overrides},
     )

@@ -26,7 +26,7 @@ from cxloop.resources import Resources, provision, provision_link_keys
 from services.dashboard import bootstrap
 from services.dashboard.domain import keys
 from services.notifier import bootstrap as notifier_bootstrap
-from services.notifier.domain.model import Destination, DestinationKind, NotifierSettings
+from services.notifier.domain.model import AlertSettings, Destination, DestinationKind
 from services.notifier.handlers.events import handle
 from shared import events, topology
 from shared.dynamo_shops import DynamoShopDirectory
@@ -166,7 +166,7 @@ def dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashWorld]
         for shop in (SHOP_A, SHOP_B):
             built.notifier.save_alert_settings(
                 shop.shop_id,
-                NotifierSettings(
+                AlertSettings(
                     destinations=(
                         Destination(name="team", kind=DestinationKind.EMAIL, address="t@x.example"),
                     )

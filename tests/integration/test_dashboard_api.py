@@ -242,9 +242,11 @@ def test_the_document_describes_every_route(dash: DashWorld) -> None:
 
 
 def test_answers_stored_before_the_totals_are_added_once_by_retally(dash: DashWorld) -> None:
-    from services.notifier.domain.model import Answer
+    from services.notifier.domain.model import SurveyAnswer
 
-    old = Answer(invite_id="inv-old", revision=1, survey_type="nps", score=3, answered_at=NOW, comment="old")
+    old = SurveyAnswer(
+        invite_id="inv-old", revision=1, survey_type="nps", score=3, answered_at=NOW, comment="old"
+    )
     # As the notifier wrote answers before this release: the record, no share of any day, no feed place.
     dash.built.dynamodb.put_item(
         TableName=dash.resources.tables["notifier"],

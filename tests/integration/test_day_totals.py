@@ -18,7 +18,7 @@ from moto import mock_aws
 from cxloop.resources import provision
 from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore
 from services.notifier.adapters.dynamo_views import DynamoViews
-from services.notifier.domain.model import Answer, Mention
+from services.notifier.domain.model import Mention, SurveyAnswer
 from services.notifier.domain.tallies import answer_tally, mention_tally
 from shared.sentiment import Sentiment, ThemeScore
 
@@ -36,8 +36,8 @@ def tables() -> Iterator[tuple[Any, str]]:
         yield clients["dynamodb"], resources.tables["notifier"]
 
 
-def _answer(invite: int, revision: int, score: int, minutes: int, comment: bool) -> Answer:
-    return Answer(
+def _answer(invite: int, revision: int, score: int, minutes: int, comment: bool) -> SurveyAnswer:
+    return SurveyAnswer(
         invite_id=f"i{invite}",
         revision=revision,
         survey_type="nps",

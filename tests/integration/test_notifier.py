@@ -26,11 +26,11 @@ from cxloop.local.sinks import SmtpSink, read_inbox
 from cxloop.resources import Resources, provision, provision_link_keys
 from services.notifier import bootstrap
 from services.notifier.domain.model import (
+    AlertSettings,
     CaseStatus,
     Delivery,
     Destination,
     DestinationKind,
-    NotifierSettings,
     ReplyMode,
     ReplyState,
     Rule,
@@ -79,7 +79,7 @@ class World:
             SecretsManagerCredentials(self.built.client("secretsmanager"), "cxloop", area=NOTIFIER).put(
                 shop.shop_id, "slack", {"slack": self.slack.hook_url(slack_hook)}
             )
-        settings = NotifierSettings(destinations=tuple(destinations), **changes)
+        settings = AlertSettings(destinations=tuple(destinations), **changes)
         self.built.settings.put(shop.shop_id, settings)
 
     def send(self, now: datetime) -> dict[str, Any]:

@@ -22,17 +22,17 @@ from services.notifier.domain.intake import raise_alert
 from services.notifier.domain.model import (
     Alert,
     AlertBatch,
+    AlertSettings,
     Delivery,
     Destination,
     DestinationKind,
-    NotifierSettings,
     RuleKind,
 )
 from shared.tenancy import Platform, Shop
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SHOP = Shop(shop_id="shop-a", name="A", platforms=(Platform.SHOPIFY,), owner_email="o@a.example")
-SETTINGS = NotifierSettings(
+SETTINGS = AlertSettings(
     destinations=(
         Destination(name="slack", kind=DestinationKind.SLACK),
         Destination(name="mail", kind=DestinationKind.EMAIL, address="team@a.example"),
@@ -52,7 +52,7 @@ class Shops:
 
 
 class Settings:
-    def get(self, shop_id: str, *, fresh: bool = False) -> NotifierSettings:
+    def get(self, shop_id: str, *, fresh: bool = False) -> AlertSettings:
         return SETTINGS
 
 

@@ -33,7 +33,7 @@ from services.notifier.domain.digest import (
     t975,
     wilson,
 )
-from services.notifier.domain.model import Answer, Case, CaseStatus, Mention
+from services.notifier.domain.model import Case, CaseStatus, Mention, SurveyAnswer
 from shared.sentiment import Label, Sentiment, ThemeScore
 
 END = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday: the digest covers 16-22 Nov
@@ -53,8 +53,8 @@ def answer(
     confidence: float = 0.9,
     themes: tuple[tuple[str, Label], ...] = (),
     revision: int = 1,
-) -> Answer:
-    return Answer(
+) -> SurveyAnswer:
+    return SurveyAnswer(
         invite_id=invite_id or f"inv-{next(IDS)}",
         revision=revision,
         survey_type=survey_type,
@@ -114,7 +114,9 @@ def case(
     )
 
 
-def nps_answers(promoters: int, passives: int, detractors: int, at: datetime = THIS_WEEK) -> list[Answer]:
+def nps_answers(
+    promoters: int, passives: int, detractors: int, at: datetime = THIS_WEEK
+) -> list[SurveyAnswer]:
     return (
         [answer(10, at) for _ in range(promoters)]
         + [answer(8, at) for _ in range(passives)]
@@ -368,7 +370,7 @@ def test_themes_with_their_sentiment_and_movement() -> None:
         answer(10, at=LAST_WEEK, themes=(("packaging", "positive"),)),
         answer(10, at=LAST_WEEK, themes=(("price_value", "positive"),)),
     ]
-    answers = [s for s in said if isinstance(s, Answer)]
+    answers = [s for s in said if isinstance(s, SurveyAnswer)]
     mentions = [s for s in said if isinstance(s, Mention)]
     themes = build_digest("Shop", END, answers, mentions).themes
     assert [t.theme for t in themes] == ["delivery_shipping", "packaging"]

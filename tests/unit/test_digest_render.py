@@ -17,7 +17,7 @@ import pytest
 from services.notifier.digest_charts import WIDTH, Chart, render_charts
 from services.notifier.domain.digest import AtRisk, Digest, build_digest
 from services.notifier.domain.digest_slack import FIELD_CHARS, HEADER_CHARS, SECTION_CHARS, digest_slack
-from services.notifier.domain.model import Answer, Case, CaseStatus, Mention
+from services.notifier.domain.model import Case, CaseStatus, Mention, SurveyAnswer
 from services.notifier.rendering import RenderedDigest, content_id, preview_html, render_digest
 from shared.mail.message import CONTENT_ID, InlineImage
 from shared.sentiment import Label, Sentiment, ThemeScore
@@ -42,7 +42,7 @@ def _label(score: int) -> Label:
     return "positive" if score >= 9 else "negative" if score <= 6 else "neutral"
 
 
-def _answers(rnd: random.Random) -> list[Answer]:
+def _answers(rnd: random.Random) -> list[SurveyAnswer]:
     answers = []
     for week in range(8):
         for i in range(rnd.randint(24, 40)):
@@ -57,7 +57,7 @@ def _answers(rnd: random.Random) -> list[Answer]:
                 rnd.choice(NEGATIVE if label == "negative" else POSITIVE) if label != "neutral" else None
             )
             answers.append(
-                Answer(
+                SurveyAnswer(
                     invite_id=f"nps-{week}-{i}",
                     revision=1,
                     survey_type="nps",
@@ -74,7 +74,7 @@ def _answers(rnd: random.Random) -> list[Answer]:
             for i in range(rnd.randint(6, 14)):
                 at = END - timedelta(days=7 * week + rnd.uniform(0, 7))
                 answers.append(
-                    Answer(
+                    SurveyAnswer(
                         invite_id=f"{kind}-{week}-{i}",
                         revision=1,
                         survey_type=kind,
@@ -260,7 +260,7 @@ def test_preview_swaps_cids_for_data_uris() -> None:
 
 def test_comments_are_escaped_in_html_and_verbatim_in_text() -> None:
     evil = '<script>alert("x")</script> & <b>bold</b>'
-    answer = Answer(
+    answer = SurveyAnswer(
         invite_id="i",
         revision=1,
         survey_type="nps",
@@ -344,7 +344,7 @@ def test_slack_summary_within_block_kit_limits() -> None:
 def test_slack_escapes_and_cuts_whatever_it_is_given() -> None:
     theme = ThemeScore(theme="x" * 40, sentiment="negative", score=-1)
     answers = [
-        Answer(
+        SurveyAnswer(
             invite_id=f"i{i}",
             revision=1,
             survey_type=kind,

@@ -10,13 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.notifier.domain.model import (
-    Answer,
+    AlertSettings,
     Case,
     Delivery,
     Mention,
-    NotifierSettings,
     Rule,
     RuleKind,
+    SurveyAnswer,
 )
 from services.notifier.domain.rules import for_answer, for_mention, surging, watched_words
 from services.notifier.domain.windows import late_window, window
@@ -24,12 +24,12 @@ from services.notifier.reply_drafts import complaint, draft
 from shared.sentiment import Sentiment, ThemeScore
 
 T0 = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
-SETTINGS = NotifierSettings()
+SETTINGS = AlertSettings()
 moments = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC))
 
 
-def an_answer(survey_type: str, score: int, comment: str | None = None) -> Answer:
-    return Answer(
+def an_answer(survey_type: str, score: int, comment: str | None = None) -> SurveyAnswer:
+    return SurveyAnswer(
         invite_id="inv-1", revision=1, survey_type=survey_type, score=score, answered_at=T0, comment=comment,
         order_name="#1042", first_name="Ana",
     )  # fmt: skip
@@ -54,10 +54,10 @@ def test_ces_alerts_high_effort(score: int) -> None:
 
 
 def test_a_rule_turned_off_or_retuned_is_obeyed() -> None:
-    tuned = NotifierSettings(rules=(Rule(kind=RuleKind.DETRACTOR, max_score=3),))
+    tuned = AlertSettings(rules=(Rule(kind=RuleKind.DETRACTOR, max_score=3),))
     assert for_answer(tuned, an_answer("nps", 5)) == []
     assert len(for_answer(tuned, an_answer("nps", 3))) == 1
-    off = NotifierSettings(rules=(Rule(kind=RuleKind.DETRACTOR, enabled=False),))
+    off = AlertSettings(rules=(Rule(kind=RuleKind.DETRACTOR, enabled=False),))
     assert for_answer(off, an_answer("nps", 0)) == []
 
 

@@ -180,7 +180,7 @@ def test_metrics_by_hand() -> None:
 # --- a shop's answers as labelled data --------------------------------------------------------------
 
 
-class Answer:
+class Answered:
     def __init__(self, invite_id: str, survey_type: str, score: int | None, comment: str | None) -> None:
         self.invite_id, self.survey_type, self.score, self.comment = invite_id, survey_type, score, comment
 
@@ -196,11 +196,11 @@ def test_only_the_ends_of_each_scale_label_a_comment() -> None:
     )
     assert (label_for("ces", 1), label_for("ces", 7)) == ("positive", "negative")
     answers = [
-        Answer("i1", "nps", 1, "Never arrived"),
-        Answer("i2", "nps", 10, "Lovely"),
-        Answer("i3", "nps", 10, None),
-        Answer("i4", "nps", 5, "meh"),
-        Answer("i5", "nps", None, "no score"),
+        Answered("i1", "nps", 1, "Never arrived"),
+        Answered("i2", "nps", 10, "Lovely"),
+        Answered("i3", "nps", 10, None),
+        Answered("i4", "nps", 5, "meh"),
+        Answered("i5", "nps", None, "no score"),
     ]
     examples = shop_examples("s1", answers)  # type: ignore[arg-type]
     assert [(e.id, e.sentiment, e.source) for e in examples] == [

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.dashboard.domain.reports import MetricsReport, ThemeRow
-from services.notifier.api import Answer, Case, CaseEvent, Customer, Mention, mention_at
+from services.notifier.api import Case, CaseEvent, Customer, Mention, SurveyAnswer, mention_at
 from shared.sentiment import Sentiment, ThemeScore
 
 Kind = Literal["response", "mention"]
@@ -166,8 +166,8 @@ class ErasureReceipt(BaseModel):
     records_deleted: int
 
 
-def feed_item(record: Answer | Mention) -> FeedItem:
-    if isinstance(record, Answer):
+def feed_item(record: SurveyAnswer | Mention) -> FeedItem:
+    if isinstance(record, SurveyAnswer):
         return FeedItem(
             id=record.invite_id,
             kind="response",

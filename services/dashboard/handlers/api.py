@@ -46,7 +46,7 @@ from services.dashboard.domain.model import (
 )
 from services.dashboard.domain.reports import Interval, MetricsReport
 from services.feedback.api import SurveyProgramme
-from services.notifier.api import NotifierSettings
+from services.notifier.api import AlertSettings
 from shared import http
 from shared.clock import utcnow
 from shared.errors import CxloopError, NotFound
@@ -182,13 +182,13 @@ def put_surveys(programme: SurveyProgramme) -> SurveyProgramme:
 
 @app.get(f"{PREFIX}/settings/alerts", summary="Alert rules and destinations", tags=["settings"],
          responses=ok("The notifier settings (Slack URLs are never shown)"))  # fmt: skip
-def get_alerts() -> NotifierSettings:
+def get_alerts() -> AlertSettings:
     return dashboard().notifier.alert_settings(shop(), fresh=True)
 
 
 @app.put(f"{PREFIX}/settings/alerts", summary="Replace alert rules and destinations", tags=["settings"],
          responses=ok("The settings as stored"))  # fmt: skip
-def put_alerts(settings: NotifierSettings) -> NotifierSettings:
+def put_alerts(settings: AlertSettings) -> AlertSettings:
     return service.save_alerts(dashboard(), shop(), settings)
 
 

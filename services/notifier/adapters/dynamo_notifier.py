@@ -33,11 +33,11 @@ from services.notifier.domain.model import (
     MAX_SAMPLES,
     Alert,
     AlertBatch,
-    Answer,
     Case,
     CaseStatus,
     Mention,
     ReplyState,
+    SurveyAnswer,
 )
 from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine
 from services.notifier.domain.tallies import Tally, answer_fields, answer_tally, mention_fields, mention_tally
@@ -93,7 +93,7 @@ class DynamoNotifierStore:
             sets["cust_sk"] = {"S": sk}
         return sets
 
-    def put_answer(self, shop_id: str, answer: Answer) -> bool:
+    def put_answer(self, shop_id: str, answer: SurveyAnswer) -> bool:
         sk = f"ANSWER#{answer.invite_id}"
         doc = answer.model_dump_json(exclude={"sentiment", "themes"}, exclude_none=True)
         seen = False
@@ -140,13 +140,13 @@ class DynamoNotifierStore:
         self._tallied.write(shop_id, f"ANSWER#{invite_id}", plan)
 
     @staticmethod
-    def _answer(item: dict[str, Any]) -> Answer | None:
+    def _answer(item: dict[str, Any]) -> SurveyAnswer | None:
         if "doc" not in item:
             return None  # only a reading so far: the answer's own event is still on its way
-        answer = Answer.model_validate_json(item["doc"]["S"])
+        answer = SurveyAnswer.model_validate_json(item["doc"]["S"])
         return _with_reading(answer, reading_of(item, answer.revision))
 
-    def answer(self, shop_id: str, invite_id: str) -> Answer | None:
+    def answer(self, shop_id: str, invite_id: str) -> SurveyAnswer | None:
         item = self._get(shop_id, f"ANSWER#{invite_id}")
         return self._answer(item) if item else None
 
@@ -198,7 +198,7 @@ class DynamoNotifierStore:
             ExpressionAttributeValues={":g": {"S": f"SHOP#{shop_id}#{kind}"}, ":s": {"S": since.isoformat()}},
         )
 
-    def answers_since(self, shop_id: str, since: datetime) -> list[Answer]:
+    def answers_since(self, shop_id: str, since: datetime) -> list[SurveyAnswer]:
         found = (self._answer(i) for i in self._since(shop_id, "ANSWER", since))
         return [a for a in found if a is not None]
 
@@ -818,7 +818,7 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
     )
 
 
-def _with_reading(answer: Answer, reading: dict[str, Any] | None) -> Answer:
+def _with_reading(answer: SurveyAnswer, reading: dict[str, Any] | None) -> SurveyAnswer:
     if reading is None:
         return answer
     return answer.model_copy(

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore, customer_from_item
-from services.notifier.domain.model import Answer, Case, Mention
+from services.notifier.domain.model import Case, Mention, SurveyAnswer
 from services.notifier.domain.ports import Customer
 from services.notifier.domain.tallies import DayTotals
 
@@ -124,7 +124,7 @@ class DynamoViews:
 
     def feed(
         self, shop_id: str, f: FeedFilter, limit: int, after: Position | None = None
-    ) -> tuple[list[Answer | Mention], Position | None]:
+    ) -> tuple[list[SurveyAnswer | Mention], Position | None]:
         """Newest first."""
         low = f.since.isoformat() if f.since else "0"
         high = (f.until.isoformat() if f.until else "9") + "~"
@@ -239,7 +239,7 @@ class DynamoViews:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _record(item: dict[str, Any]) -> Answer | Mention:
+def _record(item: dict[str, Any]) -> SurveyAnswer | Mention:
     if item["sk"]["S"].startswith("ANSWER#"):
         answer = DynamoNotifierStore._answer(item)
         assert answer is not None  # on the feed only once its answer is stored

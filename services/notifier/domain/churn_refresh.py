@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 
 from services.notifier.domain import churn
 from services.notifier.domain.intake import IntakeDeps, raise_alert
-from services.notifier.domain.model import Alert, Answer, Case, CaseStatus, RuleKind
+from services.notifier.domain.model import Alert, Case, CaseStatus, RuleKind, SurveyAnswer
 from services.notifier.domain.ports import Customer
 
 YEAR = timedelta(days=365)
 
 
-def unhappy(answer: Answer) -> bool:
+def unhappy(answer: SurveyAnswer) -> bool:
     """A detractor (NPS 0-6), an unhappy CSAT (1-2), a high-effort CES (5-7)."""
     if answer.survey_type == "ces":
         return answer.score >= 5
@@ -31,8 +31,8 @@ class RiskRow:
     reasons: tuple[str, ...]
 
 
-def _feedback(answers: list[Answer], cases: list[Case]) -> dict[str, churn.Feedback]:
-    last: dict[str, Answer] = {}
+def _feedback(answers: list[SurveyAnswer], cases: list[Case]) -> dict[str, churn.Feedback]:
+    last: dict[str, SurveyAnswer] = {}
     negative: dict[str, int] = defaultdict(int)
     for answer in sorted(answers, key=lambda a: a.answered_at):
         if answer.customer_key:

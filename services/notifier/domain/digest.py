@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.notifier.domain.model import Answer, Case, Mention
+from services.notifier.domain.model import Case, Mention, SurveyAnswer
 from shared.sentiment import Label, Sentiment, ThemeScore
 
 PERIOD = timedelta(days=7)
@@ -330,7 +330,7 @@ class Digest(BaseModel):
 # ----------------------------------------------------------------------------------------------- builder
 
 
-_Revised = TypeVar("_Revised", Answer, Mention)
+_Revised = TypeVar("_Revised", SurveyAnswer, Mention)
 
 
 @dataclass(frozen=True)
@@ -354,12 +354,12 @@ def _newest(items: Iterable[_Revised], key: Callable[[_Revised], str]) -> list[_
     return list(kept.values())
 
 
-def scores_in(answers: Sequence[Answer], survey_type: str, window: Window) -> list[int]:
+def scores_in(answers: Sequence[SurveyAnswer], survey_type: str, window: Window) -> list[int]:
     return [a.score for a in answers if a.survey_type == survey_type and window.holds(a.answered_at)]
 
 
 def score_figures(
-    answers: Sequence[Answer],
+    answers: Sequence[SurveyAnswer],
     now: Window,
     before: Window,
     sent: Mapping[str, int],
@@ -401,7 +401,7 @@ def _rate(answers: int, sent: int | None) -> float | None:
     return min(1.0, answers / sent) if sent else None
 
 
-def trend(answers: Sequence[Answer], period_end: datetime, weeks: int = TREND_WEEKS) -> Trend | None:
+def trend(answers: Sequence[SurveyAnswer], period_end: datetime, weeks: int = TREND_WEEKS) -> Trend | None:
     """The first survey type (NPS, CSAT, CES) with answers in the last ``weeks`` weeks, week by week,
     from the first week with answers; None unless at least two weeks have answers."""
     windows = [Window(period_end - PERIOD * (k + 1), period_end - PERIOD * k) for k in reversed(range(weeks))]
@@ -415,7 +415,7 @@ def trend(answers: Sequence[Answer], period_end: datetime, weeks: int = TREND_WE
     return None
 
 
-def _trend_point(kind: str, answers: Sequence[Answer], week: Window) -> TrendPoint:
+def _trend_point(kind: str, answers: Sequence[SurveyAnswer], week: Window) -> TrendPoint:
     found = estimate(kind, scores_in(answers, kind, week))
     return TrendPoint(
         week_start=week.start,
@@ -439,7 +439,7 @@ class _Said:
     url: str | None = None
 
 
-def _answer_said(answer: Answer) -> _Said:
+def _answer_said(answer: SurveyAnswer) -> _Said:
     detail = f"{SURVEY_LABELS.get(answer.survey_type, answer.survey_type.upper())} {answer.score}"
     if answer.order_name:
         detail += f" · order {answer.order_name}"
@@ -621,7 +621,7 @@ def _overdue(case: Case, at: datetime) -> OverdueCase:
 def build_digest(
     shop_name: str,
     period_end: datetime,
-    answers: Iterable[Answer],
+    answers: Iterable[SurveyAnswer],
     mentions: Iterable[Mention] = (),
     cases: Iterable[Case] = (),
     sent: Mapping[str, int] | None = None,

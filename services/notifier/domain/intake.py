@@ -14,16 +14,16 @@ from datetime import datetime, timedelta
 from services.notifier.domain.cases import update_case
 from services.notifier.domain.model import (
     Alert,
-    Answer,
+    AlertSettings,
     Case,
     CaseEvent,
     Destination,
     DestinationKind,
     Mention,
-    NotifierSettings,
     ReplyMode,
     ReplyState,
     RuleKind,
+    SurveyAnswer,
 )
 from services.notifier.domain.ports import Added, BatchRef, NotifierStore, SettingsSource
 from services.notifier.domain.rules import Firing, for_answer, for_mention, surging
@@ -49,7 +49,7 @@ class IntakeDeps:
     approve_link: ApproveLinks
 
 
-def destinations(settings: NotifierSettings, shop: Shop | None, names: Sequence[str]) -> list[Destination]:
+def destinations(settings: AlertSettings, shop: Shop | None, names: Sequence[str]) -> list[Destination]:
     """The destinations a rule (or the digest) names; all of them when it names none; the owner's
     e-mail when the shop has none."""
     configured = list(settings.destinations)
@@ -59,8 +59,8 @@ def destinations(settings: NotifierSettings, shop: Shop | None, names: Sequence[
     return [d for d in configured if not names or d.name in names]
 
 
-def answer_of(event: ResponseRecorded) -> Answer:
-    return Answer(
+def answer_of(event: ResponseRecorded) -> SurveyAnswer:
+    return SurveyAnswer(
         invite_id=event.invite_id,
         revision=event.revision,
         survey_type=event.survey_type,
@@ -123,7 +123,7 @@ def on_scored(deps: IntakeDeps, shop_id: str, event: FeedbackScored, now: dateti
 def _act(
     deps: IntakeDeps,
     shop_id: str,
-    settings: NotifierSettings,
+    settings: AlertSettings,
     firings: list[Firing],
     make_case: Callable[[], Case],
     now: datetime,
@@ -159,7 +159,7 @@ def _act(
 
 
 def raise_alert(
-    store: NotifierStore, settings: NotifierSettings, shop: Shop | None, alert: Alert, names: Sequence[str]
+    store: NotifierStore, settings: AlertSettings, shop: Shop | None, alert: Alert, names: Sequence[str]
 ) -> list[Alert]:
     """Put the alert in each destination's batch for its window; the alerts that were new."""
     raised = []
@@ -199,7 +199,7 @@ def on_source_health(
     return raise_alert(deps.store, settings, deps.shops.get(shop_id), alert, rule.destinations)
 
 
-def _answer_case(shop_id: str, answer: Answer) -> Case:
+def _answer_case(shop_id: str, answer: SurveyAnswer) -> Case:
     return Case(
         case_id=f"response:{answer.invite_id}",
         shop_id=shop_id,
@@ -235,7 +235,7 @@ def _mention_case(shop_id: str, mention: Mention) -> Case:
     )
 
 
-def _new_case(case: Case, settings: NotifierSettings, now: datetime, rules: list[RuleKind]) -> Case:
+def _new_case(case: Case, settings: AlertSettings, now: datetime, rules: list[RuleKind]) -> Case:
     state, due = ReplyState.NONE, None
     can_mail = case.subject == "response" and case.email
     if settings.reply_mode is ReplyMode.AUTOMATIC and can_mail:
@@ -254,7 +254,7 @@ def _new_case(case: Case, settings: NotifierSettings, now: datetime, rules: list
     )
 
 
-def _case_answer(store: NotifierStore, shop_id: str, answer: Answer, now: datetime) -> None:
+def _case_answer(store: NotifierStore, shop_id: str, answer: SurveyAnswer, now: datetime) -> None:
     """A case keeps what the customer said last: a comment added after the score, a changed score."""
 
     def change(case: Case) -> dict[str, object] | None:
@@ -280,7 +280,7 @@ def _case_themes(store: NotifierStore, shop_id: str, case_id: str, event: Feedba
 
 
 def _surges(
-    deps: IntakeDeps, shop_id: str, settings: NotifierSettings, event: FeedbackScored, now: datetime
+    deps: IntakeDeps, shop_id: str, settings: AlertSettings, event: FeedbackScored, now: datetime
 ) -> list[Alert]:
     if event.published_at and now - event.published_at > OLD_NEWS:
         return []  # old reviews arriving today are no surge of today's

@@ -19,7 +19,7 @@ from shared.sentiment import Sentiment, ThemeScore
 SurveyType = Literal["nps", "csat", "ces"]
 
 
-class Answer(BaseModel):
+class SurveyAnswer(BaseModel):
     """The newest revision of a survey answer, with the scoring service's reading when it came."""
 
     invite_id: str
@@ -79,7 +79,7 @@ class Rule(BaseModel):
     kind: RuleKind
     enabled: bool = True
     delivery: Delivery = Delivery.IMMEDIATE
-    # Destination names (NotifierSettings.destinations); empty: every destination.
+    # Destination names (AlertSettings.destinations); empty: every destination.
     destinations: tuple[str, ...] = ()
     max_score: int | None = None  # detractor, unhappy_csat
     min_score: int | None = None  # high_effort
@@ -130,7 +130,7 @@ def default_rules() -> tuple[Rule, ...]:
     )
 
 
-class NotifierSettings(BaseModel):
+class AlertSettings(BaseModel):
     """A shop's alerting and closed-loop choices (one item beside its profile, sk ``NOTIFY``)."""
 
     rules: tuple[Rule, ...] = Field(default_factory=default_rules)

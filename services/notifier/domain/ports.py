@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from services.notifier.domain.model import Alert, AlertBatch, Answer, Case, Mention, NotifierSettings
+from services.notifier.domain.model import Alert, AlertBatch, AlertSettings, Case, Mention, SurveyAnswer
 from shared.sentiment import Sentiment, ThemeScore
 
 
@@ -52,12 +52,12 @@ class Customer:
 
 
 class SettingsSource(Protocol):
-    def get(self, shop_id: str, *, fresh: bool = False) -> NotifierSettings: ...
+    def get(self, shop_id: str, *, fresh: bool = False) -> AlertSettings: ...
 
 
 class NotifierStore(Protocol):
     # Answers and mentions, newest revision kept.
-    def put_answer(self, shop_id: str, answer: Answer) -> bool:
+    def put_answer(self, shop_id: str, answer: SurveyAnswer) -> bool:
         """Store unless a newer revision is there; True if this revision is the newest (stored now, or
         stored before: a redelivery)."""
         ...
@@ -71,13 +71,13 @@ class NotifierStore(Protocol):
         themes: list[ThemeScore],
     ) -> None: ...
 
-    def answer(self, shop_id: str, invite_id: str) -> Answer | None:
+    def answer(self, shop_id: str, invite_id: str) -> SurveyAnswer | None:
         """With the reading when it is of the same revision."""
         ...
 
     def put_mention(self, shop_id: str, mention: Mention) -> bool: ...
 
-    def answers_since(self, shop_id: str, since: datetime) -> list[Answer]: ...
+    def answers_since(self, shop_id: str, since: datetime) -> list[SurveyAnswer]: ...
 
     def mentions_since(self, shop_id: str, since: datetime) -> list[Mention]: ...
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.notifier.domain.cases import update_case
-from services.notifier.domain.model import Case, CaseEvent, CaseStatus, NotifierSettings, ReplyState
+from services.notifier.domain.model import AlertSettings, Case, CaseEvent, CaseStatus, ReplyState
 from services.notifier.domain.ports import NotifierStore, Publisher, SettingsSource
 from services.notifier.reply_drafts import Draft, draft, html_of
 from shared.events import REVIEW_REPLY_REQUESTED, email_digest
@@ -41,7 +41,7 @@ class ReplyRefused(ValueError):
     """The case cannot be replied to now (already replied, closed, no address); says why."""
 
 
-def current_draft(case: Case, shop: Shop, settings: NotifierSettings) -> Draft:
+def current_draft(case: Case, shop: Shop, settings: AlertSettings) -> Draft:
     if case.reply_text:
         return Draft(
             case.reply_subject or "", case.reply_text, html_of(case.reply_subject or "", case.reply_text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from services.notifier.domain.model import Answer, Mention, NotifierSettings, Rule, RuleKind
+from services.notifier.domain.model import AlertSettings, Mention, Rule, RuleKind, SurveyAnswer
 
 # A 5-star scale unless the rating says otherwise (every connected source rates out of 5 but Reddit,
 # which has no rating).
@@ -54,7 +54,7 @@ def _score_fires(rule: Rule, survey_type: str, score: int) -> bool:
     return score <= (rule.max_score if rule.max_score is not None else (6 if survey_type == "nps" else 2))
 
 
-def answer_title(answer: Answer) -> str:
+def answer_title(answer: SurveyAnswer) -> str:
     who = answer.first_name or "a customer"
     order = f" (order {answer.order_name or answer.order_id})" if answer.order_name or answer.order_id else ""
     return (
@@ -62,7 +62,7 @@ def answer_title(answer: Answer) -> str:
     )
 
 
-def for_answer(settings: NotifierSettings, answer: Answer) -> list[Firing]:
+def for_answer(settings: AlertSettings, answer: SurveyAnswer) -> list[Firing]:
     subject = f"response:{answer.invite_id}"
     title, text = answer_title(answer), shorten(answer.comment)
     fired: list[Firing] = []
@@ -90,7 +90,7 @@ def mention_title(mention: Mention) -> str:
     return f"New{stars} {mention.source.replace('_', ' ')} review"
 
 
-def for_mention(settings: NotifierSettings, mention: Mention) -> list[Firing]:
+def for_mention(settings: AlertSettings, mention: Mention) -> list[Firing]:
     subject = f"mention:{mention.mention_id}"
     title, text = mention_title(mention), shorten(mention.excerpt)
     fired: list[Firing] = []

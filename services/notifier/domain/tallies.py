@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.notifier.domain.model import Answer, Mention
+from services.notifier.domain.model import Mention, SurveyAnswer
 from shared.sentiment import ThemeScore
 
 SURVEY_CHANNEL = "email"  # every survey answer so far comes from the e-mailed survey
@@ -72,7 +72,7 @@ def _themes(prefix: str, themes: Iterable[ThemeScore]) -> Counter[str]:
     return counts
 
 
-def answer_tally(answer: Answer) -> Tally:
+def answer_tally(answer: SurveyAnswer) -> Tally:
     counts: Counter[str] = Counter({f"a_{answer.survey_type}_{answer.score}": 1})
     if answer.comment:
         counts[f"c_{answer.survey_type}"] += 1
@@ -103,7 +103,7 @@ def mention_tally(mention: Mention) -> Tally:
     return Tally(day=day_of(mention_at(mention)), counts=dict(counts))
 
 
-def answer_fields(answer: Answer) -> FeedFields:
+def answer_fields(answer: SurveyAnswer) -> FeedFields:
     return FeedFields(
         at=answer.answered_at.astimezone(UTC),
         kind="response",

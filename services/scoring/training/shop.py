@@ -20,7 +20,7 @@ ENDS: dict[str, tuple[frozenset[int], frozenset[int]]] = {
 MIN_CHARS = 3
 
 
-class Answer(Protocol):
+class AnsweredInvitation(Protocol):
     """What an answered invitation carries (services/feedback's Invitation has these)."""
 
     @property
@@ -42,7 +42,7 @@ def label_for(survey_type: str, score: int) -> str | None:
     return None
 
 
-def shop_examples(shop_id: str, answers: Iterable[Answer]) -> list[Example]:
+def shop_examples(shop_id: str, answers: Iterable[AnsweredInvitation]) -> list[Example]:
     examples = []
     for answer in answers:
         comment = (answer.comment or "").strip()

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from cxloop.local.fake_source import Answer, FakeSource, Seen
+from cxloop.local.fake_source import CannedResponse, FakeSource, Seen
 from services.reviews.connectors.app_store import AppStoreConnector
 from services.reviews.connectors.limits import Caller
 from services.reviews.domain.errors import (
@@ -102,7 +102,7 @@ def older(entries: list[dict[str, Any]], tag: str, days: int = 700) -> list[dict
 
 def serve_rss(fake: FakeSource, feed: dict[str, Any], pages: dict[int, Any]) -> None:
     for n in range(1, 11):
-        fake.answer("GET", rss_path(n), Answer(200, page_of(feed, pages.get(n, ...))))
+        fake.answer("GET", rss_path(n), CannedResponse(200, page_of(feed, pages.get(n, ...))))
 
 
 def store(fake: FakeSource, caller: Caller, **kwargs: Any) -> AppStoreConnector:
@@ -176,7 +176,7 @@ def test_rss_stops_at_page_ten(
     fake: FakeSource, caller: Caller, feed: dict[str, Any], entries: list[dict[str, Any]]
 ) -> None:
     serve_rss(fake, feed, {n: older(entries, f"p{n}-", days=700 * (n - 1)) for n in range(1, 12)})
-    fake.answer("GET", rss_path(11), Answer(200, page_of(feed, entries)))
+    fake.answer("GET", rss_path(11), CannedResponse(200, page_of(feed, entries)))
     items = list(store(fake, caller).pull(RSS, None, 10_000))
     assert len(items) == 500
     assert len(fake.requests) == 10
@@ -222,9 +222,9 @@ def test_rss_an_edit_between_pulls_changes_the_fingerprint(
 ) -> None:
     pages: dict[int, Any] = {1: entries[:3]}
 
-    def answer(seen: Seen) -> Answer:
+    def answer(seen: Seen) -> CannedResponse:
         n = int(seen.path.split("page=")[1].split("/")[0])
-        return Answer(200, page_of(feed, pages.get(n, ...)))
+        return CannedResponse(200, page_of(feed, pages.get(n, ...)))
 
     for n in (1, 2):
         fake.route("GET", rss_path(n), answer)
@@ -250,7 +250,7 @@ def test_rss_skips_the_apps_own_entry(
 
 
 def test_rss_uses_the_country(fake: FakeSource, caller: Caller, feed: dict[str, Any]) -> None:
-    fake.answer("GET", rss_path(1, "gb"), Answer(200, page_of(feed, ...)))
+    fake.answer("GET", rss_path(1, "gb"), CannedResponse(200, page_of(feed, ...)))
     list(store(fake, caller).pull(Connection("s", "app_store", {"app_id": APP, "country": "GB"}), None, 5))
     assert [s.path for s in fake.requests] == [rss_path(1, "gb")]
 
@@ -272,7 +272,12 @@ def test_rss_unknown_app_is_not_found(fake: FakeSource, caller: Caller) -> None:
 def test_rss_429_with_retry_after(
     fake: FakeSource, caller: Caller, sleeps: Sleeps, feed: dict[str, Any]
 ) -> None:
-    fake.answer("GET", rss_path(1), Answer(429, "", {"Retry-After": "12"}), Answer(200, page_of(feed, ...)))
+    fake.answer(
+        "GET",
+        rss_path(1),
+        CannedResponse(429, "", {"Retry-After": "12"}),
+        CannedResponse(200, page_of(feed, ...)),
+    )
     assert list(store(fake, caller).pull(RSS, None, 5)) == []
     assert sleeps == [12.0]
 
@@ -280,7 +285,13 @@ def test_rss_429_with_retry_after(
 def test_rss_429_without_retry_after(
     fake: FakeSource, caller: Caller, sleeps: Sleeps, feed: dict[str, Any]
 ) -> None:
-    fake.answer("GET", rss_path(1), Answer(429, ""), Answer(429, ""), Answer(200, page_of(feed, ...)))
+    fake.answer(
+        "GET",
+        rss_path(1),
+        CannedResponse(429, ""),
+        CannedResponse(429, ""),
+        CannedResponse(200, page_of(feed, ...)),
+    )
     assert list(store(fake, caller).pull(RSS, None, 5)) == []
     assert len(sleeps) == 2
     assert 0.0 <= sleeps[0] <= 1.0
@@ -288,7 +299,7 @@ def test_rss_429_without_retry_after(
 
 
 def test_rss_5xx_retried_then_transient(fake: FakeSource, caller: Caller, sleeps: Sleeps) -> None:
-    fake.answer("GET", rss_path(1), Answer(500, "oops"))
+    fake.answer("GET", rss_path(1), CannedResponse(500, "oops"))
     with pytest.raises(Transient):
         list(store(fake, caller).pull(RSS, None, 5))
     assert len(fake.requests) == 4
@@ -311,7 +322,7 @@ def test_rss_5xx_retried_then_transient(fake: FakeSource, caller: Caller, sleeps
     ],
 )
 def test_rss_malformed(fake: FakeSource, caller: Caller, body: Any) -> None:
-    fake.answer("GET", rss_path(1), Answer(200, body))
+    fake.answer("GET", rss_path(1), CannedResponse(200, body))
     with pytest.raises(Malformed):
         list(store(fake, caller).pull(RSS, None, 5))
 
@@ -354,12 +365,12 @@ def asc_review(n: int, created: datetime) -> dict[str, Any]:
 def serve_asc(fake: FakeSource, pages: list[list[dict[str, Any]]], next_of: Any = None) -> None:
     """Pages chained by ``links.next`` with a ``cursor`` (as Apple's example); ``next_of(i)`` may override."""
 
-    def answer(seen: Seen) -> Answer:
+    def answer(seen: Seen) -> CannedResponse:
         i = int(seen.param("cursor") or 0)
         link = f"{fake.url}{ASC_LIST}?cursor={i + 1}&limit=200" if i + 1 < len(pages) else None
         if next_of is not None:
             link = next_of(i)
-        return Answer(
+        return CannedResponse(
             200, {"data": pages[i], "links": {"self": "x", "next": link}, "meta": {"paging": {"total": 9}}}
         )
 
@@ -371,7 +382,12 @@ def test_asc_maps_apples_example_and_follows_links_next(
 ) -> None:
     first = copy.deepcopy(asc_page)
     first["links"]["next"] = first["links"]["next"].replace("https://api.appstoreconnect.apple.com", fake.url)
-    fake.answer("GET", ASC_LIST, Answer(200, first), Answer(200, {"data": [asc_review(2, NOW)], "links": {}}))
+    fake.answer(
+        "GET",
+        ASC_LIST,
+        CannedResponse(200, first),
+        CannedResponse(200, {"data": [asc_review(2, NOW)], "links": {}}),
+    )
     items = list(store(fake, caller).pull(asc, None, 500))
 
     assert items[0] == SourceItem(
@@ -396,8 +412,8 @@ def test_asc_links_next_must_stay_on_the_api_host(
     with FakeSource() as elsewhere:
         page = copy.deepcopy(asc_page)
         page["links"]["next"] = f"{elsewhere.url}{ASC_LIST}?cursor=AQ"
-        fake.answer("GET", ASC_LIST, Answer(200, page))
-        elsewhere.answer("GET", ASC_LIST, Answer(200, {"data": [], "links": {}}))
+        fake.answer("GET", ASC_LIST, CannedResponse(200, page))
+        elsewhere.answer("GET", ASC_LIST, CannedResponse(200, {"data": [], "links": {}}))
         pulled: list[SourceItem] = []
         with pytest.raises(Malformed, match=r"links\.next"):
             pulled.extend(store(fake, caller).pull(asc, None, 500))
@@ -506,14 +522,14 @@ def test_asc_auth_failures(fake: FakeSource, caller: Caller, asc: Connection, st
             }
         ]
     }
-    fake.answer("GET", ASC_LIST, Answer(status, body))
+    fake.answer("GET", ASC_LIST, CannedResponse(status, body))
     with pytest.raises(AuthFailed):
         list(store(fake, caller).pull(asc, None, 5))
     assert len(fake.requests) == 1
 
 
 def test_asc_unknown_app_is_not_found(fake: FakeSource, caller: Caller, asc: Connection) -> None:
-    fake.answer("GET", ASC_LIST, Answer(404, {"errors": [{"status": "404", "code": "NOT_FOUND"}]}))
+    fake.answer("GET", ASC_LIST, CannedResponse(404, {"errors": [{"status": "404", "code": "NOT_FOUND"}]}))
     with pytest.raises(NotFound):
         list(store(fake, caller).pull(asc, None, 5))
 
@@ -522,7 +538,7 @@ def test_asc_hourly_limit_raises_without_waiting(
     fake: FakeSource, caller: Caller, sleeps: Sleeps, asc: Connection
 ) -> None:
     headers = {"X-Rate-Limit": "user-hour-lim:3500;user-hour-rem:0"}
-    fake.answer("GET", ASC_LIST, Answer(429, {"errors": [{"code": "RATE_LIMIT_EXCEEDED"}]}, headers))
+    fake.answer("GET", ASC_LIST, CannedResponse(429, {"errors": [{"code": "RATE_LIMIT_EXCEEDED"}]}, headers))
     with pytest.raises(RateLimited) as caught:
         list(store(fake, caller).pull(asc, None, 5))
     assert caught.value.retry_at == caller.clock() + timedelta(hours=1)
@@ -534,7 +550,7 @@ def test_asc_the_last_call_of_the_hour_is_noticed(fake: FakeSource, caller: Call
     headers = {"X-Rate-Limit": "user-hour-lim:3500;user-hour-rem:0"}
     link = f"{fake.url}{ASC_LIST}?cursor=1"
     fake.answer(
-        "GET", ASC_LIST, Answer(200, {"data": [asc_review(0, NOW)], "links": {"next": link}}, headers)
+        "GET", ASC_LIST, CannedResponse(200, {"data": [asc_review(0, NOW)], "links": {"next": link}}, headers)
     )
     pulled: list[SourceItem] = []
     with pytest.raises(RateLimited):
@@ -544,7 +560,7 @@ def test_asc_the_last_call_of_the_hour_is_noticed(fake: FakeSource, caller: Call
 
 
 def test_asc_5xx_then_transient(fake: FakeSource, caller: Caller, sleeps: Sleeps, asc: Connection) -> None:
-    fake.answer("GET", ASC_LIST, Answer(503, ""))
+    fake.answer("GET", ASC_LIST, CannedResponse(503, ""))
     with pytest.raises(Transient):
         list(store(fake, caller).pull(asc, None, 5))
     assert len(sleeps) == 3
@@ -552,7 +568,7 @@ def test_asc_5xx_then_transient(fake: FakeSource, caller: Caller, sleeps: Sleeps
 
 @pytest.mark.parametrize("body", [b"<html/>", {"errors": []}, {"data": [{"id": "x", "attributes": []}]}])
 def test_asc_malformed(fake: FakeSource, caller: Caller, asc: Connection, body: Any) -> None:
-    fake.answer("GET", ASC_LIST, Answer(200, body))
+    fake.answer("GET", ASC_LIST, CannedResponse(200, body))
     with pytest.raises(Malformed):
         list(store(fake, caller).pull(asc, None, 5))
 
@@ -567,7 +583,9 @@ def test_asc_reply_posts_a_json_api_response(
     fake: FakeSource, caller: Caller, asc: Connection, p8: ec.EllipticCurvePrivateKey
 ) -> None:
     fake.answer(
-        "POST", "/v1/customerReviewResponses", Answer(201, {"data": {"type": "customerReviewResponses"}})
+        "POST",
+        "/v1/customerReviewResponses",
+        CannedResponse(201, {"data": {"type": "customerReviewResponses"}}),
     )
     item = SourceItem(source=Source.APP_STORE, source_id="00000028-b08c-0014-729e-fbd500000000")
     store(fake, caller).reply(asc, stored(item), "Thank you, Anne!")

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from cxloop.local.fake_source import Answer, FakeSource, Seen
+from cxloop.local.fake_source import CannedResponse, FakeSource, Seen
 from services.reviews.adapters.http_client import Urllib3Http
 from services.reviews.connectors.google import GoogleConnector, parse_time, to_item
 from services.reviews.connectors.limits import Caller
@@ -57,7 +57,7 @@ def single(shared_dir: Path) -> Review:
 
 @pytest.fixture
 def connector(fake: FakeSource, caller: Caller) -> GoogleConnector:
-    fake.answer("POST", TOKEN, Answer(200, GRANTED))
+    fake.answer("POST", TOKEN, CannedResponse(200, GRANTED))
     return GoogleConnector(caller, api_base=fake.url, token_url=fake.url + TOKEN)
 
 
@@ -69,7 +69,7 @@ def paged(fake: FakeSource, *pages: list[Review]) -> None:
         if n < len(pages):
             body["nextPageToken"] = f"p{n + 1}"
         bodies[None if n == 1 else f"p{n}"] = body
-    fake.route("GET", REVIEWS, lambda seen: Answer(200, bodies[seen.param("pageToken")]))
+    fake.route("GET", REVIEWS, lambda seen: CannedResponse(200, bodies[seen.param("pageToken")]))
 
 
 def pull(connector: GoogleConnector, since: datetime | None = None, max_items: int = 500) -> list[SourceItem]:
@@ -244,7 +244,7 @@ def test_pages_are_followed_by_next_page_token(
 
 
 def test_a_location_without_reviews_yields_nothing(fake: FakeSource, connector: GoogleConnector) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, {}))
+    fake.answer("GET", REVIEWS, CannedResponse(200, {}))
 
     assert pull(connector) == []
     assert len(fake.seen(REVIEWS)) == 1
@@ -305,7 +305,7 @@ def test_a_review_on_two_pages_is_yielded_once(
 def test_a_page_token_that_repeats_is_malformed_not_a_loop(
     fake: FakeSource, connector: GoogleConnector, reviews: list[Review]
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, {"reviews": reviews[:2], "nextPageToken": "again"}))
+    fake.answer("GET", REVIEWS, CannedResponse(200, {"reviews": reviews[:2], "nextPageToken": "again"}))
 
     items: list[SourceItem] = []
     with pytest.raises(Malformed, match="repeats"):
@@ -343,7 +343,7 @@ def test_401_and_403_are_auth_failed_and_not_retried(
     fake: FakeSource, connector: GoogleConnector, sleeps: Sleeps, shared_dir: Path, status: int, body_of: str
 ) -> None:
     body: dict[str, Any] = UNAUTHENTICATED if body_of == "401" else load(shared_dir, body_of)
-    fake.answer("GET", REVIEWS, Answer(status, body))
+    fake.answer("GET", REVIEWS, CannedResponse(status, body))
 
     with pytest.raises(AuthFailed) as raised:
         pull(connector)
@@ -356,8 +356,15 @@ def test_401_and_403_are_auth_failed_and_not_retried(
 def test_a_token_refused_by_the_api_is_fetched_anew_on_the_next_call(
     fake: FakeSource, caller: Caller, single: Review
 ) -> None:
-    fake.answer("POST", TOKEN, Answer(200, GRANTED), Answer(200, {**GRANTED, "access_token": "ya29.second"}))
-    fake.answer("GET", REVIEWS, Answer(401, UNAUTHENTICATED), Answer(200, {"reviews": [single]}))
+    fake.answer(
+        "POST",
+        TOKEN,
+        CannedResponse(200, GRANTED),
+        CannedResponse(200, {**GRANTED, "access_token": "ya29.second"}),
+    )
+    fake.answer(
+        "GET", REVIEWS, CannedResponse(401, UNAUTHENTICATED), CannedResponse(200, {"reviews": [single]})
+    )
     connector = GoogleConnector(caller, api_base=fake.url, token_url=fake.url + TOKEN)
 
     with pytest.raises(AuthFailed):
@@ -372,7 +379,7 @@ def test_a_token_refused_by_the_api_is_fetched_anew_on_the_next_call(
 
 
 def test_404_is_not_found(fake: FakeSource, connector: GoogleConnector, shared_dir: Path) -> None:
-    fake.answer("GET", REVIEWS, Answer(404, load(shared_dir, "error_404_method_not_found.json")))
+    fake.answer("GET", REVIEWS, CannedResponse(404, load(shared_dir, "error_404_method_not_found.json")))
 
     with pytest.raises(NotFound, match="NOT_FOUND"):
         pull(connector)
@@ -383,7 +390,10 @@ def test_429_with_a_short_retry_after_is_waited_out_once(
     fake: FakeSource, connector: GoogleConnector, sleeps: Sleeps, single: Review
 ) -> None:
     fake.answer(
-        "GET", REVIEWS, Answer(429, EXHAUSTED, {"Retry-After": "3"}), Answer(200, {"reviews": [single]})
+        "GET",
+        REVIEWS,
+        CannedResponse(429, EXHAUSTED, {"Retry-After": "3"}),
+        CannedResponse(200, {"reviews": [single]}),
     )
 
     assert len(pull(connector)) == 1
@@ -394,7 +404,7 @@ def test_429_with_a_short_retry_after_is_waited_out_once(
 def test_429_with_a_long_retry_after_raises_with_the_time_to_come_back(
     fake: FakeSource, connector: GoogleConnector, sleeps: Sleeps
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(429, EXHAUSTED, {"Retry-After": "600"}))
+    fake.answer("GET", REVIEWS, CannedResponse(429, EXHAUSTED, {"Retry-After": "600"}))
 
     with pytest.raises(RateLimited) as raised:
         pull(connector)
@@ -406,7 +416,7 @@ def test_429_with_a_long_retry_after_raises_with_the_time_to_come_back(
 def test_429_without_retry_after_backs_off_then_raises(
     fake: FakeSource, connector: GoogleConnector, sleeps: Sleeps
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(429, EXHAUSTED))
+    fake.answer("GET", REVIEWS, CannedResponse(429, EXHAUSTED))
 
     with pytest.raises(RateLimited) as raised:
         pull(connector)
@@ -419,7 +429,9 @@ def test_429_without_retry_after_backs_off_then_raises(
 def test_a_5xx_is_retried(
     fake: FakeSource, connector: GoogleConnector, sleeps: Sleeps, single: Review
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(503, "Service Unavailable"), Answer(200, {"reviews": [single]}))
+    fake.answer(
+        "GET", REVIEWS, CannedResponse(503, "Service Unavailable"), CannedResponse(200, {"reviews": [single]})
+    )
 
     assert len(pull(connector)) == 1
     assert len(sleeps) == 1 and len(fake.seen(REVIEWS)) == 2
@@ -428,7 +440,7 @@ def test_a_5xx_is_retried(
 def test_a_lasting_5xx_is_transient_after_the_retries(
     fake: FakeSource, connector: GoogleConnector, sleeps: Sleeps
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(500, {"error": {"code": 500, "status": "INTERNAL"}}))
+    fake.answer("GET", REVIEWS, CannedResponse(500, {"error": {"code": 500, "status": "INTERNAL"}}))
 
     with pytest.raises(Transient, match="HTTP 500"):
         pull(connector)
@@ -437,7 +449,9 @@ def test_a_lasting_5xx_is_transient_after_the_retries(
 
 def test_a_body_that_is_not_json_is_malformed(fake: FakeSource, connector: GoogleConnector) -> None:
     fake.answer(
-        "GET", REVIEWS, Answer(200, "<html><body>Sign in</body></html>", {"Content-Type": "text/html"})
+        "GET",
+        REVIEWS,
+        CannedResponse(200, "<html><body>Sign in</body></html>", {"Content-Type": "text/html"}),
     )
 
     with pytest.raises(Malformed, match="not JSON"):
@@ -460,7 +474,7 @@ SHAPES: dict[str, Callable[[Review], Any]] = {
 def test_bodies_not_of_the_documented_shape_are_malformed(
     fake: FakeSource, connector: GoogleConnector, single: Review, shape: str
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, SHAPES[shape](single)))
+    fake.answer("GET", REVIEWS, CannedResponse(200, SHAPES[shape](single)))
 
     with pytest.raises(Malformed):
         pull(connector)
@@ -474,8 +488,13 @@ def test_the_refresh_grant_is_posted_as_a_form_and_its_token_cached_until_shortl
 ) -> None:
     now = [NOW]
     caller = Caller(Urllib3Http(timeout_s=5), sleep=sleeps, clock=lambda: now[0])
-    fake.answer("POST", TOKEN, Answer(200, GRANTED), Answer(200, {**GRANTED, "access_token": "ya29.second"}))
-    fake.answer("GET", REVIEWS, Answer(200, {"reviews": [single]}))
+    fake.answer(
+        "POST",
+        TOKEN,
+        CannedResponse(200, GRANTED),
+        CannedResponse(200, {**GRANTED, "access_token": "ya29.second"}),
+    )
+    fake.answer("GET", REVIEWS, CannedResponse(200, {"reviews": [single]}))
     connector = GoogleConnector(caller, api_base=fake.url, token_url=fake.url + TOKEN)
 
     pull(connector)
@@ -502,8 +521,13 @@ def test_the_refresh_grant_is_posted_as_a_form_and_its_token_cached_until_shortl
 def test_each_client_and_refresh_token_has_its_own_access_token(
     fake: FakeSource, caller: Caller, single: Review
 ) -> None:
-    fake.answer("POST", TOKEN, Answer(200, GRANTED), Answer(200, {**GRANTED, "access_token": "ya29.other"}))
-    fake.answer("GET", REVIEWS, Answer(200, {"reviews": [single]}))
+    fake.answer(
+        "POST",
+        TOKEN,
+        CannedResponse(200, GRANTED),
+        CannedResponse(200, {**GRANTED, "access_token": "ya29.other"}),
+    )
+    fake.answer("GET", REVIEWS, CannedResponse(200, {"reviews": [single]}))
     connector = GoogleConnector(caller, api_base=fake.url, token_url=fake.url + TOKEN)
     other = Connection(
         "shop-2", "google", CONNECTION.settings, {**CREDENTIALS, "refresh_token": "1//0g-other"}
@@ -523,7 +547,7 @@ def test_each_client_and_refresh_token_has_its_own_access_token(
 
 def test_a_revoked_refresh_token_is_auth_failed(fake: FakeSource, caller: Caller) -> None:
     revoked = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
-    fake.answer("POST", TOKEN, Answer(400, revoked))
+    fake.answer("POST", TOKEN, CannedResponse(400, revoked))
     connector = GoogleConnector(caller, api_base=fake.url, token_url=fake.url + TOKEN)
 
     with pytest.raises(AuthFailed, match="invalid_grant"):
@@ -532,7 +556,7 @@ def test_a_revoked_refresh_token_is_auth_failed(fake: FakeSource, caller: Caller
 
 
 def test_a_token_answer_without_access_token_is_malformed(fake: FakeSource, caller: Caller) -> None:
-    fake.answer("POST", TOKEN, Answer(200, {"token_type": "Bearer"}))
+    fake.answer("POST", TOKEN, CannedResponse(200, {"token_type": "Bearer"}))
     connector = GoogleConnector(caller, api_base=fake.url, token_url=fake.url + TOKEN)
 
     with pytest.raises(Malformed, match="access_token"):
@@ -572,7 +596,7 @@ def test_reply_puts_the_comment_on_the_review(
 ) -> None:
     path = f"{REVIEWS}/{single['reviewId']}/reply"
     fake.answer(
-        "PUT", path, Answer(200, {"comment": "Danke, Chad! 🙌", "updateTime": "2026-11-22T12:00:00Z"})
+        "PUT", path, CannedResponse(200, {"comment": "Danke, Chad! 🙌", "updateTime": "2026-11-22T12:00:00Z"})
     )
 
     connector.reply(CONNECTION, stored(to_item(single)), "Danke, Chad! 🙌")
@@ -596,7 +620,7 @@ def test_check_reports_the_location_its_count_and_average(
     fake: FakeSource, connector: GoogleConnector, single: Review
 ) -> None:
     body = {"reviews": [single], "averageRating": 4.6, "totalReviewCount": 123, "nextPageToken": "x"}
-    fake.answer("GET", REVIEWS, Answer(200, body))
+    fake.answer("GET", REVIEWS, CannedResponse(200, body))
 
     assert connector.check(CONNECTION) == f"google: location {LOCATION}, 123 reviews, average 4.6"
     [request] = fake.seen(REVIEWS)
@@ -605,6 +629,6 @@ def test_check_reports_the_location_its_count_and_average(
 
 
 def test_check_of_a_location_without_reviews(fake: FakeSource, connector: GoogleConnector) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, {}))
+    fake.answer("GET", REVIEWS, CannedResponse(200, {}))
 
     assert connector.check(CONNECTION) == f"google: location {LOCATION}, 0 reviews"

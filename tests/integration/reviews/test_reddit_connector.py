@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cxloop.local.fake_source import Answer, FakeSource, Seen
+from cxloop.local.fake_source import CannedResponse, FakeSource, Seen
 from services.reviews.connectors.limits import Caller
 from services.reviews.connectors.reddit import RedditConnector
 from services.reviews.domain.errors import (
@@ -71,8 +71,8 @@ def listing(children: list[dict[str, Any]], after: str | None = None) -> dict[st
     }
 
 
-def token(value: str = "tok-1", expires_in: int = 86400) -> Answer:
-    return Answer(
+def token(value: str = "tok-1", expires_in: int = 86400) -> CannedResponse:
+    return CannedResponse(
         200, {"access_token": value, "token_type": "bearer", "expires_in": expires_in, "scope": "*"}
     )
 
@@ -80,8 +80,8 @@ def token(value: str = "tok-1", expires_in: int = 86400) -> Answer:
 def pages(fake: FakeSource, by_after: dict[str | None, dict[str, Any]], path: str = "/search") -> None:
     """Serve one listing per ``after`` cursor (None: the first page)."""
 
-    def route(seen: Seen) -> Answer:
-        return Answer(200, by_after[seen.param("after")])
+    def route(seen: Seen) -> CannedResponse:
+        return CannedResponse(200, by_after[seen.param("after")])
 
     fake.route("GET", path, route)
 
@@ -111,7 +111,7 @@ def test_maps_the_recorded_search_listing(
     fake: FakeSource, reddit: RedditConnector, shared_dir: Path
 ) -> None:
     body = json.loads((shared_dir / "fixtures/reviews/reddit/search_listing_r_all.json").read_text("utf-8"))
-    fake.answer("GET", "/search", Answer(200, body))
+    fake.answer("GET", "/search", CannedResponse(200, body))
 
     items = pull(reddit)
 
@@ -136,7 +136,7 @@ def test_maps_the_recorded_search_listing(
 def test_search_request_carries_the_query_the_token_and_the_user_agent(
     fake: FakeSource, reddit: RedditConnector
 ) -> None:
-    fake.answer("GET", "/search", Answer(200, listing([post("a", hours_ago(1))])))
+    fake.answer("GET", "/search", CannedResponse(200, listing([post("a", hours_ago(1))])))
 
     pull(reddit)
 
@@ -158,7 +158,7 @@ def test_link_posts_deleted_authors_and_over_18_posts(fake: FakeSource, reddit: 
         post("gone", hours_ago(2), selftext="acme shoes fell apart", author="[deleted]"),
         post("nsfw", hours_ago(3), selftext="acme shoes", over_18=True),
     ]
-    fake.answer("GET", "/search", Answer(200, listing(children)))
+    fake.answer("GET", "/search", CannedResponse(200, listing(children)))
 
     link, gone, nsfw = pull(reddit)
 
@@ -174,13 +174,13 @@ def test_link_posts_deleted_authors_and_over_18_posts(fake: FakeSource, reddit: 
 def test_children_that_are_not_posts_are_skipped(fake: FakeSource, reddit: RedditConnector) -> None:
     comment = {"kind": "t1", "data": {"name": "t1_x", "body": "acme shoes rock", "link_id": "t3_a"}}
     more = {"kind": "more", "data": {"count": 3, "children": ["abc"]}}
-    fake.answer("GET", "/search", Answer(200, listing([comment, post("a", hours_ago(1)), more])))
+    fake.answer("GET", "/search", CannedResponse(200, listing([comment, post("a", hours_ago(1)), more])))
 
     assert names(pull(reddit)) == ["t3_a"]
 
 
 def test_subreddit_searches_restrict_to_it(fake: FakeSource, reddit: RedditConnector) -> None:
-    fake.answer("GET", "/r/Sneakers/search", Answer(200, listing([post("a", hours_ago(1))])))
+    fake.answer("GET", "/r/Sneakers/search", CannedResponse(200, listing([post("a", hours_ago(1))])))
     shop = Connection("shop-1", "reddit", {"query": QUERY, "subreddit": "r/Sneakers"}, SHOP.credentials)
 
     assert names(list(reddit.pull(shop, None, 10))) == ["t3_a"]
@@ -244,7 +244,7 @@ def test_pages_the_recorded_new_listing(fake: FakeSource, reddit: RedditConnecto
 
 
 def test_an_empty_listing_ends_the_pull(fake: FakeSource, reddit: RedditConnector) -> None:
-    fake.answer("GET", "/search", Answer(200, listing([], after=None)))
+    fake.answer("GET", "/search", CannedResponse(200, listing([], after=None)))
 
     assert pull(reddit) == []
     assert len(fake.seen("/search")) == 1
@@ -298,8 +298,10 @@ def test_an_edited_selftext_changes_the_fingerprint(fake: FakeSource, reddit: Re
     fake.answer(
         "GET",
         "/search",
-        Answer(200, listing([post("a", hours_ago(1), selftext="acme shoes are fine")])),
-        Answer(200, listing([post("a", hours_ago(1), selftext="acme shoes fell apart", edited=1.79e9)])),
+        CannedResponse(200, listing([post("a", hours_ago(1), selftext="acme shoes are fine")])),
+        CannedResponse(
+            200, listing([post("a", hours_ago(1), selftext="acme shoes fell apart", edited=1.79e9)])
+        ),
     )
 
     (before,) = pull(reddit)
@@ -316,12 +318,14 @@ def test_an_edited_selftext_changes_the_fingerprint(fake: FakeSource, reddit: Re
 @pytest.mark.parametrize(
     "answer",
     [
-        Answer(401, {"message": "Unauthorized", "error": 401}),
-        Answer(403, {"message": "Forbidden", "error": 403}),  # the recorded 403 body
+        CannedResponse(401, {"message": "Unauthorized", "error": 401}),
+        CannedResponse(403, {"message": "Forbidden", "error": 403}),  # the recorded 403 body
     ],
     ids=["401", "403"],
 )
-def test_refused_search_is_auth_failed(fake: FakeSource, reddit: RedditConnector, answer: Answer) -> None:
+def test_refused_search_is_auth_failed(
+    fake: FakeSource, reddit: RedditConnector, answer: CannedResponse
+) -> None:
     fake.answer("GET", "/search", answer)
 
     with pytest.raises(AuthFailed) as raised:
@@ -333,10 +337,13 @@ def test_refused_search_is_auth_failed(fake: FakeSource, reddit: RedditConnector
 
 @pytest.mark.parametrize(
     "answer",
-    [Answer(401, {"message": "Unauthorized", "error": 401}), Answer(200, {"error": "invalid_grant"})],
+    [
+        CannedResponse(401, {"message": "Unauthorized", "error": 401}),
+        CannedResponse(200, {"error": "invalid_grant"}),
+    ],
     ids=["401", "error-in-200"],
 )
-def test_refused_token_is_auth_failed(fake: FakeSource, caller: Caller, answer: Answer) -> None:
+def test_refused_token_is_auth_failed(fake: FakeSource, caller: Caller, answer: CannedResponse) -> None:
     fake.answer("POST", TOKEN_PATH, answer)
     reddit = RedditConnector(caller, api_base=fake.url, token_url=fake.url + TOKEN_PATH, user_agent=UA)
 
@@ -352,8 +359,8 @@ def test_429_with_retry_after_waits_in_place(
     fake.answer(
         "GET",
         "/search",
-        Answer(429, {"message": "Too Many Requests", "error": 429}, {"Retry-After": "2"}),
-        Answer(200, listing([post("a", hours_ago(1))])),
+        CannedResponse(429, {"message": "Too Many Requests", "error": 429}, {"Retry-After": "2"}),
+        CannedResponse(200, listing([post("a", hours_ago(1))])),
     )
 
     assert names(pull(reddit)) == ["t3_a"]
@@ -367,8 +374,8 @@ def test_429_with_only_the_reset_header_waits_for_the_reset(
     fake.answer(
         "GET",
         "/search",
-        Answer(429, {"error": 429}, headers),
-        Answer(200, listing([post("a", hours_ago(1))])),
+        CannedResponse(429, {"error": 429}, headers),
+        CannedResponse(200, listing([post("a", hours_ago(1))])),
     )
 
     assert names(pull(reddit)) == ["t3_a"]
@@ -378,7 +385,7 @@ def test_429_with_only_the_reset_header_waits_for_the_reset(
 def test_a_long_429_is_rate_limited_without_sleeping(
     fake: FakeSource, reddit: RedditConnector, sleeps: list[float]
 ) -> None:
-    fake.answer("GET", "/search", Answer(429, {"error": 429}, {"Retry-After": "600"}))
+    fake.answer("GET", "/search", CannedResponse(429, {"error": 429}, {"Retry-After": "600"}))
 
     with pytest.raises(RateLimited) as raised:
         pull(reddit)
@@ -392,7 +399,9 @@ def test_a_used_up_limit_stops_the_next_call_before_it_is_sent(
     fake: FakeSource, reddit: RedditConnector
 ) -> None:
     used_up = {"X-Ratelimit-Used": "600", "X-Ratelimit-Remaining": "0.0", "X-Ratelimit-Reset": "300"}
-    fake.answer("GET", "/search", Answer(200, listing([post("a", hours_ago(1))], after="t3_a"), used_up))
+    fake.answer(
+        "GET", "/search", CannedResponse(200, listing([post("a", hours_ago(1))], after="t3_a"), used_up)
+    )
 
     got: list[SourceItem] = []
     with pytest.raises(RateLimited) as raised:
@@ -409,7 +418,7 @@ def test_a_used_up_limit_stops_the_next_call_before_it_is_sent(
 def test_5xx_is_transient_after_the_retries(
     fake: FakeSource, reddit: RedditConnector, caller: Caller, sleeps: list[float]
 ) -> None:
-    fake.answer("GET", "/search", Answer(503, "<html>upstream overloaded</html>"))
+    fake.answer("GET", "/search", CannedResponse(503, "<html>upstream overloaded</html>"))
 
     with pytest.raises(Transient) as raised:
         pull(reddit)
@@ -422,7 +431,12 @@ def test_5xx_is_transient_after_the_retries(
 def test_a_5xx_then_a_good_page_recovers(
     fake: FakeSource, reddit: RedditConnector, sleeps: list[float]
 ) -> None:
-    fake.answer("GET", "/search", Answer(502, "bad gateway"), Answer(200, listing([post("a", hours_ago(1))])))
+    fake.answer(
+        "GET",
+        "/search",
+        CannedResponse(502, "bad gateway"),
+        CannedResponse(200, listing([post("a", hours_ago(1))])),
+    )
 
     assert names(pull(reddit)) == ["t3_a"]
     assert len(sleeps) == 1
@@ -441,7 +455,7 @@ def test_a_5xx_then_a_good_page_recovers(
 def test_a_malformed_answer_is_malformed(
     fake: FakeSource, reddit: RedditConnector, body: object, named: str
 ) -> None:
-    fake.answer("GET", "/search", Answer(200, body))
+    fake.answer("GET", "/search", CannedResponse(200, body))
 
     with pytest.raises(Malformed, match=named):
         pull(reddit)
@@ -453,7 +467,7 @@ def test_a_malformed_answer_is_malformed(
 def test_token_call_uses_basic_auth_the_form_and_the_user_agent(
     fake: FakeSource, reddit: RedditConnector
 ) -> None:
-    fake.answer("GET", "/search", Answer(200, listing([])))
+    fake.answer("GET", "/search", CannedResponse(200, listing([])))
 
     pull(reddit)
 
@@ -467,7 +481,7 @@ def test_token_call_uses_basic_auth_the_form_and_the_user_agent(
 
 def test_token_is_cached_until_it_expires(fake: FakeSource, caller: Caller) -> None:
     fake.answer("POST", TOKEN_PATH, token("tok-1", expires_in=3600), token("tok-2", expires_in=3600))
-    fake.answer("GET", "/search", Answer(200, listing([])))
+    fake.answer("GET", "/search", CannedResponse(200, listing([])))
     reddit = RedditConnector(caller, api_base=fake.url, token_url=fake.url + TOKEN_PATH, user_agent=UA)
 
     pull(reddit)
@@ -489,9 +503,9 @@ def test_a_cached_token_refused_is_renewed_once(fake: FakeSource, caller: Caller
     fake.answer(
         "GET",
         "/search",
-        Answer(200, listing([])),
-        Answer(401, {"message": "Unauthorized", "error": 401}),
-        Answer(200, listing([post("a", hours_ago(1))])),
+        CannedResponse(200, listing([])),
+        CannedResponse(401, {"message": "Unauthorized", "error": 401}),
+        CannedResponse(200, listing([post("a", hours_ago(1))])),
     )
     reddit = RedditConnector(caller, api_base=fake.url, token_url=fake.url + TOKEN_PATH, user_agent=UA)
 
@@ -506,7 +520,7 @@ def test_a_cached_token_refused_is_renewed_once(fake: FakeSource, caller: Caller
 
 
 def test_token_without_access_token_is_malformed(fake: FakeSource, caller: Caller) -> None:
-    fake.answer("POST", TOKEN_PATH, Answer(200, {"token_type": "bearer", "expires_in": 86400}))
+    fake.answer("POST", TOKEN_PATH, CannedResponse(200, {"token_type": "bearer", "expires_in": 86400}))
     reddit = RedditConnector(caller, api_base=fake.url, token_url=fake.url + TOKEN_PATH, user_agent=UA)
 
     with pytest.raises(Malformed, match="access_token"):
@@ -530,7 +544,9 @@ def test_reply_is_unsupported_and_calls_nothing(fake: FakeSource, reddit: Reddit
 
 def test_check_is_one_search_for_one_post(fake: FakeSource, reddit: RedditConnector) -> None:
     fake.answer(
-        "GET", "/search", Answer(200, listing([post("a", datetime(2026, 11, 20, 9, tzinfo=UTC))], "t3_a"))
+        "GET",
+        "/search",
+        CannedResponse(200, listing([post("a", datetime(2026, 11, 20, 9, tzinfo=UTC))], "t3_a")),
     )
 
     line = reddit.check(SHOP)
@@ -542,6 +558,6 @@ def test_check_is_one_search_for_one_post(fake: FakeSource, reddit: RedditConnec
 
 
 def test_check_says_when_nothing_matches_yet(fake: FakeSource, reddit: RedditConnector) -> None:
-    fake.answer("GET", "/search", Answer(200, listing([])))
+    fake.answer("GET", "/search", CannedResponse(200, listing([])))
 
     assert "no post" in reddit.check(SHOP)

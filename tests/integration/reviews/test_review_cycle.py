@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cxloop.cli import main
-from cxloop.local.fake_source import Answer, FakeSource
+from cxloop.local.fake_source import CannedResponse, FakeSource
 from cxloop.local.pump import Pump, scheduled_event
 from cxloop.local.runtime import Functions
 from services.reviews import bootstrap as reviews_bootstrap
@@ -80,7 +80,7 @@ def test_pull_store_score_and_show(
     cycle: tuple[Stack, FakeSource], capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack, fake = cycle
-    fake.answer("GET", YELP_PATH, Answer(200, yelp_body(
+    fake.answer("GET", YELP_PATH, CannedResponse(200, yelp_body(
         ("y1", "The shoes fell apart after a week and support never answered...", 1),
         ("y2", "Lovely shoes, fast delivery...", 5),
     )))  # fmt: skip
@@ -119,9 +119,13 @@ def test_a_broken_source_is_recorded_and_other_shops_are_untouched(
 ) -> None:
     stack, fake = cycle
     fake.answer(
-        "GET", YELP_PATH, Answer(401, {"error": {"code": "UNAUTHORIZED_ACCESS_TOKEN", "description": "x"}})
+        "GET",
+        YELP_PATH,
+        CannedResponse(401, {"error": {"code": "UNAUTHORIZED_ACCESS_TOKEN", "description": "x"}}),
     )
-    fake.answer("GET", "/v3/businesses/beta/reviews", Answer(200, yelp_body(("b1", "Great value...", 5))))
+    fake.answer(
+        "GET", "/v3/businesses/beta/reviews", CannedResponse(200, yelp_body(("b1", "Great value...", 5)))
+    )
     assert main(["reviews", "connect", "yelp", "--shop", SHOP_A.shop_id, "--set", "business=acme-shoes",
                  "--secret", "api_key=wrong"]) == 1  # fmt: skip
     assert "check failed (auth)" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from cxloop.local.fake_source import Answer, FakeSource, Seen
+from cxloop.local.fake_source import CannedResponse, FakeSource, Seen
 from services.reviews.connectors.limits import Caller
 from services.reviews.connectors.trustpilot import OAUTH_PATH, TrustpilotConnector, parse_webhook
 from services.reviews.domain.errors import (
@@ -69,8 +69,8 @@ def review(n: int, **over: Any) -> dict[str, Any]:
 
 
 def serve_pages(fake: FakeSource, pages: dict[int, list[dict[str, Any]]]) -> None:
-    def answer(seen: Seen) -> Answer:
-        return Answer(200, {"reviews": pages.get(int(seen.param("page") or 0), []), "links": []})
+    def answer(seen: Seen) -> CannedResponse:
+        return CannedResponse(200, {"reviews": pages.get(int(seen.param("page") or 0), []), "links": []})
 
     fake.route("GET", LIST, answer)
 
@@ -176,8 +176,12 @@ def test_a_review_on_two_pages_is_yielded_once(fake: FakeSource, caller: Caller)
 
 
 def test_a_source_that_repeats_its_page_does_not_loop(fake: FakeSource, caller: Caller) -> None:
-    def same_page(seen: Seen) -> Answer:  # the page parameter ignored; empty after 5 calls, not to hang
-        return Answer(200, {"reviews": [review(n) for n in range(100)] if len(fake.seen(LIST)) <= 5 else []})
+    def same_page(
+        seen: Seen,
+    ) -> CannedResponse:  # the page parameter ignored; empty after 5 calls, not to hang
+        return CannedResponse(
+            200, {"reviews": [review(n) for n in range(100)] if len(fake.seen(LIST)) <= 5 else []}
+        )
 
     fake.route("GET", LIST, same_page)
     assert len(list(connector(fake, caller).pull(READER, None, 10_000))) == 100
@@ -200,7 +204,7 @@ def test_an_edit_between_two_pulls_changes_the_fingerprint(fake: FakeSource, cal
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_auth_failures(fake: FakeSource, caller: Caller, status: int) -> None:
-    fake.answer("GET", LIST, Answer(status, {"fault": {"faultstring": "Invalid ApiKey"}}))
+    fake.answer("GET", LIST, CannedResponse(status, {"fault": {"faultstring": "Invalid ApiKey"}}))
     with pytest.raises(AuthFailed) as caught:
         list(connector(fake, caller).pull(READER, None, 50))
     assert caught.value.status == status
@@ -208,7 +212,7 @@ def test_auth_failures(fake: FakeSource, caller: Caller, status: int) -> None:
 
 
 def test_an_unknown_business_unit_is_not_found(fake: FakeSource, caller: Caller) -> None:
-    fake.answer("GET", LIST, Answer(404, {"message": "Not found"}))
+    fake.answer("GET", LIST, CannedResponse(404, {"message": "Not found"}))
     with pytest.raises(NotFound):
         list(connector(fake, caller).pull(READER, None, 50))
 
@@ -230,20 +234,25 @@ def test_a_bad_connection_fails_before_any_call(
 
 
 def test_429_with_retry_after_waits_that_long(fake: FakeSource, caller: Caller, sleeps: Sleeps) -> None:
-    fake.answer("GET", LIST, Answer(429, {}, {"Retry-After": "7"}), Answer(200, {"reviews": [review(0)]}))
+    fake.answer(
+        "GET",
+        LIST,
+        CannedResponse(429, {}, {"Retry-After": "7"}),
+        CannedResponse(200, {"reviews": [review(0)]}),
+    )
     assert len(list(connector(fake, caller).pull(READER, None, 50))) == 1
     assert sleeps == [7.0]
 
 
 def test_429_without_retry_after_backs_off(fake: FakeSource, caller: Caller, sleeps: Sleeps) -> None:
-    fake.answer("GET", LIST, Answer(429, {}), Answer(200, {"reviews": [review(0)]}))
+    fake.answer("GET", LIST, CannedResponse(429, {}), CannedResponse(200, {"reviews": [review(0)]}))
     assert len(list(connector(fake, caller).pull(READER, None, 50))) == 1
     assert len(sleeps) == 1
     assert 0.0 <= sleeps[0] <= 1.0  # full jitter under the first step
 
 
 def test_429_beyond_the_wait_raises_rate_limited(fake: FakeSource, caller: Caller, sleeps: Sleeps) -> None:
-    fake.answer("GET", LIST, Answer(429, {}, {"Retry-After": "600"}))
+    fake.answer("GET", LIST, CannedResponse(429, {}, {"Retry-After": "600"}))
     with pytest.raises(RateLimited) as caught:
         list(connector(fake, caller).pull(READER, None, 50))
     assert caught.value.retry_at == datetime(2026, 11, 22, 12, 10, tzinfo=UTC)
@@ -251,7 +260,7 @@ def test_429_beyond_the_wait_raises_rate_limited(fake: FakeSource, caller: Calle
 
 
 def test_5xx_is_retried_then_transient(fake: FakeSource, caller: Caller, sleeps: Sleeps) -> None:
-    fake.answer("GET", LIST, Answer(503, "upstream down"))
+    fake.answer("GET", LIST, CannedResponse(503, "upstream down"))
     with pytest.raises(Transient):
         list(connector(fake, caller).pull(READER, None, 50))
     assert len(fake.seen(LIST)) == 4
@@ -259,7 +268,7 @@ def test_5xx_is_retried_then_transient(fake: FakeSource, caller: Caller, sleeps:
 
 
 def test_5xx_then_a_page(fake: FakeSource, caller: Caller, sleeps: Sleeps) -> None:
-    fake.answer("GET", LIST, Answer(502, ""), Answer(200, {"reviews": [review(0)]}))
+    fake.answer("GET", LIST, CannedResponse(502, ""), CannedResponse(200, {"reviews": [review(0)]}))
     assert [i.source_id for i in connector(fake, caller).pull(READER, None, 50)] == ["r0"]
     assert len(sleeps) == 1
 
@@ -274,7 +283,7 @@ def test_5xx_then_a_page(fake: FakeSource, caller: Caller, sleeps: Sleeps) -> No
     ],
 )
 def test_malformed_bodies(fake: FakeSource, caller: Caller, body: Any) -> None:
-    fake.answer("GET", LIST, Answer(200, body))
+    fake.answer("GET", LIST, CannedResponse(200, body))
     with pytest.raises(Malformed):
         list(connector(fake, caller).pull(READER, None, 50))
 
@@ -291,8 +300,8 @@ def test_check_reads_one_review(fake: FakeSource, caller: Caller) -> None:
 # --- reply and the OAuth token --------------------------------------------------------------------
 
 
-def token_answer(token: str) -> Answer:
-    return Answer(200, {"access_token": token, "refresh_token": "r", "expires_in": "359999"})
+def token_answer(token: str) -> CannedResponse:
+    return CannedResponse(200, {"access_token": token, "refresh_token": "r", "expires_in": "359999"})
 
 
 REPLY = "/v1/private/reviews/r1/reply"
@@ -300,7 +309,7 @@ REPLY = "/v1/private/reviews/r1/reply"
 
 def test_reply_gets_a_token_then_posts_the_message(fake: FakeSource, caller: Caller) -> None:
     fake.answer("POST", OAUTH_PATH, token_answer("tok-1"))
-    fake.answer("POST", REPLY, Answer(201))
+    fake.answer("POST", REPLY, CannedResponse(201))
     connector(fake, caller).reply(
         REPLIER, stored(SourceItem(source=Source.TRUSTPILOT, source_id="r1")), "Merci"
     )
@@ -322,7 +331,7 @@ def test_reply_gets_a_token_then_posts_the_message(fake: FakeSource, caller: Cal
 
 def test_the_token_is_cached_until_it_expires(fake: FakeSource, caller: Caller) -> None:
     fake.answer("POST", OAUTH_PATH, token_answer("tok-1"), token_answer("tok-2"))
-    fake.answer("POST", REPLY, Answer(201))
+    fake.answer("POST", REPLY, CannedResponse(201))
     tp = connector(fake, caller)
     item = stored(SourceItem(source=Source.TRUSTPILOT, source_id="r1"))
     start = caller.clock()
@@ -338,7 +347,7 @@ def test_the_token_is_cached_until_it_expires(fake: FakeSource, caller: Caller) 
 
 def test_a_revoked_cached_token_is_replaced_once(fake: FakeSource, caller: Caller) -> None:
     fake.answer("POST", OAUTH_PATH, token_answer("tok-1"), token_answer("tok-2"))
-    fake.answer("POST", REPLY, Answer(201), Answer(401), Answer(201))
+    fake.answer("POST", REPLY, CannedResponse(201), CannedResponse(401), CannedResponse(201))
     tp = connector(fake, caller)
     item = stored(SourceItem(source=Source.TRUSTPILOT, source_id="r1"))
     tp.reply(REPLIER, item, "one")
@@ -352,7 +361,7 @@ def test_a_revoked_cached_token_is_replaced_once(fake: FakeSource, caller: Calle
 
 def test_a_refused_fresh_token_is_not_retried(fake: FakeSource, caller: Caller) -> None:
     fake.answer("POST", OAUTH_PATH, token_answer("tok-1"))
-    fake.answer("POST", REPLY, Answer(403, {"message": "Forbidden"}))
+    fake.answer("POST", REPLY, CannedResponse(403, {"message": "Forbidden"}))
     with pytest.raises(AuthFailed):
         connector(fake, caller).reply(
             REPLIER, stored(SourceItem(source=Source.TRUSTPILOT, source_id="r1")), "x"
@@ -361,7 +370,7 @@ def test_a_refused_fresh_token_is_not_retried(fake: FakeSource, caller: Caller) 
 
 
 def test_a_wrong_password_is_auth_failed(fake: FakeSource, caller: Caller) -> None:
-    fake.answer("POST", OAUTH_PATH, Answer(401, {"fault": "invalid_grant"}))
+    fake.answer("POST", OAUTH_PATH, CannedResponse(401, {"fault": "invalid_grant"}))
     with pytest.raises(AuthFailed):
         connector(fake, caller).reply(
             REPLIER, stored(SourceItem(source=Source.TRUSTPILOT, source_id="r1")), "x"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cxloop.local.fake_source import Answer, FakeSource
+from cxloop.local.fake_source import CannedResponse, FakeSource
 from services.reviews.connectors.limits import Caller
 from services.reviews.connectors.yelp import YelpConnector, to_item
 from services.reviews.domain.errors import (
@@ -56,7 +56,7 @@ def pull(connector: YelpConnector, since: datetime | None = None, max_items: int
 def test_the_recorded_excerpts_map_field_by_field(
     fake: FakeSource, connector: YelpConnector, body: dict[str, Any]
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, body))
+    fake.answer("GET", REVIEWS, CannedResponse(200, body))
 
     items = pull(connector)
 
@@ -86,28 +86,28 @@ def test_excerpts_come_out_newest_first_whatever_yelps_order(
     fake: FakeSource, connector: YelpConnector, body: dict[str, Any]
 ) -> None:
     newest, middle, oldest = body["reviews"]
-    fake.answer("GET", REVIEWS, Answer(200, {**body, "reviews": [middle, oldest, newest]}))
+    fake.answer("GET", REVIEWS, CannedResponse(200, {**body, "reviews": [middle, oldest, newest]}))
 
     assert [item.source_id for item in pull(connector)] == [newest["id"], middle["id"], oldest["id"]]
 
 
 def test_an_alias_is_accepted_as_the_business(fake: FakeSource, caller: Caller, body: dict[str, Any]) -> None:
     alias = "brendas-french-soul-food-san-francisco"
-    fake.answer("GET", f"/v3/businesses/{alias}/reviews", Answer(200, body))
+    fake.answer("GET", f"/v3/businesses/{alias}/reviews", CannedResponse(200, body))
     connection = Connection("shop-1", "yelp", {"business": alias}, CONNECTION.credentials)
 
     assert len(list(YelpConnector(caller, api_base=fake.url).pull(connection, None, 50))) == 3
 
 
 def test_a_business_without_reviews_yields_nothing(fake: FakeSource, connector: YelpConnector) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, {"reviews": [], "total": 0, "possible_languages": []}))
+    fake.answer("GET", REVIEWS, CannedResponse(200, {"reviews": [], "total": 0, "possible_languages": []}))
 
     assert pull(connector) == []
     assert len(fake.seen(REVIEWS)) == 1
 
 
 def test_the_pull_stops_at_since(fake: FakeSource, connector: YelpConnector, body: dict[str, Any]) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, body))
+    fake.answer("GET", REVIEWS, CannedResponse(200, body))
 
     items = pull(connector, since=datetime(2018, 6, 20, 2, 19, 50, tzinfo=UTC))  # the second one's time
 
@@ -119,7 +119,7 @@ def test_the_pull_stops_at_since(fake: FakeSource, connector: YelpConnector, bod
 def test_max_items_bounds_the_pull(
     fake: FakeSource, connector: YelpConnector, body: dict[str, Any], max_items: int
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, body))
+    fake.answer("GET", REVIEWS, CannedResponse(200, body))
 
     items = pull(connector, max_items=max_items)
 
@@ -130,7 +130,9 @@ def test_the_same_excerpt_twice_is_yielded_once(
     fake: FakeSource, connector: YelpConnector, body: dict[str, Any]
 ) -> None:
     reviews = body["reviews"]
-    fake.answer("GET", REVIEWS, Answer(200, {**body, "reviews": [reviews[0], reviews[1], reviews[0]]}))
+    fake.answer(
+        "GET", REVIEWS, CannedResponse(200, {**body, "reviews": [reviews[0], reviews[1], reviews[0]]})
+    )
 
     assert [item.source_id for item in pull(connector)] == [reviews[0]["id"], reviews[1]["id"]]
 
@@ -141,7 +143,10 @@ def test_an_edited_excerpt_between_two_pulls_has_a_new_fingerprint(
     edited = {**body["reviews"][0], "text": "Update: the fried chicken is still great but...", "rating": 4}
     edited["time_created"] = "2018-07-02 09:00:00"
     fake.answer(
-        "GET", REVIEWS, Answer(200, body), Answer(200, {**body, "reviews": [edited, *body["reviews"][1:]]})
+        "GET",
+        REVIEWS,
+        CannedResponse(200, body),
+        CannedResponse(200, {**body, "reviews": [edited, *body["reviews"][1:]]}),
     )
     before = pull(connector)[0]
 
@@ -173,7 +178,7 @@ def test_errors_carry_yelps_code_and_description(
     error: type[Exception],
 ) -> None:
     envelope = load(shared_dir, fixture)
-    fake.answer("GET", REVIEWS, Answer(status, envelope))
+    fake.answer("GET", REVIEWS, CannedResponse(status, envelope))
 
     with pytest.raises(error) as raised:
         pull(connector)
@@ -186,7 +191,7 @@ def test_errors_carry_yelps_code_and_description(
 def test_an_error_body_that_is_not_the_envelope_is_kept_as_is(
     fake: FakeSource, connector: YelpConnector
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(401, "Unauthorized"))
+    fake.answer("GET", REVIEWS, CannedResponse(401, "Unauthorized"))
 
     with pytest.raises(AuthFailed, match="HTTP 401 Unauthorized"):
         pull(connector)
@@ -195,7 +200,7 @@ def test_an_error_body_that_is_not_the_envelope_is_kept_as_is(
 def test_429_with_a_short_retry_after_is_waited_out_once(
     fake: FakeSource, connector: YelpConnector, sleeps: Sleeps, body: dict[str, Any]
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(429, LIMITED, {"Retry-After": "1"}), Answer(200, body))
+    fake.answer("GET", REVIEWS, CannedResponse(429, LIMITED, {"Retry-After": "1"}), CannedResponse(200, body))
 
     assert len(pull(connector)) == 3
     assert sleeps == [1.0] and len(fake.seen(REVIEWS)) == 2
@@ -206,7 +211,7 @@ def test_429_at_the_daily_cap_raises_with_yelps_reset_time(
 ) -> None:
     reset = NOW + timedelta(hours=7)
     envelope = {"error": {"code": "ACCESS_LIMIT_REACHED", "description": "You've reached the access limit."}}
-    fake.answer("GET", REVIEWS, Answer(429, envelope, {"RateLimit-ResetTime": reset.isoformat()}))
+    fake.answer("GET", REVIEWS, CannedResponse(429, envelope, {"RateLimit-ResetTime": reset.isoformat()}))
 
     with pytest.raises(RateLimited, match="ACCESS_LIMIT_REACHED: You've reached") as raised:
         pull(connector)
@@ -218,7 +223,7 @@ def test_429_at_the_daily_cap_raises_with_yelps_reset_time(
 def test_429_without_retry_after_backs_off_then_raises(
     fake: FakeSource, connector: YelpConnector, sleeps: Sleeps
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(429, LIMITED))
+    fake.answer("GET", REVIEWS, CannedResponse(429, LIMITED))
 
     with pytest.raises(RateLimited, match="TOO_MANY_REQUESTS_PER_SECOND") as raised:
         pull(connector)
@@ -235,7 +240,7 @@ def test_a_200_that_spends_the_last_call_stops_the_next_before_it_is_made(
         "RateLimit-Remaining": "0",
         "RateLimit-ResetTime": "2026-11-23T00:00:00Z",
     }
-    fake.answer("GET", REVIEWS, Answer(200, body, headers))
+    fake.answer("GET", REVIEWS, CannedResponse(200, body, headers))
 
     assert len(pull(connector)) == 3
     with pytest.raises(RateLimited) as raised:
@@ -246,7 +251,7 @@ def test_a_200_that_spends_the_last_call_stops_the_next_before_it_is_made(
 
 
 def test_a_5xx_is_retried_then_transient(fake: FakeSource, connector: YelpConnector, sleeps: Sleeps) -> None:
-    fake.answer("GET", REVIEWS, Answer(502, "<html>Bad Gateway</html>"))
+    fake.answer("GET", REVIEWS, CannedResponse(502, "<html>Bad Gateway</html>"))
 
     with pytest.raises(Transient, match="HTTP 502"):
         pull(connector)
@@ -256,15 +261,17 @@ def test_a_5xx_is_retried_then_transient(fake: FakeSource, connector: YelpConnec
 def test_a_5xx_once_is_retried_to_success(
     fake: FakeSource, connector: YelpConnector, sleeps: Sleeps, body: dict[str, Any]
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(500, {"error": {"code": "INTERNAL_ERROR", "description": "Oops."}}))
-    fake.answer("GET", REVIEWS, Answer(200, body))
+    fake.answer(
+        "GET", REVIEWS, CannedResponse(500, {"error": {"code": "INTERNAL_ERROR", "description": "Oops."}})
+    )
+    fake.answer("GET", REVIEWS, CannedResponse(200, body))
 
     assert len(pull(connector)) == 3
     assert len(sleeps) == 1
 
 
 def test_a_body_that_is_not_json_is_malformed(fake: FakeSource, connector: YelpConnector) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, b"{'reviews': ["))
+    fake.answer("GET", REVIEWS, CannedResponse(200, b"{'reviews': ["))
 
     with pytest.raises(Malformed, match="not JSON"):
         pull(connector)
@@ -284,7 +291,7 @@ def test_a_body_that_is_not_json_is_malformed(fake: FakeSource, connector: YelpC
 def test_bodies_not_of_the_documented_shape_are_malformed(
     fake: FakeSource, connector: YelpConnector, body: dict[str, Any], change: dict[str, Any]
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, {**body, **change}))
+    fake.answer("GET", REVIEWS, CannedResponse(200, {**body, **change}))
 
     with pytest.raises(Malformed):
         pull(connector)
@@ -330,7 +337,7 @@ def test_reply_is_unsupported_and_calls_nothing(
 
 
 def test_check_reports_yelps_total(fake: FakeSource, connector: YelpConnector, body: dict[str, Any]) -> None:
-    fake.answer("GET", REVIEWS, Answer(200, body))
+    fake.answer("GET", REVIEWS, CannedResponse(200, body))
 
     assert connector.check(CONNECTION) == f"yelp: business {BUSINESS}, 9247 reviews (3 excerpts readable)"
     [request] = fake.seen(REVIEWS)
@@ -340,7 +347,9 @@ def test_check_reports_yelps_total(fake: FakeSource, connector: YelpConnector, b
 def test_check_with_a_key_without_access_is_auth_failed(
     fake: FakeSource, connector: YelpConnector, shared_dir: Path
 ) -> None:
-    fake.answer("GET", REVIEWS, Answer(401, load(shared_dir, "error_401_unauthorized_access_token.json")))
+    fake.answer(
+        "GET", REVIEWS, CannedResponse(401, load(shared_dir, "error_401_unauthorized_access_token.json"))
+    )
 
     with pytest.raises(AuthFailed, match="yelp check: HTTP 401 UNAUTHORIZED_ACCESS_TOKEN"):
         connector.check(CONNECTION)
