@@ -7,8 +7,7 @@ import time
 from typing import Any
 
 from services.notifier.domain.model import NotifierSettings
-
-SK = "NOTIFY"
+from shared.dynamo import NOTIFY, shop_key
 
 
 class DynamoNotifierSettings:
@@ -19,7 +18,7 @@ class DynamoNotifierSettings:
         self._cache: dict[str, tuple[float, NotifierSettings]] = {}
 
     def _key(self, shop_id: str) -> dict[str, Any]:
-        return {"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": SK}}
+        return shop_key(shop_id, NOTIFY)
 
     def get(self, shop_id: str, *, fresh: bool = False) -> NotifierSettings:
         hit = self._cache.get(shop_id)
