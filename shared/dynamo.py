@@ -133,9 +133,12 @@ def case_sk(case_id: str) -> str:
     return f"CASE#{case_id}"
 
 
+OPEN_CASES = "OPEN#"
+
+
 def open_case_sk(target: str, case_id: str) -> str:
     """Notifier table: an open case's marker, by its first-reply target."""
-    return f"OPEN#{target}#{case_id}"
+    return f"{OPEN_CASES}{target}#{case_id}"
 
 
 def alert_sk(destination: str, alert_key: str) -> str:
@@ -143,9 +146,12 @@ def alert_sk(destination: str, alert_key: str) -> str:
     return f"ALERT#{destination}#{alert_key}"
 
 
+BATCHES = "BATCH#"
+
+
 def batch_sk(destination: str, window: str) -> str:
     """Notifier table: the alerts of one message to one destination."""
-    return f"BATCH#{destination}#{window}"
+    return f"{BATCHES}{destination}#{window}"
 
 
 def day_sk(day: str) -> str:
