@@ -20,9 +20,7 @@ class DynamoShopDirectory:
         hit = self._cache.get(shop_id)
         if hit and time.monotonic() - hit[0] < self._cache_seconds:
             return hit[1]
-        item = self._db.get_item(
-            TableName=self._table, Key=shop_key(shop_id, PROFILE)
-        ).get("Item")
+        item = self._db.get_item(TableName=self._table, Key=shop_key(shop_id, PROFILE)).get("Item")
         shop = Shop.model_validate_json(item["doc"]["S"]) if item else None
         self._cache[shop_id] = (time.monotonic(), shop)
         return shop
