@@ -86,11 +86,10 @@ from services.notifier.adapters.dynamo_notifier import (
     RUN_TTL,
     SENT,
     DynamoNotifierStore,
-    _key,
     _ttl,
     _with_reading,
 )
-from services.notifier.adapters.dynamo_tallied import day_key, feed_attributes
+from services.notifier.adapters.dynamo_tallied import feed_attributes
 from services.notifier.domain.intake import _answer_case, _mention_case, _new_case
 from services.notifier.domain.model import (
     AlertSettings,
@@ -110,6 +109,7 @@ from services.notifier.domain.tallies import (
     mention_tally,
 )
 from shared import topology
+from shared.dynamo import day_sk, sent_run_sk, shop_key
 from shared.dynamo_shops import DynamoShopDirectory
 from shared.sentiment import Sentiment, ThemeScore
 from shared.tenancy import Platform, Shop
@@ -421,13 +421,13 @@ def mention_item(store: DynamoNotifierStore, shop_id: str, mention: Mention) -> 
 
 def day_item(shop_id: str, day: str, counts: Counter[str]) -> dict[str, Any]:
     """A ``DAY#`` item: what the ADDs of every record's tally add up to."""
-    return {**day_key(shop_id, day), **{k: {"N": str(v)} for k, v in sorted(counts.items()) if v}}
+    return {**shop_key(shop_id, day_sk(day)), **{k: {"N": str(v)} for k, v in sorted(counts.items()) if v}}
 
 
 def run_marker(shop_id: str, run_id: str, survey_type: str, at: datetime) -> dict[str, Any]:
     """A dispatcher run's ``SENTRUN#`` marker as ``add_sent`` leaves it (its sends are on the day's
     ``sent_<type>``); it expires RUN_TTL after the run."""
-    return {**_key(shop_id, f"SENTRUN#{run_id}#{survey_type}"), "ttl": _ttl(at + RUN_TTL)}
+    return {**shop_key(shop_id, sent_run_sk(run_id, survey_type)), "ttl": _ttl(at + RUN_TTL)}
 
 
 class Synthetic:

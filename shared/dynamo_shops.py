@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from shared.dynamo import PROFILE, shop_key, shop_pk
 from shared.tenancy import Shop
-
-_PROFILE = "PROFILE"
 
 
 class DynamoShopDirectory:
@@ -21,9 +20,7 @@ class DynamoShopDirectory:
         hit = self._cache.get(shop_id)
         if hit and time.monotonic() - hit[0] < self._cache_seconds:
             return hit[1]
-        item = self._db.get_item(
-            TableName=self._table, Key={"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": _PROFILE}}
-        ).get("Item")
+        item = self._db.get_item(TableName=self._table, Key=shop_key(shop_id, PROFILE)).get("Item")
         shop = Shop.model_validate_json(item["doc"]["S"]) if item else None
         self._cache[shop_id] = (time.monotonic(), shop)
         return shop
@@ -32,8 +29,7 @@ class DynamoShopDirectory:
         self._db.put_item(
             TableName=self._table,
             Item={
-                "pk": {"S": f"SHOP#{shop.shop_id}"},
-                "sk": {"S": _PROFILE},
+                **shop_key(shop.shop_id, PROFILE),
                 "doc": {"S": shop.model_dump_json()},
             },
         )
@@ -45,7 +41,7 @@ class DynamoShopDirectory:
         while True:
             page = self._db.scan(**kwargs)
             shops.extend(
-                Shop.model_validate_json(i["doc"]["S"]) for i in page["Items"] if i["sk"]["S"] == _PROFILE
+                Shop.model_validate_json(i["doc"]["S"]) for i in page["Items"] if i["sk"]["S"] == PROFILE
             )
             if "LastEvaluatedKey" not in page:
                 return sorted(shops, key=lambda s: s.shop_id)
@@ -57,7 +53,7 @@ class DynamoShopDirectory:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"SHOP#{shop_id}"}},
+            "ExpressionAttributeValues": {":pk": {"S": shop_pk(shop_id)}},
             "ProjectionExpression": "pk, sk",
         }
         while True:

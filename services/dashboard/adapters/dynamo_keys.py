@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from services.dashboard.domain.keys import ApiKey
+from shared.dynamo import ABSENT, api_key_sk, shop_key, shop_pk
 
 
 class DynamoKeyStore:
@@ -16,7 +17,7 @@ class DynamoKeyStore:
 
     @staticmethod
     def _key(shop_id: str, key_id: str) -> dict[str, Any]:
-        return {"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": f"APIKEY#{key_id}"}}
+        return shop_key(shop_id, api_key_sk(key_id))
 
     def put(self, key: ApiKey, digest: str) -> None:
         self._db.put_item(
@@ -26,7 +27,7 @@ class DynamoKeyStore:
                 "doc": {"S": key.model_dump_json()},
                 "digest": {"S": digest},
             },
-            ConditionExpression="attribute_not_exists(pk)",
+            ConditionExpression=ABSENT,
         )
 
     def get(self, shop_id: str, key_id: str) -> tuple[ApiKey, str] | None:
@@ -42,7 +43,7 @@ class DynamoKeyStore:
         page = self._db.query(
             TableName=self._table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-            ExpressionAttributeValues={":pk": {"S": f"SHOP#{shop_id}"}, ":p": {"S": "APIKEY#"}},
+            ExpressionAttributeValues={":pk": {"S": shop_pk(shop_id)}, ":p": {"S": api_key_sk("")}},
         )
         return sorted(
             (ApiKey.model_validate_json(i["doc"]["S"]) for i in page["Items"]), key=lambda k: k.created_at

@@ -10,16 +10,12 @@ Item shapes (pk is always ``SHOP#<shop_id>``):
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, cast
-
-from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+from typing import Any
 
 from services.feedback.domain.model import (
     SHOP_TOMBSTONE,
@@ -30,51 +26,33 @@ from services.feedback.domain.model import (
     apply_in_rounds,
     tombstone_keys,
 )
+from shared.dynamo import (
+    ABSENT,
+    Item,
+    customer_index_pk,
+    export_sk,
+    failed_conditions,
+    from_item,
+    ordered_sk,
+    resource_index_pk,
+    shop_key,
+    shop_of,
+    shop_pk,
+    sortable_time,
+    to_value,
+    tombstone_sk,
+    written,
+)
 from shared.errors import Unavailable
 from shared.tenancy import Platform
 
-_ser = TypeSerializer()
-_de = TypeDeserializer()
 PENDING = "PENDING"
 MAX_TRANSACTION = 100
-
-
-def _av(value: Any) -> dict[str, Any]:
-    return cast(dict[str, Any], _ser.serialize(value))
-
-
-def _python(value: Any) -> Any:
-    """DynamoDB's Decimals and Binary, at any depth, as the ints, floats and bytes that were written."""
-    if isinstance(value, Binary):
-        return bytes(value.value)  # type: ignore[attr-defined]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _python(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [_python(v) for v in value]
-    return value
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _python(_de.deserialize(v)) for k, v in item.items()}
-
-
-def _pk(shop_id: str) -> str:
-    return f"SHOP#{shop_id}"
-
-
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _condition_failed(reason: dict[str, Any]) -> bool:
-    return reason.get("Code") == "ConditionalCheckFailed"
 
 
 class DynamoFeedbackStore:
@@ -89,25 +67,24 @@ class DynamoFeedbackStore:
     # --- raw events ------------------------------------------------------------------------
 
     def _event_item(self, event: StoredEvent, expires_at: datetime) -> dict[str, Any]:
-        received = _iso(event.received_at)
+        received = sortable_time(event.received_at)
         return {
-            "pk": {"S": _pk(event.shop_id)},
-            "sk": {"S": event.sort_key},
+            **shop_key(event.shop_id, event.sort_key),
             "kind": {"S": "event"},
             "platform": {"S": event.platform.value},
             "topic": {"S": event.topic},
             "dedupe_key": {"S": event.dedupe_key},
             "resource": {"S": event.resource},
-            "triggered_at": {"S": _iso(event.triggered_at)},
+            "triggered_at": {"S": sortable_time(event.triggered_at)},
             "received_at": {"S": received},
             "source": {"S": event.source},
             "correlation_id": {"S": event.correlation_id or "-"},
             "body": {"B": zlib.compress(event.body, 6)},
             "ttl": {"N": str(int(expires_at.timestamp()))},
-            "gsi1pk": {"S": f"RES#{event.shop_id}#{event.platform.value}#{event.resource}"},
+            "gsi1pk": {"S": resource_index_pk(event.shop_id, event.platform.value, event.resource)},
             "gsi1sk": {"S": received},
             "pending_pk": {"S": PENDING},
-            "pending_sk": {"S": f"{received}#{event.shop_id}#{event.sort_key}"},
+            "pending_sk": {"S": ordered_sk(received, event.shop_id, event.sort_key)},
         }
 
     def put_new(self, event: StoredEvent, expires_at: datetime) -> PutReceipt:
@@ -115,7 +92,7 @@ class DynamoFeedbackStore:
             self._db.put_item(
                 TableName=self._table,
                 Item=self._event_item(event, expires_at),
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression=ABSENT,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._errors.ConditionalCheckFailedException as e:
@@ -129,17 +106,16 @@ class DynamoFeedbackStore:
             )
         return PutReceipt(created=True)
 
-    def _get_key(self, shop_id: str, sk: str) -> dict[str, Any] | None:
-        key = {"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}}
-        item: dict[str, Any] | None = self._db.get_item(
-            TableName=self._table, Key=key, ConsistentRead=True
+    def _get_key(self, shop_id: str, sk: str) -> Item | None:
+        item: Item | None = self._db.get_item(
+            TableName=self._table, Key=shop_key(shop_id, sk), ConsistentRead=True
         ).get("Item")
         return item
 
     def forget(self, event: StoredEvent) -> None:
         self._db.delete_item(
             TableName=self._table,
-            Key={"pk": {"S": _pk(event.shop_id)}, "sk": {"S": event.sort_key}},
+            Key=shop_key(event.shop_id, event.sort_key),
         )
 
     def pending(self, older_than: datetime, limit: int) -> list[StoredEvent]:
@@ -147,20 +123,20 @@ class DynamoFeedbackStore:
             TableName=self._table,
             IndexName="pending",
             KeyConditionExpression="pending_pk = :p AND pending_sk < :t",
-            ExpressionAttributeValues={":p": {"S": PENDING}, ":t": {"S": _iso(older_than)}},
+            ExpressionAttributeValues={":p": {"S": PENDING}, ":t": {"S": sortable_time(older_than)}},
             Limit=limit,
         )
         events = []
         for key in page["Items"]:
-            item = self._get_key(key["pk"]["S"].removeprefix("SHOP#"), key["sk"]["S"])
+            item = self._get_key(shop_of(key["pk"]["S"]), key["sk"]["S"])
             if item and "pending_pk" in item:
                 events.append(self._stored(item))
         return events
 
     def _stored(self, item: dict[str, Any]) -> StoredEvent:
-        plain = _plain(item)
+        plain = from_item(item)
         return StoredEvent(
-            shop_id=plain["pk"].removeprefix("SHOP#"),
+            shop_id=shop_of(plain["pk"]),
             platform=Platform(plain["platform"]),
             topic=plain["topic"],
             dedupe_key=plain["dedupe_key"],
@@ -173,24 +149,26 @@ class DynamoFeedbackStore:
         )
 
     def give_up(self, event: StoredEvent, at: datetime) -> None:
-        with contextlib.suppress(self._errors.ConditionalCheckFailedException):  # processed or gone
-            self._db.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": _pk(event.shop_id)}, "sk": {"S": event.sort_key}},
-                UpdateExpression="REMOVE pending_pk, pending_sk SET dead_lettered_at = :at",
-                ConditionExpression="attribute_exists(pending_pk)",
-                ExpressionAttributeValues={":at": {"S": _iso(at)}},
-            )
+        written(  # False: processed or gone
+            self._db.update_item,
+            TableName=self._table,
+            Key=shop_key(event.shop_id, event.sort_key),
+            UpdateExpression="REMOVE pending_pk, pending_sk SET dead_lettered_at = :at",
+            ConditionExpression="attribute_exists(pending_pk)",
+            ExpressionAttributeValues={":at": {"S": sortable_time(at)}},
+        )
 
     def touch_pending(self, event: StoredEvent, at: datetime) -> None:
-        with contextlib.suppress(self._errors.ConditionalCheckFailedException):  # processed meanwhile
-            self._db.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": _pk(event.shop_id)}, "sk": {"S": event.sort_key}},
-                UpdateExpression="SET pending_sk = :s",
-                ConditionExpression="attribute_exists(pending_pk)",
-                ExpressionAttributeValues={":s": {"S": f"{_iso(at)}#{event.shop_id}#{event.sort_key}"}},
-            )
+        written(  # False: processed meanwhile
+            self._db.update_item,
+            TableName=self._table,
+            Key=shop_key(event.shop_id, event.sort_key),
+            UpdateExpression="SET pending_sk = :s",
+            ConditionExpression="attribute_exists(pending_pk)",
+            ExpressionAttributeValues={
+                ":s": {"S": ordered_sk(sortable_time(at), event.shop_id, event.sort_key)}
+            },
+        )
 
     def get_event(self, shop_id: str, sort_key: str) -> StoredEvent | None:
         item = self._get_key(shop_id, sort_key)
@@ -204,7 +182,7 @@ class DynamoFeedbackStore:
         sets = ["#g = :ver"]
         for i, (name, value) in enumerate(sorted(change.attrs.items())):
             names[f"#a{i}"] = name
-            values[f":a{i}"] = _av(value)
+            values[f":a{i}"] = to_value(value)
             sets.append(f"#a{i} = :a{i}")
         expression = ""
         if change.gsi1pk and change.gsi1sk:
@@ -216,7 +194,7 @@ class DynamoFeedbackStore:
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": change.sk}},
+                "Key": shop_key(shop_id, change.sk),
                 "UpdateExpression": "SET " + ", ".join(sets) + expression,
                 # Equal versions carry equal values (the version ends in their digest): rewriting them
                 # changes nothing and spares a cancelled transaction.
@@ -230,10 +208,10 @@ class DynamoFeedbackStore:
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": {"pk": {"S": _pk(event.shop_id)}, "sk": {"S": event.sort_key}},
+                "Key": shop_key(event.shop_id, event.sort_key),
                 "UpdateExpression": "REMOVE pending_pk, pending_sk SET processed_at = :now",
                 "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeValues": {":now": {"S": _iso(now)}},
+                "ExpressionAttributeValues": {":now": {"S": sortable_time(now)}},
             }
         }
 
@@ -241,8 +219,8 @@ class DynamoFeedbackStore:
         return {
             "ConditionCheck": {
                 "TableName": self._table,
-                "Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": f"TOMBSTONE#{key}"}},
-                "ConditionExpression": "attribute_not_exists(pk)",
+                "Key": shop_key(shop_id, tombstone_sk(key)),
+                "ConditionExpression": ABSENT,
             }
         }
 
@@ -292,17 +270,15 @@ class DynamoFeedbackStore:
         try:
             self._db.transact_write_items(TransactItems=[op for _, op in ops])
         except self._errors.TransactionCanceledException as e:
-            reasons = e.response.get("CancellationReasons") or []
-            failed = {
-                label for (label, _), reason in zip(ops, reasons, strict=False) if _condition_failed(reason)
-            }
+            failed_at = failed_conditions(e)
+            failed = {label for i, (label, _) in enumerate(ops) if i in failed_at}
             if not failed:
                 raise  # cancelled for another reason (conflict, throttling): let the queue retry
             return failed
         return None
 
     def is_redacted(self, shop_id: str, customer_keys: Sequence[str]) -> bool:
-        return any(self._get_key(shop_id, f"TOMBSTONE#{k}") for k in customer_keys)
+        return any(self._get_key(shop_id, tombstone_sk(k)) for k in customer_keys)
 
     def items(self, shop_id: str, sk_prefix: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -310,7 +286,7 @@ class DynamoFeedbackStore:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": _pk(shop_id)}},
+            "ExpressionAttributeValues": {":pk": {"S": shop_pk(shop_id)}},
             "ConsistentRead": True,
         }
         if sk_prefix:
@@ -321,7 +297,7 @@ class DynamoFeedbackStore:
             for item in page["Items"]:
                 sk = item["sk"]["S"]
                 if not sk_prefix or sk == sk_prefix or sk.startswith(sk_prefix + "#"):
-                    found.append(_plain(item))
+                    found.append(from_item(item))
             if "LastEvaluatedKey" not in page:
                 return found
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -342,32 +318,28 @@ class DynamoFeedbackStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def orders_of_customer(self, shop_id: str, customer_key: str) -> list[str]:
-        return self._gsi1_sks(f"CUSTOMER#{shop_id}#{customer_key}")
+        return self._gsi1_sks(customer_index_pk(shop_id, customer_key))
 
     def raw_events_of(self, shop_id: str, platform: Platform, resource: str) -> list[str]:
-        return self._gsi1_sks(f"RES#{shop_id}#{platform.value}#{resource}")
+        return self._gsi1_sks(resource_index_pk(shop_id, platform.value, resource))
 
     def erase_personal(self, shop_id: str, sk: str, fields: Sequence[str]) -> None:
         names = {f"#f{i}": f for i, f in enumerate(fields)}
         removes = list(names)
         if "customer_key" in fields:
             removes += ["gsi1pk", "gsi1sk"]
-        with contextlib.suppress(self._errors.ConditionalCheckFailedException):  # nothing stored there
-            self._db.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}},
-                UpdateExpression="REMOVE " + ", ".join(removes),
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames=names,
-            )
+        written(  # False: nothing stored there
+            self._db.update_item,
+            TableName=self._table,
+            Key=shop_key(shop_id, sk),
+            UpdateExpression="REMOVE " + ", ".join(removes),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+        )
 
     def delete(self, shop_id: str, sks: Sequence[str]) -> None:
         for chunk in _chunks(sorted(set(sks)), 25):
-            requests = {
-                self._table: [
-                    {"DeleteRequest": {"Key": {"pk": {"S": _pk(shop_id)}, "sk": {"S": sk}}}} for sk in chunk
-                ]
-            }
+            requests = {self._table: [{"DeleteRequest": {"Key": shop_key(shop_id, sk)}} for sk in chunk]}
             for attempt in range(8):  # unprocessed items come back under throttling: back off
                 result = self._db.batch_write_item(RequestItems=requests)
                 requests = result.get("UnprocessedItems") or {}
@@ -382,10 +354,9 @@ class DynamoFeedbackStore:
             self._db.put_item(
                 TableName=self._table,
                 Item={
-                    "pk": {"S": _pk(shop_id)},
-                    "sk": {"S": f"TOMBSTONE#{key}"},
+                    **shop_key(shop_id, tombstone_sk(key)),
                     "kind": {"S": "tombstone"},
-                    "erased_at": {"S": _iso(at)},
+                    "erased_at": {"S": sortable_time(at)},
                 },
             )
 
@@ -395,8 +366,7 @@ class DynamoFeedbackStore:
         self._db.put_item(
             TableName=self._table,
             Item={
-                "pk": {"S": _pk(shop_id)},
-                "sk": {"S": f"EXPORT#{request_id}"},
+                **shop_key(shop_id, export_sk(request_id)),
                 "kind": {"S": "export"},
                 "document": {"S": json.dumps(document, default=str)},
                 "ttl": {"N": str(int(expires_at.timestamp()))},
@@ -411,7 +381,7 @@ class DynamoFeedbackStore:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": _pk(shop_id)}},
+            "ExpressionAttributeValues": {":pk": {"S": shop_pk(shop_id)}},
             "ProjectionExpression": "sk",
         }
         while True:
@@ -420,6 +390,6 @@ class DynamoFeedbackStore:
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        sks = [sk for sk in sks if sk != f"TOMBSTONE#{SHOP_TOMBSTONE}"]
+        sks = [sk for sk in sks if sk != tombstone_sk(SHOP_TOMBSTONE)]
         self.delete(shop_id, sks)
         return len(sks)

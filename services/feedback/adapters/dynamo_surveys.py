@@ -11,7 +11,6 @@ In the shops table, ``SHOP#<id>`` / ``SURVEY`` holds the programme.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,22 @@ from services.feedback.domain.invitations import (
 )
 from services.feedback.domain.ports import Written
 from services.feedback.domain.programme import SurveyProgramme
+from shared.dynamo import (
+    PROGRAMME,
+    SUPPRESSIONS,
+    Item,
+    contact_sk,
+    due_shard_pk,
+    failed_conditions,
+    if_version,
+    ordered_sk,
+    shop_key,
+    shop_of,
+    shop_pk,
+    sortable_time,
+    suppression_sk,
+    written,
+)
 
 SHARDS = 8
 # Not suppressed, and not surveyed within the window unless by this same invitation (a retry).
@@ -40,47 +55,33 @@ PUBLISH = "PUBLISH"
 LOG_RETENTION = timedelta(days=400)
 
 
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _pk(shop_id: str) -> dict[str, str]:
-    return {"S": f"SHOP#{shop_id}"}
-
-
 def shard(invite_id: str) -> int:
     return hashlib.sha256(invite_id.encode()).digest()[0] % SHARDS
 
 
 def invitation_item(inv: Invitation) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "pk": _pk(inv.shop_id),
-        "sk": {"S": invitation_sk(inv.invite_id)},
+        **shop_key(inv.shop_id, invitation_sk(inv.invite_id)),
         "kind": {"S": "invitation"},
         "ver": {"N": str(inv.version)},
         "doc": {"S": inv.model_dump_json(exclude_none=True)},
     }
     if inv.due_at is not None:
-        item["due_pk"] = {"S": f"DUE#{shard(inv.invite_id)}"}
-        item["due_sk"] = {"S": f"{_iso(inv.due_at)}#{inv.shop_id}#{inv.invite_id}"}
+        item["due_pk"] = {"S": due_shard_pk(shard(inv.invite_id))}
+        item["due_sk"] = {"S": ordered_sk(sortable_time(inv.due_at), inv.shop_id, inv.invite_id)}
     if inv.revision > inv.published_revision and inv.answered_at is not None:
         item["pending_pk"] = {"S": PUBLISH}
-        item["pending_sk"] = {"S": f"{_iso(inv.answered_at)}#{inv.shop_id}#{inv.invite_id}"}
+        item["pending_sk"] = {"S": ordered_sk(sortable_time(inv.answered_at), inv.shop_id, inv.invite_id)}
     return item
 
 
 def _log_item(shop_id: str, entry: SuppressionEntry) -> dict[str, Any]:
     return {
-        "pk": _pk(shop_id),
-        "sk": {"S": f"SUPPRESSION#{_iso(entry.at)}#{entry.invite_id}"},
+        **shop_key(shop_id, suppression_sk(sortable_time(entry.at), entry.invite_id)),
         "kind": {"S": "suppression"},
         "doc": {"S": entry.model_dump_json()},
         "ttl": {"N": str(int((entry.at + LOG_RETENTION).timestamp()))},
     }
-
-
-def _contact_key(shop_id: str, key: str) -> dict[str, Any]:
-    return {"pk": _pk(shop_id), "sk": {"S": f"CONTACT#{key}"}}
 
 
 class DynamoSurveyStore:
@@ -92,7 +93,7 @@ class DynamoSurveyStore:
     def invitation(self, shop_id: str, invite_id: str) -> Invitation | None:
         item = self._db.get_item(
             TableName=self._table,
-            Key={"pk": _pk(shop_id), "sk": {"S": invitation_sk(invite_id)}},
+            Key=shop_key(shop_id, invitation_sk(invite_id)),
             ConsistentRead=True,
         ).get("Item")
         return Invitation.model_validate_json(item["doc"]["S"]) if item else None
@@ -100,25 +101,19 @@ class DynamoSurveyStore:
     # --- writes ----------------------------------------------------------------------------
 
     def _put(self, inv: Invitation, expected_version: int | None) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self._table, "Item": invitation_item(inv)}
-        if expected_version is None:
-            put["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            put["ConditionExpression"] = "ver = :v"
-            put["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
-        return put
+        return {"TableName": self._table, "Item": invitation_item(inv), **if_version(expected_version, "ver")}
 
     def _guard(self, shop_id: str, guard: ContactGuard) -> tuple[str, dict[str, Any]]:
-        key = {"TableName": self._table, "Key": _contact_key(shop_id, guard.key)}
+        key = {"TableName": self._table, "Key": shop_key(shop_id, contact_sk(guard.key))}
         if guard.mode is GuardMode.REMINDER:
             return "ConditionCheck", {**key, "ConditionExpression": "attribute_not_exists(suppressed)"}
-        since = _iso(guard.since) if guard.since else ""
+        since = sortable_time(guard.since) if guard.since else ""
         return "Update", {
             **key,
             "UpdateExpression": "SET last_surveyed_at = :now, last_invite = :me",
             "ConditionExpression": _THROTTLE,
             "ExpressionAttributeValues": {
-                ":now": {"S": _iso(guard.at)},
+                ":now": {"S": sortable_time(guard.at)},
                 ":me": {"S": guard.invite_id},
                 ":since": {"S": since},
             },
@@ -135,16 +130,12 @@ class DynamoSurveyStore:
         put = self._put(invitation, expected_version)
         held = guard if guard is not None and guard.mode is not GuardMode.RELEASE else None
         if log is None and held is None:
-            try:
-                self._db.put_item(**put)
-            except self._errors.ConditionalCheckFailedException:
-                return Written.CONFLICT
-            written = Written.OK
+            outcome = Written.OK if written(self._db.put_item, **put) else Written.CONFLICT
         else:
-            written = self._transact(invitation.shop_id, put, log, held)
-        if written is Written.OK and guard is not None and guard.mode is GuardMode.RELEASE:
+            outcome = self._transact(invitation.shop_id, put, log, held)
+        if outcome is Written.OK and guard is not None and guard.mode is GuardMode.RELEASE:
             self._release(invitation.shop_id, guard)
-        return written
+        return outcome
 
     def _transact(
         self, shop_id: str, put: dict[str, Any], log: SuppressionEntry | None, guard: ContactGuard | None
@@ -158,8 +149,7 @@ class DynamoSurveyStore:
         try:
             self._db.transact_write_items(TransactItems=items)
         except self._errors.TransactionCanceledException as e:
-            reasons = e.response.get("CancellationReasons") or []
-            failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+            failed = failed_conditions(e)
             if not failed:
                 raise
             return Written.CONFLICT if 0 in failed else Written.BLOCKED
@@ -167,14 +157,14 @@ class DynamoSurveyStore:
 
     def _release(self, shop_id: str, guard: ContactGuard) -> None:
         # If another survey of this person counts now, the condition fails: leave it.
-        with contextlib.suppress(self._errors.ConditionalCheckFailedException):
-            self._db.update_item(
-                TableName=self._table,
-                Key=_contact_key(shop_id, guard.key),
-                UpdateExpression="REMOVE last_surveyed_at, last_invite",
-                ConditionExpression="last_invite = :me",
-                ExpressionAttributeValues={":me": {"S": guard.invite_id}},
-            )
+        written(
+            self._db.update_item,
+            TableName=self._table,
+            Key=shop_key(shop_id, contact_sk(guard.key)),
+            UpdateExpression="REMOVE last_surveyed_at, last_invite",
+            ConditionExpression="last_invite = :me",
+            ExpressionAttributeValues={":me": {"S": guard.invite_id}},
+        )
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -183,7 +173,7 @@ class DynamoSurveyStore:
             "TableName": self._table,
             "IndexName": "due",
             "KeyConditionExpression": "due_pk = :p AND due_sk < :t",
-            "ExpressionAttributeValues": {":p": {"S": f"DUE#{n}"}, ":t": {"S": upper}},
+            "ExpressionAttributeValues": {":p": {"S": due_shard_pk(n)}, ":t": {"S": upper}},
             "Limit": PAGE,
         }
         while True:
@@ -197,7 +187,7 @@ class DynamoSurveyStore:
     def due(self, now: datetime, limit: int, start: int = 0) -> Iterator[Invitation]:
         """Shard by shard from ``start`` (dispatchers running at once start apart), 100 at a time,
         so what another dispatcher claimed meanwhile has mostly left the index before it is read."""
-        upper = _iso(now) + "$"  # '$' sorts after the '#' that follows the time
+        upper = sortable_time(now) + "$"  # '$' sorts after the '#' that follows the time
         given = 0
         for i in range(SHARDS):
             for inv in self._due_shard((start + i) % SHARDS, upper):
@@ -208,7 +198,7 @@ class DynamoSurveyStore:
 
     def contact(self, shop_id: str, key: str) -> Contact | None:
         item = self._db.get_item(
-            TableName=self._table, Key=_contact_key(shop_id, key), ConsistentRead=True
+            TableName=self._table, Key=shop_key(shop_id, contact_sk(key)), ConsistentRead=True
         ).get("Item")
         if not item:
             return None
@@ -229,10 +219,10 @@ class DynamoSurveyStore:
     ) -> None:
         update = {
             "TableName": self._table,
-            "Key": _contact_key(shop_id, key),
+            "Key": shop_key(shop_id, contact_sk(key)),
             "UpdateExpression": "SET suppressed = :r, suppressed_at = :at",
             "ConditionExpression": "attribute_not_exists(suppressed)",
-            "ExpressionAttributeValues": {":r": {"S": reason.value}, ":at": {"S": _iso(at)}},
+            "ExpressionAttributeValues": {":r": {"S": reason.value}, ":at": {"S": sortable_time(at)}},
         }
         items: list[dict[str, Any]] = [{"Update": update}]
         if log is not None:
@@ -240,8 +230,7 @@ class DynamoSurveyStore:
         try:
             self._db.transact_write_items(TransactItems=items)
         except self._errors.TransactionCanceledException as e:
-            reasons = e.response.get("CancellationReasons") or []
-            if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+            if 0 not in failed_conditions(e):
                 raise  # already suppressed is fine: the first reason stands
 
     def _query_prefix(
@@ -250,7 +239,7 @@ class DynamoSurveyStore:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
-            "ExpressionAttributeValues": {":pk": _pk(shop_id), ":p": {"S": prefix}},
+            "ExpressionAttributeValues": {":pk": {"S": shop_pk(shop_id)}, ":p": {"S": prefix}},
             "ScanIndexForward": forward,
         }
         found: list[dict[str, Any]] = []
@@ -264,7 +253,7 @@ class DynamoSurveyStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def suppressions(self, shop_id: str, limit: int = 100) -> list[SuppressionEntry]:
-        items = self._query_prefix(shop_id, "SUPPRESSION#", forward=False, limit=limit)
+        items = self._query_prefix(shop_id, SUPPRESSIONS, forward=False, limit=limit)
         return [SuppressionEntry.model_validate_json(i["doc"]["S"]) for i in items]
 
     def suppressions_page(
@@ -274,19 +263,19 @@ class DynamoSurveyStore:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
-            "ExpressionAttributeValues": {":pk": _pk(shop_id), ":p": {"S": "SUPPRESSION#"}},
+            "ExpressionAttributeValues": {":pk": {"S": shop_pk(shop_id)}, ":p": {"S": SUPPRESSIONS}},
             "ScanIndexForward": False,
             "Limit": limit,
         }
         if after:
-            kwargs["ExclusiveStartKey"] = {"pk": _pk(shop_id), "sk": {"S": after}}
+            kwargs["ExclusiveStartKey"] = shop_key(shop_id, after)
         page = self._db.query(**kwargs)
         last = page.get("LastEvaluatedKey")
         entries = [SuppressionEntry.model_validate_json(i["doc"]["S"]) for i in page["Items"]]
         return entries, last["sk"]["S"] if last else None
 
     def invitations(self, shop_id: str) -> list[Invitation]:
-        items = self._query_prefix(shop_id, "SURVEY#", forward=True, limit=None)
+        items = self._query_prefix(shop_id, invitation_sk(""), forward=True, limit=None)
         return [Invitation.model_validate_json(i["doc"]["S"]) for i in items]
 
     def unpublished(self, older_than: datetime, limit: int) -> list[Invitation]:
@@ -294,13 +283,12 @@ class DynamoSurveyStore:
             TableName=self._table,
             IndexName="pending",
             KeyConditionExpression="pending_pk = :p AND pending_sk < :t",
-            ExpressionAttributeValues={":p": {"S": PUBLISH}, ":t": {"S": _iso(older_than)}},
+            ExpressionAttributeValues={":p": {"S": PUBLISH}, ":t": {"S": sortable_time(older_than)}},
             Limit=limit,
         )
         found = []
         for item in page["Items"]:  # keys only: read each for its current state
-            shop_id = item["pk"]["S"].removeprefix("SHOP#")
-            inv = self.invitation(shop_id, item["sk"]["S"].removeprefix("SURVEY#"))
+            inv = self.invitation(shop_of(item["pk"]["S"]), item["sk"]["S"].removeprefix(invitation_sk("")))
             if inv is not None and inv.revision > inv.published_revision:
                 found.append(inv)
         return found
@@ -315,8 +303,8 @@ class DynamoProgrammeStore:
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[datetime, SurveyProgramme | None]] = {}
 
-    def _key(self, shop_id: str) -> dict[str, Any]:
-        return {"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": "SURVEY"}}
+    def _key(self, shop_id: str) -> Item:
+        return shop_key(shop_id, PROGRAMME)
 
     def get(self, shop_id: str) -> SurveyProgramme | None:
         now = datetime.now(tz=UTC)

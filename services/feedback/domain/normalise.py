@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from services.feedback.domain.model import Change, StoredEvent
+from shared.dynamo import customer_index_pk
 from shared.errors import BadRequest
 from shared.tenancy import Platform
 
@@ -133,7 +134,7 @@ def _order_change(
 ) -> Change:
     attrs = {"kind": "order", "platform": platform.value, "customer_key": cust, **fields}
     sk = order_sk(platform, fields["order_id"])
-    gsi1 = (f"CUSTOMER#{shop_id}#{cust}", sk) if cust else None
+    gsi1 = (customer_index_pk(shop_id, cust), sk) if cust else None
     keys = person_keys(cust, fields.get("email"))
     return _change(sk, at, attrs, personal=(*PERSONAL, "customer_key"), keys=keys, gsi1=gsi1, owns_gsi1=True)
 

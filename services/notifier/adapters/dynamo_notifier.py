@@ -20,7 +20,6 @@ A sparse ``customer`` index finds a person's items for erasure.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import time
@@ -28,7 +27,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notifier.adapters.dynamo_tallied import TalliedWriter, Write, day_key, reading_of
+from services.notifier.adapters.dynamo_tallied import TalliedWriter, Write, reading_of
 from services.notifier.domain.model import (
     MAX_SAMPLES,
     Alert,
@@ -41,6 +40,33 @@ from services.notifier.domain.model import (
 )
 from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine
 from services.notifier.domain.tallies import Tally, answer_fields, answer_tally, mention_fields, mention_tally
+from shared.dynamo import (
+    ABSENT,
+    BATCHES,
+    alert_sk,
+    answer_sk,
+    batch_sk,
+    cancellation_codes,
+    case_sk,
+    customer_sk,
+    day_sk,
+    destination_sk,
+    failed_conditions,
+    if_version,
+    legacy_sent_sk,
+    mark_sk,
+    mention_sk,
+    open_case_sk,
+    ordered_sk,
+    sent_run_sk,
+    shop_index_pk,
+    shop_key,
+    shop_of,
+    shop_pk,
+    suppressed_sk,
+    surge_sk,
+    written,
+)
 from shared.sentiment import Sentiment, ThemeScore
 
 BATCH_DUE = "BATCH"
@@ -54,20 +80,8 @@ RULE_COUNT = "n_"  # a batch's count per rule: n_detractor ...
 PERSONAL = ("email", "first_name", "comment", "reply_text")
 
 
-def _pk(shop_id: str) -> dict[str, str]:
-    return {"S": f"SHOP#{shop_id}"}
-
-
-def _key(shop_id: str, sk: str) -> dict[str, Any]:
-    return {"pk": _pk(shop_id), "sk": {"S": sk}}
-
-
 def _ttl(at: datetime) -> dict[str, str]:
     return {"N": str(int(at.timestamp()))}
-
-
-def _batch_sk(ref: BatchRef) -> str:
-    return f"BATCH#{ref.destination}#{ref.window}"
 
 
 class DynamoNotifierStore:
@@ -85,16 +99,16 @@ class DynamoNotifierStore:
         sets: dict[str, Any] = {
             "doc": {"S": doc},
             "rev": {"N": str(rev)},
-            "gsi1pk": {"S": f"SHOP#{shop_id}#{kind}"},
-            "gsi1sk": {"S": f"{moment.isoformat()}#{sk}"},
+            "gsi1pk": {"S": shop_index_pk(shop_id, kind)},
+            "gsi1sk": {"S": ordered_sk(moment.isoformat(), sk)},
         }
         if customer_key:
-            sets["cust_pk"] = {"S": f"SHOP#{shop_id}#{customer_key}"}
+            sets["cust_pk"] = {"S": shop_index_pk(shop_id, customer_key)}
             sets["cust_sk"] = {"S": sk}
         return sets
 
     def put_answer(self, shop_id: str, answer: SurveyAnswer) -> bool:
-        sk = f"ANSWER#{answer.invite_id}"
+        sk = answer_sk(answer.invite_id)
         doc = answer.model_dump_json(exclude={"sentiment", "themes"}, exclude_none=True)
         seen = False
 
@@ -137,7 +151,7 @@ class DynamoNotifierStore:
                 return Write(sets, Tally(), None)  # the answer's own event is still on its way
             return Write(sets, answer_tally(answer), answer_fields(answer))
 
-        self._tallied.write(shop_id, f"ANSWER#{invite_id}", plan)
+        self._tallied.write(shop_id, answer_sk(invite_id), plan)
 
     @staticmethod
     def _answer(item: dict[str, Any]) -> SurveyAnswer | None:
@@ -147,11 +161,11 @@ class DynamoNotifierStore:
         return _with_reading(answer, reading_of(item, answer.revision))
 
     def answer(self, shop_id: str, invite_id: str) -> SurveyAnswer | None:
-        item = self._get(shop_id, f"ANSWER#{invite_id}")
+        item = self._get(shop_id, answer_sk(invite_id))
         return self._answer(item) if item else None
 
     def put_mention(self, shop_id: str, mention: Mention) -> bool:
-        sk = f"MENTION#{mention.mention_id}"
+        sk = mention_sk(mention.mention_id)
         seen = False
 
         def plan(item: dict[str, Any] | None) -> Write | None:
@@ -174,7 +188,7 @@ class DynamoNotifierStore:
         def plan(item: dict[str, Any] | None) -> Write | None:
             if not item or "tally" in item or "doc" not in item:
                 return None
-            if item["sk"]["S"].startswith("ANSWER#"):
+            if item["sk"]["S"].startswith(answer_sk("")):
                 answer = self._answer(item)
                 return Write({}, answer_tally(answer), answer_fields(answer)) if answer else None
             mention = Mention.model_validate_json(item["doc"]["S"])
@@ -195,7 +209,10 @@ class DynamoNotifierStore:
         return self._query(
             IndexName="gsi1",
             KeyConditionExpression="gsi1pk = :g AND gsi1sk >= :s",
-            ExpressionAttributeValues={":g": {"S": f"SHOP#{shop_id}#{kind}"}, ":s": {"S": since.isoformat()}},
+            ExpressionAttributeValues={
+                ":g": {"S": shop_index_pk(shop_id, kind)},
+                ":s": {"S": since.isoformat()},
+            },
         )
 
     def answers_since(self, shop_id: str, since: datetime) -> list[SurveyAnswer]:
@@ -210,13 +227,13 @@ class DynamoNotifierStore:
     def add_alert(self, alert: Alert, ref: BatchRef, due_at: datetime) -> Added:
         """One transaction: the alert's marker (once) and the batch's count; a sample when there is room."""
         marker = {
-            **_key(alert.shop_id, f"ALERT#{ref.destination}#{alert.key}"),
+            **shop_key(alert.shop_id, alert_sk(ref.destination, alert.key)),
             "batch": {"S": ref.window},
             "ttl": _ttl(alert.at + ALERT_TTL),
         }
         batch_update = {
             "TableName": self._table,
-            "Key": _key(alert.shop_id, _batch_sk(ref)),
+            "Key": shop_key(alert.shop_id, batch_sk(ref.destination, ref.window)),
             "UpdateExpression": "SET #st = if_not_exists(#st, :open), due_at = if_not_exists(due_at, :due), "
             "due_pk = if_not_exists(due_pk, :dp), due_sk = if_not_exists(due_sk, :ds), "
             "destination = :dest, #w = :w, #ttl = :ttl ADD #n :one, #r :one",
@@ -232,7 +249,7 @@ class DynamoNotifierStore:
                 ":open": {"S": "open"},
                 ":due": {"S": due_at.isoformat()},
                 ":dp": {"S": BATCH_DUE},
-                ":ds": {"S": f"{due_at.isoformat()}#{alert.shop_id}#{ref.destination}#{ref.window}"},
+                ":ds": {"S": ordered_sk(due_at.isoformat(), alert.shop_id, ref.destination, ref.window)},
                 ":dest": {"S": ref.destination},
                 ":w": {"S": ref.window},
                 ":one": {"N": "1"},
@@ -244,7 +261,7 @@ class DynamoNotifierStore:
                 "Put": {
                     "TableName": self._table,
                     "Item": marker,
-                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ConditionExpression": ABSENT,
                 }
             },
             {"Update": batch_update},
@@ -254,12 +271,12 @@ class DynamoNotifierStore:
                 self._db.transact_write_items(TransactItems=items)
                 break
             except self._errors.TransactionCanceledException as e:
-                codes = [r.get("Code") for r in e.response.get("CancellationReasons") or []]
-                if codes and codes[0] == "ConditionalCheckFailed":
+                failed = failed_conditions(e)
+                if 0 in failed:
                     return Added.DUPLICATE
-                if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                if 1 in failed:
                     return Added.CLOSED
-                if "TransactionConflict" not in codes or attempt == CONFLICT_TRIES - 1:
+                if "TransactionConflict" not in cancellation_codes(e) or attempt == CONFLICT_TRIES - 1:
                     raise
                 # Another alert of a burst is writing the same batch: try again in a moment.
                 time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # jitter
@@ -267,20 +284,20 @@ class DynamoNotifierStore:
         return Added.NEW
 
     def _add_sample(self, alert: Alert, ref: BatchRef) -> None:
-        with contextlib.suppress(self._errors.ConditionalCheckFailedException):
-            self._db.update_item(
-                TableName=self._table,
-                Key=_key(alert.shop_id, _batch_sk(ref)),
-                UpdateExpression="SET samples = list_append(if_not_exists(samples, :none), :s)",
-                ConditionExpression="(attribute_not_exists(samples) OR size(samples) < :max) AND #st = :open",
-                ExpressionAttributeNames={"#st": "state"},
-                ExpressionAttributeValues={
-                    ":s": {"L": [{"S": alert.model_dump_json(exclude_none=True)}]},
-                    ":max": {"N": str(MAX_SAMPLES)},
-                    ":none": {"L": []},
-                    ":open": {"S": "open"},
-                },
-            )
+        written(  # False: the batch is full, or closed meanwhile
+            self._db.update_item,
+            TableName=self._table,
+            Key=shop_key(alert.shop_id, batch_sk(ref.destination, ref.window)),
+            UpdateExpression="SET samples = list_append(if_not_exists(samples, :none), :s)",
+            ConditionExpression="(attribute_not_exists(samples) OR size(samples) < :max) AND #st = :open",
+            ExpressionAttributeNames={"#st": "state"},
+            ExpressionAttributeValues={
+                ":s": {"L": [{"S": alert.model_dump_json(exclude_none=True)}]},
+                ":max": {"N": str(MAX_SAMPLES)},
+                ":none": {"L": []},
+                ":open": {"S": "open"},
+            },
+        )
 
     def due_batches(self, now: datetime, limit: int) -> list[BatchRef]:
         items = self._query(
@@ -290,16 +307,13 @@ class DynamoNotifierStore:
             Limit=limit,
             limit=limit,
         )
-        return [
-            BatchRef(i["pk"]["S"].removeprefix("SHOP#"), i["destination"]["S"], i["window"]["S"])
-            for i in items
-        ]
+        return [BatchRef(shop_of(i["pk"]["S"]), i["destination"]["S"], i["window"]["S"]) for i in items]
 
     def close_batch(self, ref: BatchRef) -> AlertBatch | None:
         try:
             item = self._db.update_item(
                 TableName=self._table,
-                Key=_key(ref.shop_id, _batch_sk(ref)),
+                Key=shop_key(ref.shop_id, batch_sk(ref.destination, ref.window)),
                 UpdateExpression="SET #st = :closed",
                 ConditionExpression="#st IN (:open, :closed)",
                 ExpressionAttributeNames={"#st": "state"},
@@ -323,14 +337,14 @@ class DynamoNotifierStore:
         )
 
     def finish_batch(self, ref: BatchRef, outcome: str, retry_at: datetime | None = None) -> None:
-        key = _key(ref.shop_id, _batch_sk(ref))
+        key = shop_key(ref.shop_id, batch_sk(ref.destination, ref.window))
         if retry_at is not None:
             self._db.update_item(
                 TableName=self._table,
                 Key=key,
                 UpdateExpression="SET due_sk = :ds, last_error = :e ADD attempts :one",
                 ExpressionAttributeValues={
-                    ":ds": {"S": f"{retry_at.isoformat()}#{ref.shop_id}#{ref.destination}#{ref.window}"},
+                    ":ds": {"S": ordered_sk(retry_at.isoformat(), ref.shop_id, ref.destination, ref.window)},
                     ":e": {"S": outcome[:500]},
                     ":one": {"N": "1"},
                 },
@@ -350,8 +364,8 @@ class DynamoNotifierStore:
             FilterExpression="#st = :held",
             ExpressionAttributeNames={"#st": "state"},
             ExpressionAttributeValues={
-                ":pk": _pk(shop_id),
-                ":p": {"S": f"BATCH#{destination}#"},
+                ":pk": {"S": shop_pk(shop_id)},
+                ":p": {"S": batch_sk(destination, "")},
                 ":held": {"S": "held"},
             },
         )
@@ -361,18 +375,18 @@ class DynamoNotifierStore:
         """A held batch (its destination was broken, and is fixed): due again now."""
         self._db.update_item(
             TableName=self._table,
-            Key=_key(ref.shop_id, _batch_sk(ref)),
+            Key=shop_key(ref.shop_id, batch_sk(ref.destination, ref.window)),
             UpdateExpression="SET #st = :closed, due_pk = :dp, due_sk = :ds",
             ExpressionAttributeNames={"#st": "state"},
             ExpressionAttributeValues={
                 ":closed": {"S": "closed"},
                 ":dp": {"S": BATCH_DUE},
-                ":ds": {"S": f"{now.isoformat()}#{ref.shop_id}#{ref.destination}#{ref.window}"},
+                ":ds": {"S": ordered_sk(now.isoformat(), ref.shop_id, ref.destination, ref.window)},
             },
         )
 
     def destination_state(self, shop_id: str, name: str) -> DestinationState:
-        item = self._get(shop_id, f"DEST#{name}")
+        item = self._get(shop_id, destination_sk(name))
         if not item:
             return DestinationState()
         until = item.get("blocked_until", {}).get("S")
@@ -384,7 +398,7 @@ class DynamoNotifierStore:
 
     def set_destination_state(self, shop_id: str, name: str, state: DestinationState) -> bool:
         item: dict[str, Any] = {
-            **_key(shop_id, f"DEST#{name}"),
+            **shop_key(shop_id, destination_sk(name)),
             "broken": {"BOOL": state.broken},
             "reason": {"S": state.reason},
         }
@@ -399,61 +413,54 @@ class DynamoNotifierStore:
 
     def _case_item(self, case: Case) -> dict[str, Any]:
         item: dict[str, Any] = {
-            **_key(case.shop_id, f"CASE#{case.case_id}"),
+            **shop_key(case.shop_id, case_sk(case.case_id)),
             "doc": {"S": case.model_dump_json(exclude_none=True)},
             "version": {"N": str(case.version)},
-            "gsi1pk": {"S": f"SHOP#{case.shop_id}#CASE"},
-            "gsi1sk": {"S": f"{case.opened_at.isoformat()}#{case.case_id}"},
+            "gsi1pk": {"S": shop_index_pk(case.shop_id, "CASE")},
+            "gsi1sk": {"S": ordered_sk(case.opened_at.isoformat(), case.case_id)},
         }
         if case.customer_key:
-            item["cust_pk"] = {"S": f"SHOP#{case.shop_id}#{case.customer_key}"}
-            item["cust_sk"] = {"S": f"CASE#{case.case_id}"}
+            item["cust_pk"] = {"S": shop_index_pk(case.shop_id, case.customer_key)}
+            item["cust_sk"] = {"S": case_sk(case.case_id)}
         if case.reply_state is ReplyState.SCHEDULED and case.reply_due_at:
             item["due_pk"] = {"S": REPLY_DUE}
-            item["due_sk"] = {"S": f"{case.reply_due_at.isoformat()}#{case.shop_id}#{case.case_id}"}
+            item["due_sk"] = {"S": ordered_sk(case.reply_due_at.isoformat(), case.shop_id, case.case_id)}
         return item
 
     def _marker(self, case: Case) -> dict[str, Any]:
         """An open case's small marker, by first-reply target: the dashboard counts open and overdue cases
         from these (tens of bytes each), never from the cases themselves."""
         if case.status is CaseStatus.OPEN:
-            item = {**_key(case.shop_id, _open_sk(case)), "case_id": {"S": case.case_id}}
+            item = {**shop_key(case.shop_id, _open_sk(case)), "case_id": {"S": case.case_id}}
             return {"Put": {"TableName": self._table, "Item": item}}
-        return {"Delete": {"TableName": self._table, "Key": _key(case.shop_id, _open_sk(case))}}
+        return {"Delete": {"TableName": self._table, "Key": shop_key(case.shop_id, _open_sk(case))}}
 
-    def _write_case(self, case: Case, condition: str, values: dict[str, Any] | None = None) -> bool:
-        put: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": self._case_item(case),
-            "ConditionExpression": condition,
-        }
-        if values:
-            put["ExpressionAttributeValues"] = values
+    def _write_case(self, case: Case, expected_version: int | None) -> bool:
+        put = {"TableName": self._table, "Item": self._case_item(case), **if_version(expected_version)}
         try:
             self._db.transact_write_items(TransactItems=[{"Put": put}, self._marker(case)])
         except self._errors.TransactionCanceledException as e:
-            reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
-            if reasons[:1] == ["ConditionalCheckFailed"]:
+            if 0 in failed_conditions(e):
                 return False
             raise
         return True
 
     def open_case(self, case: Case) -> bool:
-        return self._write_case(case, "attribute_not_exists(pk)")
+        return self._write_case(case, None)
 
     def case(self, shop_id: str, case_id: str) -> Case | None:
-        item = self._get(shop_id, f"CASE#{case_id}")
+        item = self._get(shop_id, case_sk(case_id))
         return Case.model_validate_json(item["doc"]["S"]) if item else None
 
     def save_case(self, case: Case, expected_version: int) -> bool:
-        return self._write_case(case, "version = :v", {":v": {"N": str(expected_version)}})
+        return self._write_case(case, expected_version)
 
     def cases(self, shop_id: str, since: datetime | None = None) -> list[Case]:
         start = (since or datetime(2000, 1, 1, tzinfo=UTC)).isoformat()
         items = self._query(
             IndexName="gsi1",
             KeyConditionExpression="gsi1pk = :g AND gsi1sk >= :s",
-            ExpressionAttributeValues={":g": {"S": f"SHOP#{shop_id}#CASE"}, ":s": {"S": start}},
+            ExpressionAttributeValues={":g": {"S": shop_index_pk(shop_id, "CASE")}, ":s": {"S": start}},
         )
         return [Case.model_validate_json(i["doc"]["S"]) for i in items]
 
@@ -465,14 +472,14 @@ class DynamoNotifierStore:
             Limit=limit,
             limit=limit,
         )
-        return [(i["pk"]["S"].removeprefix("SHOP#"), i["sk"]["S"].removeprefix("CASE#")) for i in items]
+        return [(shop_of(i["pk"]["S"]), i["sk"]["S"].removeprefix(case_sk(""))) for i in items]
 
     # --- counters, suppressions, customers, markers -------------------------------------------------
 
     def count_theme(self, shop_id: str, theme: str, day: str, subject: str) -> int:
         item = self._db.update_item(
             TableName=self._table,
-            Key=_key(shop_id, f"SURGE#{theme}#{day}"),
+            Key=shop_key(shop_id, surge_sk(theme, day)),
             UpdateExpression="ADD subjects :s SET #ttl = :ttl",
             ExpressionAttributeNames={"#ttl": "ttl"},
             ExpressionAttributeValues={
@@ -486,18 +493,18 @@ class DynamoNotifierStore:
     def theme_counts(self, shop_id: str, theme: str, days: Sequence[str]) -> list[int]:
         if not days:
             return []
-        keys = [_key(shop_id, f"SURGE#{theme}#{d}") for d in days]
+        keys = [shop_key(shop_id, surge_sk(theme, d)) for d in days]
         got = self._db.batch_get_item(
             RequestItems={self._table: {"Keys": keys, "ProjectionExpression": "sk, subjects"}}
         )["Responses"].get(self._table, [])
         by_sk = {i["sk"]["S"]: len(i.get("subjects", {}).get("SS", [])) for i in got}
-        return [by_sk.get(f"SURGE#{theme}#{d}", 0) for d in days]
+        return [by_sk.get(surge_sk(theme, d), 0) for d in days]
 
     def add_sent(self, shop_id: str, day: str, survey_type: str, count: int, run_id: str) -> None:
         """Counted on the day's totals (``sent_<type>``) once per dispatcher run: the run's marker is a
         small item of its own (kept a week), so the day's item stays small however often runs come."""
         marker = {
-            **_key(shop_id, f"SENTRUN#{run_id}#{survey_type}"),
+            **shop_key(shop_id, sent_run_sk(run_id, survey_type)),
             "ttl": _ttl(datetime.now(tz=UTC) + RUN_TTL),
         }
         try:
@@ -507,13 +514,13 @@ class DynamoNotifierStore:
                         "Put": {
                             "TableName": self._table,
                             "Item": marker,
-                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "ConditionExpression": ABSENT,
                         }
                     },
                     {
                         "Update": {
                             "TableName": self._table,
-                            "Key": day_key(shop_id, day),
+                            "Key": shop_key(shop_id, day_sk(day)),
                             "UpdateExpression": "ADD #t :n",
                             "ExpressionAttributeNames": {"#t": f"{SENT}{survey_type}"},
                             "ExpressionAttributeValues": {":n": {"N": str(count)}},
@@ -522,8 +529,7 @@ class DynamoNotifierStore:
                 ]
             )
         except self._errors.TransactionCanceledException as e:
-            reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
-            if reasons[:1] != ["ConditionalCheckFailed"]:
+            if 0 not in failed_conditions(e):
                 raise  # not a redelivered run: let the message be retried
 
     def sent_between(self, shop_id: str, first_day: str, last_day: str) -> dict[str, dict[str, int]]:
@@ -532,9 +538,9 @@ class DynamoNotifierStore:
         items = self._query(
             KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
             ExpressionAttributeValues={
-                ":pk": _pk(shop_id),
-                ":a": {"S": f"DAY#{first_day}"},
-                ":b": {"S": f"DAY#{last_day}~"},
+                ":pk": {"S": shop_pk(shop_id)},
+                ":a": {"S": day_sk(first_day)},
+                ":b": {"S": day_sk(last_day) + "~"},
             },
         )
         found: dict[str, dict[str, int]] = {}
@@ -543,7 +549,7 @@ class DynamoNotifierStore:
                 k.removeprefix(SENT): int(v["N"]) for k, v in i.items() if k.startswith(SENT) and "N" in v
             }
             if sent:
-                found[i["sk"]["S"].removeprefix("DAY#")] = sent
+                found[i["sk"]["S"].removeprefix(day_sk(""))] = sent
         for day, counts in self._legacy_sent(shop_id, first_day, last_day).items():
             merged = found.setdefault(day, {})
             for kind, n in counts.items():
@@ -554,13 +560,13 @@ class DynamoNotifierStore:
         items = self._query(
             KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
             ExpressionAttributeValues={
-                ":pk": _pk(shop_id),
-                ":a": {"S": f"SENT#{first_day}"},
-                ":b": {"S": f"SENT#{last_day}~"},
+                ":pk": {"S": shop_pk(shop_id)},
+                ":a": {"S": legacy_sent_sk(first_day)},
+                ":b": {"S": legacy_sent_sk(last_day) + "~"},
             },
         )
         return {
-            i["sk"]["S"].removeprefix("SENT#"): {k: int(v["N"]) for k, v in i.items() if "N" in v}
+            i["sk"]["S"].removeprefix(legacy_sent_sk("")): {k: int(v["N"]) for k, v in i.items() if "N" in v}
             for i in items
         }
 
@@ -569,7 +575,7 @@ class DynamoNotifierStore:
         for day, counts in self._legacy_sent(shop_id, "0000", "9999").items():
             deltas = {f"{SENT}{k}": n for k, n in counts.items() if n}
             ops: list[dict[str, Any]] = [
-                {"Delete": {"TableName": self._table, "Key": _key(shop_id, f"SENT#{day}")}}
+                {"Delete": {"TableName": self._table, "Key": shop_key(shop_id, legacy_sent_sk(day))}}
             ]
             if deltas:
                 ops.append({"Update": self._tallied.day_update(shop_id, day, deltas)})
@@ -579,19 +585,19 @@ class DynamoNotifierStore:
         self._db.put_item(
             TableName=self._table,
             Item={
-                **_key(shop_id, f"SUPPRESSED#{email_hash}"),
+                **shop_key(shop_id, suppressed_sk(email_hash)),
                 "reason": {"S": reason},
                 "at": {"S": at.isoformat()},
             },
         )
 
     def is_suppressed(self, shop_id: str, email_hash: str) -> bool:
-        return self._get(shop_id, f"SUPPRESSED#{email_hash}") is not None
+        return self._get(shop_id, suppressed_sk(email_hash)) is not None
 
     def add_order(self, shop_id: str, customer_key: str, line: OrderLine, contact: dict[str, str]) -> None:
         """The order replaces any earlier version of itself in the customer's list (a cancellation). A
         versioned write: two of the customer's orders arriving at once both stay."""
-        sk = f"CUST#{customer_key}"
+        sk = customer_sk(customer_key)
         for _ in range(CONFLICT_TRIES):
             item = self._get(shop_id, sk) or {}
             version = int(item.get("ov", {}).get("N", "0"))
@@ -605,32 +611,25 @@ class DynamoNotifierStore:
             kept = sorted(orders.values(), key=lambda o: str(o["at"]))[-MAX_ORDERS:]
             new: dict[str, Any] = {
                 **item,
-                **_key(shop_id, sk),
+                **shop_key(shop_id, sk),
                 "orders": {"S": json.dumps(kept)},
                 "ov": {"N": str(version + 1)},
-                "cust_pk": {"S": f"SHOP#{shop_id}#{customer_key}"},
+                "cust_pk": {"S": shop_index_pk(shop_id, customer_key)},
                 "cust_sk": {"S": sk},
             }
             for field, value in contact.items():
                 if value:
                     new[field] = {"S": value}
-            guard: dict[str, Any] = {
-                "ConditionExpression": "ov = :v",
-                "ExpressionAttributeValues": {":v": {"N": str(version)}},
-            }
-            if not item:
-                guard = {"ConditionExpression": "attribute_not_exists(pk)"}
-            try:
-                self._db.put_item(TableName=self._table, Item=new, **guard)
+            guard = if_version(version if item else None, "ov")
+            if written(self._db.put_item, TableName=self._table, Item=new, **guard):
                 return
-            except self._errors.ConditionalCheckFailedException:
-                continue  # another order of theirs was written meanwhile: read again
+            # another order of theirs was written meanwhile: read again
         raise RuntimeError(f"customer {customer_key} of {shop_id} kept changing")
 
     def customers(self, shop_id: str) -> list[Customer]:
         items = self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-            ExpressionAttributeValues={":pk": _pk(shop_id), ":p": {"S": "CUST#"}},
+            ExpressionAttributeValues={":pk": {"S": shop_pk(shop_id)}, ":p": {"S": customer_sk("")}},
         )
         return [customer_from_item(i) for i in items]
 
@@ -639,7 +638,7 @@ class DynamoNotifierStore:
     ) -> bool:
         old = self._db.update_item(
             TableName=self._table,
-            Key=_key(shop_id, f"CUST#{customer_key}"),
+            Key=shop_key(shop_id, customer_sk(customer_key)),
             UpdateExpression="SET risk = :r, at_risk = :a, reasons = :why"
             + (", feed_pk = :rp, feed_sk = :rs" if at_risk else " REMOVE feed_pk, feed_sk"),
             ConditionExpression="attribute_exists(pk)",
@@ -648,7 +647,10 @@ class DynamoNotifierStore:
                 ":a": {"BOOL": at_risk},
                 ":why": {"S": json.dumps(list(reasons))},
                 **(
-                    {":rp": {"S": f"SHOP#{shop_id}#RISK"}, ":rs": {"S": f"{risk:.4f}#{customer_key}"}}
+                    {
+                        ":rp": {"S": shop_index_pk(shop_id, "RISK")},
+                        ":rs": {"S": ordered_sk(f"{risk:.4f}", customer_key)},
+                    }
                     if at_risk
                     else {}
                 ),
@@ -658,21 +660,18 @@ class DynamoNotifierStore:
         return at_risk and not old.get("at_risk", {}).get("BOOL", False)
 
     def mark_once(self, shop_id: str, key: str, expires_at: datetime) -> bool:
-        try:
-            self._db.put_item(
-                TableName=self._table,
-                Item={**_key(shop_id, f"MARK#{key}"), "ttl": _ttl(expires_at)},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except self._errors.ConditionalCheckFailedException:
-            return False
-        return True
+        return written(
+            self._db.put_item,
+            TableName=self._table,
+            Item={**shop_key(shop_id, mark_sk(key)), "ttl": _ttl(expires_at)},
+            ConditionExpression=ABSENT,
+        )
 
     def is_marked(self, shop_id: str, key: str) -> bool:
-        return self._get(shop_id, f"MARK#{key}") is not None
+        return self._get(shop_id, mark_sk(key)) is not None
 
     def unmark(self, shop_id: str, key: str) -> None:
-        self._db.delete_item(TableName=self._table, Key=_key(shop_id, f"MARK#{key}"))
+        self._db.delete_item(TableName=self._table, Key=shop_key(shop_id, mark_sk(key)))
 
     # --- privacy --------------------------------------------------------------------------------------
 
@@ -683,17 +682,17 @@ class DynamoNotifierStore:
             items = self._query(
                 IndexName="customer",
                 KeyConditionExpression="cust_pk = :c",
-                ExpressionAttributeValues={":c": {"S": f"SHOP#{shop_id}#{key}"}},
+                ExpressionAttributeValues={":c": {"S": shop_index_pk(shop_id, key)}},
             )
             sks.update(i["sk"]["S"] for i in items)
         erased = 0
         for sk in sorted(sks):
-            if sk.startswith("CUST#"):
-                self._db.delete_item(TableName=self._table, Key=_key(shop_id, sk))
+            if sk.startswith(customer_sk("")):
+                self._db.delete_item(TableName=self._table, Key=shop_key(shop_id, sk))
             else:
                 self._erase_personal(shop_id, sk)
             erased += 1
-        cases = {sk.removeprefix("CASE#") for sk in sks if sk.startswith("CASE#")}
+        cases = {sk.removeprefix(case_sk("")) for sk in sks if sk.startswith(case_sk(""))}
         return erased + self._erase_from_batches(shop_id, cases, set(customer_keys))
 
     def _erase_from_batches(self, shop_id: str, case_ids: set[str], customer_keys: set[str]) -> int:
@@ -706,7 +705,7 @@ class DynamoNotifierStore:
             return 0
         batches = self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-            ExpressionAttributeValues={":pk": _pk(shop_id), ":p": {"S": "BATCH#"}},
+            ExpressionAttributeValues={":pk": {"S": shop_pk(shop_id)}, ":p": {"S": BATCHES}},
         )
         changed = 0
         for item in batches:
@@ -723,7 +722,7 @@ class DynamoNotifierStore:
             ]
             self._db.update_item(
                 TableName=self._table,
-                Key=_key(shop_id, item["sk"]["S"]),
+                Key=shop_key(shop_id, item["sk"]["S"]),
                 UpdateExpression="SET samples = :s",
                 ExpressionAttributeValues={
                     ":s": {"L": [{"S": a.model_dump_json(exclude_none=True)} for a in kept]}
@@ -743,7 +742,7 @@ class DynamoNotifierStore:
         for field in (*PERSONAL, "customer_key", "reply_subject"):
             doc.pop(field, None)
         update, values = "SET doc = :d", dict[str, Any]()
-        if sk.startswith("CASE#"):
+        if sk.startswith(case_sk("")):
             if doc.get("reply_state") in ("scheduled", "awaiting_approval"):
                 doc["reply_state"] = "none"
             doc.pop("reply_due_at", None)
@@ -752,7 +751,7 @@ class DynamoNotifierStore:
             doc["version"] = int(doc.get("version", 0)) + 1
             update += ", version = :v"
             values[":v"] = {"N": str(doc["version"])}
-        if sk.startswith(("ANSWER#", "MENTION#")):
+        if sk.startswith((answer_sk(""), mention_sk(""))):
             # Kept as erased: a late redelivery or reading may neither bring the words back nor move
             # the day's totals from the blanked record.
             update += ", erased = :e, has_text = :f"
@@ -760,7 +759,7 @@ class DynamoNotifierStore:
             values[":f"] = {"BOOL": False}
         self._db.update_item(
             TableName=self._table,
-            Key=_key(shop_id, sk),
+            Key=shop_key(shop_id, sk),
             UpdateExpression=update + " REMOVE cust_pk, cust_sk, due_pk, due_sk",
             ExpressionAttributeValues={":d": {"S": json.dumps(doc)}, **values},
         )
@@ -768,7 +767,7 @@ class DynamoNotifierStore:
     def erase_shop(self, shop_id: str) -> int:
         items = self._query(
             KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": _pk(shop_id)},
+            ExpressionAttributeValues={":pk": {"S": shop_pk(shop_id)}},
             ProjectionExpression="pk, sk",
         )
         for start in range(0, len(items), 25):
@@ -784,7 +783,7 @@ class DynamoNotifierStore:
 
     def _get(self, shop_id: str, sk: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self._db.get_item(
-            TableName=self._table, Key=_key(shop_id, sk), ConsistentRead=True
+            TableName=self._table, Key=shop_key(shop_id, sk), ConsistentRead=True
         ).get("Item")
         return item
 
@@ -799,7 +798,7 @@ class DynamoNotifierStore:
 
 
 def _open_sk(case: Case) -> str:
-    return f"OPEN#{case.target_at.astimezone(UTC).isoformat()}#{case.case_id}"
+    return open_case_sk(case.target_at.astimezone(UTC).isoformat(), case.case_id)
 
 
 def customer_from_item(item: dict[str, Any]) -> Customer:
@@ -808,7 +807,7 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
         for o in json.loads(item.get("orders", {}).get("S", "[]"))
     )
     return Customer(
-        customer_key=item["sk"]["S"].removeprefix("CUST#"),
+        customer_key=item["sk"]["S"].removeprefix(customer_sk("")),
         orders=orders,
         first_name=item.get("first_name", {}).get("S"),
         email=item.get("email", {}).get("S"),

@@ -7,8 +7,7 @@ import time
 from typing import Any
 
 from services.notifier.domain.model import AlertSettings
-
-SK = "NOTIFY"
+from shared.dynamo import NOTIFY, shop_key
 
 
 class DynamoAlertSettings:
@@ -19,7 +18,7 @@ class DynamoAlertSettings:
         self._cache: dict[str, tuple[float, AlertSettings]] = {}
 
     def _key(self, shop_id: str) -> dict[str, Any]:
-        return {"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": SK}}
+        return shop_key(shop_id, NOTIFY)
 
     def get(self, shop_id: str, *, fresh: bool = False) -> AlertSettings:
         hit = self._cache.get(shop_id)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.notifier.domain.tallies import FeedFields, Tally, changes
+from shared.dynamo import cancellation_codes, day_sk, ordered_sk, shop_index_pk, shop_key
 
 TRIES = 8
 BACKOFF_S = 0.02  # the first wait's ceiling; doubled each try (full jitter)
@@ -47,14 +48,10 @@ class Write:
 Planner = Callable[[dict[str, Any] | None], Write | None]
 
 
-def day_key(shop_id: str, day: str) -> dict[str, Any]:
-    return {"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": f"DAY#{day}"}}
-
-
 def feed_attributes(shop_id: str, sk: str, feed: FeedFields) -> dict[str, Any]:
     attrs: dict[str, Any] = {
-        "feed_pk": {"S": f"SHOP#{shop_id}#FEED"},
-        "feed_sk": {"S": f"{feed.at.isoformat()}#{sk}"},
+        "feed_pk": {"S": shop_index_pk(shop_id, "FEED")},
+        "feed_sk": {"S": ordered_sk(feed.at.isoformat(), sk)},
         "kind": {"S": feed.kind},
         "channel": {"S": feed.channel},
         "has_text": {"BOOL": feed.has_text},
@@ -86,7 +83,7 @@ class TalliedWriter:
 
     def write(self, shop_id: str, sk: str, plan: Planner) -> bool:
         """Apply the plan to the record; False when it had nothing to write (stale or repeated)."""
-        key = {"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": sk}}
+        key = shop_key(shop_id, sk)
         for attempt in range(TRIES):
             item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
             write = plan(item)
@@ -147,7 +144,7 @@ class TalliedWriter:
         values = {f":c{i}": {"N": str(v)} for i, v in enumerate(deltas.values())}
         return {
             "TableName": self._table,
-            "Key": day_key(shop_id, day),
+            "Key": shop_key(shop_id, day_sk(day)),
             "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(deltas))),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -155,7 +152,7 @@ class TalliedWriter:
 
 
 def _retryable(error: Any) -> bool:
-    reasons = {r.get("Code", "None") for r in error.response.get("CancellationReasons", [])}
+    reasons = set(cancellation_codes(error))
     return bool(reasons) and reasons <= RETRYABLE
 
 

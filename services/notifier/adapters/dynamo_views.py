@@ -18,6 +18,16 @@ from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore, cust
 from services.notifier.domain.model import Case, Mention, SurveyAnswer
 from services.notifier.domain.ports import Customer
 from services.notifier.domain.tallies import DayTotals
+from shared.dynamo import (
+    OPEN_CASES,
+    answer_sk,
+    case_sk,
+    customer_sk,
+    day_sk,
+    mention_sk,
+    shop_index_pk,
+    shop_pk,
+)
 
 MAX_EXAMINED = 1000  # items read for one filtered page at most; the page then ends early, with a position
 Position = dict[str, str]
@@ -107,14 +117,14 @@ class DynamoViews:
         items = self._all(
             KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
             ExpressionAttributeValues={
-                ":pk": _s(f"SHOP#{shop_id}"),
-                ":a": _s(f"DAY#{first.isoformat()}"),
-                ":b": _s(f"DAY#{last.isoformat()}"),
+                ":pk": _s(shop_pk(shop_id)),
+                ":a": _s(day_sk(first.isoformat())),
+                ":b": _s(day_sk(last.isoformat())),
             },
         )
         return [
             DayTotals(
-                day=date.fromisoformat(i["sk"]["S"].removeprefix("DAY#")),
+                day=date.fromisoformat(i["sk"]["S"].removeprefix(day_sk(""))),
                 counts={k: int(v["N"]) for k, v in i.items() if "N" in v},
             )
             for i in items
@@ -132,7 +142,7 @@ class DynamoViews:
             "IndexName": "feed",
             "KeyConditionExpression": "feed_pk = :fp AND feed_sk BETWEEN :lo AND :hi",
             "ExpressionAttributeValues": {
-                ":fp": _s(f"SHOP#{shop_id}#FEED"),
+                ":fp": _s(shop_index_pk(shop_id, "FEED")),
                 ":lo": _s(low),
                 ":hi": _s(high),
             },
@@ -143,8 +153,8 @@ class DynamoViews:
             kwargs["FilterExpression"] = condition
             kwargs["ExpressionAttributeNames"] = names
             kwargs["ExpressionAttributeValues"].update(values)
-        start = _checked(after, "feed_sk", ("ANSWER#", "MENTION#"), (low, high), whole_sk=True)
-        items, position = self._page(shop_id, "feed_pk", "#FEED", kwargs, limit, start)
+        start = _checked(after, "feed_sk", (answer_sk(""), mention_sk("")), (low, high), whole_sk=True)
+        items, position = self._page(shop_id, "feed_pk", "FEED", kwargs, limit, start)
         return [_record(i) for i in items], position
 
     # --- cases and customers --------------------------------------------------------------------------
@@ -156,24 +166,24 @@ class DynamoViews:
         kwargs: dict[str, Any] = {
             "IndexName": "gsi1",
             "KeyConditionExpression": "gsi1pk = :g",
-            "ExpressionAttributeValues": {":g": _s(f"SHOP#{shop_id}#CASE")},
+            "ExpressionAttributeValues": {":g": _s(shop_index_pk(shop_id, "CASE"))},
             "ScanIndexForward": False,
         }
         if status:
             # The status lives in the document; a case's compact JSON names it once: "status":"<value>".
             kwargs["FilterExpression"] = "contains(doc, :st)"
             kwargs["ExpressionAttributeValues"][":st"] = _s(f'"status":{json.dumps(status)}')
-        start = _checked(after, "gsi1sk", ("CASE#",))
-        items, position = self._page(shop_id, "gsi1pk", "#CASE", kwargs, limit, start)
+        start = _checked(after, "gsi1sk", (case_sk(""),))
+        items, position = self._page(shop_id, "gsi1pk", "CASE", kwargs, limit, start)
         return [Case.model_validate_json(i["doc"]["S"]) for i in items], position
 
     def open_cases(self, shop_id: str, now: datetime) -> tuple[int, int]:
         """(open, overdue), from the open cases' markers (ordered by first-reply target)."""
         markers = self._all(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-            ExpressionAttributeValues={":pk": _s(f"SHOP#{shop_id}"), ":p": _s("OPEN#")},
+            ExpressionAttributeValues={":pk": _s(shop_pk(shop_id)), ":p": _s(OPEN_CASES)},
         )
-        due = f"OPEN#{now.astimezone(UTC).isoformat()}"
+        due = OPEN_CASES + now.astimezone(UTC).isoformat()
         return len(markers), sum(1 for m in markers if m["sk"]["S"] < due)
 
     def at_risk(
@@ -183,11 +193,11 @@ class DynamoViews:
         kwargs: dict[str, Any] = {
             "IndexName": "feed",
             "KeyConditionExpression": "feed_pk = :fp",
-            "ExpressionAttributeValues": {":fp": _s(f"SHOP#{shop_id}#RISK")},
+            "ExpressionAttributeValues": {":fp": _s(shop_index_pk(shop_id, "RISK"))},
             "ScanIndexForward": False,
         }
-        start = _checked(after, "feed_sk", ("CUST#",))
-        items, position = self._page(shop_id, "feed_pk", "#RISK", kwargs, limit, start)
+        start = _checked(after, "feed_sk", (customer_sk(""),))
+        items, position = self._page(shop_id, "feed_pk", "RISK", kwargs, limit, start)
         return [customer_from_item(i) for i in items], position
 
     # --- paging ---------------------------------------------------------------------------------------
@@ -196,7 +206,7 @@ class DynamoViews:
         self,
         shop_id: str,
         index_pk: str,
-        suffix: str,
+        part: str,
         kwargs: dict[str, Any],
         limit: int,
         start: Position | None,
@@ -207,9 +217,9 @@ class DynamoViews:
         examined = 0
         if start is not None:
             kwargs["ExclusiveStartKey"] = {
-                "pk": _s(f"SHOP#{shop_id}"),
+                "pk": _s(shop_pk(shop_id)),
                 "sk": _s(start["sk"]),
-                index_pk: _s(f"SHOP#{shop_id}{suffix}"),
+                index_pk: _s(shop_index_pk(shop_id, part)),
                 sort_attr: _s(start[sort_attr]),
             }
         while True:
@@ -240,7 +250,7 @@ class DynamoViews:
 
 
 def _record(item: dict[str, Any]) -> SurveyAnswer | Mention:
-    if item["sk"]["S"].startswith("ANSWER#"):
+    if item["sk"]["S"].startswith(answer_sk("")):
         answer = DynamoNotifierStore._answer(item)
         assert answer is not None  # on the feed only once its answer is stored
         return answer

@@ -14,17 +14,21 @@ from typing import Any
 
 from services.reviews.domain.model import StoredReview
 from services.reviews.domain.state import SourceState
+from shared.dynamo import (
+    ABSENT,
+    if_version,
+    ordered_sk,
+    review_sk,
+    shop_index_pk,
+    shop_key,
+    shop_of,
+    shop_pk,
+    source_sk,
+    written,
+)
 
 PENDING = "MENTION"
 SOURCES = "SOURCES"
-
-
-def _pk(shop_id: str) -> str:
-    return f"SHOP#{shop_id}"
-
-
-def _review_sk(mention_id: str) -> str:
-    return f"REVIEW#{mention_id}"
 
 
 def _review(item: dict[str, Any]) -> StoredReview:
@@ -42,20 +46,19 @@ class DynamoReviewStore:
     def _item(self, review: StoredReview) -> dict[str, Any]:
         moment = review.item.moment or review.first_seen_at
         item: dict[str, Any] = {
-            "pk": {"S": _pk(review.shop_id)},
-            "sk": {"S": _review_sk(review.mention_id)},
+            **shop_key(review.shop_id, review_sk(review.mention_id)),
             "doc": {"S": review.model_dump_json(exclude_none=True)},
             "version": {"N": str(review.version)},
             "revision": {"N": str(review.revision)},
             "published_revision": {"N": str(review.published_revision)},
             # Newest first per shop: the list the CLI and the API show.
-            "gsi1pk": {"S": f"{_pk(review.shop_id)}#REVIEWS"},
-            "gsi1sk": {"S": f"{moment.isoformat()}#{review.mention_id}"},
+            "gsi1pk": {"S": shop_index_pk(review.shop_id, "REVIEWS")},
+            "gsi1sk": {"S": ordered_sk(moment.isoformat(), review.mention_id)},
         }
         if review.published_revision < review.revision:
             item["pending_pk"] = {"S": PENDING}
             item["pending_sk"] = {
-                "S": f"{review.last_seen_at.isoformat()}#{review.shop_id}#{review.mention_id}"
+                "S": ordered_sk(review.last_seen_at.isoformat(), review.shop_id, review.mention_id)
             }
         return item
 
@@ -65,7 +68,7 @@ class DynamoReviewStore:
             self._db.put_item(
                 TableName=self._table,
                 Item=self._item(review),
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression=ABSENT,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as e:
@@ -77,37 +80,28 @@ class DynamoReviewStore:
 
     def replace(self, review: StoredReview, expected_version: int) -> bool:
         self.calls += 1
-        try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=self._item(review),
-                ConditionExpression="version = :v",
-                ExpressionAttributeValues={":v": {"N": str(expected_version)}},
-            )
-        except self._db.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return written(
+            self._db.put_item, TableName=self._table, Item=self._item(review), **if_version(expected_version)
+        )
 
     def mark_announced(self, shop_id: str, mention_id: str, revision: int) -> None:
         """One conditional update, only if no newer edit arrived meanwhile (that one stays pending).
         ``published_revision`` lives beside the document so this needs no read."""
         self.calls += 1
-        try:
-            self._db.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": _pk(shop_id)}, "sk": {"S": _review_sk(mention_id)}},
-                UpdateExpression="SET published_revision = :r REMOVE pending_pk, pending_sk",
-                ConditionExpression="revision = :r",
-                ExpressionAttributeValues={":r": {"N": str(revision)}},
-            )
-        except self._db.exceptions.ConditionalCheckFailedException:
-            return
+        written(
+            self._db.update_item,
+            TableName=self._table,
+            Key=shop_key(shop_id, review_sk(mention_id)),
+            UpdateExpression="SET published_revision = :r REMOVE pending_pk, pending_sk",
+            ConditionExpression="revision = :r",
+            ExpressionAttributeValues={":r": {"N": str(revision)}},
+        )
 
     def get(self, shop_id: str, mention_id: str) -> StoredReview | None:
         self.calls += 1
         item = self._db.get_item(
             TableName=self._table,
-            Key={"pk": {"S": _pk(shop_id)}, "sk": {"S": _review_sk(mention_id)}},
+            Key=shop_key(shop_id, review_sk(mention_id)),
             ConsistentRead=True,
         ).get("Item")
         return _review(item) if item else None
@@ -125,15 +119,14 @@ class DynamoReviewStore:
 
     @staticmethod
     def _keys(index_item: dict[str, Any]) -> tuple[str, str]:
-        shop = index_item["pk"]["S"].removeprefix("SHOP#")
-        return shop, index_item["sk"]["S"].removeprefix("REVIEW#")
+        return shop_of(index_item["pk"]["S"]), index_item["sk"]["S"].removeprefix(review_sk(""))
 
     def newest(self, shop_id: str, limit: int = 50) -> list[StoredReview]:
         page = self._db.query(
             TableName=self._table,
             IndexName="gsi1",
             KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues={":p": {"S": f"{_pk(shop_id)}#REVIEWS"}},
+            ExpressionAttributeValues={":p": {"S": shop_index_pk(shop_id, "REVIEWS")}},
             ScanIndexForward=False,
             Limit=limit,
         )
@@ -144,39 +137,25 @@ class DynamoReviewStore:
 
     def save_state(self, state: SourceState, expected_version: int) -> bool:
         item = {
-            "pk": {"S": _pk(state.shop_id)},
-            "sk": {"S": f"SOURCE#{state.source}"},
+            **shop_key(state.shop_id, source_sk(state.source)),
             "doc": {"S": state.model_dump_json(exclude_none=True)},
             "version": {"N": str(state.version)},
             "sources_pk": {"S": SOURCES},
-            "sources_sk": {"S": f"{state.shop_id}#{state.source}"},
+            "sources_sk": {"S": ordered_sk(state.shop_id, state.source)},
         }
-        condition: dict[str, Any] = (
-            {"ConditionExpression": "attribute_not_exists(pk)"}
-            if expected_version == 0
-            else {
-                "ConditionExpression": "version = :v",
-                "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
-            }
-        )
-        try:
-            self._db.put_item(TableName=self._table, Item=item, **condition)
-        except self._db.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        condition = if_version(expected_version or None)
+        return written(self._db.put_item, TableName=self._table, Item=item, **condition)
 
     def state(self, shop_id: str, source: str) -> SourceState | None:
         item = self._db.get_item(
             TableName=self._table,
-            Key={"pk": {"S": _pk(shop_id)}, "sk": {"S": f"SOURCE#{source}"}},
+            Key=shop_key(shop_id, source_sk(source)),
             ConsistentRead=True,
         ).get("Item")
         return SourceState.model_validate_json(item["doc"]["S"]) if item else None
 
     def delete_state(self, shop_id: str, source: str) -> None:
-        self._db.delete_item(
-            TableName=self._table, Key={"pk": {"S": _pk(shop_id)}, "sk": {"S": f"SOURCE#{source}"}}
-        )
+        self._db.delete_item(TableName=self._table, Key=shop_key(shop_id, source_sk(source)))
 
     def states(self) -> Iterator[SourceState]:
         """Every connection of every shop (the sparse ``sources`` index projects the whole item)."""
@@ -200,15 +179,15 @@ class DynamoReviewStore:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": {":p": {"S": _pk(shop_id)}},
+            "ExpressionAttributeValues": {":p": {"S": shop_pk(shop_id)}},
             "ProjectionExpression": "pk, sk",
         }
         while True:
             page = self._db.query(**kwargs)
             for item in page.get("Items", []):
                 keys.append({"pk": item["pk"], "sk": item["sk"]})
-                if item["sk"]["S"].startswith("SOURCE#"):
-                    sources.append(item["sk"]["S"].removeprefix("SOURCE#"))
+                if item["sk"]["S"].startswith(source_sk("")):
+                    sources.append(item["sk"]["S"].removeprefix(source_sk("")))
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from services.scoring.domain.taxonomy import Taxonomy
+from shared.dynamo import THEMES, shop_key
 
 
 class DynamoTaxonomyStore:
@@ -17,7 +18,7 @@ class DynamoTaxonomyStore:
 
     @staticmethod
     def _key(shop_id: str) -> dict[str, Any]:
-        return {"pk": {"S": f"SHOP#{shop_id}"}, "sk": {"S": "THEMES"}}
+        return shop_key(shop_id, THEMES)
 
     def get(self, shop_id: str) -> Taxonomy | None:
         hit = self._cache.get(shop_id)
