@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Playwright drives Debian's /usr/bin/chromium: it must never fetch a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint typecheck unit integration e2e infra browser bench clean
+.PHONY: run check test lint typecheck unit integration e2e infra browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,14 @@ run: $(VENV)/.run
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.test
 	$(BIN)/mypy shared services cxloop infra
+
+# CI's gate, exactly: .ci/run calls `make test` (the README's command); `check` is its other name.
+check: test
 
 test: $(VENV)/.test $(VENV)/.browser lint typecheck
 	$(BIN)/python -m pytest -q

@@ -163,7 +163,8 @@ def accept_webhook(req: WebhookRequest, deps: IntakeDeps, policy: IntakePolicy) 
 def _store_and_queue(
     stored: StoredEvent, message: QueuedEvent, deps: IntakeDeps, policy: IntakePolicy
 ) -> IntakeResult:
-    """Store first (the conditional write is the dedupe), then queue; undo the store if queueing fails."""
+    """Store first (the conditional write is the dedupe), then queue. A failed send keeps the event stored
+    and pending for the sweeper (DEFERRED): WooCommerce never retries, so nothing stored is undone."""
     done = IntakeResult(Outcome.ACCEPTED, topic=stored.topic, dedupe_key=stored.dedupe_key)
     receipt = deps.raw_events.put_new(stored, expires_at=stored.received_at + policy.retention)
     # The SDK retries a write whose answer was lost; its retry then finds this very request's item.
