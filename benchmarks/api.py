@@ -80,8 +80,8 @@ from cxloop.local.stack import LocalStack, StackConfig
 from services.dashboard import bootstrap as dashboard_bootstrap
 from services.dashboard.adapters.dynamo_keys import DynamoKeyStore
 from services.dashboard.domain import keys
-from services.feedback.domain.invitations import invite_id
-from services.feedback.domain.normalise import email_key, order_sk
+from services.feedback.domain.orders.normalise import email_key, order_sk
+from services.feedback.domain.surveys.invitations import invite_id
 from services.notifier.adapters.dynamo_notifier import (
     RUN_TTL,
     SENT,

@@ -205,7 +205,7 @@ def setup_clients(endpoint: str) -> dict[str, Any]:
 
 
 def programme(n: int) -> Any:
-    from services.feedback.domain.programme import Brand, Rules, SurveyProgramme, SurveyType
+    from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgramme, SurveyType
 
     return SurveyProgramme(
         survey_type=SurveyType.NPS,
@@ -220,9 +220,9 @@ def shop_ids(shops: int) -> list[str]:
 
 
 def invitations(count: int, shops: int, now: datetime) -> list[Any]:
-    from services.feedback.domain.invitations import Invitation, Status, invite_id
-    from services.feedback.domain.normalise import email_key, order_sk
-    from services.feedback.domain.programme import SurveyType
+    from services.feedback.domain.orders.normalise import email_key, order_sk
+    from services.feedback.domain.surveys.invitations import Invitation, Status, invite_id
+    from services.feedback.domain.surveys.programme import SurveyType
     from shared.tenancy import Platform
 
     ids = shop_ids(shops)
@@ -392,9 +392,9 @@ def build_deps(cfg: dict[str, Any], meter: CallMeter) -> tuple[Any, TimedMailer,
 
 def warm_up(deps: Any) -> None:
     """Import jinja2, build the template environment and pydantic's validators before the barrier."""
-    from services.feedback.domain.dispatch import compose
-    from services.feedback.domain.invitations import Invitation, Status
-    from services.feedback.domain.programme import SurveyType
+    from services.feedback.domain.surveys.dispatch import compose
+    from services.feedback.domain.surveys.invitations import Invitation, Status
+    from services.feedback.domain.surveys.programme import SurveyType
 
     now = datetime.now(tz=UTC)
     inv = Invitation(
@@ -421,7 +421,7 @@ def handled(report: Any) -> int:
 
 
 def dispatch_loop(deps: Any, max_runs: int, progress: Any) -> tuple[Counter[str], int]:
-    from services.feedback.domain.dispatch import Dispatcher
+    from services.feedback.domain.surveys.dispatch import Dispatcher
 
     totals: Counter[str] = Counter()
     runs = 0
@@ -662,8 +662,8 @@ def calibrate_calls(
     from types import SimpleNamespace
 
     from services.feedback.adapters.dynamo_surveys import DynamoSurveyStore
-    from services.feedback.domain.dispatch import Links, compose
-    from services.feedback.domain.invitations import ContactGuard, GuardMode
+    from services.feedback.domain.surveys.dispatch import Links, compose
+    from services.feedback.domain.surveys.invitations import ContactGuard, GuardMode
     from services.feedback.rendering import render_email
     from shared.mail.ses import SesMailer
 

@@ -44,8 +44,8 @@ from botocore.config import Config
 from cxloop.admin import Admin
 from cxloop.resources import Resources, resolve
 from cxloop.signing import webhook_headers
-from services.feedback.domain.inbound import PARSERS
-from services.feedback.domain.normalise import order_sk
+from services.feedback.domain.orders.normalise import order_sk
+from services.feedback.domain.webhooks.parsing import PARSERS
 from shared import topology
 from shared.tenancy import Platform, Shop
 

@@ -12,8 +12,8 @@ from cxloop.resources import Resources
 from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
 from services.feedback.domain import compliance
 from services.feedback.domain.model import SHOP_TOMBSTONE
-from services.feedback.domain.normalise import order_sk
-from services.feedback.domain.records import Order, order_from_items
+from services.feedback.domain.orders.normalise import order_sk
+from services.feedback.domain.orders.records import Order, order_from_items
 from shared.dynamo_shops import DynamoShopDirectory
 from shared.events import EventBridgePublisher
 from shared.secrets_store import SecretsManagerStore

@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
-from services.feedback.domain.programme import SurveyProgramme, validation_message
-from services.feedback.domain.report import survey_report
+from services.feedback.domain.surveys.programme import SurveyProgramme, validation_message
+from services.feedback.domain.surveys.report import survey_report
 
 AdminFactory = Callable[[argparse.Namespace], Any]
 

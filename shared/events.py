@@ -32,7 +32,7 @@ SOURCE_RECOVERED = "SourceRecovered"
 CUSTOMER_ERASED = "CustomerErased"
 CUSTOMER_DATA_EXPORTED = "CustomerDataExported"
 SHOP_ERASED = "ShopErased"
-# SES's events on the account's default bus (their shape is AWS's: services/feedback/domain/mail_feedback.py).
+# SES's events on the account's default bus (their shape is AWS's; feedback/domain/surveys/bounces.py).
 SES_BOUNCED = "Email Bounced"
 SES_COMPLAINED = "Email Complaint Received"
 AWS_EVENTS = (SES_BOUNCED, SES_COMPLAINED)

@@ -16,15 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.feedback.adapters.dynamo_surveys import invitation_item
-from services.feedback.domain.invitations import (
-    Contact,
-    ContactGuard,
-    GuardMode,
-    Invitation,
-    Reason,
-    SuppressionEntry,
-    invitation_sk,
-)
 from services.feedback.domain.model import (
     SHOP_TOMBSTONE,
     ApplyReceipt,
@@ -36,7 +27,16 @@ from services.feedback.domain.model import (
     tombstone_keys,
 )
 from services.feedback.domain.ports import Written
-from services.feedback.domain.programme import SurveyProgramme
+from services.feedback.domain.surveys.invitations import (
+    Contact,
+    ContactGuard,
+    GuardMode,
+    Invitation,
+    Reason,
+    SuppressionEntry,
+    invitation_sk,
+)
+from services.feedback.domain.surveys.programme import SurveyProgramme
 from shared.events import Envelope
 from shared.mail.message import OutgoingEmail
 from shared.tenancy import Platform, Shop, ShopSecrets

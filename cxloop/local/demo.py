@@ -18,7 +18,7 @@ from cxloop.admin import Admin
 from cxloop.local.sinks import SlackSink, read_inbox
 from cxloop.signing import webhook_headers
 from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore
-from services.feedback.domain.programme import Brand, QuietHours, Rules, SurveyProgramme, SurveyType
+from services.feedback.domain.surveys.programme import Brand, QuietHours, Rules, SurveyProgramme, SurveyType
 from shared.events import FEEDBACK_SCORED
 from shared.tenancy import BigCommerceApi, Platform, Shop
 

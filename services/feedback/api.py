@@ -10,9 +10,9 @@ from typing import Any
 
 from services.feedback.domain import compliance
 from services.feedback.domain.compliance import CustomerRef, ErasureReport
-from services.feedback.domain.invitations import SuppressionEntry
 from services.feedback.domain.ports import EventPublisher, ProgrammeStore, RecordStore
-from services.feedback.domain.programme import SurveyProgramme
+from services.feedback.domain.surveys.invitations import SuppressionEntry
+from services.feedback.domain.surveys.programme import SurveyProgramme
 
 __all__ = [
     "CustomerRef",

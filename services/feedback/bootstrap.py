@@ -10,18 +10,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from services.feedback.domain.intake import IntakeDeps, IntakePolicy
 from services.feedback.domain.ports import EventQueue, RawEventStore
+from services.feedback.domain.webhooks.intake import IntakeDeps, IntakePolicy
 from shared import aws
 from shared.clock import utcnow
 from shared.settings import ConsumerSettings, IntakeSettings, SurveySettings, load
 from shared.wiring import Built
 
 if TYPE_CHECKING:  # the intake's cold start does not pay for the consumer's domain
-    from services.feedback.domain.answers import AnswerDeps
-    from services.feedback.domain.dispatch import DispatchDeps, Links
+    from services.feedback.domain.orders.processing import ProcessingDeps
     from services.feedback.domain.ports import EventPublisher, ProgrammeStore, SurveyStore
-    from services.feedback.domain.processing import ProcessingDeps
+    from services.feedback.domain.surveys.answers import AnswerDeps
+    from services.feedback.domain.surveys.dispatch import DispatchDeps
+    from services.feedback.domain.surveys.links import Links
     from shared.mail.message import Mailer
 
 
@@ -72,8 +73,8 @@ def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
     from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
     from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
     from services.feedback.adapters.sqs_queue import SqsEventQueue
-    from services.feedback.domain.processing import ProcessingDeps
-    from services.feedback.domain.surveying import PlanningDeps
+    from services.feedback.domain.orders.processing import ProcessingDeps
+    from services.feedback.domain.surveys.planning import PlanningDeps
     from shared.dynamo_shops import DynamoShopDirectory
     from shared.events import EventBridgePublisher
     from shared.secrets_store import SecretsManagerStore
@@ -122,13 +123,13 @@ class Surveys:
     mailer: Mailer | None = None
 
     def links(self) -> Links:
-        from services.feedback.domain.dispatch import Links
+        from services.feedback.domain.surveys.links import Links
 
         return Links(self.settings.public_url, self.link_keys.keys())
 
     def dispatch_deps(self) -> DispatchDeps:
         from services.feedback import rendering
-        from services.feedback.domain.dispatch import DispatchDeps
+        from services.feedback.domain.surveys.dispatch import DispatchDeps
 
         if self.mailer is None:
             raise RuntimeError("the dispatcher needs a mailer")
@@ -143,7 +144,7 @@ class Surveys:
         )
 
     def answer_deps(self) -> AnswerDeps:
-        from services.feedback.domain.answers import AnswerDeps
+        from services.feedback.domain.surveys.answers import AnswerDeps
 
         if self.publisher is None:
             raise RuntimeError("the answer pages need the event bus (CXLOOP_EVENT_BUS)")

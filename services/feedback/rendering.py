@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from services.feedback.domain.programme import SurveyType
-from services.feedback.domain.views import Branding, InvitationEmail, Page, PageView, ScoreLink
+from services.feedback.domain.surveys.programme import SurveyType
+from services.feedback.domain.surveys.views import Branding, InvitationEmail, Page, PageView, ScoreLink
 from shared import templates
 
 if TYPE_CHECKING:

@@ -25,10 +25,10 @@ from cxloop.local import aws_server
 from cxloop.resources import provision
 from services.feedback import rendering
 from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore, invitation_item
-from services.feedback.domain.dispatch import DispatchDeps, Dispatcher, DispatchReport, Links
-from services.feedback.domain.invitations import Invitation, Stage, Status
-from services.feedback.domain.normalise import email_key
-from services.feedback.domain.programme import Brand, Rules, SurveyProgramme
+from services.feedback.domain.orders.normalise import email_key
+from services.feedback.domain.surveys.dispatch import DispatchDeps, Dispatcher, DispatchReport, Links
+from services.feedback.domain.surveys.invitations import Invitation, Stage, Status
+from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgramme
 from shared.mail.message import OutgoingEmail
 
 SHOPS = ("race-shop-1", "race-shop-2")

@@ -21,10 +21,10 @@ from cxloop.local.runtime import Functions
 from cxloop.resources import provision, provision_link_keys
 from services.feedback import bootstrap
 from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
-from services.feedback.domain.invitations import Invitation, Reason, Stage, Status
-from services.feedback.domain.normalise import email_key
+from services.feedback.domain.orders.normalise import email_key
 from services.feedback.domain.ports import Written
-from services.feedback.domain.programme import Brand, Rules, SurveyProgramme
+from services.feedback.domain.surveys.invitations import Invitation, Reason, Stage, Status
+from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgramme
 from shared import topology
 from shared.settings import SurveySettings, load
 from tests.fakes import SinkMailer

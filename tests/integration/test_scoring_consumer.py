@@ -13,9 +13,9 @@ from cxloop.local.pump import Pump
 from cxloop.local.runtime import Functions
 from services.feedback import bootstrap as feedback_bootstrap
 from services.feedback.adapters.dynamo_surveys import DynamoSurveyStore
-from services.feedback.domain.invitations import Invitation, Status
 from services.feedback.domain.ports import Written
-from services.feedback.domain.programme import SurveyType
+from services.feedback.domain.surveys.invitations import Invitation, Status
+from services.feedback.domain.surveys.programme import SurveyType
 from services.scoring import bootstrap as scoring_bootstrap
 from services.scoring.adapters.dynamo_taxonomies import DynamoTaxonomyStore
 from services.scoring.domain.taxonomy import RESTAURANT

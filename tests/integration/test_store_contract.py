@@ -14,8 +14,8 @@ import pytest
 from moto import mock_aws
 
 from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
-from services.feedback.domain import normalise
 from services.feedback.domain.model import StoredEvent
+from services.feedback.domain.orders import normalise
 from shared.tenancy import Platform
 from tests.fakes import InMemoryFeedbackStore
 from tests.integration.conftest import feedback_table_at

@@ -14,7 +14,9 @@ import pytest
 from moto import mock_aws
 
 from services.feedback.adapters.dynamo_surveys import PAGE, DynamoSurveyStore, shard
-from services.feedback.domain.invitations import (
+from services.feedback.domain.ports import Written
+from services.feedback.domain.surveys.changes import bump, log_entry
+from services.feedback.domain.surveys.invitations import (
     ContactGuard,
     GuardMode,
     Invitation,
@@ -22,9 +24,7 @@ from services.feedback.domain.invitations import (
     Stage,
     Status,
 )
-from services.feedback.domain.ports import Written
-from services.feedback.domain.programme import SurveyType
-from services.feedback.domain.surveying import bump, log_entry
+from services.feedback.domain.surveys.programme import SurveyType
 from tests.fakes import InMemoryFeedbackStore, InMemorySurveyStore
 from tests.integration.conftest import feedback_table_at
 

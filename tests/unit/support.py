@@ -11,15 +11,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.feedback.domain.intake import (
+from services.feedback.domain.model import ApplyReceipt, QueuedEvent, StoredEvent
+from services.feedback.domain.orders.processing import ProcessingDeps, process
+from services.feedback.domain.webhooks.intake import (
     IntakeDeps,
     IntakePolicy,
     IntakeResult,
     WebhookRequest,
     accept_webhook,
 )
-from services.feedback.domain.model import ApplyReceipt, QueuedEvent, StoredEvent
-from services.feedback.domain.processing import ProcessingDeps, process
 from shared.tenancy import Platform, PlatformSecret, Shop, ShopSecrets
 from tests.fakes import (
     FakeDetails,

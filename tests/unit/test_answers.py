@@ -10,7 +10,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services.feedback.domain.answers import (
+from services.feedback.domain.orders.normalise import email_key, order_sk
+from services.feedback.domain.ports import Written
+from services.feedback.domain.recovery import republish_answers
+from services.feedback.domain.surveys.answers import (
     NOT_FOUND,
     AnswerDeps,
     clean_text,
@@ -19,15 +22,12 @@ from services.feedback.domain.answers import (
     record_score,
     unsubscribe,
 )
-from services.feedback.domain.dispatch import DispatchDeps, Dispatcher, Links
-from services.feedback.domain.invitations import Invitation, Reason, Status, invitation_sk, invite_id
-from services.feedback.domain.normalise import email_key, order_sk
-from services.feedback.domain.ports import Written
-from services.feedback.domain.programme import Brand, Rules, SurveyProgramme, SurveyType
-from services.feedback.domain.recovery import republish_answers
-from services.feedback.domain.report import survey_report
-from services.feedback.domain.surveying import PlanningDeps
-from services.feedback.domain.views import MAX_COMMENT_CHARS, Page, PageView
+from services.feedback.domain.surveys.dispatch import DispatchDeps, Dispatcher, Links
+from services.feedback.domain.surveys.invitations import Invitation, Reason, Status, invitation_sk, invite_id
+from services.feedback.domain.surveys.planning import PlanningDeps
+from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgramme, SurveyType
+from services.feedback.domain.surveys.report import survey_report
+from services.feedback.domain.surveys.views import MAX_COMMENT_CHARS, Page, PageView
 from services.feedback.rendering import render_email
 from shared import events
 from shared import links as tokens

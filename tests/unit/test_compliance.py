@@ -11,8 +11,8 @@ import pytest
 
 from services.feedback.domain import compliance
 from services.feedback.domain.compliance import CustomerRef
-from services.feedback.domain.intake import Outcome
-from services.feedback.domain.processing import process
+from services.feedback.domain.orders.processing import process
+from services.feedback.domain.webhooks.intake import Outcome
 from shared import events
 from shared.errors import NotFound
 from shared.tenancy import Platform

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.feedback.domain.model import QueuedEvent
-from services.feedback.domain.processing import ProcessingDeps, process
-from services.feedback.domain.records import order_from_items
+from services.feedback.domain.orders.processing import ProcessingDeps, process
+from services.feedback.domain.orders.records import order_from_items
 from shared.tenancy import Platform
 from tests.fakes import FakeDetails, InMemoryFeedbackStore, InMemorySecrets, InMemoryShops, ListPublisher
 from tests.unit.support import T0, stored_event

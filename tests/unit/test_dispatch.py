@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.feedback.domain.answers import AnswerDeps, record_score
-from services.feedback.domain.dispatch import DispatchDeps, Dispatcher, DispatchReport, Links
-from services.feedback.domain.invitations import Invitation, Reason, Stage, Status, invite_id
-from services.feedback.domain.normalise import email_key, order_sk
+from services.feedback.domain.orders.normalise import email_key, order_sk
 from services.feedback.domain.ports import Written
-from services.feedback.domain.programme import (
+from services.feedback.domain.surveys.answers import AnswerDeps, record_score
+from services.feedback.domain.surveys.dispatch import DispatchDeps, Dispatcher, DispatchReport, Links
+from services.feedback.domain.surveys.invitations import Invitation, Reason, Stage, Status, invite_id
+from services.feedback.domain.surveys.programme import (
     SCALES,
     Brand,
     QuietHours,
@@ -25,7 +25,7 @@ from services.feedback.domain.programme import (
     SurveyProgramme,
     SurveyType,
 )
-from services.feedback.domain.views import Page
+from services.feedback.domain.surveys.views import Page
 from services.feedback.rendering import render_email
 from shared import links as tokens
 from shared.mail.message import MailDeferred, MailRejected, OutgoingEmail
@@ -686,7 +686,7 @@ def test_the_mailer_is_closed_when_a_run_fails() -> None:
 
 
 def test_a_run_announces_its_first_sends_per_shop_and_survey_type_not_its_reminders() -> None:
-    from services.feedback.domain.dispatch import announce_sent
+    from services.feedback.domain.surveys.dispatch import announce_sent
     from shared import events
     from tests.fakes import ListPublisher
 

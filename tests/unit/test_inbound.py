@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.feedback.domain.inbound import (
+from services.feedback.domain.webhooks.parsing import (
     PARSERS,
     TOPICS,
     is_woocommerce_ping,

@@ -9,15 +9,15 @@ from datetime import timedelta
 
 import pytest
 
-from services.feedback.domain.intake import (
+from services.feedback.domain.orders.records import order_from_items
+from services.feedback.domain.recovery import requeue_pending
+from services.feedback.domain.webhooks.intake import (
     MAX_COMPRESSED_BYTES,
     IntakePolicy,
     Outcome,
     WebhookRequest,
     accept_webhook,
 )
-from services.feedback.domain.records import order_from_items
-from services.feedback.domain.recovery import requeue_pending
 from shared.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
 from shared.tenancy import Platform, PlatformSecret, ShopSecrets
 from tests.unit.support import T0, World, body_of, shopify_headers, standard_headers, woo_headers

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from services.feedback.domain.dispatch import DispatchDeps, Dispatcher, Links
-from services.feedback.domain.invitations import Invitation, Reason, Status, invite_id
-from services.feedback.domain.mail_feedback import MailFeedback, act, parse
-from services.feedback.domain.normalise import email_key, order_sk
+from services.feedback.domain.orders.normalise import email_key, order_sk
 from services.feedback.domain.ports import Written
-from services.feedback.domain.programme import Brand, Rules, SurveyProgramme, SurveyType
+from services.feedback.domain.surveys.bounces import MailFeedback, act, parse
+from services.feedback.domain.surveys.dispatch import DispatchDeps, Dispatcher, Links
+from services.feedback.domain.surveys.invitations import Invitation, Reason, Status, invite_id
+from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgramme, SurveyType
 from services.feedback.rendering import render_email
 from shared.errors import BadRequest
 from shared.tenancy import Platform

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.feedback.domain import normalise
-from services.feedback.domain.processing import changes_for
+from services.feedback.domain.orders import normalise
+from services.feedback.domain.orders.processing import changes_for
 from shared.errors import BadRequest
 from shared.tenancy import Platform
 from tests.fakes import FakeDetails

@@ -13,8 +13,10 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from services.feedback.domain.invitations import Invitation, Reason, Status
-from services.feedback.domain.planning import (
+from services.feedback.domain.orders.records import Fulfilment, Order
+from services.feedback.domain.surveys.invitations import Invitation, Reason, Status
+from services.feedback.domain.surveys.programme import Brand, QuietHours, Rules, SurveyProgramme, SurveyType
+from services.feedback.domain.surveys.rules import (
     DAY,
     Action,
     outside_quiet_hours,
@@ -23,8 +25,6 @@ from services.feedback.domain.planning import (
     sampled_in,
     throttle_since,
 )
-from services.feedback.domain.programme import Brand, QuietHours, Rules, SurveyProgramme, SurveyType
-from services.feedback.domain.records import Fulfilment, Order
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.feedback.domain.programme import (
+from services.feedback.domain.surveys.programme import (
     Brand,
     QuietHours,
     Rules,

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from services.feedback.domain.invitations import Invitation, Status
 from services.feedback.domain.ports import Written
-from services.feedback.domain.programme import SurveyType
-from services.feedback.domain.readings import Kept, keep_reading
+from services.feedback.domain.surveys.invitations import Invitation, Status
+from services.feedback.domain.surveys.programme import SurveyType
+from services.feedback.domain.surveys.readings import Kept, keep_reading
 from shared.events import FeedbackScored
 from shared.sentiment import Sentiment, ThemeScore
 from tests.fakes import InMemoryFeedbackStore, InMemorySurveyStore

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.feedback.domain.records import Fulfilment, Order, order_from_items
+from services.feedback.domain.orders.records import Fulfilment, Order, order_from_items
 
 pytestmark = pytest.mark.unit
 

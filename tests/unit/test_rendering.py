@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from services.feedback import rendering
-from services.feedback.domain.programme import LANGUAGES, SCALES, SurveyType
-from services.feedback.domain.views import InvitationEmail, Page, PageView, ScoreLink
+from services.feedback.domain.surveys.programme import LANGUAGES, SCALES, SurveyType
+from services.feedback.domain.surveys.views import InvitationEmail, Page, PageView, ScoreLink
 from services.feedback.rendering import end_labels, render_email, render_page, text_colour
 
 pytestmark = pytest.mark.unit

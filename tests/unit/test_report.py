@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from services.feedback.domain.invitations import Invitation, Reason, Status, invite_id
-from services.feedback.domain.programme import SurveyType
-from services.feedback.domain.report import SurveyReport, TypeReport, survey_report
+from services.feedback.domain.surveys.invitations import Invitation, Reason, Status, invite_id
+from services.feedback.domain.surveys.programme import SurveyType
+from services.feedback.domain.surveys.report import SurveyReport, TypeReport, survey_report
 from shared.metrics import Metric
 
 pytestmark = pytest.mark.unit

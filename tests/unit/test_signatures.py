@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from cxloop.signing import webhook_headers
-from services.feedback.domain.intake import Outcome
+from services.feedback.domain.webhooks.intake import Outcome
 from shared import signatures
 from shared.errors import Unauthorized
 from shared.tenancy import Platform, PlatformSecret

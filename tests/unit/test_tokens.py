@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from services.feedback.domain.invitations import invite_id
+from services.feedback.domain.surveys.invitations import invite_id
 from shared.links import Claims, Purpose, issue, read
 from shared.tenancy import SHOP_ID
 

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.feedback.domain.invitations import (
+from services.feedback.domain.ports import Written
+from services.feedback.domain.surveys.invitations import (
     Contact,
     ContactGuard,
     GuardMode,
@@ -25,8 +26,7 @@ from services.feedback.domain.invitations import (
     SuppressionEntry,
     invitation_sk,
 )
-from services.feedback.domain.ports import Written
-from services.feedback.domain.programme import SurveyProgramme
+from services.feedback.domain.surveys.programme import SurveyProgramme
 from shared.dynamo import (
     PROGRAMME,
     SUPPRESSIONS,

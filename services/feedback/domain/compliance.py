@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.feedback.domain.invitations import invitation_sk, invite_id
-from services.feedback.domain.normalise import PERSONAL, customer_key, customer_sk, email_key, order_sk
+from services.feedback.domain.orders.normalise import PERSONAL, customer_key, customer_sk, email_key, order_sk
 from services.feedback.domain.ports import EventPublisher, RecordStore
+from services.feedback.domain.surveys.invitations import invitation_sk, invite_id
 from shared import events
 from shared.tenancy import Platform, SecretStore, ShopDirectory
 

@@ -7,9 +7,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from services.feedback.domain.invitations import Contact, ContactGuard, Invitation, Reason, SuppressionEntry
 from services.feedback.domain.model import ApplyReceipt, Change, PutReceipt, QueuedEvent, StoredEvent
-from services.feedback.domain.programme import SurveyProgramme
+from services.feedback.domain.surveys.invitations import (
+    Contact,
+    ContactGuard,
+    Invitation,
+    Reason,
+    SuppressionEntry,
+)
+from services.feedback.domain.surveys.programme import SurveyProgramme
 from shared.tenancy import Platform
 
 

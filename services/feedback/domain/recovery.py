@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from services.feedback.domain.answers import mark_published, publish_response
 from services.feedback.domain.model import QueuedEvent
 from services.feedback.domain.ports import EventPublisher, EventQueue, RawEventStore
-from services.feedback.domain.surveying import PlanningDeps
+from services.feedback.domain.surveys.answers import mark_published, publish_response
+from services.feedback.domain.surveys.planning import PlanningDeps
 
 
 def requeue_pending(

@@ -16,8 +16,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
 from services.feedback import bootstrap, rendering
-from services.feedback.domain import answers
-from services.feedback.domain.views import Page, PageView
+from services.feedback.domain.surveys import answers
+from services.feedback.domain.surveys.views import Page, PageView
 from shared import http
 from shared.observability import logger
 from shared.pages import html_headers

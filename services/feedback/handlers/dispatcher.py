@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from services.feedback import bootstrap
-from services.feedback.domain.dispatch import Dispatcher, announce_sent
+from services.feedback.domain.surveys.dispatch import Dispatcher, announce_sent
 from shared.clock import utcnow
 from shared.observability import logger
 

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from services.feedback import bootstrap
 from services.feedback.domain.model import QueuedEvent
-from services.feedback.domain.processing import process
+from services.feedback.domain.orders.processing import process
 from shared import topology
 from shared.clock import utcnow
 from shared.observability import logger

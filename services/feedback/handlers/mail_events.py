@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from services.feedback import bootstrap
-from services.feedback.domain import mail_feedback
+from services.feedback.domain.surveys import bounces
 from shared.clock import utcnow
 from shared.errors import BadRequest
 from shared.observability import logger
@@ -21,13 +21,13 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def record_handler(record: SQSRecord) -> None:
     log.set_correlation_id(record.message_id)
     try:
-        feedback = mail_feedback.parse(json.loads(record.body))
+        feedback = bounces.parse(json.loads(record.body))
     except (BadRequest, json.JSONDecodeError) as e:
         # Retrying cannot make it readable: it goes to the dead-letter queue for a person to look at.
         log.error("unreadable mail notification", reason=str(e))
         raise
     built = bootstrap.surveys()
-    count = mail_feedback.act(built.surveys, feedback, utcnow(), built.publisher)
+    count = bounces.act(built.surveys, feedback, utcnow(), built.publisher)
     log.info("mail notification", suppressed=count)
 
 

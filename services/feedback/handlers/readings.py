@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from services.feedback import bootstrap
-from services.feedback.domain.readings import keep_reading
+from services.feedback.domain.surveys.readings import keep_reading
 from shared import events
 from shared.observability import logger
 

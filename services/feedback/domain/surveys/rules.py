@@ -16,9 +16,9 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from services.feedback.domain.invitations import Invitation, Reason, Status
-from services.feedback.domain.programme import QuietHours, SurveyProgramme
-from services.feedback.domain.records import Order
+from services.feedback.domain.orders.records import Order
+from services.feedback.domain.surveys.invitations import Invitation, Reason, Status
+from services.feedback.domain.surveys.programme import QuietHours, SurveyProgramme
 
 DAY = timedelta(days=1)
 

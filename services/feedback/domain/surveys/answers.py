@@ -15,12 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.feedback.domain.dispatch import Links
-from services.feedback.domain.invitations import Invitation, Reason, Status
 from services.feedback.domain.ports import EventPublisher, ProgrammeStore, SurveyStore
-from services.feedback.domain.programme import SCALES, SurveyProgramme, SurveyType
-from services.feedback.domain.surveying import bump, log_entry, update
-from services.feedback.domain.views import MAX_COMMENT_CHARS, Page, PageView, ScoreLink
+from services.feedback.domain.surveys.changes import bump, log_entry, update
+from services.feedback.domain.surveys.invitations import Invitation, Reason, Status
+from services.feedback.domain.surveys.links import Links
+from services.feedback.domain.surveys.programme import SCALES, SurveyProgramme, SurveyType
+from services.feedback.domain.surveys.views import MAX_COMMENT_CHARS, Page, PageView, ScoreLink
 from shared import events
 from shared import links as tokens
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.feedback.domain.programme import SurveyType
+from services.feedback.domain.surveys.programme import SurveyType
 
 MAX_COMMENT_CHARS = 2000
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import formataddr
 from typing import Protocol
 
-from services.feedback.domain.invitations import (
+from services.feedback.domain.ports import EventPublisher, ProgrammeStore, SurveyStore, Written
+from services.feedback.domain.surveys.changes import bump, log_entry, update
+from services.feedback.domain.surveys.invitations import (
     ContactGuard,
     GuardMode,
     Invitation,
@@ -26,12 +28,10 @@ from services.feedback.domain.invitations import (
     Stage,
     Status,
 )
-from services.feedback.domain.planning import DAY, reminder_due, throttle_since
-from services.feedback.domain.ports import EventPublisher, ProgrammeStore, SurveyStore, Written
-from services.feedback.domain.programme import SCALES, SurveyProgramme
-from services.feedback.domain.surveying import bump, log_entry, update
-from services.feedback.domain.views import InvitationEmail, ScoreLink
-from shared import links as tokens
+from services.feedback.domain.surveys.links import Links
+from services.feedback.domain.surveys.programme import SCALES, SurveyProgramme
+from services.feedback.domain.surveys.rules import DAY, reminder_due, throttle_since
+from services.feedback.domain.surveys.views import InvitationEmail, ScoreLink
 from shared.events import SURVEYS_SENT, SurveysSent
 from shared.mail.message import Mailer, MailError, OutgoingEmail
 
@@ -47,22 +47,6 @@ class Rendered(Protocol):
     def html(self) -> str: ...
     @property
     def text(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Links:
-    """Builds the signed links of an e-mail. ``keys[0]`` signs."""
-
-    public_url: str
-    keys: Sequence[bytes]
-
-    def answer(self, inv: Invitation, score: int, expires_at: datetime) -> str:
-        token = tokens.issue(self.keys[0], tokens.Purpose.ANSWER, inv.shop_id, inv.invite_id, expires_at)
-        return f"{self.public_url}/r/{token}?score={score}"
-
-    def unsubscribe(self, inv: Invitation, expires_at: datetime) -> str:
-        token = tokens.issue(self.keys[0], tokens.Purpose.UNSUBSCRIBE, inv.shop_id, inv.invite_id, expires_at)
-        return f"{self.public_url}/u/{token}"
 
 
 @dataclass(frozen=True)

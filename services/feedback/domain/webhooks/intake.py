@@ -12,9 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.feedback.domain.inbound import PARSERS, TOPICS, InboundEvent, is_woocommerce_ping, topic_of
 from services.feedback.domain.model import QueuedEvent, StoredEvent
 from services.feedback.domain.ports import EventQueue, RawEventStore
+from services.feedback.domain.webhooks.parsing import (
+    PARSERS,
+    TOPICS,
+    InboundEvent,
+    is_woocommerce_ping,
+    topic_of,
+)
 from shared import signatures
 from shared.errors import NotFound, PayloadTooLarge, Unauthorized
 from shared.tenancy import Platform, SecretStore, Shop, ShopDirectory, ShopSecrets

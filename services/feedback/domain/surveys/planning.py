@@ -7,26 +7,22 @@ moment) never overwrite each other: the loser reads again and re-decides.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from services.feedback.domain.invitations import (
+from services.feedback.domain.orders.normalise import email_key
+from services.feedback.domain.orders.records import Order, order_from_items
+from services.feedback.domain.ports import ProgrammeStore, RecordStore, SurveyStore, Written
+from services.feedback.domain.surveys.changes import RETRIES, bump, log_entry
+from services.feedback.domain.surveys.invitations import (
     Invitation,
     Reason,
     Status,
     SuppressionEntry,
     invite_id,
-    mask,
 )
-from services.feedback.domain.normalise import email_key
-from services.feedback.domain.planning import DAY, Action, Plan, plan
-from services.feedback.domain.ports import ProgrammeStore, RecordStore, SurveyStore, Written
-from services.feedback.domain.programme import SurveyProgramme
-from services.feedback.domain.records import Order, order_from_items
-
-RETRIES = 3
+from services.feedback.domain.surveys.programme import SurveyProgramme
+from services.feedback.domain.surveys.rules import DAY, Action, Plan, plan
 
 
 @dataclass(frozen=True)
@@ -35,45 +31,6 @@ class PlanningDeps:
     surveys: SurveyStore
     programmes: ProgrammeStore
     day: timedelta = DAY
-
-
-def bump(invitation: Invitation, **changes: Any) -> Invitation:
-    """The next version of an invitation (validated, so a bad transition fails here, not in storage)."""
-    data = invitation.model_dump()
-    data.update(changes, version=invitation.version + 1)
-    return Invitation.model_validate(data)
-
-
-def log_entry(invitation: Invitation, reason: Reason, at: datetime, detail: str = "") -> SuppressionEntry:
-    return SuppressionEntry(
-        at=at,
-        invite_id=invitation.invite_id,
-        reason=reason,
-        order_name=invitation.order_name,
-        email_masked=mask(invitation.email),
-        detail=detail,
-    )
-
-
-def update(
-    surveys: SurveyStore,
-    shop_id: str,
-    iid: str,
-    change: Callable[[Invitation], tuple[Invitation, SuppressionEntry | None] | None],
-) -> Invitation | None:
-    """Read, change, write conditionally; on a conflict read again (another writer won). ``change``
-    returns None when there is nothing (left) to do."""
-    for _ in range(RETRIES):
-        current = surveys.invitation(shop_id, iid)
-        if current is None:
-            return None
-        decided = change(current)
-        if decided is None:
-            return current
-        new, log = decided
-        if surveys.write(new, current.version, log=log) is Written.OK:
-            return new
-    raise RuntimeError(f"invitation {iid} kept changing under {RETRIES} attempts")
 
 
 def _order(records: RecordStore, shop_id: str, order_sk: str) -> Order | None:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from services.feedback.domain.invitations import Invitation, Status
+from services.feedback.domain.surveys.invitations import Invitation, Status
 from shared.metrics import Metric, summarise
 
 

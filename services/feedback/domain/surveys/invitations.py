@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.feedback.domain.programme import SurveyType
+from services.feedback.domain.surveys.programme import SurveyType
 from shared.sentiment import Reading
 
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.feedback.domain import compliance, normalise
-from services.feedback.domain.inbound import SHOPIFY_COMPLIANCE
+from services.feedback.domain import compliance
 from services.feedback.domain.model import ApplyReceipt, Change, QueuedEvent, StoredEvent
-from services.feedback.domain.normalise import order_tombstone
+from services.feedback.domain.orders import normalise
+from services.feedback.domain.orders.normalise import order_tombstone
+from services.feedback.domain.orders.records import order_from_items
 from services.feedback.domain.ports import EventPublisher, OrderDetailsSource, RecordStore
-from services.feedback.domain.records import order_from_items
-from services.feedback.domain.surveying import PlanningDeps, plan_order
+from services.feedback.domain.surveys.planning import PlanningDeps, plan_order
+from services.feedback.domain.webhooks.parsing import SHOPIFY_COMPLIANCE
 from shared import events
 from shared.tenancy import Platform, SecretStore, ShopDirectory
 

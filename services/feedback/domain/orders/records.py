@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from services.feedback.domain.normalise import to_utc
+from services.feedback.domain.orders.normalise import to_utc
 
 DELIVERED = "delivered"
 

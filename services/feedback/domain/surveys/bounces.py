@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.feedback.domain.answers import announce_suppressed, suppress_address
-from services.feedback.domain.invitations import Reason
-from services.feedback.domain.normalise import email_key, to_utc
+from services.feedback.domain.orders.normalise import email_key, to_utc
 from services.feedback.domain.ports import EventPublisher, SurveyStore
+from services.feedback.domain.surveys.answers import announce_suppressed, suppress_address
+from services.feedback.domain.surveys.invitations import Reason
 from shared.errors import BadRequest
 
 
