@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from services.dashboard.adapters.dynamo_keys import DynamoKeyStore
 from services.dashboard.domain import keys
+from shared.clock import utcnow
 
 AdminFactory = Callable[[argparse.Namespace], Any]
 
@@ -31,7 +31,7 @@ def _known_shop(admin: Any, shop_id: str) -> None:
 def cmd_issue(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     admin = admin_of(args)
     _known_shop(admin, args.shop)
-    key, presented = keys.issue(_store(admin), args.shop, args.label, datetime.now(tz=UTC))
+    key, presented = keys.issue(_store(admin), args.shop, args.label, utcnow())
     if args.json:
         print(json.dumps({"shop_id": key.shop_id, "key_id": key.key_id, "key": presented}))
     else:
@@ -55,7 +55,7 @@ def cmd_list(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 def cmd_revoke(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     admin = admin_of(args)
-    key = _store(admin).revoke(args.shop, args.key_id, datetime.now(tz=UTC))
+    key = _store(admin).revoke(args.shop, args.key_id, utcnow())
     if key is None:
         raise ValueError(f"{args.shop} has no key {args.key_id!r}")
     print(f"revoked {key.key_id} of {key.shop_id}")

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,9 @@ from services.notifier.domain.model import (
     Rule,
     RuleKind,
 )
+from shared.clock import utcnow
 
 AdminFactory = Callable[[argparse.Namespace], Any]
-
-
-def now() -> datetime:
-    return datetime.now(tz=UTC)
 
 
 def built_notifier(admin: Any, args: argparse.Namespace) -> Any:
@@ -113,7 +110,7 @@ def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     else:
         destination = Destination(name=args.name, kind=DestinationKind.EMAIL, address=args.email)
     _save(built, args.shop, settings.model_copy(update={"destinations": (*kept, destination)}))
-    released = repair(built.store, args.shop, args.name, now())
+    released = repair(built.store, args.shop, args.name, utcnow())
     if released:
         print(f"{released} held batch(es) of alerts released to {args.name}", file=sys.stderr)
     return 0
@@ -184,7 +181,7 @@ def _case_row(case: Any, at: datetime) -> dict[str, Any]:
 def cmd_cases(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     admin = admin_of(args)
     built = built_notifier(admin, args)
-    at = now()
+    at = utcnow()
     cases = sorted(built.store.cases(args.shop), key=lambda c: c.opened_at, reverse=True)
     if args.open:
         cases = [c for c in cases if c.status.value != "resolved"]
@@ -218,13 +215,13 @@ def cmd_case(admin_of: AdminFactory, args: argparse.Namespace) -> int:
         return 0
     try:
         if args.action == "close":
-            done = replies.close(built.reply_deps(), args.shop, args.case, now(), by="cli")
+            done = replies.close(built.reply_deps(), args.shop, args.case, utcnow(), by="cli")
         else:
             text = Path(args.text_file).read_text() if args.text_file else None
-            done = replies.approve(built.reply_deps(), args.shop, args.case, now(), text, by="cli")
+            done = replies.approve(built.reply_deps(), args.shop, args.case, utcnow(), text, by="cli")
     except replies.ReplyRefused as e:
         raise SystemExit(f"not done: {e}") from e
-    print(json.dumps(_case_row(done, now()), indent=2))
+    print(json.dumps(_case_row(done, utcnow()), indent=2))
     return 0
 
 
@@ -236,10 +233,10 @@ def cmd_digest(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     shop = _shop(admin, args.shop)
     built = built_notifier(admin, args)
     if args.preview:
-        Path(args.preview).write_text(preview(built, shop, now()))
+        Path(args.preview).write_text(preview(built, shop, utcnow()))
         print(f"digest written to {args.preview}")
         return 0
-    at = now()
+    at = utcnow()
     sent = send_digest(built, shop, at, refresh(built.intake(), shop.shop_id, at))
     print(f"digest sent to {sent} destination(s) that had not had this week's")
     return 0
@@ -250,7 +247,7 @@ def cmd_churn(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
     admin = admin_of(args)
     _shop(admin, args.shop)
-    rows = refresh(built_notifier(admin, args).intake(), args.shop, now())
+    rows = refresh(built_notifier(admin, args).intake(), args.shop, utcnow())
     out = [
         {"customer": r.customer_key, "name": r.name, "risk": round(r.risk, 3), "spend_year": r.spend_year,
          "reasons": list(r.reasons)}

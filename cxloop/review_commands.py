@@ -10,13 +10,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from services.reviews.domain.errors import SourceError
 from services.reviews.domain.model import Source
 from services.reviews.domain.state import SourceState
+from shared.clock import utcnow
 
 AdminFactory = Callable[[argparse.Namespace], Any]
 PULLED = tuple(s.value for s in Source if s not in (Source.CSV, Source.WEBHOOK))
@@ -47,10 +47,6 @@ def _reviews(admin: Any) -> Any:
     )
     credentials = SecretsManagerCredentials(admin.secretsmanager, admin.resources.prefix, cache_seconds=0)
     return build_reviews(settings, dynamodb=admin.dynamodb, events=admin.events, credentials=credentials)
-
-
-def now() -> datetime:
-    return datetime.now(tz=UTC)
 
 
 def cmd_connect(admin_of: AdminFactory, args: argparse.Namespace) -> int:
@@ -124,7 +120,7 @@ def cmd_pull(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     built = _reviews(admin_of(args))
     states = [s for s in built.store.states() if s.shop_id == args.shop and args.source in (None, s.source)]
     for state in states:
-        result = pull(built.deps, state, now(), now)
+        result = pull(built.deps, state, utcnow(), utcnow)
         counts = {k.value: v for k, v in result.ingested.counts.items()} if result.ingested else {}
         print(f"{state.source:<11} {result.outcome:<12} {json.dumps(counts)} {result.error}")
     return 0 if states else 1
@@ -147,7 +143,7 @@ def cmd_import(admin_of: AdminFactory, args: argparse.Namespace) -> int:
                 print(f"line {row.line}: {row.reason}", file=sys.stderr)
             else:
                 items.append(row)
-    result = ingest(built.store, built.deps.mentions, args.shop, items, now())
+    result = ingest(built.store, built.deps.mentions, args.shop, items, utcnow())
     c = result.counts
     print(f"{len(items)} read, {errors} refused: {c[Outcome.NEW]} new, {c[Outcome.EDITED]} edited, "
           f"{c[Outcome.UNCHANGED]} already known")  # fmt: skip
@@ -177,7 +173,7 @@ def cmd_reply(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     built = _reviews(admin_of(args))
     try:
         reply = post_reply(built.store, built.deps.connectors, built.credentials, args.shop, args.review,
-                           args.text, now())  # fmt: skip
+                           args.text, utcnow())  # fmt: skip
     except LookupError as e:
         raise ValueError(str(e)) from e
     print(f"{reply.status.value}{': ' + reply.detail if reply.detail else ''}")

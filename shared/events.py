@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shared.clock import utcnow
 from shared.sentiment import Flag, Reading, Sentiment, ThemeScore
 
 SOURCE_PREFIX = "cxloop."
@@ -45,7 +46,7 @@ class Envelope(BaseModel):
     version: int = 1
     shop_id: str
     correlation_id: str = ""
-    occurred_at: datetime = Field(default_factory=lambda: datetime.now(tz=UTC))
+    occurred_at: datetime = Field(default_factory=utcnow)
     data: dict[str, Any] = Field(default_factory=dict)
 
 

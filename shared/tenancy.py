@@ -7,11 +7,13 @@ Secrets Manager (see :mod:`shared.secrets_store`), one secret per shop.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.clock import utcnow
 
 SHOP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
 
@@ -33,7 +35,7 @@ class Shop(BaseModel):
     domains: dict[Platform, str] = Field(default_factory=dict)
     timezone: str = "UTC"
     owner_email: str | None = None
-    created_at: datetime = Field(default_factory=lambda: datetime.now(tz=UTC))
+    created_at: datetime = Field(default_factory=utcnow)
 
     def domain_for(self, platform: Platform) -> str:
         return self.domains.get(platform, "")

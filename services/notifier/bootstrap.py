@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore
 from services.notifier.adapters.dynamo_settings import DynamoAlertSettings
 from services.notifier.domain.intake import IntakeDeps
 from shared import aws
+from shared.clock import utcnow
 from shared.dynamo_shops import DynamoShopDirectory
 from shared.settings import NotifierSettings as Config
 from shared.settings import load
@@ -34,7 +35,7 @@ class Notifier:
         from shared.links import Purpose, issue
 
         keys = self.link_keys().keys()
-        expires = datetime.now(tz=UTC) + timedelta(days=APPROVE_LINK_DAYS)
+        expires = utcnow() + timedelta(days=APPROVE_LINK_DAYS)
         return f"{self.config.public_url}/n/{issue(keys[0], Purpose.APPROVE, shop_id, case_id, expires)}"
 
     def client(self, service: str) -> Any:

@@ -17,6 +17,7 @@ from services.notifier.domain.digest import AtRisk, Digest, build_digest
 from services.notifier.domain.intake import destinations
 from services.notifier.domain.model import Destination, DestinationKind
 from services.notifier.domain.ports import NotifierStore
+from shared.clock import utcnow
 from shared.mail.message import InlineImage, MailError, OutgoingEmail
 from shared.tenancy import Shop
 
@@ -108,7 +109,7 @@ def _deliver(
     week: str,
 ) -> bool:
     state = built.store.destination_state(shop.shop_id, destination.name)
-    if state.broken or (state.blocked_until and state.blocked_until > datetime.now(tz=UTC)):
+    if state.broken or (state.blocked_until and state.blocked_until > utcnow()):
         return False  # the sender's pace and Retry-After hold for the digest too; tried again tomorrow
     if destination.kind is DestinationKind.SLACK:
         from services.notifier.adapters.slack_webhook import Delivered, SlackWebhook

@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from datetime import UTC, datetime
 from email import policy as email_policy
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, parseaddr
 from typing import Any, Literal
 
+from shared.clock import utcnow
 from shared.mail.message import (
     RESERVED_HEADERS,
     InlineImage,
@@ -90,7 +90,7 @@ def compose(email: OutgoingEmail) -> EmailMessage:
         if email.reply_to:
             message["Reply-To"] = email.reply_to
         message["Subject"] = email.subject
-        message["Date"] = format_datetime(datetime.now(tz=UTC))
+        message["Date"] = format_datetime(utcnow())
         message["Message-ID"] = email.message_id
         for name, value in email.headers.items():
             if name.lower() not in RESERVED_HEADERS:

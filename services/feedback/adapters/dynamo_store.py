@@ -14,7 +14,7 @@ import json
 import time
 import zlib
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from services.feedback.domain.model import (
@@ -26,6 +26,7 @@ from services.feedback.domain.model import (
     apply_in_rounds,
     tombstone_keys,
 )
+from shared.clock import utcnow
 from shared.dynamo import (
     ABSENT,
     Item,
@@ -376,7 +377,7 @@ class DynamoFeedbackStore:
     def erase_shop(self, shop_id: str) -> int:
         # The tombstone first: a consumer transaction racing with the erasure then fails its check
         # instead of writing after the sweep below.
-        self.put_tombstones(shop_id, [SHOP_TOMBSTONE], datetime.now(tz=UTC))
+        self.put_tombstones(shop_id, [SHOP_TOMBSTONE], utcnow())
         sks: list[str] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.feedback.domain.ports import Written
@@ -27,6 +27,7 @@ from services.feedback.domain.surveys.invitations import (
     invitation_sk,
 )
 from services.feedback.domain.surveys.programme import SurveyProgramme
+from shared.clock import utcnow
 from shared.dynamo import (
     PROGRAMME,
     SUPPRESSIONS,
@@ -307,7 +308,7 @@ class DynamoProgrammeStore:
         return shop_key(shop_id, PROGRAMME)
 
     def get(self, shop_id: str) -> SurveyProgramme | None:
-        now = datetime.now(tz=UTC)
+        now = utcnow()
         hit = self._cache.get(shop_id)
         if hit and (now - hit[0]).total_seconds() < self._cache_seconds:
             return hit[1]

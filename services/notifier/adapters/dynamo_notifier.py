@@ -40,6 +40,7 @@ from services.notifier.domain.model import (
 )
 from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine
 from services.notifier.domain.tallies import Tally, answer_fields, answer_tally, mention_fields, mention_tally
+from shared.clock import utcnow
 from shared.dynamo import (
     ABSENT,
     BATCHES,
@@ -355,7 +356,7 @@ class DynamoNotifierStore:
             Key=key,
             UpdateExpression="SET #st = :s, finished_at = :at REMOVE due_pk, due_sk",
             ExpressionAttributeNames={"#st": "state"},
-            ExpressionAttributeValues={":s": {"S": outcome}, ":at": {"S": datetime.now(tz=UTC).isoformat()}},
+            ExpressionAttributeValues={":s": {"S": outcome}, ":at": {"S": utcnow().isoformat()}},
         )
 
     def held_batches(self, shop_id: str, destination: str) -> list[BatchRef]:
@@ -505,7 +506,7 @@ class DynamoNotifierStore:
         small item of its own (kept a week), so the day's item stays small however often runs come."""
         marker = {
             **shop_key(shop_id, sent_run_sk(run_id, survey_type)),
-            "ttl": _ttl(datetime.now(tz=UTC) + RUN_TTL),
+            "ttl": _ttl(utcnow() + RUN_TTL),
         }
         try:
             self._db.transact_write_items(

@@ -4,11 +4,12 @@ destination however often this runs, and tried again the next day when a send fa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from services.notifier.bootstrap import notifier
 from services.notifier.domain.churn_refresh import refresh
+from shared.clock import utcnow
 from shared.observability import logger
 
 log = logger("notifier")
@@ -35,4 +36,4 @@ def run(now: datetime, digest: bool = True) -> dict[str, Any]:
 
 @log.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run(datetime.now(tz=UTC))
+    return run(utcnow())

@@ -12,7 +12,7 @@ retried, then dead-lettered; an event the notifier has no use for is acknowledge
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from services.notifier.bootstrap import notifier
 from services.notifier.domain import housekeeping, intake
 from shared import events
+from shared.clock import utcnow
 from shared.observability import logger
 
 log = logger("notifier")
@@ -34,7 +35,7 @@ def record_handler(record: SQSRecord) -> None:
         log.error("unreadable event", message_id=record.message_id, reason=str(e)[:500])
         raise
     log.set_correlation_id(envelope.correlation_id or record.message_id)
-    handled = handle(detail_type, envelope, datetime.now(tz=UTC))
+    handled = handle(detail_type, envelope, utcnow())
     log.info("event", detail_type=detail_type, shop_id=envelope.shop_id, handled=handled)
 
 

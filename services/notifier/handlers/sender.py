@@ -4,12 +4,13 @@ out to customers."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from services.notifier.bootstrap import notifier
 from services.notifier.domain.delivery import send_due
 from services.notifier.domain.replies import send_due_replies
+from shared.clock import utcnow
 from shared.observability import logger
 
 log = logger("notifier")
@@ -36,4 +37,4 @@ def run(now: datetime, time_left: Callable[[], float] | None = None) -> dict[str
 @log.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return run(datetime.now(tz=UTC), (lambda: remaining() / 1000) if remaining else None)
+    return run(utcnow(), (lambda: remaining() / 1000) if remaining else None)

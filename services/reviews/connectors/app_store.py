@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,16 +28,13 @@ from services.reviews.connectors.limits import Caller
 from services.reviews.domain.errors import AuthFailed, Malformed, NotFound, Unsupported
 from services.reviews.domain.model import MAX_TEXT, Source, SourceItem, StoredReview
 from services.reviews.domain.ports import Connection
+from shared.clock import utcnow
 
 RSS_PAGES = 10  # the feed's hard cap (50 entries a page)
 ASC_LIMIT = 200  # App Store Connect's largest page
 JWT_LIFETIME = timedelta(minutes=15)  # Apple refuses tokens that live longer than 20 minutes
 AUDIENCE = "appstoreconnect-v1"
 ASC_KEYS = ("key_id", "issuer_id", "private_key")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(tz=UTC)
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,7 @@ class AppStoreConnector:
         caller: Caller,
         rss_base: str = "https://itunes.apple.com",
         api_base: str = "https://api.appstoreconnect.apple.com",
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._call = caller
         self._rss = rss_base.rstrip("/")

@@ -17,6 +17,7 @@ from typing import Any
 
 from services.reviews.domain.errors import AuthFailed, NotFound, RateLimited, SourceError, Transient
 from services.reviews.domain.ports import Http, Response
+from shared.clock import utcnow
 
 HOUR = timedelta(hours=1)
 
@@ -95,7 +96,7 @@ class Caller:
     max_delay_s: float = 20.0
     max_wait_s: float = 30.0  # the longest a pull waits in place for a rate limit to pass
     sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(tz=UTC))
+    clock: Callable[[], datetime] = field(default=utcnow)
     rng: random.Random = field(default_factory=random.Random)
     calls: int = 0
     limit_until: datetime | None = None  # set when a good answer says nothing is left
