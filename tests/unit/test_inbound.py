@@ -229,7 +229,7 @@ def test_bigcommerce_fixtures_parse(fixture_bytes, file, topic, resource, create
     assert event.triggered_at == datetime.fromtimestamp(created, tz=UTC)
 
 
-def test_bigcommerce_dedupe_key_is_store_and_hash(fixture_bytes):
+def test_bigcommerce_dedupe_key_is_store_scope_hash_and_time(fixture_bytes):
     files = [
         "bigcommerce_store_order_created.json",
         "bigcommerce_store_order_statusUpdated.json",
@@ -249,6 +249,19 @@ def test_bigcommerce_dedupe_key_is_store_and_hash(fixture_bytes):
     assert again.dedupe_key == keys[0]
     other_store = json.dumps({**payload, "store_id": "999"}).encode()
     assert parse_bigcommerce("store/order/created", {}, other_store, RECEIVED).dedupe_key != keys[0]
+
+
+def test_bigcommerce_later_events_of_an_order_are_not_duplicates(fixture_bytes):
+    """BigCommerce's hash covers ``data`` only: every event of order 250 carries the same one."""
+    created = json.loads(fixture_bytes("bigcommerce_store_order_created.json"))
+    updated = {**created, "scope": "store/order/updated", "created_at": created["created_at"] + 60}
+    again = {**updated, "created_at": updated["created_at"] + 3600}
+
+    def key(payload: dict) -> str:
+        return parse_bigcommerce(payload["scope"], {}, json.dumps(payload).encode(), RECEIVED).dedupe_key
+
+    assert len({key(created), key(updated), key(again)}) == 3
+    assert key(dict(updated)) == key(updated)  # a retry is the same body
 
 
 def test_bigcommerce_missing_hash_is_a_bad_request(fixture_bytes):

@@ -234,10 +234,13 @@ def parse_bigcommerce(
     else:
         order_id = _id_of(data, "id", f"{topic} data")
     created = payload.get("created_at")
+    # ``hash`` is the SHA-1 of ``data`` alone, the same {"type": "order", "id": N} for every event of
+    # an order: with the scope and the event's own time it names one event, and a retry (the same body)
+    # still finds it.
     return InboundEvent(
         platform=Platform.BIGCOMMERCE,
         topic=topic,
-        dedupe_key=_digest(str(payload.get("store_id", "")), event_hash),
+        dedupe_key=_digest(str(payload.get("store_id", "")), topic, event_hash, str(created)),
         resource=f"order#{order_id}",
         triggered_at=_parse_time(created, "field 'created_at'") if created is not None else received_at,
         source=str(payload.get("store_id", "")),
