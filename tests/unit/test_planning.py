@@ -51,6 +51,7 @@ def order(
     email: str | None = "jane@example.com",
     cancelled: datetime | None = None,
     financial_status: str | None = "paid",
+    test: bool = False,
 ) -> Order:
     fulfilments = []
     if shipped or delivered:
@@ -70,6 +71,7 @@ def order(
         cancelled_at=cancelled,
         financial_status=financial_status,
         fulfilments=fulfilments,
+        test=test,
     )
 
 
@@ -283,6 +285,13 @@ def test_sent_invitation_with_pending_reminder_drops_it_on_refund():
 def test_no_email_is_suppressed(email):
     result = run(order(shipped=T, delivered=T + timedelta(days=1), email=email), programme())
     assert (result.action, result.reason) == (Action.SUPPRESS, Reason.NO_EMAIL)
+
+
+def test_a_platform_test_order_is_never_surveyed():
+    delivered = order(shipped=T, delivered=T + timedelta(days=1), test=True)
+    result = run(delivered, programme())
+    assert (result.action, result.reason) == (Action.SUPPRESS, Reason.TEST_ORDER)
+    assert run(order(shipped=T, delivered=T + timedelta(days=1)), programme()).action is Action.PLAN
 
 
 def test_delivery_older_than_max_lateness_is_too_late():

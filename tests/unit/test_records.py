@@ -162,3 +162,9 @@ def test_order_model_state_directly():
     )
     assert order.state == "delivered"
     assert order.delivered_at == T
+
+
+def test_the_test_flag_is_read_back_only_when_set():
+    assert order_from_items([_head(test=True)]).test is True
+    assert order_from_items([_head(test=False)]).test is False
+    assert order_from_items([_head()]).test is False

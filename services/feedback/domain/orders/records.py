@@ -52,6 +52,7 @@ class Order(BaseModel):
     deleted_at: datetime | None = None
     status_ping: str | None = None
     status_ping_at: datetime | None = None
+    test: bool = False
     line_items: list[dict[str, Any]] = Field(default_factory=list)
     fulfilments: list[Fulfilment] = Field(default_factory=list)
 
@@ -133,6 +134,8 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
         )
         if head.get(k) is not None
     }
+    if head.get("test") is True:
+        plain["test"] = True
     times = _times(
         head,
         "created_at",

@@ -40,6 +40,7 @@ class Reason(StrEnum):
     TOO_LATE = "too_late"  # the delivery was older than max_lateness_days when it reached us
     DISABLED = "disabled"  # the shop switched its programme off before the send
     FAILED = "failed"  # the mail provider refused the message permanently
+    TEST_ORDER = "test_order"  # the platform marks it a test (Shopify's "test": true)
 
 
 class Stage(StrEnum):

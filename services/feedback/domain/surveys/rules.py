@@ -99,6 +99,8 @@ def _new(
     if basis is None or cancel_reason(order):
         return NOTHING  # not shipped yet, or cancelled before it ever was
     happened, due = basis
+    if order.test:
+        return Plan(Action.SUPPRESS, reason=Reason.TEST_ORDER)
     if not order.email:
         return Plan(Action.SUPPRESS, reason=Reason.NO_EMAIL)
     if now - happened > programme.rules.max_lateness_days * day:
