@@ -183,6 +183,13 @@ def test_csv_export_follows_the_filter_and_defuses_formulas(dash: DashWorld) -> 
     assert evil["text"].startswith("'=")
 
 
+def test_a_body_nested_past_any_request_is_a_400_not_a_503(dash: DashWorld) -> None:
+    deep = b'{"platform": ' * 5000 + b'"shopify"' + b"}" * 5000
+    refused = dash.call("POST", "/api/v1/customers/erasure", body=deep)
+    assert refused.status == 400 and "nests deeper" in refused.json()["error"]["message"]
+    assert dash.call("POST", "/api/v1/customers/erasure", body=deep, key=None).status == 401
+
+
 def test_erasure_through_the_api(dash: DashWorld) -> None:
     reply = dash.call(
         "POST", "/api/v1/customers/erasure", body={"platform": "shopify", "email": "x@y.example"}

@@ -69,6 +69,19 @@ def test_bad_input_answers(stack: Stack) -> None:
     assert _status(stack.post("shopify", "no-such-shop", body, good))[0] == 404
     assert _status(stack.post("bigcommerce", "shop-a", body, good))[0] == 404  # shop-a has no BigCommerce
 
+    # Nested past any real payload (and past the parser's stack): a defect (400), not a "retry" (503).
+    for depth in (65, 5000):
+        deep = b'{"a": ' * depth + b"1" + b"}" * depth
+        signed = webhook_headers(
+            Platform.SHOPIFY,
+            "orders/create",
+            deep,
+            stack.secrets["shop-a"],
+            SHOP_A.domain_for(Platform.SHOPIFY),
+        )
+        status, payload = _status(stack.post("shopify", "shop-a", deep, signed))
+        assert status == 400 and "nests deeper than 64 levels" in payload["message"], (depth, payload)
+
     huge = b"{" + b" " * (1024 * 1024 + 1) + b"}"
     assert _status(stack.post("shopify", "shop-a", huge, good))[0] == 413
 

@@ -335,3 +335,15 @@ def test_shopify_triggered_at_with_nanoseconds(load_fixture):
     }
     event = parse_shopify("orders/create", headers, body, RECEIVED)
     assert event.triggered_at == datetime(2023, 3, 29, 18, 0, 27, 877041, tzinfo=UTC)
+
+
+def test_depth_is_measured_without_recursion():
+    from shared import json_bodies
+
+    assert json_bodies.depth_of(1) == 0
+    assert json_bodies.depth_of({"a": [1, {"b": []}]}) == 4
+    with pytest.raises(json_bodies.TooDeep):
+        json_bodies.loads("[" * 65 + "]" * 65)
+    assert json_bodies.loads("[" * 64 + "]" * 64) is not None
+    with pytest.raises(json_bodies.TooDeep):
+        json_bodies.loads("[" * 100_000 + "]" * 100_000)  # past the interpreter's own limit

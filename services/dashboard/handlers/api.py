@@ -8,6 +8,8 @@ a shop id. Errors are ``{"error": {"code", "message", "details"}}``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from datetime import date
 from functools import cache
@@ -47,7 +49,7 @@ from services.dashboard.domain.model import (
 from services.dashboard.domain.reports import Interval, MetricsReport
 from services.feedback.api import SurveyProgramme
 from services.notifier.api import AlertSettings
-from shared import http
+from shared import http, json_bodies
 from shared.clock import utcnow
 from shared.errors import CxloopError, NotFound
 from shared.observability import logger
@@ -443,10 +445,25 @@ def serve_document() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
 
 
+def too_deep(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The resolver parses a JSON body with the standard library: one nested past any real request
+    would end in a RecursionError (a 503 the client retries for ever). A 400 instead."""
+    raw = event.get("body")
+    if not raw:
+        return None
+    try:
+        json_bodies.loads(base64.b64decode(raw) if event.get("isBase64Encoded") else raw)
+    except json_bodies.TooDeep as e:
+        return http.json_response(400, http.api_error_payload("bad_request", f"the body {e}"))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None  # not JSON at all: the resolver's validation says so
+    return None
+
+
 @log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        response: dict[str, Any] = authenticate(event) or app.resolve(event, context)
+        response: dict[str, Any] = authenticate(event) or too_deep(event) or app.resolve(event, context)
     except Exception:
         log.exception("api request failed")
         body = json.dumps(http.api_error_payload("unavailable", "try again shortly"))

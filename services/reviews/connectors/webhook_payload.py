@@ -7,7 +7,6 @@ API returns it, wrapped as ``{"yotpo": {...}}``. The signature is checked before
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from pydantic import (
 
 from services.reviews.domain.errors import Malformed
 from services.reviews.domain.model import MAX_TEXT, Source, SourceItem
+from shared import json_bodies
 
 MAX_BATCH = 100
 DEFAULT_SCALE = 5
@@ -145,7 +145,9 @@ def from_yotpo(obj: dict[str, Any]) -> SourceItem:
 def parse_review_webhook(body: bytes) -> list[SourceItem]:
     """The items of one delivery, in the sender's order; raises Malformed naming the bad field."""
     try:
-        data = json.loads(body)
+        data = json_bodies.loads(body)
+    except json_bodies.TooDeep as e:
+        raise Malformed(f"review webhook: body: {e}") from e
     except (ValueError, UnicodeDecodeError) as e:
         raise Malformed(f"review webhook: body: not JSON ({e.__class__.__name__})") from e
     if not isinstance(data, dict):

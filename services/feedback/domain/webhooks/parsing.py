@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared import json_bodies
 from shared.errors import BadRequest
 from shared.tenancy import Platform
 
@@ -84,7 +85,9 @@ class InboundEvent(BaseModel):
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(body)
+        value = json_bodies.loads(body)
+    except json_bodies.TooDeep as e:
+        raise BadRequest(f"body {e}") from e
     except UnicodeDecodeError as e:
         raise BadRequest("body is not UTF-8 text") from e
     except json.JSONDecodeError as e:
