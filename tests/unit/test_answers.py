@@ -583,3 +583,16 @@ def test_after_unsubscribing_a_new_order_of_the_person_is_suppressed() -> None:
     assert len(bed.mailer.sent) == 1
     inv = bed.inv(later)
     assert inv.status is Status.SUPPRESSED and inv.reason is Reason.UNSUBSCRIBED
+
+
+def test_a_comment_form_past_64_kb_is_cut_not_refused():
+    """Decision 24: a long comment is cut, never lost (the form's body was refused past 64 KB)."""
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
+
+    from services.feedback.handlers.answers import MAX_FORM_BYTES, _form
+
+    long = "Seams+ripped+" * 6000
+    form = _form(APIGatewayProxyEventV2({"body": f"comment={long}", "isBase64Encoded": False}))
+    assert form["comment"].startswith("Seams ripped Seams ripped")
+    assert len(form["comment"]) <= MAX_FORM_BYTES
+    assert clean_text(form["comment"]).startswith("Seams ripped") and len(clean_text(form["comment"])) <= 2000

@@ -34,11 +34,11 @@ def _page(result: answers.Result) -> dict[str, Any]:
     return http.respond(status, rendering.render_page(page, view), HEADERS)
 
 
-def _form(event: APIGatewayProxyEventV2) -> dict[str, str] | None:
+def _form(event: APIGatewayProxyEventV2) -> dict[str, str]:
+    """The form's fields; a body past MAX_FORM_BYTES is read up to it (a long comment is cut like any
+    other, decision 24, never lost with the rest)."""
     raw = event.body or ""
-    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
-    if len(body) > MAX_FORM_BYTES:
-        return None
+    body = (base64.b64decode(raw) if event.is_base64_encoded else raw.encode())[:MAX_FORM_BYTES]
     fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
     return {k: v[0] for k, v in fields.items()}
 
@@ -57,8 +57,7 @@ def route(event: APIGatewayProxyEventV2) -> answers.Result:
         )
     if method == "GET":
         return answers.record_score(deps, token, (event.query_string_parameters or {}).get("score"), corr)
-    form = _form(event)
-    return answers.NOT_FOUND if form is None else answers.record_comment(deps, token, form, corr)
+    return answers.record_comment(deps, token, _form(event), corr)
 
 
 @log.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
