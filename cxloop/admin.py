@@ -130,8 +130,8 @@ class Admin:
                     self.sqs.send_message(QueueUrl=source, MessageBody=m["Body"], MessageAttributes=attrs)
                     self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
                     moved += 1
-                    if message_id:
-                        return moved
+                if message_id and moved:
+                    return moved  # the rest of this batch is in `held`: visible again at once
             return moved
         finally:
             for receipt in held:

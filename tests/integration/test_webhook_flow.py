@@ -310,3 +310,16 @@ def test_a_delivery_without_its_shop_domain_is_refused(stack: Stack, webhook_fix
     headers = webhook_headers(Platform.SHOPIFY, "orders/create", body, stack.secrets["shop-a"], "")
     headers.pop("X-Shopify-Shop-Domain")
     assert stack.post("shopify", "shop-a", body, headers)["statusCode"] == 401
+
+
+def test_replaying_one_dead_letter_leaves_the_others_in_sight(stack: Stack) -> None:
+    """Issue 15: `dlq replay --id` held the rest of its batch out of sight for a minute."""
+    dlq = stack.resources.dlq_urls["feedback-events"]
+    for n in range(5):
+        stack.sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"dead": n}))
+    listed = stack.admin.dlq_list()
+    assert len(listed) == 5
+    chosen = listed[0]["message_id"]
+    assert stack.admin.dlq_replay(message_id=chosen) == 1
+    left = {m["message_id"] for m in stack.admin.dlq_list()}
+    assert len(left) == 4 and chosen not in left
