@@ -199,6 +199,17 @@ def test_woocommerce_status_mapping(load_fixture, status, field, value):
     assert head.attrs[field] == value
 
 
+def test_woocommerce_completion_time_counts_only_for_a_completed_order(load_fixture):
+    # A reopened order keeps its old completion time; the status says it is not done.
+    order = {**load_fixture("woocommerce_order.json"), "date_completed_gmt": "2017-03-22T19:28:08"}
+    head = _by_sk(normalise.woocommerce_order(SHOP, order))["ORDER#woocommerce#727"]
+    assert head.attrs["fulfilled_at"] is None
+    done = _by_sk(normalise.woocommerce_order(SHOP, {**order, "status": "completed"}))[
+        "ORDER#woocommerce#727"
+    ]
+    assert done.attrs["fulfilled_at"] == "2017-03-22T19:28:08.000000+00:00"
+
+
 def test_woocommerce_deletion():
     event = stored_event(
         SHOP, "order.deleted", {"id": 727}, platform=Platform.WOOCOMMERCE, resource="order#727"

@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from services.feedback.domain.model import Change, StoredEvent
+from services.feedback.domain.orders.woocommerce_versions import as_v3
 from shared.dynamo import customer_index_pk
 from shared.errors import BadRequest
 from shared.tenancy import Platform
@@ -298,7 +299,11 @@ def woocommerce_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
         "fulfillment_status": "fulfilled" if status == "completed" else None,
         "cancelled_at": iso(at) if status in ("cancelled", "failed", "trash") else None,
         "closed_at": None,
-        "fulfilled_at": iso(to_utc(order.get("date_completed_gmt"), "date_completed_gmt")),
+        # The status is the truth: legacy v3 and v1 send a completion time on orders still processing
+        # (their docs' examples), and a reopened order keeps its old one.
+        "fulfilled_at": iso(to_utc(order.get("date_completed_gmt"), "date_completed_gmt"))
+        if status == "completed"
+        else None,
         "email": email or None,
         "first_name": billing.get("first_name") or None,
         "last_name": billing.get("last_name") or None,
@@ -323,12 +328,13 @@ def woocommerce_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
 
 def woocommerce(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> list[Change]:
     topic = event.topic
+    shape = as_v3(topic.split(".", 1)[0], payload, event.triggered_at)
     if topic == "order.deleted":
-        return [_deletion(Platform.WOOCOMMERCE, payload.get("id"), event.triggered_at)]
+        return [_deletion(Platform.WOOCOMMERCE, shape.get("id"), event.triggered_at)]
     if topic.startswith("order."):
-        return woocommerce_order(shop_id, payload)
+        return woocommerce_order(shop_id, shape)
     if topic.startswith("customer."):
-        return customer_resource(Platform.WOOCOMMERCE, payload, "date_modified_gmt")
+        return customer_resource(Platform.WOOCOMMERCE, shape, "date_modified_gmt")
     return []
 
 

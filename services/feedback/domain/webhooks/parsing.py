@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from services.feedback.domain.orders.woocommerce_versions import as_v3
 from shared import json_bodies
 from shared.errors import BadRequest
 from shared.tenancy import Platform
@@ -199,8 +200,10 @@ def parse_woocommerce(
     payload = _json_object(body)
     source = headers.get("x-wc-webhook-source", "")
     resource_type = topic.split(".", 1)[0]
-    resource_id = _id_of(payload, "id", topic)
-    modified = payload.get("date_modified_gmt")
+    # Any API version the shop chose for this webhook, read as v3 (the stored body stays as sent).
+    shape = as_v3(resource_type, payload, received_at)
+    resource_id = _id_of(shape, "id", topic)
+    modified = shape.get("date_modified_gmt")
     if topic.endswith(".deleted") and not modified:
         # Deletions carry only the id, so the delivery is the event (an order can be deleted, restored
         # and deleted again); a retried deletion applied twice is harmless.
