@@ -52,6 +52,10 @@ class Pages:
                     "/_local/bigcommerce/stores/<store>/v2/orders/<order_id>/shipments",
                     endpoint="bc_shipments",
                 ),
+                Rule(
+                    "/_local/bigcommerce/stores/<store>/v2/orders/<order_id>/products",
+                    endpoint="bc_products",
+                ),
             ]
         )
 
@@ -160,3 +164,11 @@ class Pages:
 
     def _bc_shipments(self, request: Request, store: str, order_id: str) -> Response:
         return self._json(self._bc(request, order_id).get("shipments", []))
+
+    def _bc_products(self, request: Request, store: str, order_id: str) -> Response:
+        """Paged like BigCommerce's: ``page`` from 1, ``limit`` (default 50), 204 past the end."""
+        products = self._bc(request, order_id).get("products", [])
+        page = request.args.get("page", 1, type=int) or 1
+        limit = request.args.get("limit", 50, type=int) or 50
+        chunk = products[(page - 1) * limit : page * limit]
+        return self._json(chunk) if chunk else Response(status=204)

@@ -1,4 +1,4 @@
-"""BigCommerce's v2 REST API: the full order and shipments behind a thin webhook.
+"""BigCommerce's v2 REST API: the full order, its products and shipments behind a thin webhook.
 
 Uses urllib3 (already in the Lambda package through botocore) rather than another HTTP client.
 """
@@ -10,6 +10,7 @@ from typing import Any
 
 import urllib3
 
+from services.feedback.domain.orders.normalise import MAX_LINE_ITEMS
 from shared.errors import Unavailable
 from shared.tenancy import SecretStore
 
@@ -41,8 +42,17 @@ class BigCommerceOrders:
         return json.loads(response.data) if response.data else None
 
     def order(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
+        """The order with its ``products`` sub-resource (a link in the v2 order) fetched in its place."""
         value = self._get(shop_id, f"orders/{order_id}")
-        return value if isinstance(value, dict) else None
+        if not isinstance(value, dict):
+            return None
+        return {**value, "products": self._products(shop_id, order_id)}
+
+    def _products(self, shop_id: str, order_id: str) -> list[dict[str, Any]]:
+        # The sub-resource is paged (``page``, ``limit`` up to 250); the order record keeps the first
+        # MAX_LINE_ITEMS, so one page of that size is all it needs.
+        value = self._get(shop_id, f"orders/{order_id}/products?page=1&limit={MAX_LINE_ITEMS}")
+        return [p for p in value if isinstance(p, dict)][:MAX_LINE_ITEMS] if isinstance(value, list) else []
 
     def shipments(self, shop_id: str, order_id: str) -> list[dict[str, Any]]:
         value = self._get(shop_id, f"orders/{order_id}/shipments")

@@ -377,10 +377,32 @@ def bigcommerce_status_ping(event: StoredEvent, payload: Mapping[str, Any]) -> l
     return [_change(order_sk(p, order_id), event.triggered_at, attrs, group="sv")]
 
 
+# Statuses that say goods left. ``date_shipped`` alone does not: BigCommerce keeps it on an order
+# moved back to "Awaiting Fulfillment".
+BIGCOMMERCE_SHIPPED = frozenset({"shipped", "partially_shipped", "completed"})
+
+
+def _bigcommerce_line_items(order: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The order's ``products`` (fetched by the adapter; a link to the sub-resource otherwise)."""
+    products = order.get("products")
+    if not isinstance(products, list):
+        return []
+    return [
+        {
+            "title": str(p.get("name") or ""),
+            "quantity": int(p.get("quantity") or 0),
+            "product_id": str(p.get("product_id") or ""),
+            "sku": str(p.get("sku") or ""),
+        }
+        for p in products[:MAX_LINE_ITEMS]
+        if isinstance(p, dict)
+    ]
+
+
 def bigcommerce_order(
     shop_id: str, order: Mapping[str, Any], shipments: list[dict[str, Any]]
 ) -> list[Change]:
-    """The full order fetched from the v2 API (RFC 2822 times) and its shipments."""
+    """The full order fetched from the v2 API (RFC 2822 times), its products and shipments."""
     p = Platform.BIGCOMMERCE
     at = _required_time(order, "date_modified", "order")
     billing = _obj(order.get("billing_address"))
@@ -398,13 +420,15 @@ def bigcommerce_order(
         "fulfillment_status": "fulfilled" if status in ("shipped", "completed") else None,
         "cancelled_at": iso(at) if status in ("cancelled", "declined") else None,
         "closed_at": None,
-        "fulfilled_at": iso(to_utc(order.get("date_shipped"), "date_shipped")),
+        "fulfilled_at": iso(to_utc(order.get("date_shipped"), "date_shipped"))
+        if status in BIGCOMMERCE_SHIPPED
+        else None,
         "email": email or None,
         "first_name": billing.get("first_name") or None,
         "last_name": billing.get("last_name") or None,
         "status": status,
         "test": False,
-        "line_items": [],
+        "line_items": _bigcommerce_line_items(order),
     }
     changes = [_order_change(shop_id, p, at, fields, cust)]
     if cust:
