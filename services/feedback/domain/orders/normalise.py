@@ -159,6 +159,22 @@ def _deletion(platform: Platform, order_id: Any, at: datetime) -> Change:
     return _change(order_sk(platform, order_id), at, attrs, group="dv")
 
 
+def named_line_items(items: Any) -> list[dict[str, Any]]:
+    """WooCommerce's line items and BigCommerce's products (both ``name``d) in the stored form."""
+    if not isinstance(items, list):
+        return []
+    return [
+        {
+            "title": str(li.get("name") or ""),
+            "quantity": int(li.get("quantity") or 0),
+            "product_id": str(li.get("product_id") or ""),
+            "sku": str(li.get("sku") or ""),
+        }
+        for li in items[:MAX_LINE_ITEMS]
+        if isinstance(li, dict)
+    ]
+
+
 # --- Shopify ----------------------------------------------------------------------------------
 
 
@@ -309,16 +325,7 @@ def woocommerce_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
         "last_name": billing.get("last_name") or None,
         "status": status,
         "test": False,
-        "line_items": [
-            {
-                "title": str(li.get("name") or ""),
-                "quantity": int(li.get("quantity") or 0),
-                "product_id": str(li.get("product_id") or ""),
-                "sku": str(li.get("sku") or ""),
-            }
-            for li in (order.get("line_items") or [])[:MAX_LINE_ITEMS]
-            if isinstance(li, dict)
-        ],
+        "line_items": named_line_items(order.get("line_items")),
     }
     changes = [_order_change(shop_id, p, at, fields, cust)]
     if cust:
@@ -382,23 +389,6 @@ def bigcommerce_status_ping(event: StoredEvent, payload: Mapping[str, Any]) -> l
 BIGCOMMERCE_SHIPPED = frozenset({"shipped", "partially_shipped", "completed"})
 
 
-def _bigcommerce_line_items(order: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The order's ``products`` (fetched by the adapter; a link to the sub-resource otherwise)."""
-    products = order.get("products")
-    if not isinstance(products, list):
-        return []
-    return [
-        {
-            "title": str(p.get("name") or ""),
-            "quantity": int(p.get("quantity") or 0),
-            "product_id": str(p.get("product_id") or ""),
-            "sku": str(p.get("sku") or ""),
-        }
-        for p in products[:MAX_LINE_ITEMS]
-        if isinstance(p, dict)
-    ]
-
-
 def bigcommerce_order(
     shop_id: str, order: Mapping[str, Any], shipments: list[dict[str, Any]]
 ) -> list[Change]:
@@ -428,7 +418,8 @@ def bigcommerce_order(
         "last_name": billing.get("last_name") or None,
         "status": status,
         "test": False,
-        "line_items": _bigcommerce_line_items(order),
+        # ``products`` as the adapter fetched it (in the v2 order itself, a link to the sub-resource).
+        "line_items": named_line_items(order.get("products")),
     }
     changes = [_order_change(shop_id, p, at, fields, cust)]
     if cust:
