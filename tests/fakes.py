@@ -113,6 +113,8 @@ class InMemoryFeedbackStore:
 
     def put_new(self, event: StoredEvent, expires_at: datetime) -> PutReceipt:
         part = self._part(event.shop_id)
+        if f"TOMBSTONE#{SHOP_TOMBSTONE}" in part:
+            return PutReceipt(created=False, shop_erased=True)
         old = part.get(event.sort_key)
         if old is not None:
             received = old.get("received_at")

@@ -91,6 +91,10 @@ def story(store: Any, order: dict[str, Any]) -> list[Any]:
     seen.append(store.erase_shop(SHOP))
     seen.append([i["sk"] for i in store.items(SHOP, "")])
     seen.append(store.apply(SHOP, normalise.shopify_order(SHOP, newer), None, T0).model_dump())
+    # Once erased, a webhook a warm intake still accepts is not stored (shop_erased).
+    after = _event("orders/updated", newer, "e3", "order#450789469", T0 + timedelta(days=1))
+    seen.append(store.put_new(after, T0 + timedelta(days=30)).model_dump())
+    seen.append([i["sk"] for i in store.items(SHOP, "")])
     return seen
 
 
@@ -138,9 +142,11 @@ def test_fake_and_dynamodb_tell_the_same_story(dynamo: DynamoFeedbackStore, webh
     erased = next(i for i in real[14] if i["sk"] == "ORDER#shopify#450789469")
     assert "email" not in erased and "gsi1pk" not in erased and erased["total"] == "409.94"
     assert real[15] == []
-    assert real[-3] == len(skus) - 1  # everything but the raw event forgotten just before
-    assert real[-2] == ["TOMBSTONE#SHOP"]
-    assert real[-1]["shop_erased"] is True and real[-1]["applied"] == []
+    assert real[-5] == len(skus) - 1  # everything but the raw event forgotten just before
+    assert real[-4] == ["TOMBSTONE#SHOP"]
+    assert real[-3]["shop_erased"] is True and real[-3]["applied"] == []
+    assert real[-2]["shop_erased"] is True and real[-2]["created"] is False
+    assert real[-1] == ["TOMBSTONE#SHOP"]  # the late webhook left nothing
 
 
 def test_the_local_server_rolls_back_what_a_cancelled_transaction_wrote(local_server: str) -> None:

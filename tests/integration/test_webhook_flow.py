@@ -198,9 +198,11 @@ def test_shop_redact_erases_the_shop(stack: Stack, webhook_fixtures: Path) -> No
     assert [i["sk"] for i in stack.admin.store.items("shop-a", "")] == ["TOMBSTONE#SHOP"]
     assert stack.admin.secrets.get("shop-a") is None
     assert stack.admin.shops.get("shop-b") is not None  # the other tenant is untouched
-    # A late delivery accepted by a warm intake (its shop cache still knows A) leaves nothing behind.
+    # A warm intake (its shop cache still knows A) refuses a late delivery at once: never a 200 for an
+    # event that is then dropped, and nothing is left behind.
     order = {"id": 2, "updated_at": "2026-01-01T00:00:00Z", "email": "late@example.com"}
-    stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order)
+    late = stack.signed(Platform.SHOPIFY, SHOP_A, "orders/create", order)
+    assert late["statusCode"] == 404 and "erased" in json.loads(late["body"])["message"]
     stack.drain()
     assert [i["sk"] for i in stack.admin.store.items("shop-a", "")] == ["TOMBSTONE#SHOP"]
     # A cold intake finds no shop at all; the other tenant still works.

@@ -89,15 +89,34 @@ class DynamoFeedbackStore:
         }
 
     def put_new(self, event: StoredEvent, expires_at: datetime) -> PutReceipt:
+        """New, or a duplicate; never stored once the shop is erased (a warm intake may still know the
+        shop for a minute after shop/redact: the tombstone check here holds at once)."""
         try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=self._event_item(event, expires_at),
-                ConditionExpression=ABSENT,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": self._event_item(event, expires_at),
+                            "ConditionExpression": ABSENT,
+                        }
+                    },
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": shop_key(event.shop_id, tombstone_sk(SHOP_TOMBSTONE)),
+                            "ConditionExpression": ABSENT,
+                        }
+                    },
+                ]
             )
-        except self._errors.ConditionalCheckFailedException as e:
-            old = e.response.get("Item") or self._get_key(event.shop_id, event.sort_key) or {}
+        except self._errors.TransactionCanceledException as e:
+            failed = failed_conditions(e)
+            if 1 in failed:
+                return PutReceipt(created=False, shop_erased=True)
+            if 0 not in failed:
+                raise  # a conflict or throttling: worth the SDK's or the platform's retry
+            old = self._get_key(event.shop_id, event.sort_key) or {}
             received = old.get("received_at", {}).get("S")
             return PutReceipt(
                 created=False,

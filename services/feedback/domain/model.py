@@ -61,6 +61,7 @@ class PutReceipt(BaseModel):
     processed: bool = False
     received_at: datetime | None = None
     correlation_id: str = ""  # of the request that stored it
+    shop_erased: bool = False  # the shop was erased (shop/redact): nothing stored
 
 
 class Change(BaseModel):

@@ -173,6 +173,8 @@ def _store_and_queue(
     and pending for the sweeper (DEFERRED): WooCommerce never retries, so nothing stored is undone."""
     done = IntakeResult(Outcome.ACCEPTED, topic=stored.topic, dedupe_key=stored.dedupe_key)
     receipt = deps.raw_events.put_new(stored, expires_at=stored.received_at + policy.retention)
+    if receipt.shop_erased:
+        raise NotFound(f"no shop {stored.shop_id!r}: it was erased")
     # The SDK retries a write whose answer was lost; its retry then finds this very request's item.
     own_write = bool(stored.correlation_id) and receipt.correlation_id == stored.correlation_id
     if receipt.created or own_write:
