@@ -48,7 +48,11 @@ class BigCommerceOrders:
         value = self._get(shop_id, f"orders/{order_id}")
         if not isinstance(value, dict):
             return None
-        return {**value, "products": self._products(shop_id, order_id), "refunds": self._refunds(shop_id, order_id)}
+        return {
+            **value,
+            "products": self._products(shop_id, order_id),
+            "refunds": self._refunds(shop_id, order_id),
+        }
 
     def _refunds(self, shop_id: str, order_id: str) -> list[dict[str, Any]]:
         value = self._get(shop_id, f"orders/{order_id}/payment_actions/refunds", api="v3")

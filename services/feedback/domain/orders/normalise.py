@@ -336,6 +336,13 @@ def shopify_customer(customer: Mapping[str, Any]) -> list[Change]:
     return customer_resource(Platform.SHOPIFY, customer, "updated_at")
 
 
+# Topics whose body is one item under an order, not the order.
+_SHOPIFY_SUB_RESOURCES = {
+    "fulfillment_events/create": shopify_fulfilment_event,
+    "refunds/create": shopify_refund,
+}
+
+
 def shopify(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> list[Change]:
     topic = event.topic
     if topic == "orders/delete":
@@ -344,10 +351,8 @@ def shopify(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> lis
         return shopify_order(shop_id, payload)
     if topic.startswith("fulfillments/"):
         return [_shopify_fulfilment(Platform.SHOPIFY, payload, str(payload.get("order_id")))]
-    if topic == "fulfillment_events/create":
-        return shopify_fulfilment_event(payload)
-    if topic == "refunds/create":
-        return shopify_refund(payload)
+    if topic in _SHOPIFY_SUB_RESOURCES:
+        return _SHOPIFY_SUB_RESOURCES[topic](payload)
     if topic.startswith("customers/"):
         return shopify_customer(payload)
     return []
