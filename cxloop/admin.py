@@ -6,13 +6,14 @@ import json
 import secrets as pysecrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cxloop.resources import Resources
 from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
 from services.feedback.domain import compliance
 from services.feedback.domain.model import SHOP_TOMBSTONE
-from services.feedback.domain.orders.normalise import order_sk
+from services.feedback.domain.orders.normalise import iso, order_sk
 from services.feedback.domain.orders.records import Order, order_from_items
 from shared.dynamo_shops import DynamoShopDirectory
 from shared.events import EventBridgePublisher
@@ -168,6 +169,29 @@ class Admin:
     def _require_shop(self, shop_id: str) -> None:
         if self.shops.get(shop_id) is None:
             raise ValueError(f"no shop {shop_id!r}")
+
+
+def order_document(order: Order) -> dict[str, Any]:
+    """What ``order show --json`` prints, for operators and tools: the stored order under its own field
+    names, plus what cxloop derives from it (both states, totals, delivery per fulfilment)."""
+    refunded = order.refunded
+    try:
+        net: str | None = str(Decimal(order.total) - refunded) if order.total is not None else None
+    except InvalidOperation:
+        net = None
+    doc = order.model_dump(mode="json")
+    doc["fulfilments"] = [
+        {**f.model_dump(mode="json"), "delivered_at": iso(f.delivered_at), "cancelled": f.cancelled}
+        for f in order.fulfilments
+    ]
+    return {
+        **doc,
+        "state": order.state,
+        "financial_state": order.financial_state,
+        "totals": {"total": order.total, "refunded": str(refunded), "net": net, "currency": order.currency},
+        "shipped_at": iso(order.shipped_at),
+        "delivered_at": iso(order.delivered_at),
+    }
 
 
 def new_secret() -> str:

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -236,12 +237,29 @@ def cmd_customer_exports(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_order_show(args: argparse.Namespace) -> int:
-    order = _admin(args).order(args.shop, Platform(args.platform), args.order_id)
+def cmd_order_show(args: argparse.Namespace, admin_of: Callable[[argparse.Namespace], Any] = _admin) -> int:
+    from cxloop.admin import order_document
+
+    order = admin_of(args).order(args.shop, Platform(args.platform), args.order_id)
     if order is None:
         print("no such order", file=sys.stderr)
         return 1
-    _print({**order.model_dump(mode="json"), "state": order.state, "delivered_at": order.delivered_at})
+    doc = order_document(order)
+    if args.json:
+        _print(doc)
+        return 0
+    totals = doc["totals"]
+    print(
+        f"{order.platform} order {order.order_id} {order.name or ''}".rstrip()
+        + (" (test)" if order.test else "")
+    )
+    print(
+        f"  {doc['state']}, {doc['financial_state']}: {totals['total']} {totals['currency'] or ''}".rstrip()
+    )
+    for f in doc["fulfilments"]:
+        print(f"  fulfilment {f['fulfilment_id']}: shipped {f['created_at']}, delivered {f['delivered_at']}")
+    for r in doc["refunds"]:
+        print(f"  refund {r['refund_id']}: {r['amount']} {r['currency'] or ''} at {r['refunded_at']}")
     return 0
 
 
@@ -355,6 +373,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     show.add_argument("--shop", required=True)
     show.add_argument("--platform", required=True, choices=[x.value for x in Platform])
     show.add_argument("order_id")
+    show.add_argument("--json", action="store_true", help="the normalised order, for tools")
     show.set_defaults(func=cmd_order_show)
 
     from cxloop import dashboard_commands, model_commands, notify_commands, review_commands, survey_commands

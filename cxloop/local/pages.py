@@ -56,6 +56,10 @@ class Pages:
                     "/_local/bigcommerce/stores/<store>/v2/orders/<order_id>/products",
                     endpoint="bc_products",
                 ),
+                Rule(
+                    "/_local/bigcommerce/stores/<store>/v3/orders/<order_id>/payment_actions/refunds",
+                    endpoint="bc_refunds",
+                ),
             ]
         )
 
@@ -172,3 +176,8 @@ class Pages:
         limit = request.args.get("limit", 50, type=int) or 50
         chunk = products[(page - 1) * limit : page * limit]
         return self._json(chunk) if chunk else Response(status=204)
+
+    def _bc_refunds(self, request: Request, store: str, order_id: str) -> Response:
+        """The v3 shape: the list under ``data``."""
+        refunds = self._bc(request, order_id).get("refunds", [])
+        return self._json({"data": refunds, "meta": {}})

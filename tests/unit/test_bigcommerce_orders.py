@@ -180,3 +180,20 @@ def test_a_status_event_stores_the_fetched_order_open_with_its_line_items():
     assert view is not None
     assert view.state == "open"
     assert [li["title"] for li in view.line_items] == ["Trail Runner 2", "Merino Running Socks"]
+
+
+def test_the_adapter_fetches_the_v3_refunds_the_fake_api_serves(tmp_path):
+    orders = bigcommerce_orders()
+    assert orders["301"]["refunds"] == []  # the demo serves the list, empty
+    refund = {"id": 5, "order_id": 301, "created": "2026-11-06T10:00:00Z", "total_amount": 19.99}
+    orders["301"]["refunds"] = [refund]
+    adapter, http = _adapter(tmp_path, orders)
+    order = adapter.order(SHOP, "301")
+    assert order is not None and order["refunds"] == [refund]
+    assert "/_local/bigcommerce/stores/demo1001/v3/orders/301/payment_actions/refunds" in http.paths
+    [change] = normalise.bigcommerce_refunds(order)
+    assert (change.sk, change.attrs["amount"], change.attrs["currency"]) == (
+        "ORDER#bigcommerce#301#REF#5",
+        "19.99",
+        "USD",
+    )

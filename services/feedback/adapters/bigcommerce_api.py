@@ -1,4 +1,5 @@
-"""BigCommerce's v2 REST API: the full order, its products and shipments behind a thin webhook.
+"""BigCommerce's REST API: the full order, its products, shipments (v2) and refunds (v3) behind a thin
+webhook.
 
 Uses urllib3 (already in the Lambda package through botocore) rather than another HTTP client.
 """
@@ -22,13 +23,13 @@ class BigCommerceOrders:
         self._secrets = secrets
         self._http = http or _http
 
-    def _get(self, shop_id: str, path: str) -> Any:
+    def _get(self, shop_id: str, path: str, api: str = "v2") -> Any:
         secrets = self._secrets.get(shop_id)
-        api = secrets.bigcommerce_api if secrets else None
-        if api is None:
+        store = secrets.bigcommerce_api if secrets else None
+        if store is None:
             return None
-        url = f"{api.base_url.rstrip('/')}/stores/{api.store_hash}/v2/{path}"
-        headers = {"X-Auth-Token": api.access_token, "Accept": "application/json"}
+        url = f"{store.base_url.rstrip('/')}/stores/{store.store_hash}/{api}/{path}"
+        headers = {"X-Auth-Token": store.access_token, "Accept": "application/json"}
         try:
             response = self._http.request("GET", url, headers=headers)
         except urllib3.exceptions.HTTPError as e:
@@ -42,11 +43,21 @@ class BigCommerceOrders:
         return json.loads(response.data) if response.data else None
 
     def order(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
-        """The order with its ``products`` sub-resource (a link in the v2 order) fetched in its place."""
+        """The order with its ``products`` sub-resource (a link in the v2 order) fetched in its place, and
+        its ``refunds`` (v3 only)."""
         value = self._get(shop_id, f"orders/{order_id}")
         if not isinstance(value, dict):
             return None
-        return {**value, "products": self._products(shop_id, order_id)}
+        return {
+            **value,
+            "products": self._products(shop_id, order_id),
+            "refunds": self._refunds(shop_id, order_id),
+        }
+
+    def _refunds(self, shop_id: str, order_id: str) -> list[dict[str, Any]]:
+        value = self._get(shop_id, f"orders/{order_id}/payment_actions/refunds", api="v3")
+        data = value.get("data") if isinstance(value, dict) else None
+        return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
 
     def _products(self, shop_id: str, order_id: str) -> list[dict[str, Any]]:
         # The sub-resource is paged (``page``, ``limit`` up to 250); the order record keeps the first

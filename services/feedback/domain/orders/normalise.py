@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -115,6 +116,10 @@ def order_sk(platform: Platform, order_id: Any) -> str:
     return f"ORDER#{platform.value}#{order_id}"
 
 
+def refund_sk(platform: Platform, order_id: Any, refund_id: Any) -> str:
+    return f"{order_sk(platform, order_id)}#REF#{refund_id}"
+
+
 def customer_sk(key: str) -> str:
     return f"CUSTOMER#{key}"
 
@@ -173,6 +178,33 @@ def named_line_items(items: Any) -> list[dict[str, Any]]:
         for li in items[:MAX_LINE_ITEMS]
         if isinstance(li, dict)
     ]
+
+
+def money(value: Any, what: str) -> str:
+    """An amount as a decimal string, never a float (BigCommerce's v3 sends JSON numbers), sign dropped:
+    WooCommerce lists refunds as negative totals."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadRequest(f"{what} is not an amount: {value!r}")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation as e:
+        raise BadRequest(f"{what} is not an amount: {value!r}") from e
+    if not amount.is_finite():
+        raise BadRequest(f"{what} is not an amount: {value!r}")
+    return str(abs(amount))
+
+
+def _refund_change(
+    platform: Platform,
+    order_id: str,
+    refund_id: Any,
+    at: datetime,
+    fields: dict[str, Any],
+) -> Change:
+    """One refund as its own item under the order: refunds never change, so a redelivery rewrites
+    the same values at the same version and changes nothing."""
+    attrs = {"kind": "refund", "platform": platform.value, "order_id": order_id, "refund_id": str(refund_id)}
+    return _change(refund_sk(platform, order_id, refund_id), at, {**attrs, **fields})
 
 
 # --- Shopify ----------------------------------------------------------------------------------
@@ -243,7 +275,35 @@ def shopify_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
     for ful in order.get("fulfillments") or []:
         if isinstance(ful, dict) and ful.get("id") is not None:
             changes.append(_shopify_fulfilment(p, ful, order_id))
+    for refund in order.get("refunds") or []:
+        if isinstance(refund, dict):
+            changes.extend(shopify_refund({"order_id": order_id, **refund}))
     return changes
+
+
+def shopify_refund(refund: Mapping[str, Any]) -> list[Change]:
+    """A Shopify Refund (``refunds/create``, or one of an order's ``refunds``): the money is its
+    ``kind: refund`` transactions that did not fail; a restock-only refund has none and counts 0."""
+    order_id = _id_text(refund.get("order_id"))
+    if refund.get("id") is None or order_id is None:
+        return []
+    at = _required_time(refund, "created_at", "refund")
+    transactions = [
+        t
+        for t in refund.get("transactions") or []
+        if isinstance(t, dict) and t.get("kind") == "refund" and t.get("status") not in ("failure", "error")
+    ]
+    total = sum((Decimal(money(t.get("amount"), "refund amount")) for t in transactions), Decimal(0))
+    fields = {
+        "amount": str(total),
+        "currency": next((t["currency"] for t in transactions if t.get("currency")), None),
+        "refunded_at": iso(to_utc(refund.get("processed_at"), "refund processed_at") or at),
+    }
+    return [_refund_change(Platform.SHOPIFY, order_id, refund["id"], at, fields)]
+
+
+def _id_text(value: Any) -> str | None:
+    return None if value in (None, "") or isinstance(value, bool) else str(value)
 
 
 def shopify_fulfilment_event(ev: Mapping[str, Any]) -> list[Change]:
@@ -276,6 +336,13 @@ def shopify_customer(customer: Mapping[str, Any]) -> list[Change]:
     return customer_resource(Platform.SHOPIFY, customer, "updated_at")
 
 
+# Topics whose body is one item under an order, not the order.
+_SHOPIFY_SUB_RESOURCES = {
+    "fulfillment_events/create": shopify_fulfilment_event,
+    "refunds/create": shopify_refund,
+}
+
+
 def shopify(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> list[Change]:
     topic = event.topic
     if topic == "orders/delete":
@@ -284,8 +351,8 @@ def shopify(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> lis
         return shopify_order(shop_id, payload)
     if topic.startswith("fulfillments/"):
         return [_shopify_fulfilment(Platform.SHOPIFY, payload, str(payload.get("order_id")))]
-    if topic == "fulfillment_events/create":
-        return shopify_fulfilment_event(payload)
+    if topic in _SHOPIFY_SUB_RESOURCES:
+        return _SHOPIFY_SUB_RESOURCES[topic](payload)
     if topic.startswith("customers/"):
         return shopify_customer(payload)
     return []
@@ -327,9 +394,37 @@ def woocommerce_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
         "test": False,
         "line_items": named_line_items(order.get("line_items")),
     }
-    changes = [_order_change(shop_id, p, at, fields, cust)]
+    changes = [_order_change(shop_id, p, at, fields, cust), *woocommerce_refunds(order, at)]
     if cust:
         changes.append(_customer_change(p, at, cust, order.get("customer_id"), billing))
+    return changes
+
+
+# WooCommerce lists an order's refunds without their time: each event that lists one bounds it from
+# above by the order's modification time, and the earliest bound is kept. The version counts down (the
+# store keeps the greatest), so events applied in any order converge on the first sighting.
+_COUNTDOWN_FROM = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _earliest_wins(at: datetime, attrs: Mapping[str, Any]) -> str:
+    left = (_COUNTDOWN_FROM - at) // timedelta(microseconds=1)
+    return f"{left:020d}#{version(at, attrs).split('#', 1)[1]}"
+
+
+def woocommerce_refunds(order: Mapping[str, Any], at: datetime) -> list[Change]:
+    """The v3 order's ``refunds`` (``{id, reason, total}``, totals negative), in the order's currency."""
+    order_id = str(order.get("id"))
+    changes = []
+    for refund in order.get("refunds") or []:
+        if not isinstance(refund, dict) or _id_text(refund.get("id")) is None:
+            continue
+        fields = {
+            "amount": money(refund.get("total"), "refund total"),
+            "currency": order.get("currency"),
+            "refunded_at": iso(at),
+        }
+        change = _refund_change(Platform.WOOCOMMERCE, order_id, refund["id"], at, fields)
+        changes.append(change.model_copy(update={"version": _earliest_wins(at, change.attrs)}))
     return changes
 
 
@@ -439,6 +534,24 @@ def bigcommerce_order(
             "updated_at": iso(ship_at),
         }
         changes.append(_change(f"{order_sk(p, order.get('id'))}#FUL#{shipment.get('id')}", ship_at, attrs))
+    return changes + bigcommerce_refunds(order)
+
+
+def bigcommerce_refunds(order: Mapping[str, Any]) -> list[Change]:
+    """The v3 refunds the adapter fetched into the order (``total_amount`` a JSON number, ``created``
+    ISO 8601); they name no currency, so the order's."""
+    order_id = str(order.get("id"))
+    changes = []
+    for refund in order.get("refunds") or []:
+        if not isinstance(refund, dict) or _id_text(refund.get("id")) is None:
+            continue
+        at = _required_time(refund, "created", "refund")
+        fields = {
+            "amount": money(refund.get("total_amount"), "refund total_amount"),
+            "currency": order.get("currency_code"),
+            "refunded_at": iso(at),
+        }
+        changes.append(_refund_change(Platform.BIGCOMMERCE, order_id, refund["id"], at, fields))
     return changes
 
 

@@ -1,8 +1,10 @@
-"""Reading the normalised records back: an order with its fulfilments and derived delivery state."""
+"""Reading the normalised records back: an order with its fulfilments and refunds, and its derived
+delivery and financial states."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -34,6 +36,20 @@ class Fulfilment(BaseModel):
         return self.status in ("cancelled", "error", "failure")
 
 
+class Refund(BaseModel):
+    refund_id: str
+    amount: str | None = None  # a decimal string
+    currency: str | None = None
+    refunded_at: datetime | None = None
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    try:
+        return Decimal(value) if value is not None else None
+    except InvalidOperation:
+        return None
+
+
 class Order(BaseModel):
     platform: str
     order_id: str
@@ -55,6 +71,7 @@ class Order(BaseModel):
     test: bool = False
     line_items: list[dict[str, Any]] = Field(default_factory=list)
     fulfilments: list[Fulfilment] = Field(default_factory=list)
+    refunds: list[Refund] = Field(default_factory=list)
 
     @property
     def deleted(self) -> bool:
@@ -64,7 +81,29 @@ class Order(BaseModel):
 
     @property
     def cancelled(self) -> bool:
-        return self.cancelled_at is not None or self.financial_status == "refunded"
+        return self.cancelled_at is not None or self.financial_state == "refunded"
+
+    @property
+    def refunded(self) -> Decimal:
+        """The refunds' sum in the order's currency (a refund in another one cannot be compared)."""
+        amounts = (
+            _decimal(r.amount)
+            for r in self.refunds
+            if r.currency is None or self.currency is None or r.currency == self.currency
+        )
+        return sum((a for a in amounts if a is not None), Decimal(0))
+
+    @property
+    def financial_state(self) -> str:
+        """paid, partially_refunded or refunded: from the refunds against the total, or the platform's
+        own status when it says more (a refund cxloop has not seen, or one in another currency)."""
+        total = _decimal(self.total)
+        refunded = self.refunded
+        if self.financial_status == "refunded" or (total and total > 0 and refunded >= total):
+            return "refunded"
+        if refunded > 0 or self.financial_status == "partially_refunded":
+            return "partially_refunded"
+        return "paid"
 
     @property
     def shipped_at(self) -> datetime | None:
@@ -102,7 +141,7 @@ def _times(item: dict[str, Any], *fields: str) -> dict[str, Any]:
 
 
 def order_from_items(items: list[dict[str, Any]]) -> Order | None:
-    """Build the view from the order item and its ``#FUL#`` items (plain attribute dicts)."""
+    """Build the view from the order item and its ``#FUL#`` and ``#REF#`` items (plain attribute dicts)."""
     head = next((i for i in items if i.get("kind") == "order"), None)
     if head is None:
         return None
@@ -116,6 +155,16 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
         )
         for i in items
         if i.get("kind") == "fulfilment"
+    ]
+    refunds = [
+        Refund(
+            refund_id=str(i.get("refund_id")),
+            amount=i.get("amount"),
+            currency=i.get("currency"),
+            **_times(i, "refunded_at"),
+        )
+        for i in items
+        if i.get("kind") == "refund"
     ]
     plain = {
         k: head.get(k)
@@ -145,4 +194,10 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
         "deleted_at",
         "status_ping_at",
     )
-    return Order(**plain, **times, line_items=head.get("line_items") or [], fulfilments=fulfilments)
+    return Order(
+        **plain,
+        **times,
+        line_items=head.get("line_items") or [],
+        fulfilments=fulfilments,
+        refunds=sorted(refunds, key=lambda r: (r.refunded_at is None, r.refunded_at, r.refund_id)),
+    )

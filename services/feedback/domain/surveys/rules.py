@@ -87,7 +87,7 @@ def send_basis(order: Order, programme: SurveyProgramme, day: timedelta) -> tupl
 def cancel_reason(order: Order) -> Reason | None:
     if order.deleted or order.cancelled_at is not None:
         return Reason.CANCELLED
-    if order.financial_status == "refunded":
+    if order.financial_state == "refunded":
         return Reason.REFUNDED
     return None
 

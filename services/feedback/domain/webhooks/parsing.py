@@ -35,6 +35,7 @@ TOPICS: dict[Platform, frozenset[str]] = {
             "fulfillments/create",
             "fulfillments/update",
             "fulfillment_events/create",
+            "refunds/create",
             "customers/create",
             "customers/update",
         }
@@ -56,6 +57,8 @@ TOPICS: dict[Platform, frozenset[str]] = {
             "store/order/updated",
             "store/order/statusUpdated",
             "store/order/archived",
+            # Thin like the others (``data.refund.refund_id``): the refunds are fetched with the order.
+            "store/order/refund/created",
             "store/shipment/created",
             "store/shipment/updated",
         }
@@ -144,7 +147,7 @@ def topic_of(platform: Platform, headers: Mapping[str, str], body: bytes) -> str
 def _shopify_resource(topic: str, payload: Mapping[str, Any]) -> str:
     if topic.startswith("orders/"):
         return f"order#{_id_of(payload, 'id', topic)}"
-    if topic.startswith(("fulfillments/", "fulfillment_events/")):
+    if topic.startswith(("fulfillments/", "fulfillment_events/", "refunds/")):
         return f"order#{_id_of(payload, 'order_id', topic)}"
     if topic.startswith("customers/") and topic not in SHOPIFY_COMPLIANCE:
         return f"customer#{_id_of(payload, 'id', topic)}"

@@ -1,0 +1,106 @@
+"""Refunds through the intake and the consumer on moto (issue 15, item 2): a Shopify ``refunds/create``
+is kept and recorded (it was answered 200 "ignored"), a partial refund leaves the planned survey, a
+full one cancels it before the send, and a redelivery changes nothing."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
+from services.feedback.domain.surveys.invitations import Reason, Status
+from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgramme
+from shared.tenancy import Platform
+from tests.integration.conftest import SHOP_A, Stack
+
+ORDER_ID = "450789469"
+PROGRAMME = SurveyProgramme(
+    brand=Brand(name="Brand A", sender="surveys@brand-a.example"), rules=Rules(quiet_hours=None)
+)
+
+
+def _delivered_order(webhook_fixtures: Path, delivered: datetime) -> dict[str, Any]:
+    order = copy.deepcopy(json.loads((webhook_fixtures / "shopify_order.json").read_text())["order"])
+    order.update(updated_at=delivered.isoformat(), financial_status="paid")
+    order["fulfillments"][0].update(
+        status="success",
+        shipment_status="delivered",
+        created_at=(delivered - timedelta(days=1)).isoformat(),
+        updated_at=delivered.isoformat(),
+    )
+    return order
+
+
+def _refund(refund_id: int, amount: str, at: datetime) -> dict[str, Any]:
+    """A ``refunds/create`` body in Shopify's documented shape."""
+    return {
+        "id": refund_id,
+        "order_id": int(ORDER_ID),
+        "created_at": at.isoformat(),
+        "processed_at": at.isoformat(),
+        "note": None,
+        "restock": False,
+        "refund_line_items": [],
+        "transactions": [
+            {
+                "id": refund_id * 10,
+                "order_id": int(ORDER_ID),
+                "kind": "refund",
+                "status": "success",
+                "amount": amount,
+                "currency": "USD",
+            }
+        ],
+        "order_adjustments": [],
+    }
+
+
+def _accepted(stack: Stack, topic: str, payload: dict[str, Any], event_id: str) -> None:
+    response = stack.signed(Platform.SHOPIFY, SHOP_A, topic, payload, event_id=event_id)
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"])["status"] == "accepted"
+    assert stack.drain() == 1
+
+
+def test_refunds_are_recorded_and_a_full_one_cancels_the_planned_survey(
+    stack: Stack, webhook_fixtures: Path
+) -> None:
+    db = boto3.session.Session(region_name="us-east-1").client("dynamodb")
+    DynamoProgrammeStore(db, stack.resources.tables["shops"]).put(SHOP_A.shop_id, PROGRAMME)
+    surveys = DynamoSurveyStore(db, stack.resources.tables["feedback"])
+    delivered = datetime.now(tz=UTC).replace(microsecond=0) - timedelta(days=1)
+
+    _accepted(stack, "orders/updated", _delivered_order(webhook_fixtures, delivered), "order-1")
+    [planned] = surveys.invitations(SHOP_A.shop_id)
+    assert planned.status is Status.PLANNED
+
+    # A partial refund: recorded, the survey still planned.
+    _accepted(stack, "refunds/create", _refund(1, "9.94", delivered), "refund-1")
+    order = stack.admin.order(SHOP_A.shop_id, Platform.SHOPIFY, ORDER_ID)
+    assert order is not None
+    assert [(r.refund_id, r.amount, r.currency) for r in order.refunds] == [("1", "9.94", "USD")]
+    assert order.financial_state == "partially_refunded"
+    [still] = surveys.invitations(SHOP_A.shop_id)
+    assert still.status is Status.PLANNED
+
+    # Its redelivery (Shopify's retry: the same event id) is a duplicate; a replay of the body under a
+    # new id is processed and changes nothing.
+    items = stack.admin.store.items(SHOP_A.shop_id, f"ORDER#shopify#{ORDER_ID}")
+    retry = stack.signed(
+        Platform.SHOPIFY, SHOP_A, "refunds/create", _refund(1, "9.94", delivered), "refund-1"
+    )
+    assert json.loads(retry["body"]) == {"status": "duplicate"}
+    _accepted(stack, "refunds/create", _refund(1, "9.94", delivered), "refund-1-replayed")
+    assert stack.admin.store.items(SHOP_A.shop_id, f"ORDER#shopify#{ORDER_ID}") == items
+
+    # The rest of the total (409.94): a full refund before the send cancels the survey.
+    _accepted(stack, "refunds/create", _refund(2, "400.00", delivered), "refund-2")
+    order = stack.admin.order(SHOP_A.shop_id, Platform.SHOPIFY, ORDER_ID)
+    assert order is not None and order.financial_state == "refunded" and order.state == "cancelled"
+    [cancelled] = surveys.invitations(SHOP_A.shop_id)
+    assert (cancelled.status, cancelled.reason) == (Status.CANCELLED, Reason.REFUNDED)

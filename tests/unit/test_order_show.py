@@ -1,0 +1,87 @@
+"""``cxloop order show --json``: the normalised order for operators and tools (issue 15).
+
+Today's field names stay (``state``, ``currency``, ``financial_status``, ``fulfilments``); refunds,
+totals, line items, delivery per fulfilment, the test flag and the customer key are added.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from cxloop.cli import cmd_order_show, parser
+from services.feedback.domain.orders import normalise
+from services.feedback.domain.orders.records import Order, order_from_items
+from tests.unit.support import T0, World
+from tests.unit.test_refunds import shopify_refund
+
+pytestmark = pytest.mark.unit
+
+SHOP = "show-shop"
+
+
+class _Admin:
+    def __init__(self, order: Order | None) -> None:
+        self._order = order
+
+    def order(self, shop_id: str, platform: Any, order_id: str) -> Order | None:
+        return self._order
+
+
+def _stored_order(load_fixture) -> Order:
+    order = copy.deepcopy(load_fixture("shopify_order.json")["order"])
+    order["fulfillments"][0].update(status="success", shipment_status="delivered", updated_at=T0.isoformat())
+    world = World()
+    world.store.apply(SHOP, normalise.shopify_order(SHOP, order), None, now=T0)
+    world.store.apply(SHOP, normalise.shopify_refund(shopify_refund(9, "41.94")), None, now=T0)
+    view = order_from_items(world.store.items(SHOP, "ORDER#shopify#450789469"))
+    assert view is not None
+    return view
+
+
+def _show(capsys, order: Order | None, *flags: str) -> tuple[int, str]:
+    args = parser().parse_args(
+        ["order", "show", "--shop", SHOP, "--platform", "shopify", "450789469", *flags]
+    )
+    code = cmd_order_show(args, lambda _: _Admin(order))
+    return code, capsys.readouterr().out
+
+
+def test_the_json_keeps_todays_names_and_adds_refunds_totals_and_delivery(load_fixture, capsys):
+    code, out = _show(capsys, _stored_order(load_fixture), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    # Today's names, unchanged.
+    assert doc["state"] == "delivered"
+    assert (doc["currency"], doc["financial_status"], doc["total"]) == ("USD", "authorized", "409.94")
+    assert [f["fulfilment_id"] for f in doc["fulfilments"]] == ["255858046"]
+    # What is new: the platform still says "authorized", the refund says partially refunded.
+    assert doc["financial_state"] == "partially_refunded"
+    assert doc["refunds"] == [
+        {"refund_id": "9", "amount": "41.94", "currency": "USD", "refunded_at": "2026-11-06T15:00:02Z"}
+    ]
+    assert doc["totals"] == {"total": "409.94", "refunded": "41.94", "net": "368.00", "currency": "USD"}
+    assert doc["fulfilments"][0]["delivered_at"] == "2025-03-01T12:00:00.000000+00:00"
+    assert doc["fulfilments"][0]["cancelled"] is False
+    assert doc["delivered_at"] == "2025-03-01T12:00:00.000000+00:00"
+    assert [(li["sku"], li["quantity"]) for li in doc["line_items"]] == [
+        ("IPOD2008GREEN", 1),
+        ("IPOD2008RED", 1),
+        ("IPOD2008BLACK", 1),
+    ]
+    assert doc["test"] is False
+    assert doc["customer_key"] == "shopify:207119551"
+
+
+def test_without_json_a_summary_for_people(load_fixture, capsys):
+    code, out = _show(capsys, _stored_order(load_fixture))
+    assert code == 0
+    assert "delivered, partially_refunded: 409.94 USD" in out
+    assert "refund 9: 41.94 USD at 2026-11-06T15:00:02Z" in out
+
+
+def test_an_unknown_order_is_an_error(capsys):
+    assert _show(capsys, None, "--json")[0] == 1
