@@ -3,8 +3,8 @@
 Item shapes (pk is always ``SHOP#<shop_id>``):
 - ``EVENT#<platform>#<dedupe key>``: a raw webhook, body zlib-compressed, ``ttl`` for retention,
   ``gsi1pk = RES#<shop>#<resource>`` (find it again on erasure), ``pending_*`` until processed.
-- ``ORDER#<platform>#<id>`` and ``ORDER#<platform>#<id>#FUL#<fid>``: orders and fulfilments,
-  ``gsi1pk = CUSTOMER#<shop>#<customer key>`` on orders.
+- ``ORDER#<platform>#<id>``, ``ORDER#<platform>#<id>#FUL#<fid>`` and ``...#REF#<refund id>``: orders,
+  their fulfilments and refunds, ``gsi1pk = CUSTOMER#<shop>#<customer key>`` on orders.
 - ``CUSTOMER#<key>``, ``TOMBSTONE#<key>`` (erased people), ``EXPORT#<request id>``.
 """
 
