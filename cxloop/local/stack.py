@@ -167,7 +167,7 @@ class LocalStack:
         import boto3
 
         session = boto3.session.Session(region_name=cfg.region)
-        for name in ("dynamodb", "sqs", "events", "secretsmanager", "scheduler"):
+        for name in ("dynamodb", "sqs", "events", "secretsmanager"):
             self.clients[name] = session.client(name, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
         self.resources = provision(
             self.clients["dynamodb"], self.clients["sqs"], self.clients["events"], cfg.prefix, tap=True
@@ -183,7 +183,6 @@ class LocalStack:
             functions,
             self.clients["sqs"],
             self.resources,
-            self.clients["scheduler"],
             cfg.region,
             schedule_scale=cfg.schedule_scale,
             # The notifier's sender runs every minute in AWS; every few seconds in the demo.
