@@ -34,14 +34,18 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy shared services cxloop infra
 
+# One worker per core; a module's tests stay on one worker, so its fixtures (and the worker's moto and
+# local stack) are set up once.
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadscope
+
 test: $(VENV)/.test $(VENV)/.browser lint typecheck
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 unit integration infra: $(VENV)/.test
-	$(BIN)/python -m pytest -q -m $@
+	$(PYTEST) -m $@
 
 e2e browser: $(VENV)/.test $(VENV)/.browser
-	$(BIN)/python -m pytest -q -m $@
+	$(PYTEST) -m $@
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/intake.py
