@@ -34,8 +34,8 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy shared services cxloop infra
 
-# One worker per core; a module's tests stay on one worker, so its fixtures (and the worker's moto and
-# local stack) are set up once.
+# `-n auto`: a worker per core and one more (tests/conftest.py says why); a module's tests stay on one
+# worker, so its fixtures (and the worker's moto and local stack) are set up once.
 PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadscope
 
 test: $(VENV)/.test $(VENV)/.browser lint typecheck
