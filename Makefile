@@ -35,8 +35,9 @@ typecheck: $(VENV)/.test
 	$(BIN)/mypy shared services cxloop infra
 
 # `-n auto`: a worker per core and one more (tests/conftest.py says why); a module's tests stay on one
-# worker, so its fixtures (and the worker's moto and local stack) are set up once.
-PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadscope
+# worker, so its fixtures (and the worker's moto and local stack) are set up once; modules go out in
+# file order, so the long e2e ones start first instead of last (xdist's default: the largest first).
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadscope --no-loadscope-reorder
 
 test: $(VENV)/.test $(VENV)/.browser lint typecheck
 	$(PYTEST)
