@@ -39,14 +39,19 @@ typecheck: $(VENV)/.test
 # CI's gate, exactly: .ci/run calls `make test` (the README's command); `check` is its other name.
 check: test
 
+# `-n auto`: a worker per core and one more (tests/conftest.py says why); a module's tests stay on one
+# worker, so its fixtures (and the worker's moto and local stack) are set up once; modules go out in
+# file order, so the long e2e ones start first instead of last (xdist's default: the largest first).
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadscope --no-loadscope-reorder
+
 test: $(VENV)/.test $(VENV)/.browser lint typecheck
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 unit integration infra: $(VENV)/.test
-	$(BIN)/python -m pytest -q -m $@
+	$(PYTEST) -m $@
 
 e2e browser: $(VENV)/.test $(VENV)/.browser
-	$(BIN)/python -m pytest -q -m $@
+	$(PYTEST) -m $@
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/intake.py

@@ -119,6 +119,30 @@ def _rule(sqs: Any, events: Any, prefix: str, bus: str, rule: topology.EventRule
     events.put_targets(Rule=name, EventBusName=on, Targets=[{"Id": rule.queue, "Arn": arn}])
 
 
+def empty(dynamodb: Any, sqs: Any) -> None:
+    """Delete every item of every table and every message of every queue, keeping tables, queues and
+    rules: tests reuse one provisioned endpoint instead of provisioning one per test (moto refuses a
+    second purge within a minute unless MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR=false)."""
+    for page in dynamodb.get_paginator("list_tables").paginate():
+        for name in page["TableNames"]:
+            _empty_table(dynamodb, name)
+    for url in sqs.list_queues().get("QueueUrls", []):
+        sqs.purge_queue(QueueUrl=url)
+
+
+def _empty_table(dynamodb: Any, name: str) -> None:
+    key = [k["AttributeName"] for k in dynamodb.describe_table(TableName=name)["Table"]["KeySchema"]]
+    scan = dynamodb.get_paginator("scan").paginate(
+        TableName=name, ProjectionExpression=", ".join(f"#{i}" for i in range(len(key))),
+        ExpressionAttributeNames={f"#{i}": a for i, a in enumerate(key)},
+    )  # fmt: skip
+    items = [item for page in scan for item in page["Items"]]
+    for start in range(0, len(items), 25):
+        requests = {name: [{"DeleteRequest": {"Key": item}} for item in items[start : start + 25]]}
+        while requests:
+            requests = dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems")
+
+
 def provision_link_keys(secretsmanager: Any, prefix: str = "cxloop") -> bool:
     """The survey link signing keys (created once; kept across restarts of a persistent endpoint)."""
     from shared.link_keys import SecretsManagerLinkKeys

@@ -1,10 +1,10 @@
 """The local stand-in for Lambda's event source mappings and EventBridge schedules.
 
-Moto stores queues and schedules but never invokes anything: this pump receives batches from each
+Moto stores queues but never invokes anything: this pump receives batches from each
 queue a function consumes, invokes it with the SQS event Lambda would send, deletes what succeeded,
 makes the reported failures visible again (after a short local delay instead of the visibility
 timeout), and lets the queue's redrive policy move a message to its dead-letter queue after
-maxReceiveCount receives. It also fires rate schedules and due one-shot Scheduler schedules.
+maxReceiveCount receives. It also fires the functions' rate schedules.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cxloop.local.runtime import Functions
 from cxloop.resources import Resources
@@ -71,7 +70,6 @@ class Pump:
         functions: Functions,
         sqs: Any,
         resources: Resources,
-        scheduler: Any | None = None,
         region: str = "us-east-1",
         pollers_per_function: int = 2,
         schedule_scale: float = 1.0,
@@ -81,7 +79,6 @@ class Pump:
         self.functions = functions
         self.sqs = sqs
         self.resources = resources
-        self.scheduler = scheduler
         self.region = region
         self.pollers = pollers_per_function
         self.schedule_scale = schedule_scale
@@ -211,34 +208,3 @@ class Pump:
                     except Exception:
                         self._count(f"{logical}.invocation_errors")
                     next_at[logical] = time.monotonic() + every[logical]
-            try:
-                self.fire_due_one_shots(datetime.now(tz=UTC))
-            except Exception:
-                self._count("scheduler.errors")
-
-    def fire_due_one_shots(self, now: datetime) -> int:
-        """EventBridge Scheduler ``at(...)`` schedules with an SQS target: deliver the due ones."""
-        if self.scheduler is None:
-            return 0
-        fired = 0
-        for summary in self.scheduler.list_schedules(State="ENABLED").get("Schedules", []):
-            schedule = self.scheduler.get_schedule(
-                Name=summary["Name"], GroupName=summary.get("GroupName", "default")
-            )
-            expression = schedule.get("ScheduleExpression", "")
-            if not expression.startswith("at("):
-                continue
-            zone = ZoneInfo(schedule.get("ScheduleExpressionTimezone") or "UTC")
-            due = datetime.fromisoformat(expression[3:-1]).replace(tzinfo=zone)
-            if due > now:
-                continue
-            target = schedule["Target"]
-            queue_name = target["Arn"].rsplit(":", 1)[1]
-            url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-            self.sqs.send_message(QueueUrl=url, MessageBody=target.get("Input", "{}"))
-            self.scheduler.delete_schedule(
-                Name=schedule["Name"], GroupName=schedule.get("GroupName", "default")
-            )
-            fired += 1
-        self._count("scheduler.fired", fired)
-        return fired

@@ -1,6 +1,6 @@
 """``cxloop run``: the whole system on 127.0.0.1 with no AWS account.
 
-Moto's server (a subprocess) plays DynamoDB, SQS, EventBridge, Scheduler, SES, SSM and Secrets
+Moto's server (a subprocess) plays DynamoDB, SQS, EventBridge, SES, SSM and Secrets
 Manager; this process runs the API gateway, the queue pump, the SMTP sink and the Slack sink, and
 invokes the very handlers that run on Lambda.
 """
@@ -167,7 +167,7 @@ class LocalStack:
         import boto3
 
         session = boto3.session.Session(region_name=cfg.region)
-        for name in ("dynamodb", "sqs", "events", "secretsmanager", "scheduler"):
+        for name in ("dynamodb", "sqs", "events", "secretsmanager"):
             self.clients[name] = session.client(name, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
         self.resources = provision(
             self.clients["dynamodb"], self.clients["sqs"], self.clients["events"], cfg.prefix, tap=True
@@ -183,7 +183,6 @@ class LocalStack:
             functions,
             self.clients["sqs"],
             self.resources,
-            self.clients["scheduler"],
             cfg.region,
             schedule_scale=cfg.schedule_scale,
             # The notifier's sender runs every minute in AWS; every few seconds in the demo.

@@ -1,5 +1,6 @@
-"""End-to-end fixtures: `cxloop run` in a subprocess on free ports, talked to over HTTP;
-headless Debian Chromium driven by Playwright for the pages."""
+"""End-to-end fixtures: `cxloop run` in a subprocess on free ports, talked to over HTTP, one stack per
+worker shared by the modules (each with shops of its own); headless Debian Chromium driven by
+Playwright for the pages."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -21,7 +23,7 @@ import boto3
 import pytest
 
 from cxloop.admin import Admin
-from cxloop.local.demo import post
+from cxloop.local.demo import deliveries, demo_clock, post
 from cxloop.resources import resolve
 from cxloop.signing import webhook_headers
 from shared.tenancy import Platform, Shop
@@ -142,10 +144,27 @@ def wait_up(proc: subprocess.Popen[bytes], api: str, log: Path) -> None:
     raise AssertionError("the local stack did not come up:\n" + log.read_text())
 
 
-@pytest.fixture(scope="module")
+MAYA = "maya.lopez@example.net"  # the demo's customer whose order is delivered
+
+
+def post_demo_orders(api: str, shop: str, domain: str, secret: str, customer: str) -> None:
+    """The demo's Shopify orders but the cancelled #1043, moved to now, signed for ``shop``; Maya's
+    address becomes ``customer``, so that each module finds its own mail in the shared sink."""
+    clock = demo_clock(1.0, datetime.now(tz=UTC))
+    for d in [d for d in deliveries() if d["shop"] == "demo-shopify" and "#1043" not in json.dumps(d)]:
+        body = json.dumps(clock.apply(d["body"])).replace(MAYA, customer).encode()
+        headers = webhook_headers(Platform.SHOPIFY, d["topic"], body, secret, domain, d.get("event_id"))
+        assert post(f"{api}/webhooks/shopify/{shop}", body, headers)[0] == 200
+
+
+@pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """Days are a second, the dispatcher and the notifier's sender run every second: what the survey
+    and closed-loop modules need, and harmless to the others."""
     tmp = tmp_path_factory.mktemp("stack")
-    proc, api, moto, state = start(tmp, "--no-demo", "--log-level", "INFO")
+    proc, api, moto, state = start(
+        tmp, "--no-demo", "--day-seconds", "1", "--dispatch-every", "1", "--notify-every", "1"
+    )
     try:
         wait_up(proc, api, tmp / "stack.log")
         session = boto3.session.Session(region_name="us-east-1")

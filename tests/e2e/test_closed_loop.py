@@ -13,37 +13,24 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cxloop.local.demo import deliveries, demo_clock, post
-from cxloop.signing import webhook_headers
-from shared.tenancy import Platform
-from tests.e2e.conftest import get_json, run_cli, start, until, wait_up
+from tests.e2e.conftest import LiveStack, get_json, post_demo_orders, run_cli, until
 
 pytestmark = pytest.mark.browser
 
 SHOP = "e2e-loop"
 DOMAIN = "e2e-loop.myshopify.com"
 HOOK = "e2e-loop-team"
+CUSTOMER = "maya.lopez+loop@example.net"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("loop-stack")
-    proc, api, _moto, state = start(
-        tmp, "--no-demo", "--day-seconds", "1", "--dispatch-every", "1", "--notify-every", "1"
-    )
-    try:
-        wait_up(proc, api, tmp / "stack.log")
-        yield {"api": api, "state": state}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+def stack(live: LiveStack) -> dict[str, Any]:
+    return {"api": live.api, "state": live.state_dir}
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +50,9 @@ def alert(stack: dict[str, Any]) -> dict[str, Any]:
     ):  # fmt: skip
         done = run_cli(state, *args)
         assert done.returncode == 0, (args, done.stderr)
-    clock = demo_clock(1.0, datetime.now(tz=UTC))
-    for d in [d for d in deliveries() if d["shop"] == "demo-shopify" and "#1043" not in json.dumps(d)]:
-        body = json.dumps(clock.apply(d["body"])).encode()
-        headers = webhook_headers(
-            Platform.SHOPIFY, d["topic"], body, secret.group(1), DOMAIN, d.get("event_id")
-        )
-        assert post(f"{api}/webhooks/shopify/{SHOP}", body, headers)[0] == 200
+    post_demo_orders(api, SHOP, DOMAIN, secret.group(1), CUSTOMER)
     survey = until("the survey e-mail", lambda: [m for m in get_json(f"{api}/_local/inbox.json")
-                                                 if "maya.lopez@example.net" in m["to"]])[0]  # fmt: skip
+                                                 if CUSTOMER in m["to"]])[0]  # fmt: skip
     link = re.search(r"(http://\S+/r/\S+)\?score=2", survey["text"])
     assert link
     return {"survey_link": link.group(1)}
@@ -111,7 +92,7 @@ def test_the_owner_approves_an_edited_reply_from_the_alert_on_a_phone(
 
     def reply() -> list[dict[str, Any]]:
         return [m for m in get_json(f"{api}/_local/inbox.json")
-                if "maya.lopez@example.net" in m["to"] and "About your order" in m["subject"]]  # fmt: skip
+                if CUSTOMER in m["to"] and "About your order" in m["subject"]]  # fmt: skip
 
     [mail] = until("the reply", reply)
     assert mail["headers"]["Reply-To"] == "owner@loop.example"

@@ -17,18 +17,13 @@ import os
 import re
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cxloop.local.demo import deliveries, demo_clock, post
-from cxloop.signing import webhook_headers
 from services.dashboard.service import CSV_COLUMNS
-from shared.tenancy import Platform
-from tests.e2e.conftest import get_json, run_cli, start, until, wait_up
+from tests.e2e.conftest import LiveStack, get_json, post_demo_orders, run_cli, until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -37,6 +32,7 @@ pytestmark = pytest.mark.browser
 
 SHOP = "e2e-dash"
 DOMAIN = "e2e-dash.myshopify.com"
+CUSTOMER = "maya.lopez+dash@example.net"
 COMMENT = "The seams ripped after one wash."
 REVIEWS = (
     ("d1", "Arrived in two days and the quality is lovely.", "5"),
@@ -50,18 +46,10 @@ def _articles(html: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def shop(live: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The stack, the shop with its data, and an API key; the survey link Maya got."""
-    tmp = tmp_path_factory.mktemp("dash-stack")
-    proc, api, _moto, state = start(
-        tmp, "--no-demo", "--day-seconds", "1", "--dispatch-every", "1", "--notify-every", "1"
-    )
-    try:
-        wait_up(proc, api, tmp / "stack.log")
-        yield {"api": api, "state": state, "tmp": tmp, **_seed(api, state, tmp)}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    tmp = tmp_path_factory.mktemp("dash-shop")
+    return {"api": live.api, "state": live.state_dir, **_seed(live.api, live.state_dir, tmp)}
 
 
 def _seed(api: str, state: Path, tmp: Path) -> dict[str, Any]:
@@ -82,15 +70,9 @@ def _seed(api: str, state: Path, tmp: Path) -> dict[str, Any]:
     ):  # fmt: skip
         done = run_cli(state, *args)
         assert done.returncode == 0, (args, done.stderr)
-    clock = demo_clock(1.0, datetime.now(tz=UTC))
-    for d in [d for d in deliveries() if d["shop"] == "demo-shopify" and "#1043" not in json.dumps(d)]:
-        body = json.dumps(clock.apply(d["body"])).encode()
-        headers = webhook_headers(
-            Platform.SHOPIFY, d["topic"], body, secret.group(1), DOMAIN, d.get("event_id")
-        )
-        assert post(f"{api}/webhooks/shopify/{SHOP}", body, headers)[0] == 200
+    post_demo_orders(api, SHOP, DOMAIN, secret.group(1), CUSTOMER)
     survey = until("the survey e-mail", lambda: [m for m in get_json(f"{api}/_local/inbox.json")
-                                                 if "maya.lopez@example.net" in m["to"]])[0]  # fmt: skip
+                                                 if CUSTOMER in m["to"]])[0]  # fmt: skip
     link = re.search(r"(http://\S+/r/\S+)\?score=2", survey["text"])
     assert link
     issued = run_cli(state, "keys", "issue", "--shop", SHOP, "--json")
@@ -265,7 +247,7 @@ def test_the_owner_reads_filters_replies_and_exports_on_a_laptop(
 
     def reply() -> list[dict[str, Any]]:
         return [m for m in get_json(f"{api}/_local/inbox.json")
-                if "maya.lopez@example.net" in m["to"] and "About your order" in m["subject"]]  # fmt: skip
+                if CUSTOMER in m["to"] and "About your order" in m["subject"]]  # fmt: skip
 
     [mail] = until("the reply in Maya's inbox", reply)
     assert mail["headers"]["Reply-To"] == "owner@dash.example"

@@ -15,22 +15,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cxloop.local.demo import deliveries, demo_clock, post
-from cxloop.signing import webhook_headers
-from shared.tenancy import Platform
-from tests.e2e.conftest import start, wait_up
+from tests.e2e.conftest import LiveStack, post_demo_orders
 
 pytestmark = pytest.mark.browser
 
 SHOP = "e2e-linen"
 DOMAIN = "e2e-linen.myshopify.com"
+CUSTOMER = "maya.lopez+linen@example.net"
 
 
 def _get(url: str) -> Any:
@@ -39,15 +35,8 @@ def _get(url: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("survey-stack")
-    proc, api, _moto, state = start(tmp, "--no-demo", "--day-seconds", "1", "--dispatch-every", "1")
-    try:
-        wait_up(proc, api, tmp / "stack.log")
-        yield {"api": api, "state": state, "log": tmp / "stack.log"}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+def stack(live: LiveStack) -> dict[str, Any]:
+    return {"api": live.api, "state": live.state_dir}
 
 
 def _cli(stack: dict[str, Any], *args: str) -> Any:
@@ -86,16 +75,8 @@ def survey_mail(stack: dict[str, Any]) -> dict[str, Any]:
         "--follow-up", "What is one thing we could do better?",
     )  # fmt: skip
     assert ok.returncode == 0, ok.stderr
-    clock = demo_clock(1.0, datetime.now(tz=UTC))
-    maya = [d for d in deliveries() if d["shop"] == "demo-shopify" and "#1043" not in json.dumps(d)]
-    for d in maya:
-        body = json.dumps(clock.apply(d["body"])).encode()
-        headers = webhook_headers(
-            Platform.SHOPIFY, d["topic"], body, secret.group(1), DOMAIN, d.get("event_id")
-        )
-        status, _ = post(f"{stack['api']}/webhooks/shopify/{SHOP}", body, headers)
-        assert status == 200
-    return _inbox(stack["api"], "maya.lopez@example.net")[0]
+    post_demo_orders(stack["api"], SHOP, DOMAIN, secret.group(1), CUSTOMER)
+    return _inbox(stack["api"], CUSTOMER)[0]
 
 
 def test_the_survey_email_has_the_headers_and_both_parts(survey_mail: dict[str, Any]) -> None:

@@ -1,8 +1,10 @@
-"""Integration fixtures: moto in-process, the topology provisioned, shops seeded."""
+"""Integration fixtures: moto in-process, the topology provisioned once per worker and emptied before
+each test that uses it, shops seeded."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.base_backend import BackendDict
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -22,7 +25,7 @@ from cxloop.admin import Admin
 from cxloop.local.gateway import api_event
 from cxloop.local.pump import Pump
 from cxloop.local.runtime import Functions
-from cxloop.resources import Resources, provision
+from cxloop.resources import Resources, empty, provision
 from cxloop.signing import webhook_headers
 from services.feedback import bootstrap
 from shared import topology
@@ -101,26 +104,64 @@ class Stack:
         return found
 
 
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+# The topology's services are emptied through their APIs, keeping tables, queues and rules; moto
+# forgets everything else (secrets, SES identities and sent mail) between tests.
+TOPOLOGY_SERVICES = ("dynamodb", "sqs", "events")
+os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"  # an empty() per test
+
+
+@dataclass(frozen=True)
+class Moto:
+    """moto in-process with the topology (prefix cxloop, with the bus tap) provisioned."""
+
+    clients: dict[str, Any]
+    resources: Resources
+
+    def reset(self) -> None:
+        """Back to the state just after provisioning."""
+        empty(self.clients["dynamodb"], self.clients["sqs"])
+        for backend in list(BackendDict._instances):
+            if backend.service_name not in TOPOLOGY_SERVICES:
+                for per_account in backend.values():
+                    per_account.reset()
+
+
+@pytest.fixture(scope="session")
+def moto_world() -> Iterator[Moto]:
+    """One provisioned moto per worker (provisioning costs more than most tests); tests take it through
+    ``aws``, Hypothesis tests reset it per example."""
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         clients = {n: session.client(n) for n in ("dynamodb", "sqs", "secretsmanager", "events")}  # type: ignore[call-overload]
-        resources = provision(clients["dynamodb"], clients["sqs"], clients["events"], "cxloop", tap=True)
-        for key, value in resources.env().items():
-            monkeypatch.setenv(key, value)
-        admin = Admin(
-            clients["dynamodb"], clients["sqs"], clients["secretsmanager"], clients["events"], resources
+        yield Moto(
+            clients, provision(clients["dynamodb"], clients["sqs"], clients["events"], "cxloop", tap=True)
         )
-        secrets = {}
-        for shop in (SHOP_A, SHOP_B):
-            stored = admin.add_shop(shop)
-            secrets[shop.shop_id] = stored.platforms[Platform.SHOPIFY].current
-        # Fresh "containers" for this test: the handlers build their adapters against this moto.
-        bootstrap.intake.use(bootstrap.build_intake(load(IntakeSettings)))
-        bootstrap.consumer.use(bootstrap.build_consumer(load(ConsumerSettings)))
-        assert resources.tap_queue_url is not None
-        yield Stack(admin, resources, secrets, clients["sqs"], resources.tap_queue_url)
+
+
+@pytest.fixture
+def aws(moto_world: Moto) -> Moto:
+    """The worker's moto, as fresh as a newly provisioned one."""
+    moto_world.reset()
+    return moto_world
+
+
+@pytest.fixture
+def stack(aws: Moto, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    clients, resources = aws.clients, aws.resources
+    for key, value in resources.env().items():
+        monkeypatch.setenv(key, value)
+    admin = Admin(
+        clients["dynamodb"], clients["sqs"], clients["secretsmanager"], clients["events"], resources
+    )
+    secrets = {}
+    for shop in (SHOP_A, SHOP_B):
+        stored = admin.add_shop(shop)
+        secrets[shop.shop_id] = stored.platforms[Platform.SHOPIFY].current
+    # Fresh "containers" for this test: the handlers build their adapters against this moto.
+    bootstrap.intake.use(bootstrap.build_intake(load(IntakeSettings)))
+    bootstrap.consumer.use(bootstrap.build_consumer(load(ConsumerSettings)))
+    assert resources.tap_queue_url is not None
+    return Stack(admin, resources, secrets, clients["sqs"], resources.tap_queue_url)
 
 
 @pytest.fixture(scope="module")

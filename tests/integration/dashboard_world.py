@@ -11,18 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from cxloop.local.gateway import api_event
 from cxloop.local.runtime import Functions
 from cxloop.local.sinks import SmtpSink
-from cxloop.resources import Resources, provision, provision_link_keys
+from cxloop.resources import Resources, provision_link_keys
 from services.dashboard import bootstrap
 from services.dashboard.domain import keys
 from services.notifier import bootstrap as notifier_bootstrap
@@ -32,6 +30,9 @@ from shared import events, topology
 from shared.dynamo_shops import DynamoShopDirectory
 from shared.settings import DashboardSettings, load
 from shared.tenancy import Platform, Shop
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Moto
 
 NOW = datetime.now(tz=UTC).replace(microsecond=0)
 SHOP_A = Shop(
@@ -142,43 +143,38 @@ def reading(subject_id: str, label: str, themes: list[tuple[str, str]], *, subje
 
 
 @pytest.fixture
-def dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashWorld]:
+def dash(aws: Moto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DashWorld]:
     port = free_port()
     smtp = SmtpSink(tmp_path / "mail", port=port)
     smtp.start()
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        clients = {n: session.client(n) for n in ("dynamodb", "sqs", "secretsmanager", "events")}  # type: ignore[call-overload]
-        resources = provision(clients["dynamodb"], clients["sqs"], clients["events"], "cxloop", tap=True)
-        provision_link_keys(clients["secretsmanager"])
-        for k, v in resources.env().items():
-            monkeypatch.setenv(k, v)
-        monkeypatch.setenv(topology.ENV_MAIL_TRANSPORT, "smtp")
-        monkeypatch.setenv(topology.ENV_SMTP_PORT, str(port))
-        monkeypatch.setenv(topology.ENV_PUBLIC_URL, "http://127.0.0.1:8080")
-        shops = DynamoShopDirectory(clients["dynamodb"], resources.tables["shops"])
-        for shop in (SHOP_A, SHOP_B):
-            shops.put(shop)
-        built = bootstrap.build_dashboard(load(DashboardSettings))
-        bootstrap.dashboard.use(built)
-        notifier_bootstrap.notifier.use(built.notifier.notifier)
-        world = DashWorld(built, resources, tmp_path / "mail")
-        for shop in (SHOP_A, SHOP_B):
-            built.notifier.save_alert_settings(
-                shop.shop_id,
-                AlertSettings(
-                    destinations=(
-                        Destination(name="team", kind=DestinationKind.EMAIL, address="t@x.example"),
-                    )
-                ),
-            )
-            world.keys[shop.shop_id] = keys.issue(built.keys, shop.shop_id, "test", NOW)[1]
-        try:
-            yield world
-        finally:
-            bootstrap.dashboard.use(None)
-            notifier_bootstrap.notifier.use(None)
-            smtp.stop()
+    resources = aws.resources
+    provision_link_keys(aws.clients["secretsmanager"])
+    for k, v in resources.env().items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv(topology.ENV_MAIL_TRANSPORT, "smtp")
+    monkeypatch.setenv(topology.ENV_SMTP_PORT, str(port))
+    monkeypatch.setenv(topology.ENV_PUBLIC_URL, "http://127.0.0.1:8080")
+    shops = DynamoShopDirectory(aws.clients["dynamodb"], resources.tables["shops"])
+    for shop in (SHOP_A, SHOP_B):
+        shops.put(shop)
+    built = bootstrap.build_dashboard(load(DashboardSettings))
+    bootstrap.dashboard.use(built)
+    notifier_bootstrap.notifier.use(built.notifier.notifier)
+    world = DashWorld(built, resources, tmp_path / "mail")
+    for shop in (SHOP_A, SHOP_B):
+        built.notifier.save_alert_settings(
+            shop.shop_id,
+            AlertSettings(
+                destinations=(Destination(name="team", kind=DestinationKind.EMAIL, address="t@x.example"),)
+            ),
+        )
+        world.keys[shop.shop_id] = keys.issue(built.keys, shop.shop_id, "test", NOW)[1]
+    try:
+        yield world
+    finally:
+        bootstrap.dashboard.use(None)
+        notifier_bootstrap.notifier.use(None)
+        smtp.stop()
 
 
 def days_ago(n: int) -> datetime:

@@ -5,22 +5,19 @@ every stored answer (property-based, on moto's DynamoDB)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
-from cxloop.resources import provision
 from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore
 from services.notifier.adapters.dynamo_views import DynamoViews
 from services.notifier.domain.model import Mention, SurveyAnswer
 from services.notifier.domain.tallies import answer_tally, mention_tally
 from shared.sentiment import Sentiment, ThemeScore
+from tests.integration.conftest import Moto
 
 T0 = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)  # answers straddle midnight: days differ
 THEMES = ("delivery_shipping", "product_quality", "price_value")
@@ -28,12 +25,9 @@ LABELS = ("positive", "neutral", "negative")
 
 
 @pytest.fixture(scope="module")
-def tables() -> Iterator[tuple[Any, str]]:
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        clients = {n: session.client(n) for n in ("dynamodb", "sqs", "events")}  # type: ignore[call-overload]
-        resources = provision(clients["dynamodb"], clients["sqs"], clients["events"], "cxloop")
-        yield clients["dynamodb"], resources.tables["notifier"]
+def tables(moto_world: Moto) -> tuple[Any, str]:
+    moto_world.reset()
+    return moto_world.clients["dynamodb"], moto_world.resources.tables["notifier"]
 
 
 def _answer(invite: int, revision: int, score: int, minutes: int, comment: bool) -> SurveyAnswer:

@@ -17,7 +17,6 @@ from typing import Any
 import boto3
 import moto.dynamodb.models as dynamodb_models
 import pytest
-from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.models import DynamoDBBackend
 
@@ -30,6 +29,7 @@ from services.feedback.domain.surveys.dispatch import DispatchDeps, Dispatcher, 
 from services.feedback.domain.surveys.invitations import Invitation, Stage, Status
 from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgramme
 from shared.mail.message import OutgoingEmail
+from tests.integration.conftest import Moto
 
 SHOPS = ("race-shop-1", "race-shop-2")
 COUNT = 300
@@ -40,7 +40,7 @@ KEY = b"k" * 32
 
 
 @pytest.fixture
-def serialised_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
+def serialised_moto(aws: Moto, monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
     """moto in-process, made to behave like the local stack's server (cxloop.local.aws_server): one
     request at a time (so conditional writes are atomic, as in DynamoDB), transactions backed up item by
     item (moto's own deep copy of whole tables would make 600 transactions take minutes). Everything is
@@ -56,8 +56,7 @@ def serialised_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
             return process(self, request)
 
     monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
-    with mock_aws():
-        yield None
+    yield None
 
 
 class RecordingMailer:

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from cxloop.local.runtime import Functions
-from cxloop.resources import provision, provision_link_keys
+from cxloop.resources import provision_link_keys
 from services.feedback import bootstrap
 from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
 from services.feedback.domain.orders.normalise import email_key
@@ -28,6 +26,7 @@ from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgr
 from shared import topology
 from shared.settings import SurveySettings, load
 from tests.fakes import SinkMailer
+from tests.integration.conftest import Moto
 
 SHOP = "mail-shop"
 OTHER_SHOP = "other-shop"
@@ -55,26 +54,23 @@ class World:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        db = session.client("dynamodb")
-        resources = provision(db, session.client("sqs"), session.client("events"), "mailev")
-        for key, value in resources.env().items():
-            monkeypatch.setenv(key, value)
-        provision_link_keys(session.client("secretsmanager"), resources.prefix)
-        programmes = DynamoProgrammeStore(db, resources.tables["shops"])
-        for shop in (SHOP, OTHER_SHOP):
-            programmes.put(shop, PROGRAMME)
-        mailer = SinkMailer()
-        # Not build_surveys(..., mailer=mailer): that keyword is the bool "build a mailer", so the fake
-        # would be ignored and SES built instead (see test_build_surveys_installs_the_mailer_it_is_given).
-        built = dataclasses.replace(bootstrap.build_surveys(load(SurveySettings)), mailer=mailer)
-        bootstrap.surveys.use(built)
-        bootstrap.dispatch.use(built)
-        yield World(DynamoSurveyStore(db, resources.tables["feedback"]), mailer)
-        bootstrap.surveys.use(None)
-        bootstrap.dispatch.use(None)
+def world(aws: Moto, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    db, resources = aws.clients["dynamodb"], aws.resources
+    for key, value in resources.env().items():
+        monkeypatch.setenv(key, value)
+    provision_link_keys(aws.clients["secretsmanager"], resources.prefix)
+    programmes = DynamoProgrammeStore(db, resources.tables["shops"])
+    for shop in (SHOP, OTHER_SHOP):
+        programmes.put(shop, PROGRAMME)
+    mailer = SinkMailer()
+    # Not build_surveys(..., mailer=mailer): that keyword is the bool "build a mailer", so the fake
+    # would be ignored and SES built instead (see test_build_surveys_installs_the_mailer_it_is_given).
+    built = dataclasses.replace(bootstrap.build_surveys(load(SurveySettings)), mailer=mailer)
+    bootstrap.surveys.use(built)
+    bootstrap.dispatch.use(built)
+    yield World(DynamoSurveyStore(db, resources.tables["feedback"]), mailer)
+    bootstrap.surveys.use(None)
+    bootstrap.dispatch.use(None)
 
 
 def _sqs_record(body: str) -> dict[str, Any]:

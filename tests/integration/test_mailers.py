@@ -25,7 +25,6 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
-from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from pydantic import ValidationError
@@ -34,6 +33,7 @@ from shared.mail.factory import build_mailer
 from shared.mail.message import InlineImage, MailDeferred, MailError, MailRejected, OutgoingEmail
 from shared.mail.ses import SesMailer, request
 from shared.mail.smtp import SmtpMailer
+from tests.integration.conftest import Moto
 
 UNSUBSCRIBE = (
     "<https://feedback.brand.example/u/eyJzaG9wIjoic2hvcC1hIiwiZW1haWwiOiJrdW5kZUBleGFtcGxlLm9yZyJ9"
@@ -335,9 +335,8 @@ def test_smtp_gives_up_after_one_reconnect(serve: Callable[[Recorder], int]) -> 
 
 
 @pytest.fixture
-def sesv2() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("sesv2", region_name="us-east-1")
+def sesv2(aws: Moto) -> Any:
+    return boto3.client("sesv2", region_name="us-east-1")
 
 
 def test_ses_sends_through_moto_and_returns_the_ses_message_id(sesv2: Any) -> None:

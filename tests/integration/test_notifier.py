@@ -14,16 +14,14 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from cxloop.local.gateway import api_event
 from cxloop.local.runtime import Functions
 from cxloop.local.sinks import SmtpSink, read_inbox
-from cxloop.resources import Resources, provision, provision_link_keys
+from cxloop.resources import Resources, provision_link_keys
 from services.notifier import bootstrap
 from services.notifier.domain.model import (
     AlertSettings,
@@ -45,6 +43,7 @@ from shared.dynamo_shops import DynamoShopDirectory
 from shared.settings import NotifierSettings as Config
 from shared.settings import load
 from shared.tenancy import Platform, Shop
+from tests.integration.conftest import Moto
 from tests.slack_server import SlackServer
 
 T0 = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)  # a Monday
@@ -111,30 +110,27 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack: SlackServer) -> Iterator[World]:
+def world(aws: Moto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slack: SlackServer) -> Iterator[World]:
     port = free_port()
     smtp = SmtpSink(tmp_path / "mail", port=port)
     smtp.start()
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        clients = {n: session.client(n) for n in ("dynamodb", "sqs", "secretsmanager", "events")}  # type: ignore[call-overload]
-        resources = provision(clients["dynamodb"], clients["sqs"], clients["events"], "cxloop", tap=True)
-        provision_link_keys(clients["secretsmanager"])
-        for key, value in resources.env().items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv(topology.ENV_MAIL_TRANSPORT, "smtp")
-        monkeypatch.setenv(topology.ENV_SMTP_PORT, str(port))
-        monkeypatch.setenv(topology.ENV_PUBLIC_URL, "http://127.0.0.1:8080")
-        shops = DynamoShopDirectory(clients["dynamodb"], resources.tables["shops"])
-        shops.put(SHOP)
-        shops.put(OTHER)
-        built = bootstrap.build_notifier(load(Config))
-        bootstrap.notifier.use(built)
-        try:
-            yield World(built, resources, clients["sqs"], tmp_path / "mail", slack)
-        finally:
-            bootstrap.notifier.use(None)
-            smtp.stop()
+    clients, resources = aws.clients, aws.resources
+    provision_link_keys(clients["secretsmanager"])
+    for key, value in resources.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv(topology.ENV_MAIL_TRANSPORT, "smtp")
+    monkeypatch.setenv(topology.ENV_SMTP_PORT, str(port))
+    monkeypatch.setenv(topology.ENV_PUBLIC_URL, "http://127.0.0.1:8080")
+    shops = DynamoShopDirectory(clients["dynamodb"], resources.tables["shops"])
+    shops.put(SHOP)
+    shops.put(OTHER)
+    built = bootstrap.build_notifier(load(Config))
+    bootstrap.notifier.use(built)
+    try:
+        yield World(built, resources, clients["sqs"], tmp_path / "mail", slack)
+    finally:
+        bootstrap.notifier.use(None)
+        smtp.stop()
 
 
 def answer(

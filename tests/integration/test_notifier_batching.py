@@ -10,12 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import boto3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
-from cxloop.resources import provision
 from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore
 from services.notifier.domain.delivery import Outcome, Result, SenderDeps, send_due
 from services.notifier.domain.intake import raise_alert
@@ -29,6 +26,7 @@ from services.notifier.domain.model import (
     RuleKind,
 )
 from shared.tenancy import Platform, Shop
+from tests.integration.conftest import Moto
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SHOP = Shop(shop_id="shop-a", name="A", platforms=(Platform.SHOPIFY,), owner_email="o@a.example")
@@ -84,12 +82,10 @@ class Notice:
 
 
 @contextmanager
-def store() -> Iterator[DynamoNotifierStore]:
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        db = session.client("dynamodb")
-        resources = provision(db, session.client("sqs"), session.client("events"), "prop")
-        yield DynamoNotifierStore(db, resources.tables["notifier"])
+def store(moto: Moto) -> Iterator[DynamoNotifierStore]:
+    """The worker's moto, emptied for this example (provisioning one per example took most of the time)."""
+    moto.reset()
+    yield DynamoNotifierStore(moto.clients["dynamodb"], moto.resources.tables["notifier"])
 
 
 events = st.lists(
@@ -108,10 +104,10 @@ runs = st.lists(st.integers(0, 4 * 3600), max_size=8)
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events, refusals, runs)
 def test_every_alert_reaches_every_destination_exactly_once(
-    raised: list[tuple[int, Delivery, int]], refused: list[Outcome], sender_runs: list[int]
+    moto_world: Moto, raised: list[tuple[int, Delivery, int]], refused: list[Outcome], sender_runs: list[int]
 ) -> None:
     slack, mail = Channel(list(refused)), Channel([])
-    with store() as s:
+    with store(moto_world) as s:
         deps = SenderDeps(
             store=s, settings=Settings(), shops=Shops(),
             channels={DestinationKind.SLACK: slack, DestinationKind.EMAIL: mail},

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
 from services.feedback.domain.model import StoredEvent
 from services.feedback.domain.orders import normalise
 from shared.tenancy import Platform
 from tests.fakes import InMemoryFeedbackStore
-from tests.integration.conftest import feedback_table_at
+from tests.integration.conftest import Moto, feedback_table_at
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SHOP = "contract-shop"
@@ -29,9 +27,8 @@ def _dynamo_at(endpoint: str | None, prefix: str) -> DynamoFeedbackStore:
 
 
 @pytest.fixture
-def dynamo() -> Iterator[DynamoFeedbackStore]:
-    with mock_aws():
-        yield _dynamo_at(None, "contract")
+def dynamo(aws: Moto) -> DynamoFeedbackStore:
+    return _dynamo_at(None, "contract")
 
 
 def _event(topic: str, payload: dict[str, Any], key: str, resource: str, at: datetime) -> StoredEvent:
@@ -98,11 +95,12 @@ def story(store: Any, order: dict[str, Any]) -> list[Any]:
     return seen
 
 
-def test_the_local_servers_transactions_behave_like_motos(local_server: str, webhook_fixtures: Path) -> None:
+def test_the_local_servers_transactions_behave_like_motos(
+    aws: Moto, local_server: str, webhook_fixtures: Path
+) -> None:
     """Cancelled transactions (stale changes, tombstones) roll back exactly as moto's own would."""
     order = json.loads((webhook_fixtures / "shopify_order.json").read_text())["order"]
-    with mock_aws():
-        reference = story(_dynamo_at(None, "reference"), order)
+    reference = story(_dynamo_at(None, "reference"), order)
     served = story(_dynamo_at(local_server, f"served{time.monotonic_ns()}"), order)
     assert _comparable(served) == _comparable(reference)
 

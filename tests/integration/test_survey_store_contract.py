@@ -6,12 +6,10 @@ what the contract says, so the stores cannot agree on something wrong."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from services.feedback.adapters.dynamo_surveys import PAGE, DynamoSurveyStore, shard
 from services.feedback.domain.ports import Written
@@ -26,7 +24,7 @@ from services.feedback.domain.surveys.invitations import (
 )
 from services.feedback.domain.surveys.programme import SurveyType
 from tests.fakes import InMemoryFeedbackStore, InMemorySurveyStore
-from tests.integration.conftest import feedback_table_at
+from tests.integration.conftest import Moto, feedback_table_at
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=200)  # the "now" of the due() part of the story
@@ -46,16 +44,15 @@ def _dynamo_at(endpoint: str | None, prefix: str) -> DynamoSurveyStore:
 
 
 @pytest.fixture
-def dynamo() -> Iterator[DynamoSurveyStore]:
-    with mock_aws():
-        yield _dynamo_at(None, "surveycontract")
+def dynamo(aws: Moto) -> DynamoSurveyStore:
+    return _dynamo_at(None, "surveycontract")
 
 
 @pytest.fixture(scope="module")
-def on_moto() -> Story:
+def on_moto(moto_world: Moto) -> Story:
     """The story told once to DynamoSurveyStore on moto in-process (its due() queries are slow in moto)."""
-    with mock_aws():
-        return story(_dynamo_at(None, "surveyreference"))
+    moto_world.reset()
+    return story(_dynamo_at(None, "surveyreference"))
 
 
 def _fake() -> InMemorySurveyStore:

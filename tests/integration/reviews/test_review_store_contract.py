@@ -3,31 +3,24 @@ extra reads (newest first, unannounced, connections) work as the puller and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from cxloop.resources import provision
 from services.reviews.adapters.dynamo_reviews import DynamoReviewStore
 from services.reviews.domain.ingest import Outcome, store_item
 from services.reviews.domain.model import Source, SourceItem
 from services.reviews.domain.state import SourceState
+from tests.integration.conftest import Moto
 from tests.reviews_fakes import InMemoryReviews
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def dynamo() -> Iterator[DynamoReviewStore]:
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        db = session.client("dynamodb")
-        resources = provision(db, session.client("sqs"), session.client("events"), "reviewcontract")
-        yield DynamoReviewStore(db, resources.tables["reviews"])
+def dynamo(aws: Moto) -> DynamoReviewStore:
+    return DynamoReviewStore(aws.clients["dynamodb"], aws.resources.tables["reviews"])
 
 
 def item(n: int, text: str, minutes: int = 0) -> SourceItem:
