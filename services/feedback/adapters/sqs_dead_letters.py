@@ -6,6 +6,8 @@ from typing import Any
 
 from services.feedback.domain.model import QueuedEvent
 
+# The message attribute that says why (``cxloop dlq list`` shows it).
+DEAD_LETTER_REASON = "reason"
 # SQS allows 256 KiB per message, attributes included: a reason is a sentence, not a payload.
 MAX_REASON_CHARS = 500
 
@@ -20,7 +22,7 @@ class SqsDeadLetters:
             QueueUrl=self._url,
             MessageBody=message.model_dump_json(),
             MessageAttributes={
-                "reason": {"DataType": "String", "StringValue": reason[:MAX_REASON_CHARS] or "-"},
+                DEAD_LETTER_REASON: {"DataType": "String", "StringValue": reason[:MAX_REASON_CHARS] or "-"},
                 "correlation_id": {"DataType": "String", "StringValue": message.correlation_id or "-"},
                 "shop_id": {"DataType": "String", "StringValue": message.shop_id},
             },
