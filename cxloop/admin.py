@@ -11,6 +11,7 @@ from typing import Any
 
 from cxloop.resources import Resources
 from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
+from services.feedback.adapters.sqs_dead_letters import DEAD_LETTER_REASON
 from services.feedback.domain import compliance
 from services.feedback.domain.model import SHOP_TOMBSTONE
 from services.feedback.domain.orders.normalise import iso, order_sk
@@ -112,21 +113,25 @@ class Admin:
         return list(seen.values())
 
     def dlq_replay(self, queue: str = "feedback-events", message_id: str | None = None) -> int:
-        """Move dead-lettered messages (all, or the one with ``message_id``) back to their queue."""
+        """Move dead-lettered messages (all, or the one with ``message_id``) back to their queue.
+
+        Each body moves at most once per run: a permanent defect the consumer dead-letters again at
+        once comes back as a new message, and is left for the next run instead of looping."""
         source, url = self.resources.queue_urls[queue], self.resources.dlq_urls[queue]
-        moved, held = 0, []
+        moved, held, bodies = 0, [], set()
         try:
             while batch := self.sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, MessageAttributeNames=["All"]
             ).get("Messages", []):
                 for m in batch:
-                    if message_id and m["MessageId"] != message_id:
+                    if (message_id and m["MessageId"] != message_id) or m["Body"] in bodies:
                         held.append(m["ReceiptHandle"])  # kept out of sight until the search ends
                         continue
+                    bodies.add(m["Body"])
                     attrs = {
                         k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
                         for k, v in (m.get("MessageAttributes") or {}).items()
-                        if "StringValue" in v
+                        if "StringValue" in v and k != DEAD_LETTER_REASON
                     }
                     self.sqs.send_message(QueueUrl=source, MessageBody=m["Body"], MessageAttributes=attrs)
                     self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
@@ -203,6 +208,9 @@ def _describe(message: dict[str, Any]) -> dict[str, Any]:
         body = json.loads(message["Body"])
     except json.JSONDecodeError:
         body = {}
+    if not isinstance(body, dict):
+        body = {}
+    reason = (message.get("MessageAttributes") or {}).get(DEAD_LETTER_REASON, {})
     return {
         "message_id": message["MessageId"],
         "shop_id": body.get("shop_id"),
@@ -210,5 +218,7 @@ def _describe(message: dict[str, Any]) -> dict[str, Any]:
         "topic": body.get("topic"),
         "received_at": body.get("received_at"),
         "receive_count": message.get("Attributes", {}).get("ApproximateReceiveCount"),
+        # Set when the consumer dead-lettered it at once (a permanent defect); else it failed 5 times.
+        "reason": reason.get("StringValue"),
         "_receipt": message["ReceiptHandle"],
     }

@@ -157,7 +157,7 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
     for m in messages:
         print(
             f"{m['message_id']}  {m['shop_id']}  {m['platform']}  {m['topic']}  received {m['received_at']}"
-            f"  receives {m['receive_count']}"
+            f"  receives {m['receive_count']}" + (f"  reason: {m['reason']}" if m["reason"] else "")
         )
     return 0
 

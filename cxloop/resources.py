@@ -29,6 +29,7 @@ class Resources:
             topology.ENV_SHOPS_TABLE: self.tables["shops"],
             topology.ENV_FEEDBACK_TABLE: self.tables["feedback"],
             topology.ENV_EVENTS_QUEUE_URL: self.queue_urls["feedback-events"],
+            topology.ENV_EVENTS_DLQ_URL: self.dlq_urls["feedback-events"],
             topology.ENV_EVENT_BUS: self.bus_name,
             topology.ENV_SECRETS_PREFIX: self.prefix,
             topology.ENV_REVIEWS_TABLE: self.tables["reviews"],

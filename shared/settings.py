@@ -52,6 +52,9 @@ class ConsumerSettings(FeedbackStorage):
     """The feedback event consumer and the sweeper."""
 
     event_bus_name: str
+    # The events queue's dead-letter queue: a permanent defect is sent there at once. Empty: it is
+    # retried like any failure, and the queue's redrive dead-letters it in the end.
+    events_dlq_url: str = ""
     export_retention_days: int = Field(default=30, ge=1)
     # The length of a survey rule's day (the consumer plans invitations): see SurveySettings.
     day_seconds: float = Field(default=86400.0, gt=0)
@@ -140,6 +143,7 @@ _ENV_KEYS = {
     "shops_table": "CXLOOP_SHOPS_TABLE",
     "feedback_table": "CXLOOP_FEEDBACK_TABLE",
     "events_queue_url": "CXLOOP_EVENTS_QUEUE_URL",
+    "events_dlq_url": "CXLOOP_EVENTS_DLQ_URL",
     "event_bus_name": "CXLOOP_EVENT_BUS",
     "secrets_prefix": "CXLOOP_SECRETS_PREFIX",
     "raw_event_retention_days": "CXLOOP_RAW_EVENT_RETENTION_DAYS",

@@ -150,6 +150,7 @@ BUS = "bus"
 ENV_SHOPS_TABLE = "CXLOOP_SHOPS_TABLE"
 ENV_FEEDBACK_TABLE = "CXLOOP_FEEDBACK_TABLE"
 ENV_EVENTS_QUEUE_URL = "CXLOOP_EVENTS_QUEUE_URL"
+ENV_EVENTS_DLQ_URL = "CXLOOP_EVENTS_DLQ_URL"
 ENV_EVENT_BUS = "CXLOOP_EVENT_BUS"
 ENV_SECRETS_PREFIX = "CXLOOP_SECRETS_PREFIX"
 # Surveys: where the links in e-mails point (the HTTP API's https URL), how mail leaves, and the length
@@ -203,8 +204,10 @@ FUNCTIONS: tuple[Function, ...] = (
             ("bus", "put"),
             ("secrets", "read"),
             ("secrets", "delete"),
+            # A permanent defect goes to the queue's dead-letter queue at once (decision 70).
+            ("feedback-events", "dead-letter"),
         ),
-        environment=(*FEEDBACK_ENV, ENV_DAY_SECONDS),
+        environment=(*FEEDBACK_ENV, ENV_DAY_SECONDS, ENV_EVENTS_DLQ_URL),
         publishes=(ev.ORDER_RECORDED, ev.CUSTOMER_ERASED, ev.CUSTOMER_DATA_EXPORTED, ev.SHOP_ERASED),
     ),
     Function(

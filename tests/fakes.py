@@ -376,6 +376,16 @@ class ListQueue:
         self.messages.append(QueuedEvent.model_validate_json(message.model_dump_json()))
 
 
+class ListDeadLetters:
+    """DeadLetters: keeps each message sent at once, with its reason."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[QueuedEvent, str]] = []
+
+    def send(self, message: QueuedEvent, reason: str) -> None:
+        self.sent.append((QueuedEvent.model_validate_json(message.model_dump_json()), reason))
+
+
 class ListPublisher:
     """EventPublisher: keeps the envelopes it would have put on the bus."""
 

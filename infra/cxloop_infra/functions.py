@@ -211,6 +211,9 @@ class Functions(Construct):
             topology.ENV_EVENTS_QUEUE_URL: lambda: (
                 self._messaging.queues[topology.FEEDBACK_EVENTS.logical].queue_url
             ),
+            topology.ENV_EVENTS_DLQ_URL: lambda: (
+                self._messaging.dead_letter_queues[topology.FEEDBACK_EVENTS.logical].queue_url
+            ),
             topology.ENV_EVENT_BUS: lambda: self._messaging.bus.event_bus_name,
             topology.ENV_SECRETS_PREFIX: lambda: self._config.prefix,
             topology.ENV_PUBLIC_URL: lambda: self._public_url,
@@ -248,6 +251,8 @@ class Functions(Construct):
             queues[resource].grant_send_messages(fn)
         elif resource in queues and access == "consume":
             queues[resource].grant_consume_messages(fn)
+        elif resource in queues and access == "dead-letter":
+            self._messaging.dead_letter_queues[resource].grant_send_messages(fn)
         elif resource == topology.BUS and access == "put":
             self._messaging.bus.grant_put_events_to(fn)
         else:

@@ -72,6 +72,7 @@ def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
     from services.feedback.adapters.bigcommerce_api import BigCommerceOrders
     from services.feedback.adapters.dynamo_store import DynamoFeedbackStore
     from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
+    from services.feedback.adapters.sqs_dead_letters import SqsDeadLetters
     from services.feedback.adapters.sqs_queue import SqsEventQueue
     from services.feedback.domain.orders.processing import ProcessingDeps
     from services.feedback.domain.surveys.planning import PlanningDeps
@@ -80,6 +81,7 @@ def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
     from shared.secrets_store import SecretsManagerStore
 
     dynamodb = overrides.get("dynamodb") or aws.client("dynamodb", settings.aws)
+    sqs = aws.client("sqs", settings.aws)
     store = overrides.get("store") or DynamoFeedbackStore(dynamodb, settings.feedback_table)
     secrets = overrides.get("secrets") or SecretsManagerStore(
         aws.client("secretsmanager", settings.aws), settings.secrets_prefix
@@ -99,10 +101,11 @@ def build_consumer(settings: ConsumerSettings, **overrides: Any) -> Consumer:
         details=overrides.get("details") or BigCommerceOrders(secrets),
         export_retention=timedelta(days=settings.export_retention_days),
         planning=planning,
+        dead_letters=overrides.get("dead_letters")
+        or (SqsDeadLetters(sqs, settings.events_dlq_url) if settings.events_dlq_url else None),
+        raw_events=store,
     )
-    queue = overrides.get("queue") or SqsEventQueue(
-        aws.client("sqs", settings.aws), settings.events_queue_url
-    )
+    queue = overrides.get("queue") or SqsEventQueue(sqs, settings.events_queue_url)
     return Consumer(
         deps=deps,
         raw_events=store,

@@ -364,6 +364,9 @@ def test_environment_values(resources) -> None:
         topology.ENV_NOTIFIER_TABLE: {"Ref": _table_id(resources, "notifier")},
         topology.ENV_NOTIFIER_SENDER: "cxloop <alerts@cxloop.invalid>",
         topology.ENV_EVENTS_QUEUE_URL: {"Ref": queue},
+        topology.ENV_EVENTS_DLQ_URL: {
+            "Ref": _queue_id(resources, topology.dlq_name(PREFIX, topology.FEEDBACK_EVENTS))
+        },
         topology.ENV_EVENT_BUS: {"Ref": bus},
         topology.ENV_SECRETS_PREFIX: PREFIX,
         # Survey links point at the API (https, no trailing slash: the $default stage is at the root).
@@ -680,6 +683,8 @@ def test_permissions_follow_topology_grants(resources, spec: topology.Function) 
     for queue in topology.QUEUES:
         arn = _arn_of(_queue_id(resources, topology.physical(PREFIX, queue.logical)))
         assert (arn in _allowed(statements, "sqs:SendMessage")) == ((queue.logical, "send") in grants)
+        dlq = _arn_of(_queue_id(resources, topology.dlq_name(PREFIX, queue)))
+        assert (dlq in _allowed(statements, "sqs:SendMessage")) == ((queue.logical, "dead-letter") in grants)
 
 
 SERVICES = ("dynamodb", "sqs", "events", "secretsmanager", "ses")

@@ -54,6 +54,14 @@ class QueuedEvent(EventFacts):
         return StoredEvent(**data, body=zlib.decompress(base64.b64decode(self.body_z)))
 
 
+class PermanentDefect(Exception):
+    """An event no retry can make usable (it names no order): dead-lettered at once, with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class PutReceipt(BaseModel):
     """What storing a raw event found: new, or a duplicate (processed or still in flight)."""
 
@@ -87,6 +95,11 @@ class Change(BaseModel):
     # The group owns the gsi1 index attributes: set them when given, remove them when not.
     owns_gsi1: bool = False
 
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        """The group's warnings (``warnings``, or ``<group's name>_warnings`` beside another group's)."""
+        return [w for name, value in self.attrs.items() if name.endswith("warnings") for w in value]
+
 
 # The tombstone key an erased shop leaves in its partition (customer keys always contain ':').
 SHOP_TOMBSTONE = "SHOP"
@@ -97,6 +110,10 @@ class ApplyReceipt(BaseModel):
     stale: list[str] = Field(default_factory=list)
     redacted: bool = False  # the person was erased: nothing applied
     shop_erased: bool = False  # the shop was erased: nothing applied
+    # Fields dropped or replaced on the way in (they are kept on the records too), for the log.
+    warnings: list[dict[str, str]] = Field(default_factory=list)
+    # Why the event was sent to the dead-letter queue instead (a permanent defect), if it was.
+    dead_lettered: str | None = None
 
 
 # Applies one round (changes to distinct items, plus the processed mark on the last round) and

@@ -46,6 +46,12 @@ class EventQueue(Protocol):
     def send(self, message: QueuedEvent) -> None: ...
 
 
+class DeadLetters(Protocol):
+    def send(self, message: QueuedEvent, reason: str) -> None:
+        """Dead-letter a message at once, with why: a permanent defect that no retry can fix."""
+        ...
+
+
 class RecordStore(Protocol):
     def apply(
         self,

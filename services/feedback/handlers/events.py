@@ -1,7 +1,9 @@
 """SQS handler: queued webhooks → normalised records, with partial batch failures.
 
 A record that fails is reported back alone; SQS redelivers it, and after the queue's
-maxReceiveCount it lands in the dead-letter queue (``cxloop dlq list|replay``).
+maxReceiveCount it lands in the dead-letter queue (``cxloop dlq list|replay``). A permanent defect
+(an event that names no order) is not a failure: the use case dead-letters it at once with its
+reason, and the record is acknowledged.
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ def record_handler(record: SQSRecord) -> None:
         if receives >= topology.FEEDBACK_EVENTS.max_receive_count:
             bootstrap.consumer().raw_events.give_up(message.stored(), utcnow())
         raise
+    if receipt.dead_lettered:
+        log.warning(
+            "event dead-lettered",
+            message_id=record.message_id,
+            shop_id=message.shop_id,
+            topic=message.topic,
+            reason=receipt.dead_lettered,
+        )
+        return
+    if receipt.warnings:
+        log.warning("fields dropped", shop_id=message.shop_id, topic=message.topic, warnings=receipt.warnings)
     log.info(
         "event processed",
         shop_id=message.shop_id,

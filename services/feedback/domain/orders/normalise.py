@@ -4,19 +4,25 @@ Each record is split into attribute groups (the order resource, its deletion, a 
 resource, its carrier tracking, a BigCommerce status ping). Every change to a group sets the same
 attributes and carries a version; the store keeps the newest version of each group. Replaying any
 set of events in any order therefore converges on one state.
+
+Tolerance (decision 70): a bad optional field (a quantity of "two", a delivery estimate of "tomorrow",
+a status id of "eleven") is dropped, or set to a neutral value, with a warning kept on the record
+(``warnings``, per group) and the rest applied; an unreadable version time falls back to the event's
+own time. Only a missing identity (an order or fulfilment id) makes an event unusable: that raises
+:class:`PermanentDefect`, which the consumer dead-letters at once instead of retrying.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from services.feedback.domain.model import Change, StoredEvent
+from services.feedback.domain.model import Change, PermanentDefect, StoredEvent
 from services.feedback.domain.orders.woocommerce_versions import as_v3
 from shared.dynamo import customer_index_pk
 from shared.errors import BadRequest
@@ -24,6 +30,11 @@ from shared.tenancy import Platform
 
 PERSONAL = ("email", "first_name", "last_name")
 MAX_LINE_ITEMS = 50
+# A warning quotes at most this much of the bad value: enough to recognise it, never a whole payload.
+WARNED_VALUE_CHARS = 60
+
+# What went wrong with one field and what was done instead: {"field", "value", "action"}.
+Warnings = list[dict[str, str]]
 
 
 def customer_key(platform: Platform, customer_id: Any, email: Any) -> str | None:
@@ -60,6 +71,46 @@ def to_utc(value: Any, what: str = "time") -> datetime | None:
         except (TypeError, ValueError) as e:
             raise BadRequest(f"{what} is not a time: {value!r}") from e
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def warn(warnings: Warnings, field: str, value: Any, action: str) -> None:
+    warnings.append({"field": field, "value": repr(value)[:WARNED_VALUE_CHARS], "action": action})
+
+
+def lenient_time(
+    value: Any, field: str, warnings: Warnings, instead: datetime | None = None
+) -> datetime | None:
+    """An optional time: unreadable means ``instead`` (a cancellation without a readable time is
+    still a cancellation), or nothing."""
+    try:
+        return to_utc(value, field)
+    except BadRequest:
+        warn(warnings, field, value, "dropped" if instead is None else "used the record's time")
+        return instead
+
+
+def quantity(value: Any, field: str, warnings: Warnings) -> int | None:
+    """A whole number of items; a count that is not one (``"two"``, ``1.5``) is dropped, not guessed."""
+    if value in (None, ""):
+        return 0
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise InvalidOperation
+        count = Decimal(str(value).strip())
+        if not count.is_finite() or count != count.to_integral_value():
+            raise InvalidOperation
+    except InvalidOperation:
+        warn(warnings, field, value, "dropped")
+        return None
+    return int(count)
+
+
+def identity(payload: Mapping[str, Any], field: str, what: str) -> str:
+    """An id the record is stored under: without it nothing can be applied, now or on any retry."""
+    value = _id_text(payload.get(field))
+    if value is None:
+        raise PermanentDefect(f"{what}: field '{field}' is missing")
+    return value
 
 
 def iso(value: datetime | None) -> str | None:
@@ -131,6 +182,20 @@ def _required_time(payload: Mapping[str, Any], field: str, what: str) -> datetim
     return at
 
 
+def version_time(
+    payload: Mapping[str, Any], field: str, what: str, fallback: datetime | None, warnings: Warnings
+) -> datetime:
+    """The record's version time; missing or unreadable, the event's own time (``fallback``), so the
+    event still applies and later events still win. Without a fallback, a :class:`BadRequest`."""
+    try:
+        return _required_time(payload, field, what)
+    except BadRequest:
+        if fallback is None:
+            raise
+        warn(warnings, field, payload.get(field), "used the event's time")
+        return fallback
+
+
 def _order_change(
     shop_id: str,
     platform: Platform,
@@ -164,18 +229,23 @@ def _deletion(platform: Platform, order_id: Any, at: datetime) -> Change:
     return _change(order_sk(platform, order_id), at, attrs, group="dv")
 
 
-def named_line_items(items: Any) -> list[dict[str, Any]]:
+def named_line_items(items: Any, warnings: Warnings) -> list[dict[str, Any]]:
     """WooCommerce's line items and BigCommerce's products (both ``name``d) in the stored form."""
+    return line_items(items, warnings, ("name",))
+
+
+def line_items(items: Any, warnings: Warnings, titles: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Line items in the stored form, titled by the first of ``titles`` the item has."""
     if not isinstance(items, list):
         return []
     return [
         {
-            "title": str(li.get("name") or ""),
-            "quantity": int(li.get("quantity") or 0),
+            "title": str(next((li[t] for t in titles if li.get(t)), "")),
+            "quantity": quantity(li.get("quantity"), f"line_items[{i}].quantity", warnings),
             "product_id": str(li.get("product_id") or ""),
             "sku": str(li.get("sku") or ""),
         }
-        for li in items[:MAX_LINE_ITEMS]
+        for i, li in enumerate(items[:MAX_LINE_ITEMS])
         if isinstance(li, dict)
     ]
 
@@ -210,41 +280,38 @@ def _refund_change(
 # --- Shopify ----------------------------------------------------------------------------------
 
 
-def _shopify_line_items(order: Mapping[str, Any]) -> list[dict[str, Any]]:
-    items = order.get("line_items") or []
-    return [
-        {
-            "title": str(li.get("title") or li.get("name") or ""),
-            "quantity": int(li.get("quantity") or 0),
-            "product_id": str(li.get("product_id") or ""),
-            "sku": str(li.get("sku") or ""),
-        }
-        for li in items[:MAX_LINE_ITEMS]
-        if isinstance(li, dict)
-    ]
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
-def _shopify_fulfilment(platform: Platform, ful: Mapping[str, Any], order_id: str) -> Change:
-    at = _required_time(ful, "updated_at", "fulfillment")
+def _shopify_fulfilment(
+    platform: Platform, ful: Mapping[str, Any], order_id: str, fallback: datetime | None = None
+) -> Change:
+    warnings: Warnings = []
+    fulfilment_id = identity(ful, "id", "fulfillment")
+    at = version_time(ful, "updated_at", "fulfillment", fallback, warnings)
     attrs = {
         "kind": "fulfilment",
         "platform": platform.value,
         "order_id": order_id,
-        "fulfilment_id": str(ful.get("id")),
+        "fulfilment_id": fulfilment_id,
         "status": ful.get("status"),
         "shipment_status": ful.get("shipment_status"),
         "tracking_company": ful.get("tracking_company"),
-        "tracking_numbers": list(ful.get("tracking_numbers") or []),
-        "created_at": iso(to_utc(ful.get("created_at"), "fulfillment created_at")),
+        "tracking_numbers": list(_list(ful.get("tracking_numbers"))),
+        "created_at": iso(lenient_time(ful.get("created_at"), "created_at", warnings)),
         "updated_at": iso(at),
+        "warnings": warnings,
     }
-    return _change(f"{order_sk(platform, order_id)}#FUL#{ful.get('id')}", at, attrs)
+    return _change(f"{order_sk(platform, order_id)}#FUL#{fulfilment_id}", at, attrs)
 
 
-def shopify_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
+def shopify_order(shop_id: str, order: Mapping[str, Any], fallback: datetime | None = None) -> list[Change]:
+    """``fallback``: the event's time, the version when ``updated_at`` is unreadable."""
     p = Platform.SHOPIFY
-    order_id = str(order.get("id"))
-    at = _required_time(order, "updated_at", "order")
+    warnings: Warnings = []
+    order_id = identity(order, "id", "order")
+    at = version_time(order, "updated_at", "order", fallback, warnings)
     customer = _obj(order.get("customer"))
     email = order.get("email") or order.get("contact_email") or customer.get("email")
     cust = customer_key(p, customer.get("id"), email)
@@ -252,30 +319,31 @@ def shopify_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
     fields = {
         "order_id": order_id,
         "name": order.get("name"),
-        "created_at": iso(to_utc(order.get("created_at"), "order created_at")),
+        "created_at": iso(lenient_time(order.get("created_at"), "created_at", warnings)),
         "source_updated_at": iso(at),
         "currency": order.get("currency"),
         "total": str(order.get("total_price") or "0"),
         "financial_status": order.get("financial_status"),
         "fulfillment_status": order.get("fulfillment_status"),
-        "cancelled_at": iso(to_utc(order.get("cancelled_at"), "order cancelled_at")),
-        "closed_at": iso(to_utc(order.get("closed_at"), "order closed_at")),
+        "cancelled_at": iso(lenient_time(order.get("cancelled_at"), "cancelled_at", warnings, at)),
+        "closed_at": iso(lenient_time(order.get("closed_at"), "closed_at", warnings, at)),
         "email": email or None,
         "first_name": customer.get("first_name") or billing.get("first_name") or None,
         "last_name": customer.get("last_name") or billing.get("last_name") or None,
         "locale": order.get("customer_locale"),
         "test": bool(order.get("test")),
-        "line_items": _shopify_line_items(order),
+        "line_items": line_items(order.get("line_items"), warnings, ("title", "name")),
+        "warnings": warnings,
     }
     changes = [_order_change(shop_id, p, at, fields, cust)]
     if cust and customer:
-        cust_at = to_utc(customer.get("updated_at"), "customer updated_at") or at
+        cust_at = lenient_time(customer.get("updated_at"), "customer.updated_at", warnings) or at
         who = {**customer, "email": customer.get("email") or email}
         changes.append(_customer_change(p, cust_at, cust, customer.get("id"), who))
-    for ful in order.get("fulfillments") or []:
-        if isinstance(ful, dict) and ful.get("id") is not None:
-            changes.append(_shopify_fulfilment(p, ful, order_id))
-    for refund in order.get("refunds") or []:
+    for ful in _list(order.get("fulfillments")):
+        if isinstance(ful, dict) and _id_text(ful.get("id")) is not None:
+            changes.append(_shopify_fulfilment(p, ful, order_id, fallback))
+    for refund in _list(order.get("refunds")):
         if isinstance(refund, dict):
             changes.extend(shopify_refund({"order_id": order_id, **refund}))
     return changes
@@ -306,20 +374,26 @@ def _id_text(value: Any) -> str | None:
     return None if value in (None, "") or isinstance(value, bool) else str(value)
 
 
-def shopify_fulfilment_event(ev: Mapping[str, Any]) -> list[Change]:
+def shopify_fulfilment_event(ev: Mapping[str, Any], fallback: datetime | None = None) -> list[Change]:
     p = Platform.SHOPIFY
-    at = _required_time(ev, "happened_at", "fulfillment event")
-    order_id = str(ev.get("order_id"))
+    warnings: Warnings = []
+    order_id = identity(ev, "order_id", "fulfillment event")
+    fulfilment_id = identity(ev, "fulfillment_id", "fulfillment event")
+    at = version_time(ev, "happened_at", "fulfillment event", fallback, warnings)
     attrs = {
         "kind": "fulfilment",
         "platform": p.value,
         "order_id": order_id,
-        "fulfilment_id": str(ev.get("fulfillment_id")),
+        "fulfilment_id": fulfilment_id,
         "tracking_status": ev.get("status"),
         "tracking_at": iso(at),
-        "estimated_delivery_at": iso(to_utc(ev.get("estimated_delivery_at"), "estimated_delivery_at")),
+        "estimated_delivery_at": iso(
+            lenient_time(ev.get("estimated_delivery_at"), "estimated_delivery_at", warnings)
+        ),
+        # Its own name: the fulfilment's resource group keeps ``warnings`` on the same item.
+        "tracking_warnings": warnings,
     }
-    sk = f"{order_sk(p, order_id)}#FUL#{ev.get('fulfillment_id')}"
+    sk = f"{order_sk(p, order_id)}#FUL#{fulfilment_id}"
     return [_change(sk, at, attrs, group="tv")]
 
 
@@ -336,23 +410,23 @@ def shopify_customer(customer: Mapping[str, Any]) -> list[Change]:
     return customer_resource(Platform.SHOPIFY, customer, "updated_at")
 
 
-# Topics whose body is one item under an order, not the order.
-_SHOPIFY_SUB_RESOURCES = {
+# Topics whose body is one item under an order, not the order; given the event's time as a fallback.
+_SHOPIFY_SUB_RESOURCES: dict[str, Callable[[Mapping[str, Any], datetime], list[Change]]] = {
     "fulfillment_events/create": shopify_fulfilment_event,
-    "refunds/create": shopify_refund,
+    "refunds/create": lambda refund, _at: shopify_refund(refund),
 }
 
 
 def shopify(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> list[Change]:
-    topic = event.topic
+    topic, at = event.topic, event.triggered_at
     if topic == "orders/delete":
-        return [_deletion(Platform.SHOPIFY, payload.get("id"), event.triggered_at)]
+        return [_deletion(Platform.SHOPIFY, identity(payload, "id", topic), at)]
     if topic.startswith("orders/"):
-        return shopify_order(shop_id, payload)
+        return shopify_order(shop_id, payload, at)
     if topic.startswith("fulfillments/"):
-        return [_shopify_fulfilment(Platform.SHOPIFY, payload, str(payload.get("order_id")))]
+        return [_shopify_fulfilment(Platform.SHOPIFY, payload, identity(payload, "order_id", topic), at)]
     if topic in _SHOPIFY_SUB_RESOURCES:
-        return _SHOPIFY_SUB_RESOURCES[topic](payload)
+        return _SHOPIFY_SUB_RESOURCES[topic](payload, at)
     if topic.startswith("customers/"):
         return shopify_customer(payload)
     return []
@@ -361,18 +435,22 @@ def shopify(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) -> lis
 # --- WooCommerce ------------------------------------------------------------------------------
 
 
-def woocommerce_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
+def woocommerce_order(
+    shop_id: str, order: Mapping[str, Any], fallback: datetime | None = None
+) -> list[Change]:
     p = Platform.WOOCOMMERCE
-    at = _required_time(order, "date_modified_gmt", "order")
+    warnings: Warnings = []
+    order_id = identity(order, "id", "order")
+    at = version_time(order, "date_modified_gmt", "order", fallback, warnings)
     billing = _obj(order.get("billing"))
     email = billing.get("email")
     cust = customer_key(p, order.get("customer_id"), email)
     status = order.get("status")
     refunds = order.get("refunds") or []
     fields = {
-        "order_id": str(order.get("id")),
-        "name": f"#{order.get('number') or order.get('id')}",
-        "created_at": iso(to_utc(order.get("date_created_gmt"), "date_created_gmt")),
+        "order_id": order_id,
+        "name": f"#{order.get('number') or order_id}",
+        "created_at": iso(lenient_time(order.get("date_created_gmt"), "date_created_gmt", warnings)),
         "source_updated_at": iso(at),
         "currency": order.get("currency"),
         "total": str(order.get("total") or "0"),
@@ -384,7 +462,7 @@ def woocommerce_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
         "closed_at": None,
         # The status is the truth: legacy v3 and v1 send a completion time on orders still processing
         # (their docs' examples), and a reopened order keeps its old one.
-        "fulfilled_at": iso(to_utc(order.get("date_completed_gmt"), "date_completed_gmt"))
+        "fulfilled_at": iso(lenient_time(order.get("date_completed_gmt"), "date_completed_gmt", warnings, at))
         if status == "completed"
         else None,
         "email": email or None,
@@ -392,7 +470,8 @@ def woocommerce_order(shop_id: str, order: Mapping[str, Any]) -> list[Change]:
         "last_name": billing.get("last_name") or None,
         "status": status,
         "test": False,
-        "line_items": named_line_items(order.get("line_items")),
+        "line_items": named_line_items(order.get("line_items"), warnings),
+        "warnings": warnings,
     }
     changes = [_order_change(shop_id, p, at, fields, cust), *woocommerce_refunds(order, at)]
     if cust:
@@ -432,9 +511,9 @@ def woocommerce(shop_id: str, event: StoredEvent, payload: Mapping[str, Any]) ->
     topic = event.topic
     shape = as_v3(topic.split(".", 1)[0], payload, event.triggered_at)
     if topic == "order.deleted":
-        return [_deletion(Platform.WOOCOMMERCE, shape.get("id"), event.triggered_at)]
+        return [_deletion(Platform.WOOCOMMERCE, identity(shape, "id", topic), event.triggered_at)]
     if topic.startswith("order."):
-        return woocommerce_order(shop_id, shape)
+        return woocommerce_order(shop_id, shape, event.triggered_at)
     if topic.startswith("customer."):
         return customer_resource(Platform.WOOCOMMERCE, shape, "date_modified_gmt")
     return []
@@ -461,6 +540,21 @@ BIGCOMMERCE_STATUS = {
 }
 
 
+def bigcommerce_status(status_id: Any, unknown: Any, field: str, warnings: Warnings) -> str | None:
+    """A status id by its name; an id BigCommerce does not define keeps ``unknown`` (its own status
+    text), and one that is not a number (``"eleven"``) is dropped with a warning."""
+    try:
+        if isinstance(status_id, bool) or not isinstance(status_id, int | float | str):
+            raise ValueError
+        number = int(status_id) if not isinstance(status_id, float) or status_id.is_integer() else -1
+        if number < 0:
+            raise ValueError
+    except ValueError:
+        warn(warnings, field, status_id, "dropped")
+        return None
+    return BIGCOMMERCE_STATUS.get(number, str(unknown))
+
+
 def bigcommerce_status_ping(event: StoredEvent, payload: Mapping[str, Any]) -> list[Change]:
     """What the thin webhook alone says: an order's new status, at the webhook's time."""
     p = Platform.BIGCOMMERCE
@@ -468,13 +562,16 @@ def bigcommerce_status_ping(event: StoredEvent, payload: Mapping[str, Any]) -> l
     status = _obj(data.get("status")).get("new_status_id")
     if status is None:
         return []
-    order_id = str(data.get("id"))
+    order_id = identity(data, "id", f"{event.topic} data")
+    warnings: Warnings = []
     attrs = {
         "kind": "order",
         "platform": p.value,
         "order_id": order_id,
-        "status_ping": BIGCOMMERCE_STATUS.get(int(status), str(status)),
+        "status_ping": bigcommerce_status(status, status, "data.status.new_status_id", warnings),
         "status_ping_at": iso(event.triggered_at),
+        # Its own name: the order's resource group keeps ``warnings`` on the same item.
+        "status_ping_warnings": warnings,
     }
     return [_change(order_sk(p, order_id), event.triggered_at, attrs, group="sv")]
 
@@ -485,19 +582,24 @@ BIGCOMMERCE_SHIPPED = frozenset({"shipped", "partially_shipped", "completed"})
 
 
 def bigcommerce_order(
-    shop_id: str, order: Mapping[str, Any], shipments: list[dict[str, Any]]
+    shop_id: str,
+    order: Mapping[str, Any],
+    shipments: list[dict[str, Any]],
+    fallback: datetime | None = None,
 ) -> list[Change]:
     """The full order fetched from the v2 API (RFC 2822 times), its products and shipments."""
     p = Platform.BIGCOMMERCE
-    at = _required_time(order, "date_modified", "order")
+    warnings: Warnings = []
+    order_id = identity(order, "id", "order")
+    at = version_time(order, "date_modified", "order", fallback, warnings)
     billing = _obj(order.get("billing_address"))
     email = billing.get("email")
     cust = customer_key(p, order.get("customer_id"), email)
-    status = BIGCOMMERCE_STATUS.get(int(order.get("status_id") or 0), str(order.get("status")))
+    status = bigcommerce_status(order.get("status_id") or 0, order.get("status"), "status_id", warnings)
     fields: dict[str, Any] = {
-        "order_id": str(order.get("id")),
-        "name": f"#{order.get('id')}",
-        "created_at": iso(to_utc(order.get("date_created"), "date_created")),
+        "order_id": order_id,
+        "name": f"#{order_id}",
+        "created_at": iso(lenient_time(order.get("date_created"), "date_created", warnings)),
         "source_updated_at": iso(at),
         "currency": order.get("currency_code"),
         "total": str(order.get("total_inc_tax") or "0"),
@@ -505,7 +607,7 @@ def bigcommerce_order(
         "fulfillment_status": "fulfilled" if status in ("shipped", "completed") else None,
         "cancelled_at": iso(at) if status in ("cancelled", "declined") else None,
         "closed_at": None,
-        "fulfilled_at": iso(to_utc(order.get("date_shipped"), "date_shipped"))
+        "fulfilled_at": iso(lenient_time(order.get("date_shipped"), "date_shipped", warnings, at))
         if status in BIGCOMMERCE_SHIPPED
         else None,
         "email": email or None,
@@ -514,27 +616,37 @@ def bigcommerce_order(
         "status": status,
         "test": False,
         # ``products`` as the adapter fetched it (in the v2 order itself, a link to the sub-resource).
-        "line_items": named_line_items(order.get("products")),
+        "line_items": named_line_items(order.get("products"), warnings),
+        "warnings": warnings,
     }
     changes = [_order_change(shop_id, p, at, fields, cust)]
     if cust:
         changes.append(_customer_change(p, at, cust, order.get("customer_id"), billing))
-    for shipment in shipments:
-        ship_at = _required_time(shipment, "date_created", "shipment")
-        attrs = {
-            "kind": "fulfilment",
-            "platform": p.value,
-            "order_id": str(order.get("id")),
-            "fulfilment_id": str(shipment.get("id")),
-            "status": "success",
-            "shipment_status": None,
-            "tracking_company": shipment.get("shipping_provider") or shipment.get("tracking_carrier") or None,
-            "tracking_numbers": [shipment["tracking_number"]] if shipment.get("tracking_number") else [],
-            "created_at": iso(ship_at),
-            "updated_at": iso(ship_at),
-        }
-        changes.append(_change(f"{order_sk(p, order.get('id'))}#FUL#{shipment.get('id')}", ship_at, attrs))
+    changes.extend(_bigcommerce_shipment(order_id, shipment, at) for shipment in shipments)
     return changes + bigcommerce_refunds(order)
+
+
+def _bigcommerce_shipment(order_id: str, shipment: Mapping[str, Any], order_at: datetime) -> Change:
+    """A shipment as a fulfilment; created once, so its creation time is its version (the order's
+    modification time when unreadable)."""
+    p = Platform.BIGCOMMERCE
+    warnings: Warnings = []
+    shipment_id = identity(shipment, "id", "shipment")
+    ship_at = version_time(shipment, "date_created", "shipment", order_at, warnings)
+    attrs = {
+        "kind": "fulfilment",
+        "platform": p.value,
+        "order_id": order_id,
+        "fulfilment_id": shipment_id,
+        "status": "success",
+        "shipment_status": None,
+        "tracking_company": shipment.get("shipping_provider") or shipment.get("tracking_carrier") or None,
+        "tracking_numbers": [shipment["tracking_number"]] if shipment.get("tracking_number") else [],
+        "created_at": iso(ship_at),
+        "updated_at": iso(ship_at),
+        "warnings": warnings,
+    }
+    return _change(f"{order_sk(p, order_id)}#FUL#{shipment_id}", ship_at, attrs)
 
 
 def bigcommerce_refunds(order: Mapping[str, Any]) -> list[Change]:

@@ -2,6 +2,9 @@
 
 Idempotent by construction: every record change is conditional on its version, so a redelivered
 or replayed event changes nothing, and events applied in any order converge.
+
+An event that names no order (a :class:`PermanentDefect`) is sent to the dead-letter queue at once with
+its reason: retrying it could only fail the same way (decision 70).
 """
 
 from __future__ import annotations
@@ -13,11 +16,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.feedback.domain import compliance
-from services.feedback.domain.model import ApplyReceipt, Change, QueuedEvent, StoredEvent
+from services.feedback.domain.model import ApplyReceipt, Change, PermanentDefect, QueuedEvent, StoredEvent
 from services.feedback.domain.orders import normalise
 from services.feedback.domain.orders.normalise import order_tombstone
 from services.feedback.domain.orders.records import order_from_items
-from services.feedback.domain.ports import EventPublisher, OrderDetailsSource, RecordStore
+from services.feedback.domain.ports import (
+    DeadLetters,
+    EventPublisher,
+    OrderDetailsSource,
+    RawEventStore,
+    RecordStore,
+)
 from services.feedback.domain.surveys.planning import PlanningDeps, plan_order
 from services.feedback.domain.webhooks.parsing import SHOPIFY_COMPLIANCE
 from shared import events
@@ -34,6 +43,10 @@ class ProcessingDeps:
     export_retention: timedelta = timedelta(days=30)
     # Survey planning after each order change; None where surveys are not wired (some tests).
     planning: PlanningDeps | None = None
+    # Where a permanent defect goes at once, and the raw events it then stops being pending in. None
+    # (some tests): the defect is raised, and the queue retries it and dead-letters it in the end.
+    dead_letters: DeadLetters | None = None
+    raw_events: RawEventStore | None = None
 
 
 def _bigcommerce_changes(
@@ -47,7 +60,7 @@ def _bigcommerce_changes(
     if order is None:
         return changes
     return changes + normalise.bigcommerce_order(
-        event.shop_id, order, details.shipments(event.shop_id, order_id)
+        event.shop_id, order, details.shipments(event.shop_id, order_id), event.triggered_at
     )
 
 
@@ -92,12 +105,27 @@ def _compliance(
 
 
 def process(message: QueuedEvent, deps: ProcessingDeps, now: datetime) -> ApplyReceipt:
+    try:
+        return _process(message, deps, now)
+    except PermanentDefect as defect:
+        if deps.dead_letters is None:
+            raise
+        # Dead-lettered before the message is acknowledged: a crash in between sends it twice, never
+        # loses it. Then no longer pending, so the sweeper does not queue it again.
+        deps.dead_letters.send(message, defect.reason)
+        if deps.raw_events is not None:
+            deps.raw_events.give_up(message.stored(), now)
+        return ApplyReceipt(dead_lettered=defect.reason)
+
+
+def _process(message: QueuedEvent, deps: ProcessingDeps, now: datetime) -> ApplyReceipt:
     event = message.stored()
     payload = json.loads(event.body)
     if event.platform is Platform.SHOPIFY and event.topic in SHOPIFY_COMPLIANCE:
         return _compliance(event, payload, deps, now)
     changes = changes_for(event, payload, deps.details)
     receipt = deps.records.apply(event.shop_id, changes, processed=event, now=now)
+    receipt.warnings = [w for c in changes for w in c.warnings]
     if receipt.shop_erased:
         # A late webhook for a shop that was erased: keep nothing of it.
         deps.records.delete(event.shop_id, [event.sort_key])

@@ -22,6 +22,8 @@ class Fulfilment(BaseModel):
     tracking_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Fields dropped or replaced on the way in (decision 70): {"field", "value", "action"}.
+    warnings: list[dict[str, str]] = Field(default_factory=list)
 
     @property
     def delivered_at(self) -> datetime | None:
@@ -72,6 +74,8 @@ class Order(BaseModel):
     line_items: list[dict[str, Any]] = Field(default_factory=list)
     fulfilments: list[Fulfilment] = Field(default_factory=list)
     refunds: list[Refund] = Field(default_factory=list)
+    # Fields of the order dropped or replaced on the way in (decision 70): {"field", "value", "action"}.
+    warnings: list[dict[str, str]] = Field(default_factory=list)
 
     @property
     def deleted(self) -> bool:
@@ -140,6 +144,11 @@ def _times(item: dict[str, Any], *fields: str) -> dict[str, Any]:
     return {f: to_utc(item.get(f), f) for f in fields if item.get(f)}
 
 
+def _warnings(item: dict[str, Any], *fields: str) -> list[dict[str, str]]:
+    """The warnings each attribute group of the item keeps (one attribute per group)."""
+    return [w for f in fields for w in item.get(f) or []]
+
+
 def order_from_items(items: list[dict[str, Any]]) -> Order | None:
     """Build the view from the order item and its ``#FUL#`` and ``#REF#`` items (plain attribute dicts)."""
     head = next((i for i in items if i.get("kind") == "order"), None)
@@ -152,6 +161,7 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
             shipment_status=i.get("shipment_status"),
             tracking_status=i.get("tracking_status"),
             **_times(i, "tracking_at", "created_at", "updated_at"),
+            warnings=_warnings(i, "warnings", "tracking_warnings"),
         )
         for i in items
         if i.get("kind") == "fulfilment"
@@ -200,4 +210,5 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
         line_items=head.get("line_items") or [],
         fulfilments=fulfilments,
         refunds=sorted(refunds, key=lambda r: (r.refunded_at is None, r.refunded_at, r.refund_id)),
+        warnings=_warnings(head, "warnings", "status_ping_warnings"),
     )
