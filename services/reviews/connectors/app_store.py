@@ -94,11 +94,14 @@ class AppStoreConnector:
         return f"App Store Connect, app {app_id}: connected, {paging.get('total', '?')} reviews"
 
     def _rss_pages(self, app_id: str, country: str) -> Iterator[list[SourceItem]]:
+        newer: datetime | None = None  # the date of the last dated entry: the feed is newest first
         for n in range(1, RSS_PAGES + 1):
             entries = self._rss_entries(app_id, country, n)
             if not entries:
                 return
-            yield [rss_item(e) for e in entries if "im:rating" in e]
+            items = dated([rss_item(e) for e in entries if "im:rating" in e], newer)
+            newer = next((i.published_at for i in reversed(items) if i.published_at), newer)
+            yield items
 
     def _rss_entries(self, app_id: str, country: str, n: int) -> list[Mapping[str, Any]]:
         url = f"{self._rss}/{country}/rss/customerreviews/page={n}/id={app_id}/sortby=mostrecent/json"
@@ -193,6 +196,21 @@ def asc_key(connection: Connection) -> AscKey | None:
         missing = ", ".join(k for k in ASC_KEYS if k not in present)
         raise AuthFailed(f"app store connect: the credentials lack {missing}")
     return AscKey(creds["key_id"], creds["issuer_id"], creds["private_key"])
+
+
+def dated(items: list[SourceItem], newer: datetime | None) -> list[SourceItem]:
+    """The feed lists newest first, so an entry without ``updated`` is no newer than the entry before
+    it (or, first of all, than the one after it): it takes that date rather than none, which would
+    make a years-old one-star review look new on a first pull and raise an alert."""
+    out: list[SourceItem] = []
+    for i, item in enumerate(items):
+        bound = newer or next((x.published_at for x in items[i + 1 :] if x.published_at), None)
+        kept = item
+        if item.published_at is None and bound is not None:
+            kept = item.model_copy(update={"published_at": bound})
+        newer = kept.published_at or newer
+        out.append(kept)
+    return out
 
 
 def rss_item(entry: Mapping[str, Any]) -> SourceItem:
