@@ -19,6 +19,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import ctypes
+import ctypes.util
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -111,11 +115,37 @@ def fast_sqs_clock() -> None:
     sqs_models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with(parent_pid: int) -> None:
+    """End this server when the stack that started it ends, however it ends (kill -9 included): an
+    orphan would keep every shop's secrets in memory and hold the port for the next stack.
+    Linux's PR_SET_PDEATHSIG where there is one; elsewhere a thread that watches the parent."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1)
+        os._exit(0)
+
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--parent-pid", type=int, help="end when this process ends")
     args = parser.parse_args(argv)
+    if args.parent_pid:
+        die_with(args.parent_pid)
     item_level_transactions()
     fast_sqs_clock()
     app = Serialised(DomainDispatcherApplication(create_backend_app))

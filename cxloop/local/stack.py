@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -115,7 +116,23 @@ def survey_env(config: StackConfig, api_url: str) -> dict[str, str]:
     }
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
 def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
+    """A moto server of this stack's own: a port already taken (another stack, or one a crash left) is
+    refused rather than adopted, whose state would not be this stack's."""
+    if not port_is_free(config.moto_port):
+        raise SystemExit(
+            f"--moto-port: {HOST}:{config.moto_port} is already in use (another `cxloop run`, or a server "
+            "a crash left behind); stop it, or choose a free port with --moto-port"
+        )
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [
@@ -126,6 +143,8 @@ def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
                 HOST,
                 "--port",
                 str(config.moto_port),
+                "--parent-pid",
+                str(os.getpid()),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
