@@ -687,6 +687,15 @@ def test_permissions_follow_topology_grants(resources, spec: topology.Function) 
         assert (dlq in _allowed(statements, "sqs:SendMessage")) == ((queue.logical, "dead-letter") in grants)
 
 
+def test_the_intake_may_make_its_store_transaction(resources) -> None:
+    """The raw event is put in one transaction with a check of the shop's tombstone (issue 15): IAM
+    authorises a TransactWriteItems by its parts, PutItem and ConditionCheckItem on the table."""
+    statements = _statements(resources, "feedback-webhooks")
+    feedback = _arn_of(_table_id(resources, "feedback"))
+    for action in ("dynamodb:PutItem", "dynamodb:ConditionCheckItem"):
+        assert feedback in _allowed(statements, action), action
+
+
 SERVICES = ("dynamodb", "sqs", "events", "secretsmanager", "ses")
 
 
