@@ -1043,6 +1043,16 @@ def _units(counter: CallCounter, sizes: dict[tuple[str, str], int], calls: Calls
             units = 1.0 if params.get("ConsistentRead") else 0.5
             calls.intake_rru += units if side == "intake" else 0
             calls.consumer_rru += units if side == "consumer" else 0
+        elif op == "TransactWriteItems" and side == "intake":
+            # The raw event's put with the check of the shop's tombstone: 2 WRU per KB, the check 2.
+            for part in params["TransactItems"]:
+                ((kind, body),) = part.items()
+                item = body.get("Item", {})
+                calls.intake_wru += (
+                    2 * wru(item_size(item)) + ("gsi1pk" in item) + ("pending_pk" in item)
+                    if kind == "Put"
+                    else 2
+                )
         elif op == "TransactWriteItems":
             _transact(params["TransactItems"], sizes, calls)
         elif op == "SendMessage":
