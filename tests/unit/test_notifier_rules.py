@@ -105,7 +105,10 @@ def a_mention(rating: float | None, label: str = "positive", confidence: float =
     [
         (1.0, "positive", 0.9, True),
         (2.0, "positive", 0.9, True),
-        (3.0, "negative", 0.99, False),  # a rating says more than the model
+        (3.0, "negative", 0.95, True),  # issue 17: "had to return it" in 3 stars is a complaint
+        (4.0, "negative", 0.9, True),  # the rule as documented: rated low OR read as negative
+        (3.0, "negative", 0.6, False),  # not sure enough
+        (3.0, "positive", 0.99, False),
         (None, "negative", 0.8, True),
         (None, "negative", 0.6, False),  # not sure enough
         (None, "neutral", 0.99, False),

@@ -78,9 +78,12 @@ def for_answer(settings: AlertSettings, answer: SurveyAnswer) -> list[Firing]:
 
 
 def negative_mention(rule: Rule, mention: Mention) -> bool:
+    """Rated low, or read as negative with enough confidence: either says the customer is unhappy (a
+    3-star "had to return it" is a complaint, whatever its stars)."""
     if mention.rating is not None:
         scale = DEFAULT_RATING_SCALE if mention.rating <= DEFAULT_RATING_SCALE else 10.0
-        return mention.rating <= rule.max_rating_share * scale
+        if mention.rating <= rule.max_rating_share * scale:
+            return True
     s = mention.sentiment
     return s is not None and s.label == "negative" and s.confidence >= rule.min_confidence
 
