@@ -30,10 +30,9 @@ from services.notifier.domain.digest import (
     score_text,
     shorten,
     sparkline,
-    t975,
-    wilson,
 )
 from services.notifier.domain.model import Case, CaseStatus, Mention, SurveyAnswer
+from shared import metrics
 from shared.sentiment import Label, Sentiment, ThemeScore
 
 END = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday: the digest covers 16-22 Nov
@@ -132,30 +131,32 @@ def test_nps_by_hand() -> None:
     found = nps([10, 9, 9, 8, 8, 7, 7, 7, 6, 0])
     assert found is not None
     assert found.value == pytest.approx(10.0)
-    half = 1.96 * 100 * math.sqrt((0.3 + 0.2 - (0.3 - 0.2) ** 2) / 10)
-    assert half == pytest.approx(43.3864, abs=1e-4)
+    half = metrics.Z95 * 100 * math.sqrt((0.3 + 0.2 - (0.3 - 0.2) ** 2) / 10)
+    assert half == pytest.approx(43.386, abs=1e-2)
     assert found.interval is not None
-    assert found.interval.low == pytest.approx(10 - 43.3864, abs=1e-4)
-    assert found.interval.high == pytest.approx(10 + 43.3864, abs=1e-4)
+    assert found.interval.low == pytest.approx(10 - half)
+    assert found.interval.high == pytest.approx(10 + half)
     assert found.standard_error == pytest.approx(100 * math.sqrt(0.049))
     assert found.n == 10
 
 
 def test_nps_interval_is_clipped_to_the_scale() -> None:
-    """One promoter and one passive: NPS 50 ± 1.96·100·sqrt(0.25/2) = 50 ± 69.3, clipped at 100."""
+    """One promoter and one passive: NPS 50 ± z·100·sqrt(0.25/2) = 50 ± 69.3, clipped at 100."""
     found = nps([10, 8])
     assert found is not None and found.interval is not None
     assert found.value == 50
-    assert found.interval.low == pytest.approx(50 - 1.96 * 100 * math.sqrt(0.125))
+    assert found.interval.low == pytest.approx(50 - metrics.Z95 * 100 * math.sqrt(0.125))
     assert found.interval.high == 100
 
 
 @pytest.mark.parametrize(("scores", "value"), [([10], 100.0), ([0], -100.0), ([7], 0.0)])
-def test_nps_of_one_answer_has_a_zero_width_interval(scores: list[int], value: float) -> None:
+def test_nps_of_one_answer_spans_the_whole_scale_as_on_the_dashboard(scores: list[int], value: float) -> None:
+    """Issue 17: the digest said "95% range -100 to -100" for one detractor where the dashboard and
+    `report` said -100 to +100. One method now, `shared.metrics`."""
     found = nps(scores)
     assert found is not None
     assert found.value == value
-    assert found.interval == Interval(low=value, high=value)
+    assert found.interval == Interval(low=-100.0, high=100.0)
 
 
 def test_no_answers_no_estimate() -> None:
@@ -164,37 +165,16 @@ def test_no_answers_no_estimate() -> None:
     assert ces([]) is None
 
 
-@pytest.mark.parametrize(
-    ("successes", "n", "low", "high"),
-    [
-        # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Table II, method 3.
-        (81, 263, 0.2553, 0.3662),
-        (15, 148, 0.0624, 0.1605),
-        (0, 20, 0.0, 0.1611),
-        (1, 29, 0.0061, 0.1718),
-        (29, 29, 0.8830, 1.0),
-    ],
-)
-def test_wilson_matches_newcombe(successes: int, n: int, low: float, high: float) -> None:
-    interval = wilson(successes, n)
-    assert interval.low == pytest.approx(low, abs=5e-5)
-    assert interval.high == pytest.approx(high, abs=5e-5)
-
-
-def test_wilson_needs_answers() -> None:
-    with pytest.raises(ValueError, match="n > 0"):
-        wilson(0, 0)
-
-
 def test_csat_is_the_share_of_4_and_5_with_a_wilson_interval() -> None:
     found = csat([5, 5, 4, 4, 4, 5, 4, 5, 3, 1])
     assert found is not None and found.interval is not None
     assert found.value == pytest.approx(80.0)
     # Wilson for 8 of 10 by hand: (0.8 + 0.19208 ± 1.96·sqrt(0.016 + 0.0096040)) / 1.38416.
+    z = metrics.Z95
     centre, margin, scale = (
-        0.8 + 1.96**2 / 20,
-        1.96 * math.sqrt(0.8 * 0.2 / 10 + 1.96**2 / 400),
-        1 + 1.96**2 / 10,
+        0.8 + z**2 / 20,
+        z * math.sqrt(0.8 * 0.2 / 10 + z**2 / 400),
+        1 + z**2 / 10,
     )
     assert found.interval.low == pytest.approx(100 * (centre - margin) / scale)
     assert found.interval.high == pytest.approx(100 * (centre + margin) / scale)
@@ -207,8 +187,9 @@ def test_ces_t_interval_by_hand() -> None:
     found = ces([2, 3, 4, 5, 6])
     assert found is not None and found.interval is not None
     assert found.value == 4.0
-    assert found.interval.low == pytest.approx(4 - 2.776 * math.sqrt(2.5) / math.sqrt(5))
-    assert found.interval.high == pytest.approx(2.776 * math.sqrt(0.5) + 4)
+    t = metrics.t_critical_95(4)  # 2.776
+    assert found.interval.low == pytest.approx(4 - t * math.sqrt(2.5) / math.sqrt(5))
+    assert found.interval.high == pytest.approx(t * math.sqrt(0.5) + 4)
     assert found.interval.low == pytest.approx(2.037, abs=1e-3)
 
 
@@ -220,17 +201,29 @@ def test_ces_interval_is_clipped_and_one_answer_has_none() -> None:
     assert single.value == 3.0 and single.interval is None and single.standard_error is None
 
 
-def test_t_quantiles_from_the_table_then_normal() -> None:
-    assert t975(1) == 12.706
-    assert t975(4) == 2.776
-    assert t975(28) == 2.048  # n = 29
-    assert t975(29) == 1.96  # n = 30 and above
-    with pytest.raises(ValueError, match="degree"):
-        t975(0)
+def test_ces_of_thirty_uses_the_same_t_as_everywhere() -> None:
     thirty = [3, 5] * 15
     found = ces(thirty)
     assert found is not None and found.interval is not None
-    assert found.interval.high - found.value == pytest.approx(1.96 * found.standard_error)  # type: ignore[operator]
+    t = metrics.t_critical_95(29)
+    assert found.interval.high - found.value == pytest.approx(t * found.standard_error)  # type: ignore[operator]
+
+
+@given(st.sampled_from(("nps", "csat", "ces")), st.lists(st.integers(min_value=0, max_value=10), max_size=60))
+def test_the_digest_shows_the_dashboards_figure_and_interval(survey_type: str, scores: list[int]) -> None:
+    """One method, one presentation: the digest's estimate is `shared.metrics`' (the dashboard's and
+    `cxloop report`'s), figure and interval alike."""
+    low, high = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}[survey_type]
+    kept = [x for x in scores if low <= x <= high]
+    found, shared = estimate(survey_type, kept), getattr(metrics, survey_type)(kept)
+    if not kept:
+        assert found is None and shared.value is None
+        return
+    assert found is not None and found.value == shared.value and found.n == shared.n
+    if shared.low is None:
+        assert found.interval is None
+    else:
+        assert found.interval == Interval(low=shared.low, high=shared.high)
 
 
 def test_scores_outside_the_scale_are_left_out() -> None:
@@ -266,12 +259,6 @@ def test_ces_stays_inside_its_t_interval(scores: list[int]) -> None:
     found = ces(scores)
     assert found is not None and found.interval is not None
     assert 1 <= found.interval.low <= found.value <= found.interval.high <= 7
-
-
-@given(st.integers(min_value=0, max_value=500), st.integers(min_value=1, max_value=500))
-def test_wilson_contains_the_proportion(successes: int, n: int) -> None:
-    successes = min(successes, n)
-    assert wilson(successes, n).contains(successes / n)
 
 
 # --------------------------------------------------------------------------------------------- figures

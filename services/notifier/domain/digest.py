@@ -18,6 +18,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifier.domain.model import Case, Mention, SurveyAnswer
+from shared import metrics
+from shared.metrics import Metric
 from shared.sentiment import Label, Sentiment, ThemeScore
 
 PERIOD = timedelta(days=7)
@@ -32,15 +34,6 @@ COMMENT_CHARS = 220
 MAX_OVERDUE = 10
 TOP_AT_RISK = 5
 STARS = 5
-
-# The 97.5 % quantiles of Student's t (a two-sided 95 % interval) for 1..28 degrees of freedom, from any
-# table of t (e.g. the NIST/SEMATECH e-Handbook of Statistical Methods). From n = 30 (29 degrees of
-# freedom) on, 1.96 is used: the exact value (2.045 at 29, 2.000 at 60) is close enough for a digest.
-T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-)  # fmt: skip
 
 # Ecommerce theme ids that read better with an ampersand; the others: "late_flight" → "Late flight".
 THEME_LABELS = {
@@ -102,86 +95,44 @@ class Estimate(BaseModel):
     standard_error: float | None
 
 
-def _clip(value: float, low: float, high: float) -> float:
-    return max(low, min(high, value))
+def _estimate(metric: Metric, standard_error: float | None) -> Estimate | None:
+    """The figure and its 95 % interval exactly as ``shared.metrics`` gives them (the dashboard's and
+    ``cxloop report``'s), with the standard error the digest's change test needs."""
+    if metric.value is None:
+        return None
+    interval = (
+        None if metric.low is None or metric.high is None else Interval(low=metric.low, high=metric.high)
+    )
+    return Estimate(value=metric.value, n=metric.n, interval=interval, standard_error=standard_error)
 
 
 def nps(scores: Sequence[int]) -> Estimate | None:
-    """Net Promoter Score in points: % promoters (9-10) - % detractors (0-6), with a 95 % Wald interval.
-
-    Each answer counts +1, 0 or -1, and NPS is 100 * their mean; with promoter share p and detractor
-    share d that mean's variance is (p + d - (p - d)²)/n, so the interval is
-    NPS ± 1.96 · 100 · sqrt((p + d - (p - d)²)/n), clipped to [-100, 100] (the Wald interval in Rocks,
-    "Interval estimation for the Net Promoter Score", The American Statistician 70(4), 2016). It is too
-    narrow for tiny or unanimous samples (n = 1 has zero width): the digest shows n beside it.
-    """
+    """Net Promoter Score in points, its interval from ``shared.metrics.nps``; the standard error of
+    the mean of +1/0/-1 answers, 100 · sqrt((p + d - (p - d)²)/n), is the change test's."""
     n = len(scores)
     if not n:
         return None
     p = sum(1 for s in scores if s >= 9) / n
     d = sum(1 for s in scores if s <= 6) / n
-    value = 100 * (p - d)
-    se = 100 * math.sqrt(max(0.0, p + d - (p - d) ** 2) / n)
-    interval = Interval(low=_clip(value - Z95 * se, -100, 100), high=_clip(value + Z95 * se, -100, 100))
-    return Estimate(value=value, n=n, interval=interval, standard_error=se)
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> Interval:
-    """Wilson score interval of a proportion (Wilson, JASA 22, 1927; method 3 in Newcombe, Statistics
-    in Medicine 17, 1998): (p + z²/2n ± z · sqrt(p(1 - p)/n + z²/4n²)) / (1 + z²/n).
-
-    Unlike p ± z · sqrt(p(1 - p)/n) it stays within [0, 1] and keeps a width at p = 0 or 1, which a
-    small shop's "5 of 5 satisfied" needs.
-    """
-    if n <= 0:
-        raise ValueError("a proportion needs n > 0")
-    p = successes / n
-    centre = p + z * z / (2 * n)
-    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    scale = 1 + z * z / n
-    # Mathematically p is inside; rounding can put 1.0 a hair above (1 - 2e-16) for "all satisfied".
-    return Interval(
-        low=max(0.0, min(p, (centre - margin) / scale)), high=min(1.0, max(p, (centre + margin) / scale))
-    )
+    return _estimate(metrics.nps(scores), 100 * math.sqrt(max(0.0, p + d - (p - d) ** 2) / n))
 
 
 def csat(scores: Sequence[int]) -> Estimate | None:
-    """CSAT in %: the share of answers that are 4 or 5 on the 1-5 scale, with a Wilson interval."""
+    """CSAT in %, its Wilson interval from ``shared.metrics.csat``; the binomial standard error."""
     n = len(scores)
     if not n:
         return None
-    satisfied = sum(1 for s in scores if s >= 4)
-    p = satisfied / n
-    band = wilson(satisfied, n)
-    se = 100 * math.sqrt(p * (1 - p) / n)
-    return Estimate(
-        value=100 * p, n=n, interval=Interval(low=100 * band.low, high=100 * band.high), standard_error=se
-    )
-
-
-def t975(degrees_of_freedom: int) -> float:
-    """The 97.5 % quantile of Student's t (``T975``), 1.96 from 29 degrees of freedom on."""
-    if degrees_of_freedom < 1:
-        raise ValueError("t needs at least one degree of freedom")
-    return T975[degrees_of_freedom - 1] if degrees_of_freedom <= len(T975) else Z95
+    p = sum(1 for s in scores if s >= 4) / n
+    return _estimate(metrics.csat(scores), 100 * math.sqrt(p * (1 - p) / n))
 
 
 def ces(scores: Sequence[int]) -> Estimate | None:
-    """CES: the mean effort on the 1-7 scale (high = more effort), with a t interval.
-
-    mean ± t(0.975, n - 1) · s / sqrt(n), s the sample standard deviation, clipped to [1, 7]; t from
-    ``T975`` below n = 30 and 1.96 above. One answer has no spread: no interval.
-    """
+    """CES, the mean effort, its t interval from ``shared.metrics.ces`` (none for one answer)."""
     n = len(scores)
     if not n:
         return None
-    mean = statistics.fmean(scores)
-    if n == 1:
-        return Estimate(value=mean, n=1, interval=None, standard_error=None)
-    se = statistics.stdev(scores) / math.sqrt(n)
-    half = t975(n - 1) * se
-    interval = Interval(low=_clip(mean - half, 1, 7), high=_clip(mean + half, 1, 7))
-    return Estimate(value=mean, n=n, interval=interval, standard_error=se)
+    se = statistics.stdev(scores) / math.sqrt(n) if n > 1 else None
+    return _estimate(metrics.ces(scores), se)
 
 
 ESTIMATORS: dict[str, Callable[[Sequence[int]], Estimate | None]] = {"nps": nps, "csat": csat, "ces": ces}
