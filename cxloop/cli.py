@@ -240,9 +240,19 @@ def cmd_customer_exports(args: argparse.Namespace) -> int:
 def cmd_order_show(args: argparse.Namespace, admin_of: Callable[[argparse.Namespace], Any] = _admin) -> int:
     from cxloop.admin import order_document
 
-    order = admin_of(args).order(args.shop, Platform(args.platform), args.order_id)
+    admin, platform = admin_of(args), Platform(args.platform)
+    order = admin.order(args.shop, platform, args.order_id)
     if order is None:
-        print("no such order", file=sys.stderr)
+        # The number people see (#1042, as the demo and the dashboard print it) is a name, not the id.
+        name = "#" + args.order_id.lstrip("#")
+        named = [o for o in admin.orders(args.shop) if o.platform == platform.value and o.name == name]
+        order = named[0] if len(named) == 1 else None
+    if order is None:
+        print(
+            f"no {platform.value} order {args.order_id!r} in shop {args.shop!r}: give the platform's order "
+            "id or its name as shown (#1042)",
+            file=sys.stderr,
+        )
         return 1
     doc = order_document(order)
     if args.json:

@@ -24,11 +24,16 @@ SHOP = "show-shop"
 
 
 class _Admin:
+    """The order by its id; ``orders`` lists it for a look-up by name."""
+
     def __init__(self, order: Order | None) -> None:
         self._order = order
 
     def order(self, shop_id: str, platform: Any, order_id: str) -> Order | None:
-        return self._order
+        return self._order if self._order and order_id == self._order.order_id else None
+
+    def orders(self, shop_id: str) -> list[Order]:
+        return [self._order] if self._order else []
 
 
 def _stored_order(load_fixture) -> Order:
@@ -42,10 +47,8 @@ def _stored_order(load_fixture) -> Order:
     return view
 
 
-def _show(capsys, order: Order | None, *flags: str) -> tuple[int, str]:
-    args = parser().parse_args(
-        ["order", "show", "--shop", SHOP, "--platform", "shopify", "450789469", *flags]
-    )
+def _show(capsys, order: Order | None, *flags: str, order_id: str = "450789469") -> tuple[int, str]:
+    args = parser().parse_args(["order", "show", "--shop", SHOP, "--platform", "shopify", order_id, *flags])
     code = cmd_order_show(args, lambda _: _Admin(order))
     return code, capsys.readouterr().out
 
@@ -83,5 +86,16 @@ def test_without_json_a_summary_for_people(load_fixture, capsys):
     assert "refund 9: 41.94 USD at 2026-11-06T15:00:02Z" in out
 
 
-def test_an_unknown_order_is_an_error(capsys):
-    assert _show(capsys, None, "--json")[0] == 1
+def test_an_unknown_order_is_an_error_that_says_what_to_give(capsys):
+    args = parser().parse_args(["order", "show", "--shop", SHOP, "--platform", "shopify", "1042", "--json"])
+    assert cmd_order_show(args, lambda _: _Admin(None)) == 1
+    err = capsys.readouterr().err
+    assert "no shopify order '1042' in shop 'show-shop'" in err
+    assert "give the platform's order id or its name as shown (#1042)" in err
+
+
+@pytest.mark.parametrize("given", ["#1001", "1001"])
+def test_the_number_people_see_finds_the_order_too(load_fixture, capsys, given):
+    """The demo and the dashboard print #1001 (the order's name); the id is 450789469."""
+    code, out = _show(capsys, _stored_order(load_fixture), "--json", order_id=given)
+    assert code == 0 and json.loads(out)["order_id"] == "450789469"
