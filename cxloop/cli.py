@@ -82,6 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             demo=not args.no_demo,
             exit_after_demo=args.exit_after_demo,
+            durability=args.durability,
+            fresh=args.fresh,
             day_seconds=args.day_seconds,
             dispatch_every_s=args.dispatch_every,
             notify_every_s=args.notify_every,
@@ -298,6 +300,16 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     )
     run.add_argument("--no-demo", action="store_true", help="start empty: no demo shops or orders")
     run.add_argument("--exit-after-demo", action="store_true", help="stop once the demo has run")
+    run.add_argument(
+        "--fresh", action="store_true", help="forget the stored state (shops, orders, answers) and start over"
+    )
+    run.add_argument(
+        "--durability",
+        choices=("full", "normal"),
+        default="full",
+        help="full: every write reaches the disk before it is acknowledged (survives a power cut); "
+        "normal: faster, survives kill -9 of any process but not a power cut (default full)",
+    )
     run.add_argument(
         "--day-seconds", type=float, help="length of a survey rule's day (default: 2 in the demo, else 86400)"
     )

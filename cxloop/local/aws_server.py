@@ -12,6 +12,8 @@
 4. Moto's SQS and EventBridge share queues without a lock: a PutEvents delivering to a queue while
    another thread receives from it lost one message and duplicated another (seen in the demo). Here
    SQS and EventBridge requests run one at a time, and the local pump polls without long waits.
+5. With ``--state-file``, items, messages and secrets are written through to SQLite before each
+   response (``cxloop.local.durable``), so the state survives a restart and kill -9.
 Every other service is served as moto serves it.
 """
 
@@ -27,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
@@ -35,6 +38,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
+
+from cxloop.local import durable
 
 
 class Serialised:
@@ -143,12 +148,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--parent-pid", type=int, help="end when this process ends")
+    parser.add_argument("--state-file", type=Path, help="keep the state in this SQLite file")
+    parser.add_argument("--sync", choices=durable.SYNC_MODES, default="full", help="SQLite synchronous mode")
     args = parser.parse_args(argv)
     if args.parent_pid:
         die_with(args.parent_pid)
     item_level_transactions()
     fast_sqs_clock()
-    app = Serialised(DomainDispatcherApplication(create_backend_app))
+    served: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
+    if args.state_file:
+        try:
+            store = durable.StateStore(args.state_file, args.sync)
+        except durable.StateInUse as e:
+            raise SystemExit(f"--state-file: {e}") from e
+        durable.install(store)
+        restored = durable.restore_secrets(store)
+        print(f"state: {args.state_file} ({store.counts()}; {restored} secrets restored)", flush=True)
+        served = durable.WriteThrough(served, store)
+    app = Serialised(served)
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 

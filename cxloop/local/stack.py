@@ -1,12 +1,14 @@
 """``cxloop run``: the whole system on 127.0.0.1 with no AWS account.
 
 Moto's server (a subprocess) plays DynamoDB, SQS, EventBridge, SES, SSM and Secrets
-Manager; this process runs the API gateway, the queue pump, the SMTP sink and the Slack sink, and
-invokes the very handlers that run on Lambda.
+Manager, writing its items, messages and secrets through to ``<state dir>/aws.sqlite3``; this process
+runs the API gateway, the queue pump, the SMTP sink and the Slack sink, invokes the very handlers that
+run on Lambda, and starts moto's server again (with its stored state) if it dies.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -21,7 +23,7 @@ import urllib.request
 from dataclasses import dataclass
 from importlib import resources as pkg
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -34,6 +36,10 @@ from cxloop.resources import Resources, provision, provision_link_keys
 from shared import topology
 
 HOST = "127.0.0.1"
+STATE_FILE = "aws.sqlite3"
+DEMO_DONE = "demo.done"
+# A port the previous stack's server held is free within moments of that stack's end.
+PORT_GRACE_S = 5.0
 
 
 @dataclass
@@ -55,6 +61,14 @@ class StackConfig:
     dispatch_every_s: float | None = None
     # How often the notifier's sender runs; None: every 3 s in the demo, every minute otherwise.
     notify_every_s: float | None = None
+    # SQLite's synchronous mode for the stored state: "full" also survives a power cut, "normal" kill -9.
+    durability: str = "full"
+    # Forget the stored state before starting.
+    fresh: bool = False
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / STATE_FILE
 
     @property
     def day(self) -> float:
@@ -117,7 +131,10 @@ def survey_env(config: StackConfig, api_url: str) -> dict[str, str]:
 
 
 def port_is_free(port: int) -> bool:
+    """Free as the servers see it: they bind with SO_REUSEADDR, so the connections a killed server left
+    in TIME_WAIT do not hold the port; a listening socket does."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:
@@ -125,10 +142,49 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def _wait_for_port(port: int, grace_s: float) -> bool:
+    deadline = time.monotonic() + grace_s
+    while not port_is_free(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _last_line(log: Path) -> str:
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def hold_state_dir(state_dir: Path) -> IO[str]:
+    """One stack per state folder: a second would run its own server on the same stored state."""
+    lock = (state_dir / "stack.lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        raise SystemExit(
+            f"--state-dir {state_dir}: in use by another `cxloop run` (pid {holder}); stop it, "
+            "or give this one another --state-dir"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock
+
+
+def forget_state(state_dir: Path) -> None:
+    for name in (STATE_FILE, STATE_FILE + "-wal", STATE_FILE + "-shm", DEMO_DONE):
+        (state_dir / name).unlink(missing_ok=True)
+
+
 def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
     """A moto server of this stack's own: a port already taken (another stack, or one a crash left) is
-    refused rather than adopted, whose state would not be this stack's."""
-    if not port_is_free(config.moto_port):
+    refused rather than adopted, whose state would not be this stack's. Its state is the state file's."""
+    if not _wait_for_port(config.moto_port, PORT_GRACE_S):
         raise SystemExit(
             f"--moto-port: {HOST}:{config.moto_port} is already in use (another `cxloop run`, or a server "
             "a crash left behind); stop it, or choose a free port with --moto-port"
@@ -145,6 +201,10 @@ def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
                 str(config.moto_port),
                 "--parent-pid",
                 str(os.getpid()),
+                "--state-file",
+                str(config.state_file),
+                "--sync",
+                config.durability,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -152,7 +212,7 @@ def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"moto's server exited (port {config.moto_port} in use?); see {log}")
+            raise SystemExit(f"moto's server exited: {_last_line(log)} (see {log})")
         try:
             urllib.request.urlopen(f"http://{HOST}:{config.moto_port}/moto-api/", timeout=1)
             return proc
@@ -172,26 +232,64 @@ class LocalStack:
         self.resources: Resources | None = None
         self.clients: dict[str, Any] = {}
         self.demo_clock: Any = None  # cxloop.local.demo.DemoClock when the demo runs
+        # Each time moto's server died and was started again: (exit code, seconds until it served again).
+        self.aws_restarts: list[tuple[int, float]] = []
+        self._state_lock: IO[str] | None = None
+        self._stopping = threading.Event()
+        self._aws_lock = threading.Lock()
 
     @property
     def api_url(self) -> str:
         return f"http://{HOST}:{self.config.api_port}"
 
+    def _start_aws(self) -> None:
+        """Moto's server, then the tables, queues and rules: each table and queue gets its stored items
+        and messages back as it is created."""
+        cfg = self.config
+        self.moto = start_moto(cfg, cfg.state_dir / "moto.log")
+        self.resources = provision(
+            self.clients["dynamodb"], self.clients["sqs"], self.clients["events"], cfg.prefix, tap=True
+        )
+        provision_link_keys(self.clients["secretsmanager"], cfg.prefix)
+
+    def _watch_aws(self) -> None:
+        """Start moto's server again whenever it dies (kill -9 included) while the stack runs."""
+        while not self._stopping.wait(0.2):
+            with self._aws_lock:
+                proc = self.moto
+                if proc is None or proc.poll() is None or self._stopping.is_set():
+                    continue
+                began = time.monotonic()
+                code = proc.returncode
+                try:
+                    self._start_aws()
+                except (SystemExit, Exception) as e:  # try again on the next tick
+                    print(f"moto's server exited ({code}); starting it again failed: {e}", file=sys.stderr)
+                    continue
+                took = time.monotonic() - began
+                self.aws_restarts.append((code, took))
+                print(
+                    f"moto's server exited ({code}); started again with its stored state in {took:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
     def start(self) -> None:
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        self._state_lock = hold_state_dir(cfg.state_dir)
+        if cfg.fresh:
+            forget_state(cfg.state_dir)
         os.environ.update(local_env(cfg))
-        self.moto = start_moto(cfg, cfg.state_dir / "moto.log")
 
         import boto3
 
         session = boto3.session.Session(region_name=cfg.region)
         for name in ("dynamodb", "sqs", "events", "secretsmanager"):
             self.clients[name] = session.client(name, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
-        self.resources = provision(
-            self.clients["dynamodb"], self.clients["sqs"], self.clients["events"], cfg.prefix, tap=True
-        )
-        provision_link_keys(self.clients["secretsmanager"], cfg.prefix)
+        self._start_aws()
+        assert self.resources is not None
+        threading.Thread(target=self._watch_aws, name="aws-watch", daemon=True).start()
         os.environ.update(self.resources.env())
         os.environ.update(survey_env(cfg, self.api_url))
 
@@ -246,6 +344,33 @@ class LocalStack:
 
     def status(self) -> dict[str, Any]:
         assert self.resources is not None
+        try:
+            queues, aws = self._queues(), "up"
+        except Exception as e:  # moto's server is down or starting again: say so, do not fail the page
+            queues, aws = [], f"unavailable ({type(e).__name__})"
+        return {
+            "endpoints": {
+                "API": self.api_url,
+                "Webhooks": f"{self.api_url}/webhooks/<platform>/<shop_id>",
+                "AWS (moto)": os.environ.get("AWS_ENDPOINT_URL", ""),
+                "SMTP sink": f"{HOST}:{self.config.smtp_port}",
+                "Inbox": f"{self.api_url}/_local/inbox",
+                "Survey links": f"{self.api_url}/r/<token>, {self.api_url}/u/<token>",
+                "Slack sink": f"{self.api_url}/_local/slack/<hook>",
+            },
+            "queues": queues,
+            "aws": aws,
+            "pump": dict(self.pump.stats) if self.pump else {},
+            "paused": sorted(self.pump.paused) if self.pump else [],
+            "state": {
+                "file": str(self.config.state_file),
+                "durability": self.config.durability,
+                "aws_restarts": [{"exit": c, "recovered_s": round(t, 2)} for c, t in self.aws_restarts],
+            },
+        }
+
+    def _queues(self) -> list[dict[str, Any]]:
+        assert self.resources is not None
         queues = []
         for logical, url in self.resources.queue_urls.items():
             attrs = self.clients["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
@@ -262,37 +387,29 @@ class LocalStack:
                     "dead": int(dead.get("ApproximateNumberOfMessages", 0)),
                 }
             )
-        return {
-            "endpoints": {
-                "API": self.api_url,
-                "Webhooks": f"{self.api_url}/webhooks/<platform>/<shop_id>",
-                "AWS (moto)": os.environ.get("AWS_ENDPOINT_URL", ""),
-                "SMTP sink": f"{HOST}:{self.config.smtp_port}",
-                "Inbox": f"{self.api_url}/_local/inbox",
-                "Survey links": f"{self.api_url}/r/<token>, {self.api_url}/u/<token>",
-                "Slack sink": f"{self.api_url}/_local/slack/<hook>",
-            },
-            "queues": queues,
-            "pump": dict(self.pump.stats) if self.pump else {},
-            "paused": sorted(self.pump.paused) if self.pump else [],
-        }
+        return queues
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Until every queue is empty (visible and in flight) or the timeout passes."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if all(q["visible"] == 0 and q["in_flight"] == 0 for q in self.status()["queues"]):
+            status = self.status()
+            queues = status["queues"]
+            if status["aws"] == "up" and all(q["visible"] == 0 and q["in_flight"] == 0 for q in queues):
                 return True
             time.sleep(0.3)
         return False
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.pump:
             self.pump.stop()
         if self.server:
             self.server.shutdown()
         if self.smtp:
             self.smtp.stop()
+        with self._aws_lock:
+            pass  # a restart in progress finishes before the server is stopped
         if self.moto:
             self.moto.terminate()
             try:
@@ -314,8 +431,16 @@ def run(config: StackConfig) -> int:
         print(
             f"cxloop local stack is up: {stack.api_url}  (AWS via moto at {os.environ['AWS_ENDPOINT_URL']})"
         )
-        if config.demo:
+        done = config.state_dir / DEMO_DONE
+        if config.demo and done.exists():
+            print(
+                f"The demo already ran in {config.state_dir} ({done.read_text().strip()}); its shops, orders "
+                "and answers are kept. `cxloop run --fresh` starts over; "
+                "`cxloop keys issue --shop demo-shopify` gives a dashboard key."
+            )
+        elif config.demo:
             demo.run_demo(stack)
+            done.write_text(f"demo run at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         api = stack.api_url
         print(f"Inbox: {api}/_local/inbox   Slack sink: {api}/_local/slack   Status: {api}/")
         print(f"Function logs (JSON, one line per event): {config.state_dir / 'functions.log'}")
