@@ -14,6 +14,9 @@
    SQS and EventBridge requests run one at a time, and the local pump polls without long waits.
 5. With ``--state-file``, items, messages and secrets are written through to SQLite before each
    response (``cxloop.local.durable``), so the state survives a restart and kill -9.
+6. With ``--gated``, every request but the stack's own provisioning is answered 503 (which the AWS
+   SDKs retry) until the stack opens the gate: between a restart and the end of provisioning, a
+   table or queue could be missing, or an event published with no rule yet to take it.
 Every other service is served as moto serves it.
 """
 
@@ -40,6 +43,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import run_simple
 
 from cxloop.local import durable
+from cxloop.local.gate import GATE_PATH, PROVISIONING_HEADER
 
 
 class Serialised:
@@ -75,6 +79,29 @@ class _TablesStayPut:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(copy, name)
+
+
+class Gate:
+    """503 "starting" to everyone but the provisioner until ``POST /_cxloop/gate/open``."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.open = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == GATE_PATH and environ.get("REQUEST_METHOD") == "POST":
+            self.open.set()
+            start_response("204 No Content", [])
+            return []
+        header = "HTTP_" + PROVISIONING_HEADER.upper().replace("-", "_")
+        if self.open.is_set() or environ.get(header) or environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return self.app(environ, start_response)
+        body = b'{"__type": "ServiceUnavailable", "message": "starting: tables and queues being provisioned"}'
+        start_response(
+            "503 Service Unavailable",
+            [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
 
 
 def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parent-pid", type=int, help="end when this process ends")
     parser.add_argument("--state-file", type=Path, help="keep the state in this SQLite file")
     parser.add_argument("--sync", choices=durable.SYNC_MODES, default="full", help="SQLite synchronous mode")
+    parser.add_argument("--gated", action="store_true", help=f"answer 503 until POST {GATE_PATH}")
     args = parser.parse_args(argv)
     if args.parent_pid:
         die_with(args.parent_pid)
@@ -165,7 +193,9 @@ def main(argv: list[str] | None = None) -> None:
         restored = durable.restore_secrets(store)
         print(f"state: {args.state_file} ({store.counts()}; {restored} secrets restored)", flush=True)
         served = durable.WriteThrough(served, store)
-    app = Serialised(served)
+    app: Callable[..., Iterable[bytes]] = Serialised(served)
+    if args.gated:
+        app = Gate(app)
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from cxloop.local.gate import GATE_PATH, PROVISIONING_HEADER
 from cxloop.local.gateway import Gateway
 from cxloop.local.pages import Pages
 from cxloop.local.pump import Pump
@@ -176,6 +177,22 @@ def hold_state_dir(state_dir: Path) -> IO[str]:
     return lock
 
 
+def provisioning_clients(endpoint: str, region: str) -> dict[str, Any]:
+    """Clients whose requests pass the server's gate (see ``cxloop.local.aws_server.Gate``)."""
+    import boto3
+
+    def through_the_gate(request: Any, **_: Any) -> None:
+        request.headers[PROVISIONING_HEADER] = "1"
+
+    session = boto3.session.Session(region_name=region)
+    clients = {}
+    for name in ("dynamodb", "sqs", "events", "secretsmanager"):
+        client = session.client(name, endpoint_url=endpoint)
+        client.meta.events.register("before-sign", through_the_gate)
+        clients[name] = client
+    return clients
+
+
 def forget_state(state_dir: Path) -> None:
     for name in (STATE_FILE, STATE_FILE + "-wal", STATE_FILE + "-shm", DEMO_DONE):
         (state_dir / name).unlink(missing_ok=True)
@@ -205,6 +222,7 @@ def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
                 str(config.state_file),
                 "--sync",
                 config.durability,
+                "--gated",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -243,14 +261,15 @@ class LocalStack:
         return f"http://{HOST}:{self.config.api_port}"
 
     def _start_aws(self) -> None:
-        """Moto's server, then the tables, queues and rules: each table and queue gets its stored items
-        and messages back as it is created."""
+        """Moto's server, then the tables, queues and rules (each table and queue gets its stored items
+        and messages back as it is created), then the gate opens to everyone else."""
         cfg = self.config
         self.moto = start_moto(cfg, cfg.state_dir / "moto.log")
-        self.resources = provision(
-            self.clients["dynamodb"], self.clients["sqs"], self.clients["events"], cfg.prefix, tap=True
-        )
-        provision_link_keys(self.clients["secretsmanager"], cfg.prefix)
+        c = provisioning_clients(os.environ["AWS_ENDPOINT_URL"], cfg.region)
+        self.resources = provision(c["dynamodb"], c["sqs"], c["events"], cfg.prefix, tap=True)
+        provision_link_keys(c["secretsmanager"], cfg.prefix)
+        gate = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + GATE_PATH, method="POST")  # noqa: S310
+        urllib.request.urlopen(gate, timeout=10).close()  # noqa: S310 (our own server, http)
 
     def _watch_aws(self) -> None:
         """Start moto's server again whenever it dies (kill -9 included) while the stack runs."""
