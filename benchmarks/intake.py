@@ -7,6 +7,12 @@ out-of-order events, times the intake's cold import, counts AWS API calls per we
 and prices 1,000 orders. It prints figures and exits 0 whatever they are: it is not a test.
 
     .venv/bin/python benchmarks/intake.py [--webhooks 5000] [--rate 100] [--concurrency 8]
+
+The fault run instead (issue 15): 2,000 webhooks at a steady rate, senders that retry as the platforms
+do, and the stack's processes killed with SIGKILL three times at random (the stack, its AWS server, both)
+and started again; it prints acknowledged, stored, processed, lost and duplicated, and each recovery:
+
+    .venv/bin/python benchmarks/intake.py --faults 3 --webhooks 2000 --rate 20
 """
 
 from __future__ import annotations
@@ -106,7 +112,7 @@ SHOPS = {
 CALLS_SHOP = make_shop("bench-calls", "Bench (call counting)", Platform.SHOPIFY)
 BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 WRONG_SECRET = "this-is-not-the-shops-secret"
-OK_OUTCOMES = ("accepted", "duplicate", "requeued")
+OK_OUTCOMES = ("accepted", "duplicate", "requeued", "deferred")
 
 
 def zulu(at: datetime) -> str:
@@ -153,7 +159,7 @@ class StackProcess:
         cmd = [sys.executable, "-m", "cxloop.cli", "--state-dir", str(self.state_dir), "run", "--no-demo"]
         cmd += [*ports, "--smtp-port", str(self.smtp_port)]
         env = self._env()
-        with self.log.open("wb") as out:
+        with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
@@ -172,6 +178,25 @@ class StackProcess:
     def status(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.api}/_local/status.json", timeout=10) as response:
             return json.loads(response.read())  # type: ignore[no-any-return]
+
+    def aws_pid(self) -> int:
+        assert self.proc is not None
+        for pid in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split():
+            if b"cxloop.local.aws_server" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return int(pid)
+        raise RuntimeError("the stack has no AWS server child")
+
+    def kill(self, which: str) -> None:
+        """SIGKILL to the stack (``stack``), to its AWS server (``aws``) or to both at once (``all``)."""
+        assert self.proc is not None
+        if which == "aws":
+            os.kill(self.aws_pid(), signal.SIGKILL)
+            return
+        if which == "all":
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        else:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
 
     def consumer(self, action: str) -> None:
         """Pause or resume the pump's delivery to the consumer (``/_local/pump/...``)."""
@@ -262,6 +287,8 @@ class Send:
     latency: float = math.nan
     lag: float = math.nan
     handler_ms: float = math.nan  # the gateway's own timing of the Lambda handler (x-local-latency-ms)
+    attempts: int = 0  # deliveries, retries included (the fault run retries as the platforms do)
+    answered_at: float = math.nan  # perf_counter() when the final answer came
 
 
 def shopify_order_body(
@@ -812,6 +839,189 @@ def verify(ddb: Any, table: str, sends: list[Send]) -> Verdict:
         )
         v.sizes[kind].append(item_size(item))
     return v
+
+
+# --- fault run: SIGKILL during the load ----------------------------------------------------------------
+
+# A platform retries a webhook for hours (Shopify: 8 times over 4 h); the run gives each two minutes.
+RETRY_FOR_S = 120.0
+# Events the intake stored but could not queue go to the sweeper; locally it takes those 20 s old.
+FAULT_ENV = {"CXLOOP_REQUEUE_AFTER_SECONDS": "20"}
+
+
+class RetryingSender(Sender):
+    """Delivers as the platforms do: no answer, or a 5xx, is tried again with backoff; a 4xx is final."""
+
+    def _post(self, conn: http.client.HTTPConnection, s: Send) -> http.client.HTTPConnection:
+        backoff, first_failure = 0.5, math.nan
+        while True:
+            conn = super()._post(conn, s)
+            s.attempts += 1
+            if s.status == 200 or 400 <= s.status < 500:
+                break
+            if math.isnan(first_failure):
+                first_failure = time.perf_counter()
+            if time.perf_counter() - first_failure > RETRY_FOR_S:
+                break
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 8.0)
+        s.answered_at = time.perf_counter()
+        return conn
+
+
+@dataclass
+class Fault:
+    which: str  # stack | aws | all
+    at: float  # seconds into the load
+    killed_at: float = math.nan
+    up_s: float = math.nan  # until the stack answered again with its AWS server up
+
+
+class Chaos:
+    """SIGKILLs at random moments of the load; a killed stack is started again at once, as a service
+    manager would, on the same state folder and ports."""
+
+    def __init__(self, stack: StackProcess, n: int, span_s: float, rng: random.Random) -> None:
+        kinds = ["stack", "aws", "all"]
+        rng.shuffle(kinds)
+        times = sorted(rng.uniform(0.15, 0.85) * span_s for _ in range(n))
+        self.stack = stack
+        self.faults = [Fault(kinds[i % len(kinds)], t) for i, t in enumerate(times)]
+        self.errors: list[str] = []
+        self._thread: threading.Thread | None = None
+
+    def start(self, t0: float) -> None:
+        self._thread = threading.Thread(target=self._run, args=(t0,), name="chaos", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        if self._thread:
+            self._thread.join()
+
+    def _aws_up(self, restarts_before: int | None) -> bool:
+        try:
+            status = self.stack.status()
+        except (OSError, ValueError):
+            return False
+        restarted = restarts_before is None or len(status["state"]["aws_restarts"]) > restarts_before
+        return bool(status.get("aws") == "up" and restarted)
+
+    def _run(self, t0: float) -> None:
+        for fault in self.faults:
+            time.sleep(max(0.0, t0 + fault.at - time.perf_counter()))
+            try:
+                before = len(self.stack.status()["state"]["aws_restarts"]) if fault.which == "aws" else None
+                fault.killed_at = time.perf_counter()
+                self.stack.kill(fault.which)
+                if fault.which != "aws":
+                    self.stack.start()
+                while not self._aws_up(before):
+                    if time.perf_counter() - fault.killed_at > 120:
+                        raise RuntimeError("not back within 120 s")
+                    time.sleep(0.05)
+                fault.up_s = time.perf_counter() - fault.killed_at
+            except (OSError, RuntimeError, SystemExit) as e:
+                self.errors.append(f"{fault.which} at {fault.at:.0f} s: {e}")
+
+
+def settle_pending(stack: StackProcess, ddb: Any, table: str, timeout_s: float) -> tuple[bool, int]:
+    """Fire the sweeper until no raw event is pending (stored, never processed) or the timeout."""
+    deadline = time.monotonic() + timeout_s
+    fired = 0
+    while True:
+        pending = [
+            k for k, item in scan(ddb, table).items() if k[1].startswith("EVENT#") and "pending_pk" in item
+        ]
+        if not pending:
+            return True, fired
+        if time.monotonic() > deadline:
+            return False, fired
+        time.sleep(max(0.0, float(FAULT_ENV["CXLOOP_REQUEUE_AFTER_SECONDS"]) / 4))
+        url = f"{stack.api}/_local/schedules/feedback-sweeper"
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"), timeout=30).close()
+            fired += 1
+        drain(stack, 60)
+
+
+def report_faults(
+    sends: list[Send], chaos: Chaos, v: Verdict, drained: bool, settled: bool, sweeps: int
+) -> None:
+    unique = [s for s in sends if s.kind != "bad"]
+    outcomes = Counter(s.outcome for s in unique)
+    retried = sum(1 for s in unique if s.attempts > 1)
+    lost = sum(v.lost.values())
+    stored = v.acked - v.lost.get("raw event missing", 0)
+    print("\nFault run (SIGKILL during the load)")
+    line("webhooks sent (unique events, duplicates, forged)", f"{len(sends):,}")
+    line(
+        "deliveries retried after no answer or a 5xx",
+        f"{retried:,} ({sum(s.attempts for s in sends):,} attempts)",
+    )
+    line("answers", ", ".join(f"{k} {n}" for k, n in outcomes.most_common()))
+    line("unique events acknowledged (200)", f"{v.acked:,} (never acknowledged: {v.not_acked})")
+    line("stored (raw event in DynamoDB)", f"{stored:,}")
+    line("processed (applied to the order)", f"{v.acked - lost:,}")
+    detail = ", ".join(f"{k}: {n}" for k, n in v.lost.items())
+    line("lost (acknowledged, not applied)", f"{lost}" + (f" ({detail})" if detail else ""))
+    line("duplicated actions (accepted twice, raw stored twice)", f"{v.dup_acted + v.raw_twice}")
+    line("final-state mismatches", f"{v.final_mismatch} of {v.orders:,}")
+    line(
+        "queues drained / pending settled",
+        f"{'yes' if drained else 'NO'} / {'yes' if settled else 'NO'} ({sweeps} sweeps)",
+    )
+    for n, fault in enumerate(chaos.faults, 1):
+        # The first acknowledgement to a delivery that began after the kill.
+        after = [
+            s.answered_at for s in sends if s.status == 200 and s.answered_at - s.latency > fault.killed_at
+        ]
+        first_ack = min(after) - fault.killed_at if after else math.nan
+        line(
+            f"kill {n}: SIGKILL {fault.which} at {fault.at:.0f} s",
+            f"back up in {fault.up_s:.1f} s; first webhook acknowledged after {first_ack:.1f} s",
+        )
+    for error in chaos.errors:
+        line("chaos error", error)
+    verdict_line(lost == 0 and v.not_acked == 0, f"lost: {lost} (0); never acknowledged: {v.not_acked} (0)")
+    verdict_line(v.dup_acted + v.raw_twice == 0, f"duplicated actions: {v.dup_acted + v.raw_twice} (0)")
+
+
+def fault_run(args: argparse.Namespace) -> int:
+    os.environ.update(LOCAL_ENV)
+    os.environ.update(FAULT_ENV)
+    state = Path(tempfile.mkdtemp(prefix="cxloop-faults-"))
+    stack = StackProcess(state)
+    began = time.perf_counter()
+    try:
+        up = stack.start()
+        print(f"cxloop intake fault run: stack up in {up:.1f} s at {stack.api}; state folder {state}")
+        aws = clients(stack.endpoint)
+        resources = resolve(aws["sqs"], PREFIX)
+        secrets = seed(aws, resources)
+        sends = Workload(args.webhooks, args.rate, args.seed).build(args.rate)
+        span = args.webhooks / args.rate
+        print(
+            f"  {args.webhooks:,} webhooks at {args.rate:g}/s (~{span:.0f} s), {args.faults} SIGKILLs, consumer running"
+        )
+        chaos = Chaos(stack, args.faults, span, random.Random(args.seed))
+        # Retries hold a sender while the stack is down: more of them keep the schedule going.
+        senders = max(args.concurrency, 32)
+        sender = RetryingSender(stack.api_port, sends, secrets, senders, 1.1 * span + RETRY_FOR_S)
+        chaos.start(time.perf_counter() + 0.2)
+        sender.run()
+        chaos.join()
+        drained, _, _ = drain(stack, args.drain_timeout)
+        table = resources.tables["feedback"]
+        settled, sweeps = settle_pending(stack, aws["dynamodb"], table, 180)
+        verdict = verify(aws["dynamodb"], table, sends)
+        report_faults(sends, chaos, verdict, drained, settled, sweeps)
+        report_stack_log(stack)
+        print(f"\n(total run {time.perf_counter() - began:.0f} s)")
+    finally:
+        stack.stop()
+        if not args.keep_state:
+            shutil.rmtree(state, ignore_errors=True)
+    return 0
 
 
 # --- cold import ------------------------------------------------------------------------------------------
@@ -1507,6 +1717,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="keep the consumer running while sending (locally it then competes with the intake for moto)",
     )
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--faults",
+        type=int,
+        default=0,
+        help="the fault run instead: SIGKILL the stack's processes this many times during the load, with "
+        "retrying senders (use with --webhooks 2000 --rate 20)",
+    )
     p.add_argument("--keep-state", action="store_true", help="keep the stack's temp folder (logs) afterwards")
     return p.parse_args(argv)
 
@@ -1539,6 +1756,8 @@ def report_targets(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.faults:
+        return fault_run(args)
     os.environ.update(LOCAL_ENV)
     state = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
     stack = StackProcess(state)
