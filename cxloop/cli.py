@@ -140,7 +140,31 @@ def cmd_shop_add(args: argparse.Namespace) -> int:
     for platform, secret in stored.platforms.items():
         print(f"  {platform.value}: webhook URL {base}/webhooks/{platform.value}/{shop.shop_id}")
         print(f"  {platform.value}: secret {secret.current}")
+    print("\n".join(next_steps(admin, shop, args)))
     return 0
+
+
+def next_steps(admin: Any, shop: Shop, args: argparse.Namespace) -> list[str]:
+    """What a new shop still lacks before cxloop does anything for it: a survey programme (nothing is
+    sent without one) and somewhere for alerts to go."""
+    from cxloop.notify_commands import built_notifier
+    from cxloop.survey_commands import stores
+
+    lines = []
+    if stores(admin)[0].get(shop.shop_id) is None:
+        lines += [
+            "No survey goes out until the shop has a survey programme; set one with:",
+            f"  cxloop survey set --shop {shop.shop_id} --type nps --sender surveys@your-shop.example",
+        ]
+    if not built_notifier(admin, args).settings.get(shop.shop_id).destinations:
+        add = f"cxloop notify destination --shop {shop.shop_id} --name team --slack URL (or --email ADDRESS)"
+        lines += [
+            f"Alerts go to {shop.owner_email} (the owner's e-mail) until you add a destination:"
+            if shop.owner_email
+            else "No alert destination yet: alerts about unhappy customers go nowhere. Add one with:",
+            f"  {add}",
+        ]
+    return lines
 
 
 def cmd_shop_list(args: argparse.Namespace) -> int:

@@ -41,7 +41,7 @@ FIELDS = {
 } | {"rules.quiet_hours": "--quiet-hours", "rules.reminder_after_days": "--reminder-days"}
 
 
-def _stores(admin: Any) -> tuple[DynamoProgrammeStore, DynamoSurveyStore]:
+def stores(admin: Any) -> tuple[DynamoProgrammeStore, DynamoSurveyStore]:
     return (
         DynamoProgrammeStore(admin.dynamodb, admin.resources.tables["shops"]),
         DynamoSurveyStore(admin.dynamodb, admin.resources.tables["feedback"]),
@@ -75,7 +75,7 @@ def cmd_set(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     shop = admin.shops.get(args.shop)
     if shop is None:
         raise ValueError(f"no shop {args.shop!r} (add it with `cxloop shop add`)")
-    programmes, _ = _stores(admin)
+    programmes, _ = stores(admin)
     current = programmes.get(args.shop)
     doc = merged(current.model_dump(mode="json") if current else {}, args, shop.name, shop.timezone)
     programme = SurveyProgramme.model_validate(doc)  # a ValidationError names the options (cli_errors)
@@ -85,7 +85,7 @@ def cmd_set(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 
 def cmd_show(admin_of: AdminFactory, args: argparse.Namespace) -> int:
-    programme = _stores(admin_of(args))[0].get(args.shop)
+    programme = stores(admin_of(args))[0].get(args.shop)
     if programme is None:
         print(
             f"shop {args.shop!r} has no survey programme (set one with `cxloop survey set`)", file=sys.stderr
@@ -96,7 +96,7 @@ def cmd_show(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 
 def cmd_suppressions(admin_of: AdminFactory, args: argparse.Namespace) -> int:
-    entries = _stores(admin_of(args))[1].suppressions(args.shop, args.limit)
+    entries = stores(admin_of(args))[1].suppressions(args.shop, args.limit)
     if args.json:
         print(json.dumps([e.model_dump(mode="json") for e in entries], indent=2))
         return 0
@@ -109,7 +109,7 @@ def cmd_suppressions(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 
 def cmd_invitations(admin_of: AdminFactory, args: argparse.Namespace) -> int:
-    for inv in _stores(admin_of(args))[1].invitations(args.shop):
+    for inv in stores(admin_of(args))[1].invitations(args.shop):
         print(
             json.dumps(
                 inv.model_dump(mode="json", exclude={"email", "first_name", "customer_key", "contact_key"}),
@@ -123,7 +123,7 @@ def cmd_report(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     since, until = args.since, args.until or datetime.now(tz=UTC) + timedelta(seconds=1)
     if until <= since:
         raise ValueError(f"--until ({until:%Y-%m-%d %H:%M}) must be after --since ({since:%Y-%m-%d %H:%M})")
-    report = survey_report(args.shop, _stores(admin_of(args))[1].invitations(args.shop), since, until)
+    report = survey_report(args.shop, stores(admin_of(args))[1].invitations(args.shop), since, until)
     if args.json:
         print(report.model_dump_json(indent=2))
     else:

@@ -161,3 +161,12 @@ def test_every_command_without_a_stack_or_credentials_says_so(
         assert code != 0 and expected in err and "Traceback" not in err, (words, err)
         checked += 1
     assert checked >= 30
+
+
+def test_the_stack_says_how_to_call_the_cli() -> None:
+    """`cxloop` is not on the PATH after `make run` (issue 17, item 11): the stack's banner says how."""
+    from cxloop.local.stack import cli_hint
+
+    hint = cli_hint(Path("/work/clone/.venv"), Path("/work/clone"))
+    assert "`source .venv/bin/activate`" in hint and ".venv/bin/cxloop" in hint and "cxloop --help" in hint
+    assert "/opt/venv/bin/activate" in cli_hint(Path("/opt/venv"), Path("/work/clone"))
