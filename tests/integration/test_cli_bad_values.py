@@ -84,6 +84,8 @@ def test_every_command_refuses_a_bad_value_by_name(
         (["survey", "set", "--shop", "shop-a", "--sender", "a@b.example", "--days-after-delivery", "9",
           "--days-after-fulfilment", "2"], "--days-after-fulfilment must be at least --days-after-delivery"),
         (["notify", "loop", "--shop", "shop-a", "--churn-threshold", "5"], "--churn-threshold 5"),
+        (["survey", "set", "--shop", "shop-a", "--sender", "not-an-address"],
+         "--sender 'not-an-address': address is not an e-mail address"),
     ],
 )  # fmt: skip
 def test_the_owners_first_hour_errors(

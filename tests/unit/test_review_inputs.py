@@ -194,6 +194,12 @@ def test_csv_recognises_the_usual_exports_dates_authors_and_star_only_reviews(so
     assert worded.source_id != starred.source_id
 
 
+def test_csv_a_created_at_column_dates_the_review_without_being_named() -> None:
+    (item,) = items(read("text,rating,created_at,author\nNice,4,2024-05-01T08:00:00Z,Ann\n", Columns()))
+
+    assert (item.published_at, item.author) == (datetime(2024, 5, 1, 8, 0, tzinfo=UTC), "Ann")
+
+
 def test_csv_reports_the_columns_it_read_and_a_column_named_wins() -> None:
     from services.reviews.connectors.csv_import import open_csv
 
