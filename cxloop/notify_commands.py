@@ -60,9 +60,14 @@ def _shop(admin: Any, shop_id: str) -> Any:
     return shop
 
 
-def _save(built: Any, shop_id: str, settings: AlertSettings) -> None:
-    built.settings.put(shop_id, settings)
-    print(json.dumps(settings.model_dump(mode="json"), indent=2))
+def _save(built: Any, shop: Any, settings: AlertSettings) -> None:
+    """Store the settings and show them as `notify show` does (`notify show --json` for the document)."""
+    built.settings.put(shop.shop_id, settings)
+    print("\n".join(summary(shop, settings, _health(built, shop.shop_id, settings))))
+
+
+def _health(built: Any, shop_id: str, settings: AlertSettings) -> dict[str, Any]:
+    return {d.name: built.store.destination_state(shop_id, d.name) for d in settings.destinations}
 
 
 def cmd_show(admin_of: AdminFactory, args: argparse.Namespace) -> int:
@@ -70,7 +75,7 @@ def cmd_show(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     shop = _shop(admin, args.shop)
     built = built_notifier(admin, args)
     settings = built.settings.get(args.shop)
-    states = {d.name: built.store.destination_state(args.shop, d.name) for d in settings.destinations}
+    states = _health(built, args.shop, settings)
     if args.json:
         doc = {
             "settings": settings.model_dump(mode="json"),
@@ -136,7 +141,7 @@ def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     from shared.credentials import NOTIFIER, SecretsManagerCredentials
 
     admin = admin_of(args)
-    _shop(admin, args.shop)
+    shop = _shop(admin, args.shop)
     built = built_notifier(admin, args)
     settings = built.settings.get(args.shop)
     hooks = SecretsManagerCredentials(
@@ -147,7 +152,7 @@ def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     if args.remove:
         urls.pop(args.name, None)
         hooks.put(args.shop, "slack", urls)
-        _save(built, args.shop, settings.model_copy(update={"destinations": kept}))
+        _save(built, shop, settings.model_copy(update={"destinations": kept}))
         return 0
     if bool(args.slack) == bool(args.email):
         raise SystemExit("give one of --slack URL or --email ADDRESS (or --remove)")
@@ -159,7 +164,7 @@ def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
         destination = Destination(name=args.name, kind=DestinationKind.SLACK)
     else:
         destination = Destination(name=args.name, kind=DestinationKind.EMAIL, address=args.email)
-    _save(built, args.shop, settings.model_copy(update={"destinations": (*kept, destination)}))
+    _save(built, shop, settings.model_copy(update={"destinations": (*kept, destination)}))
     released = repair(built.store, args.shop, args.name, utcnow())
     if released:
         print(f"{released} held batch(es) of alerts released to {args.name}", file=sys.stderr)
@@ -168,7 +173,7 @@ def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 def cmd_rule(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     admin = admin_of(args)
-    _shop(admin, args.shop)
+    shop = _shop(admin, args.shop)
     built = built_notifier(admin, args)
     settings = built.settings.get(args.shop)
     kind = RuleKind(args.kind)
@@ -189,13 +194,13 @@ def cmd_rule(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     rules = tuple(rule if r.kind is kind else r for r in settings.rules)
     if kind not in {r.kind for r in rules}:
         rules = (*rules, rule)
-    _save(built, args.shop, settings.model_copy(update={"rules": rules}))
+    _save(built, shop, settings.model_copy(update={"rules": rules}))
     return 0
 
 
 def cmd_loop(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     admin = admin_of(args)
-    _shop(admin, args.shop)
+    shop = _shop(admin, args.shop)
     built = built_notifier(admin, args)
     settings = built.settings.get(args.shop)
     changes = {
@@ -210,7 +215,7 @@ def cmd_loop(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     updated = AlertSettings.model_validate(
         settings.model_dump() | {k: v for k, v in changes.items() if v is not None}
     )
-    _save(built, args.shop, updated)
+    _save(built, shop, updated)
     return 0
 
 

@@ -74,6 +74,7 @@ def test_every_command_refuses_a_bad_value_by_name(
     ("argv", "said"),
     [
         (["dlq", "list", "--queue", "bogus"], "argument --queue: invalid choice: 'bogus'"),
+        (["shop", "add", "shop-a", "--platform", "woocommerce"], "shop_id 'shop-a': that shop exists"),
         (["shop", "add", "bad_shop!", "--platform", "woocommerce"], "argument shop_id: 'bad_shop!' is not a"),
         (["report", "--shop", "shop-a", "--since", "1week"], "argument --since: '1week' is neither a date"),
         (["report", "--shop", "nope", "--since", "7d"], "--shop 'nope': no such shop (the shops: shop-a"),

@@ -27,7 +27,10 @@ def test_shop_add_says_nothing_is_sent_and_no_alert_goes_anywhere_yet(
     assert "No alert destination yet" in out and "cxloop notify destination --shop blue-kiln" in out
 
     cli(capsys, tmp_path, "survey", "set", "--shop", "blue-kiln", "--sender", "hi@blue-kiln.example")
-    cli(capsys, tmp_path, "notify", "destination", "--shop", "blue-kiln", "--name", "me", "--email", "o@x.ex")
+    added = cli(
+        capsys, tmp_path, "notify", "destination", "--shop", "blue-kiln", "--name", "me", "--email", "o@x.ex"
+    )
+    assert added.startswith("Alerts for blue-kiln") and "  me " in added  # a change shows the summary too
     shown = cli(capsys, tmp_path, "notify", "show", "--shop", "blue-kiln")
     assert "  me           email  o@x.ex" in shown and " ok" in shown
     assert "  detractor         hourly    NPS 0-6" in shown
