@@ -96,8 +96,12 @@ def test_translation_of_aws_files_and_the_unexpected() -> None:
 
     command = dict(commands(parser()))[("reviews", "import")]
     args = parser().parse_args(["reviews", "import", "/nope.csv", "--shop", "s-1", "--source", "x"])
-    said, status = explain(aws.NoCredentialsError(), command, args)
-    assert said == NO_STACK.format(state=".cxloop/stack.json") and status == 1
+    for unreachable in (aws.NoCredentialsError(), aws.EndpointConnectionError(endpoint_url="http://x:5055")):
+        said, status = explain(unreachable, command, args)
+        assert said == NO_STACK.format(state=".cxloop/stack.json") and status == 1
+    refused = aws.ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "none"}}, "Query")
+    said, status = explain(refused, command, args)
+    assert status == 1 and "--prefix 'cxloop'" in said and "ResourceNotFoundException" in said
     said, status = explain(FileNotFoundError(2, "No such file or directory", "/nope.csv"), command, args)
     assert said == "file '/nope.csv': No such file or directory" and status == 2
     said, status = explain(KeyError("bogus"), command, args)
