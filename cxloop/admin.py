@@ -58,7 +58,8 @@ class Admin:
             raise ValueError("a Shopify shop needs its *.myshopify.com domain (--domain)")
         if self.shops.get(shop.shop_id) is not None:
             raise ValueError(
-                f"shop {shop.shop_id!r} exists already (use rotate-secret to change its secrets)"
+                f"shop_id {shop.shop_id!r}: that shop exists already (`cxloop shop rotate-secret` changes "
+                "its secrets)"
             )
         given = secret_values or {}
         stored = ShopSecrets(

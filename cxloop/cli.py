@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cxloop import cli_types
+from cxloop.cli_errors import CliError, explain, leaf
 from shared.tenancy import BigCommerceApi, Platform, Shop
 
 STATE = Path(".cxloop/stack.json")
@@ -62,7 +64,17 @@ def _admin(args: argparse.Namespace) -> Any:
     )
     admin.api_url = (state or {}).get("api_url") or args.api_url  # type: ignore[attr-defined]
     admin.smtp = (state or {}).get("smtp")  # type: ignore[attr-defined]
+    _known_shop(admin, getattr(args, "shop", None))
     return admin
+
+
+def _known_shop(admin: Any, shop_id: str | None, option: str = "--shop") -> None:
+    """Every command's ``--shop`` names a shop that exists: an empty answer about a shop that is not
+    there (a typo) reads as "no surveys sent"."""
+    if shop_id is None or admin.shops.get(shop_id) is not None:
+        return
+    known = ", ".join(s.shop_id for s in admin.shops.list()) or "none yet"
+    raise CliError(f"{option} {shop_id!r}: no such shop (the shops: {known}; add one with `cxloop shop add`)")
 
 
 def _print(value: Any) -> None:
@@ -130,7 +142,31 @@ def cmd_shop_add(args: argparse.Namespace) -> int:
     for platform, secret in stored.platforms.items():
         print(f"  {platform.value}: webhook URL {base}/webhooks/{platform.value}/{shop.shop_id}")
         print(f"  {platform.value}: secret {secret.current}")
+    print("\n".join(next_steps(admin, shop, args)))
     return 0
+
+
+def next_steps(admin: Any, shop: Shop, args: argparse.Namespace) -> list[str]:
+    """What a new shop still lacks before cxloop does anything for it: a survey programme (nothing is
+    sent without one) and somewhere for alerts to go."""
+    from cxloop.notify_commands import built_notifier
+    from cxloop.survey_commands import stores
+
+    lines = []
+    if stores(admin)[0].get(shop.shop_id) is None:
+        lines += [
+            "No survey goes out until the shop has a survey programme; set one with:",
+            f"  cxloop survey set --shop {shop.shop_id} --type nps --sender surveys@your-shop.example",
+        ]
+    if not built_notifier(admin, args).settings.get(shop.shop_id).destinations:
+        add = f"cxloop notify destination --shop {shop.shop_id} --name team --slack URL (or --email ADDRESS)"
+        lines += [
+            f"Alerts go to {shop.owner_email} (the owner's e-mail) until you add a destination:"
+            if shop.owner_email
+            else "No alert destination yet: alerts about unhappy customers go nowhere. Add one with:",
+            f"  {add}",
+        ]
+    return lines
 
 
 def cmd_shop_list(args: argparse.Namespace) -> int:
@@ -143,6 +179,7 @@ def cmd_shop_list(args: argparse.Namespace) -> int:
 
 def cmd_shop_rotate(args: argparse.Namespace) -> int:
     admin = _admin(args)
+    _known_shop(admin, args.shop_id, "shop_id")
     secret = admin.rotate_secret(
         args.shop_id, Platform(args.platform), timedelta(hours=args.grace_hours), args.secret
     )
@@ -251,7 +288,8 @@ def cmd_order_show(args: argparse.Namespace, admin_of: Callable[[argparse.Namesp
         order = named[0] if len(named) == 1 else None
     if order is None:
         print(
-            f"no {platform.value} order {args.order_id!r} in shop {args.shop!r}: give the platform's order "
+            f"cxloop order show: error: order_id: no {platform.value} order {args.order_id!r} in shop "
+            f"{args.shop!r}: give the platform's order "
             "id or its name as shown (#1042)",
             file=sys.stderr,
         )
@@ -289,6 +327,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     root.add_argument("--state-dir", default=".cxloop", help="local stack state folder")
     root.add_argument("--local", action="store_true", help="require the running local stack")
     root.add_argument("--api-url", default=None, help="the API's base URL (for printed webhook URLs)")
+    root.add_argument("--debug", action="store_true", help="on an error, show the traceback")
     sub = root.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="start the whole system locally (no AWS account)")
@@ -329,7 +368,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
         dest="sub", required=True
     )
     add = shop.add_parser("add", help="add a shop; prints its webhook URLs and secrets")
-    add.add_argument("shop_id")
+    add.add_argument(
+        "shop_id", type=cli_types.shop_id, help="3-40 characters of a-z, 0-9 and '-' (e.g. blue-kiln)"
+    )
     add.add_argument("--name")
     add.add_argument("--platform", action="append", required=True, choices=[x.value for x in Platform])
     add.add_argument(
@@ -355,18 +396,21 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     rot = shop.add_parser(
         "rotate-secret", help="replace a platform secret, keeping the old one valid for a while"
     )
-    rot.add_argument("shop_id")
+    rot.add_argument("shop_id", type=cli_types.shop_id)
     rot.add_argument("--platform", required=True, choices=[x.value for x in Platform])
     rot.add_argument("--grace-hours", type=float, default=24.0)
     rot.add_argument("--secret", help="the new secret (default: generated)")
     rot.set_defaults(func=cmd_shop_rotate)
 
+    from shared.topology import QUEUES
+
+    queues = [q.logical for q in QUEUES]
     dlq = sub.add_parser("dlq", help="dead-lettered messages").add_subparsers(dest="sub", required=True)
     dl = dlq.add_parser("list")
-    dl.add_argument("--queue", default="feedback-events")
+    dl.add_argument("--queue", default="feedback-events", choices=queues)
     dl.set_defaults(func=cmd_dlq_list)
     dr = dlq.add_parser("replay")
-    dr.add_argument("--queue", default="feedback-events")
+    dr.add_argument("--queue", default="feedback-events", choices=queues)
     dr.add_argument("--id", help="one message id (default: all)")
     dr.set_defaults(func=cmd_dlq_replay)
 
@@ -409,12 +453,22 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    args = root.parse_args(argv)
     try:
         return int(args.func(args))
-    except ValueError as e:
-        print(f"cxloop: {e}", file=sys.stderr)
-        return 2
+    except SystemExit as e:  # a command's own `raise SystemExit("message")`
+        if args.debug or not isinstance(e.code, str):
+            raise
+        print(f"{leaf(root, args).prog}: error: {e.code}", file=sys.stderr)
+        return 1
+    except Exception as e:  # the one place an error becomes a message (cli_errors)
+        if args.debug:
+            raise
+        command = leaf(root, args)
+        message, status = explain(e, command, args)
+        print(f"{command.prog}: error: {message}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -57,7 +57,9 @@ def cmd_revoke(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     admin = admin_of(args)
     key = _store(admin).revoke(args.shop, args.key_id, utcnow())
     if key is None:
-        raise ValueError(f"{args.shop} has no key {args.key_id!r}")
+        raise ValueError(
+            f"key_id {args.key_id!r}: {args.shop} has no such key (cxloop keys list --shop {args.shop})"
+        )
     print(f"revoked {key.key_id} of {key.shop_id}")
     return 0
 

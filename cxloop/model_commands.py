@@ -96,8 +96,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from services.scoring.scorer import MODEL_DIR, Scorer, Text
 
     taxonomy = taxonomy_from(args.taxonomy)
-    scorer = Scorer(Path(args.model) if args.model else MODEL_DIR)
     stream: IO[str] = sys.stdin if args.input in (None, "-") else open(args.input, encoding="utf-8-sig")  # noqa: SIM115
+    scorer = Scorer(Path(args.model) if args.model else MODEL_DIR)  # after the input opened: fail fast
     out = sys.stdout
     rows = read_csv(stream, args.text_column, args.id_column) if args.csv else read_jsonl(stream)
     batch: list[Text] = []
@@ -133,15 +133,18 @@ def cmd_model_train(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     from services.scoring.scorer import MODEL_DIR
     from services.scoring.training import data, train
 
+    admin = admin_of(args) if args.shop else None  # an unknown --shop fails before the data is read
     data_dir = Path(args.data) if args.data else data.default_data_dir()
     if not (data_dir / "sentiment").is_dir():
-        raise ValueError(f"no training data at {data_dir} (expected ../shared/data; pass --data)")
+        raise ValueError(
+            f"--data: no training data at {data_dir} (expected ../shared/data or a folder like it)"
+        )
     examples = data.load(data_dir)
     output = Path(args.output) if args.output else MODEL_DIR
     if args.shop:
         from services.scoring.training.shop import shop_examples
 
-        invitations = _survey_store(admin_of(args)).invitations(args.shop)
+        invitations = _survey_store(admin).invitations(args.shop)
         own = shop_examples(args.shop, invitations)
         print(f"shop {args.shop}: {len(own)} labelled comments", file=sys.stderr)
         if args.output is None:

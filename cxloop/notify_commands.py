@@ -60,25 +60,80 @@ def _shop(admin: Any, shop_id: str) -> Any:
     return shop
 
 
-def _save(built: Any, shop_id: str, settings: AlertSettings) -> None:
-    built.settings.put(shop_id, settings)
-    print(json.dumps(settings.model_dump(mode="json"), indent=2))
+def _save(built: Any, shop: Any, settings: AlertSettings) -> None:
+    """Store the settings and show them as `notify show` does (`notify show --json` for the document)."""
+    built.settings.put(shop.shop_id, settings)
+    print("\n".join(summary(shop, settings, _health(built, shop.shop_id, settings))))
+
+
+def _health(built: Any, shop_id: str, settings: AlertSettings) -> dict[str, Any]:
+    return {d.name: built.store.destination_state(shop_id, d.name) for d in settings.destinations}
 
 
 def cmd_show(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     admin = admin_of(args)
-    _shop(admin, args.shop)
+    shop = _shop(admin, args.shop)
     built = built_notifier(admin, args)
     settings = built.settings.get(args.shop)
-    states = {
-        d.name: built.store.destination_state(args.shop, d.name).__dict__ for d in settings.destinations
-    }
-    print(
-        json.dumps(
-            {"settings": settings.model_dump(mode="json"), "destinations": states}, indent=2, default=str
-        )
-    )
+    states = _health(built, args.shop, settings)
+    if args.json:
+        doc = {
+            "settings": settings.model_dump(mode="json"),
+            "destinations": {k: v.__dict__ for k, v in states.items()},
+        }
+        print(json.dumps(doc, indent=2, default=str))
+        return 0
+    print("\n".join(summary(shop, settings, states)))
     return 0
+
+
+def summary(shop: Any, settings: AlertSettings, states: dict[str, Any]) -> list[str]:
+    """`notify show` for a person: where alerts go and whether it works, each rule in a line, replies."""
+    lines = [f"Alerts for {shop.shop_id}", "Destinations:"]
+    for d in settings.destinations:
+        state = states[d.name]
+        health = f"BROKEN: {state.reason}" if state.broken else "ok"
+        lines.append(f"  {d.name:<12} {d.kind.value:<6} {d.address or '':<30} {health}")
+    if not settings.destinations:
+        add = f"cxloop notify destination --shop {shop.shop_id} --name team --slack URL"
+        lines.append(
+            f"  none: alerts go to the owner's e-mail, {shop.owner_email} ({add} adds one)"
+            if shop.owner_email
+            else f"  none, and no owner e-mail: alerts go nowhere. Add one: {add}"
+        )
+    lines.append("Rules:")
+    for rule in settings.rules:
+        where = ", ".join(rule.destinations) or "every destination"
+        state = f"{rule.delivery.value:<9}" if rule.enabled else "off      "
+        lines.append(f"  {rule.kind.value:<17} {state} {_condition(rule):<44} to {where}")
+    reply = {
+        ReplyMode.OFF: "off (no replies drafted)",
+        ReplyMode.APPROVAL: "drafted, sent when you approve",
+        ReplyMode.AUTOMATIC: f"sent {settings.reply_hold_minutes} min after drafting unless you stop them",
+    }[settings.reply_mode]
+    lines += [
+        f"Replies: {reply}; first reply due within {settings.first_reply_target_hours:g} h",
+        f"Churn: alert at risk >= {settings.churn_threshold:g}, for customers who spent at least "
+        f"{settings.churn_min_spend:g} in a year",
+        f"Everything, as JSON: cxloop notify show --shop {shop.shop_id} --json",
+    ]
+    return lines
+
+
+def _condition(rule: Rule) -> str:
+    """What makes the rule fire, in a few words."""
+    words, stars = ", ".join(rule.keywords), rule.max_rating_share * 5
+    said = {
+        RuleKind.DETRACTOR: f"NPS 0-{rule.max_score}",
+        RuleKind.UNHAPPY_CSAT: f"CSAT 1-{rule.max_score}",
+        RuleKind.HIGH_EFFORT: f"CES {rule.min_score}-7",
+        RuleKind.NEGATIVE_MENTION: f"<= {stars:g} stars, or negative at {rule.min_confidence:g}",
+        RuleKind.KEYWORD: words if len(words) <= 44 else words[:41] + "...",
+        RuleKind.THEME_SURGE: f"a theme >= {rule.surge_min} a day and {rule.surge_ratio:g}x usual",
+        RuleKind.CHURN_RISK: "a valuable customer at risk",
+        RuleKind.SOURCE_HEALTH: "a review source breaks or recovers",
+    }
+    return said.get(rule.kind, "")
 
 
 def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
@@ -86,7 +141,7 @@ def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     from shared.credentials import NOTIFIER, SecretsManagerCredentials
 
     admin = admin_of(args)
-    _shop(admin, args.shop)
+    shop = _shop(admin, args.shop)
     built = built_notifier(admin, args)
     settings = built.settings.get(args.shop)
     hooks = SecretsManagerCredentials(
@@ -97,7 +152,7 @@ def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     if args.remove:
         urls.pop(args.name, None)
         hooks.put(args.shop, "slack", urls)
-        _save(built, args.shop, settings.model_copy(update={"destinations": kept}))
+        _save(built, shop, settings.model_copy(update={"destinations": kept}))
         return 0
     if bool(args.slack) == bool(args.email):
         raise SystemExit("give one of --slack URL or --email ADDRESS (or --remove)")
@@ -109,7 +164,7 @@ def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
         destination = Destination(name=args.name, kind=DestinationKind.SLACK)
     else:
         destination = Destination(name=args.name, kind=DestinationKind.EMAIL, address=args.email)
-    _save(built, args.shop, settings.model_copy(update={"destinations": (*kept, destination)}))
+    _save(built, shop, settings.model_copy(update={"destinations": (*kept, destination)}))
     released = repair(built.store, args.shop, args.name, utcnow())
     if released:
         print(f"{released} held batch(es) of alerts released to {args.name}", file=sys.stderr)
@@ -118,7 +173,7 @@ def cmd_destination(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 def cmd_rule(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     admin = admin_of(args)
-    _shop(admin, args.shop)
+    shop = _shop(admin, args.shop)
     built = built_notifier(admin, args)
     settings = built.settings.get(args.shop)
     kind = RuleKind(args.kind)
@@ -139,13 +194,13 @@ def cmd_rule(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     rules = tuple(rule if r.kind is kind else r for r in settings.rules)
     if kind not in {r.kind for r in rules}:
         rules = (*rules, rule)
-    _save(built, args.shop, settings.model_copy(update={"rules": rules}))
+    _save(built, shop, settings.model_copy(update={"rules": rules}))
     return 0
 
 
 def cmd_loop(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     admin = admin_of(args)
-    _shop(admin, args.shop)
+    shop = _shop(admin, args.shop)
     built = built_notifier(admin, args)
     settings = built.settings.get(args.shop)
     changes = {
@@ -160,7 +215,7 @@ def cmd_loop(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     updated = AlertSettings.model_validate(
         settings.model_dump() | {k: v for k, v in changes.items() if v is not None}
     )
-    _save(built, args.shop, updated)
+    _save(built, shop, updated)
     return 0
 
 
@@ -287,6 +342,7 @@ def add_commands(sub: Any, admin_of: AdminFactory) -> None:
     )
     sh = notify.add_parser("show", help="the shop's rules, destinations and their health")
     sh.add_argument("--shop", required=True)
+    sh.add_argument("--json", action="store_true", help="the whole settings document, for tools")
     sh.set_defaults(func=lambda a: cmd_show(admin_of, a))
     de = notify.add_parser("destination", help="add, change or remove a Slack or e-mail destination")
     de.add_argument("--shop", required=True)

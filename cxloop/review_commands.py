@@ -127,7 +127,7 @@ def cmd_pull(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 
 def cmd_import(admin_of: AdminFactory, args: argparse.Namespace) -> int:
-    from services.reviews.connectors.csv_import import Columns, RowError, read_csv
+    from services.reviews.connectors.csv_import import Columns, RowError, open_csv
     from services.reviews.domain.ingest import Outcome, ingest
 
     built = _reviews(admin_of(args))
@@ -137,7 +137,11 @@ def cmd_import(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     )  # fmt: skip
     items, errors = [], 0
     with Path(args.file).open(encoding="utf-8-sig", newline="") as stream:
-        for row in read_csv(stream, args.source, columns):
+        used, rows = open_csv(stream, args.source, columns)
+        print("columns: " + ", ".join(f"{field}={name!r}" for field, name in used.items()), file=sys.stderr)
+        if "date" not in used:
+            print("no date column: each review is dated when it is imported (--date-column)", file=sys.stderr)
+        for row in rows:
             if isinstance(row, RowError):
                 errors += 1
                 print(f"line {row.line}: {row.reason}", file=sys.stderr)
@@ -159,12 +163,21 @@ def cmd_list(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     for r in reviews:
         item = r.item
         stars = f"{item.rating:g}/{item.rating_scale}" if item.rating is not None else "-"
-        reading = r.reading.sentiment.label if r.reading and r.reading.sentiment else (
-            "flagged" if r.reading else "unscored")  # fmt: skip
+        reading = _reading(r.reading)
         when = f"{item.moment:%Y-%m-%d}" if item.moment else "?"
         reply = f"  reply: {r.owner_reply.status.value}" if r.owner_reply else ""
-        print(f"{when} {r.mention_id:<40} {stars:<5} {reading:<9} {(item.title or item.text)[:60]!r}{reply}")
+        said = f"{(item.title or item.text)[:60]!r}" + (f" by {item.author}" if item.author else "")
+        print(f"{when} {r.mention_id:<40} {stars:<5} {reading:<9} {said}{reply}")
     return 0
+
+
+def _reading(reading: Any) -> str:
+    """The model's label; ``stars`` for a review with no words (not read); ``flagged`` for a person."""
+    if reading is None:
+        return "unscored"
+    if reading.sentiment is not None:
+        return str(reading.sentiment.label)
+    return "stars" if "no_text" in reading.flags else "flagged"
 
 
 def cmd_reply(admin_of: AdminFactory, args: argparse.Namespace) -> int:
@@ -238,9 +251,10 @@ def add_commands(sub: Any, admin_of: AdminFactory) -> None:
     im.add_argument("file")
     im.add_argument("--shop", required=True)
     im.add_argument("--source", required=True, help="where they come from: judgeme, yotpo, amazon ...")
-    im.add_argument("--text-column", default="text")
-    for name in ("id", "rating", "date", "author", "title", "url"):
-        im.add_argument(f"--{name}-column")
+    for name in ("text", "id", "rating", "date", "author", "title", "url"):
+        im.add_argument(
+            f"--{name}-column", help="default: recognised from Judge.me, Yotpo, Trustpilot, Google names"
+        )
     im.set_defaults(func=lambda a: cmd_import(admin_of, a))
     ls = reviews.add_parser("list", help="the shop's reviews, newest first, with their reading")
     ls.add_argument("--shop", required=True)

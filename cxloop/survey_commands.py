@@ -10,13 +10,12 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
+from cxloop.cli_types import days_or_off, moment, quiet_hours
 from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
-from services.feedback.domain.surveys.programme import SurveyProgramme, validation_message
+from services.feedback.domain.surveys.programme import SurveyProgramme
 from services.feedback.domain.surveys.report import survey_report
 
 AdminFactory = Callable[[argparse.Namespace], Any]
@@ -34,26 +33,19 @@ RULES = {
     "max_lateness_days": "max_lateness_days",
     "answer_days": "answer_days",
 }
+# The programme's field → the option that sets it, for errors (cli_errors names the option).
+FIELDS = {
+    f"{prefix}{key}": "--" + opt.replace("_", "-")
+    for prefix, names in (("", TOP), ("brand.", BRAND), ("rules.", RULES))
+    for opt, key in names.items()
+} | {"rules.quiet_hours": "--quiet-hours", "rules.reminder_after_days": "--reminder-days"}
 
 
-def _stores(admin: Any) -> tuple[DynamoProgrammeStore, DynamoSurveyStore]:
+def stores(admin: Any) -> tuple[DynamoProgrammeStore, DynamoSurveyStore]:
     return (
         DynamoProgrammeStore(admin.dynamodb, admin.resources.tables["shops"]),
         DynamoSurveyStore(admin.dynamodb, admin.resources.tables["feedback"]),
     )
-
-
-def _quiet(value: str) -> dict[str, str] | None:
-    if value.lower() in ("off", "none"):
-        return None
-    start, sep, end = value.partition("-")
-    if not sep:
-        raise ValueError(f"--quiet-hours must be HH:MM-HH:MM or off, not {value!r}")
-    return {"start": time.fromisoformat(start).isoformat(), "end": time.fromisoformat(end).isoformat()}
-
-
-def _optional_int(value: str) -> int | None:
-    return None if value.lower() in ("off", "none") else int(value)
 
 
 def merged(
@@ -68,10 +60,11 @@ def merged(
     given = {k: v for k, v in vars(args).items() if v is not None}
     for target, names in ((doc, TOP), (doc["brand"], BRAND), (doc["rules"], RULES)):
         target.update({key: given[opt] for opt, key in names.items() if opt in given})
-    if "quiet_hours" in given:
-        doc["rules"]["quiet_hours"] = _quiet(given["quiet_hours"])
-    if "reminder_days" in given:
-        doc["rules"]["reminder_after_days"] = _optional_int(given["reminder_days"])
+    # Given (parsed by cli_types) or absent: `off` is None, so these two are not in `given`.
+    if hasattr(args, "quiet_hours"):
+        doc["rules"]["quiet_hours"] = args.quiet_hours
+    if hasattr(args, "reminder_days"):
+        doc["rules"]["reminder_after_days"] = args.reminder_days
     if args.enable or args.disable:
         doc["enabled"] = bool(args.enable)
     return doc
@@ -82,21 +75,17 @@ def cmd_set(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     shop = admin.shops.get(args.shop)
     if shop is None:
         raise ValueError(f"no shop {args.shop!r} (add it with `cxloop shop add`)")
-    programmes, _ = _stores(admin)
+    programmes, _ = stores(admin)
     current = programmes.get(args.shop)
     doc = merged(current.model_dump(mode="json") if current else {}, args, shop.name, shop.timezone)
-    try:
-        programme = SurveyProgramme.model_validate(doc)
-    except ValidationError as e:
-        print(f"cxloop: invalid survey programme: {validation_message(e)}", file=sys.stderr)
-        return 2
+    programme = SurveyProgramme.model_validate(doc)  # a ValidationError names the options (cli_errors)
     programmes.put(args.shop, programme)
     print(programme.model_dump_json(indent=2))
     return 0
 
 
 def cmd_show(admin_of: AdminFactory, args: argparse.Namespace) -> int:
-    programme = _stores(admin_of(args))[0].get(args.shop)
+    programme = stores(admin_of(args))[0].get(args.shop)
     if programme is None:
         print(
             f"shop {args.shop!r} has no survey programme (set one with `cxloop survey set`)", file=sys.stderr
@@ -107,7 +96,7 @@ def cmd_show(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 
 def cmd_suppressions(admin_of: AdminFactory, args: argparse.Namespace) -> int:
-    entries = _stores(admin_of(args))[1].suppressions(args.shop, args.limit)
+    entries = stores(admin_of(args))[1].suppressions(args.shop, args.limit)
     if args.json:
         print(json.dumps([e.model_dump(mode="json") for e in entries], indent=2))
         return 0
@@ -120,7 +109,7 @@ def cmd_suppressions(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 
 def cmd_invitations(admin_of: AdminFactory, args: argparse.Namespace) -> int:
-    for inv in _stores(admin_of(args))[1].invitations(args.shop):
+    for inv in stores(admin_of(args))[1].invitations(args.shop):
         print(
             json.dumps(
                 inv.model_dump(mode="json", exclude={"email", "first_name", "customer_key", "contact_key"}),
@@ -130,20 +119,11 @@ def cmd_invitations(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_since(value: str, now: datetime) -> datetime:
-    """``2026-11-01``, an ISO time, or a span back from now: ``7d``, ``24h``."""
-    if value[-1:] in ("d", "h") and value[:-1].isdigit():
-        span = int(value[:-1])
-        return now - (timedelta(days=span) if value.endswith("d") else timedelta(hours=span))
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def cmd_report(admin_of: AdminFactory, args: argparse.Namespace) -> int:
-    now = datetime.now(tz=UTC)
-    since = parse_since(args.since, now)
-    until = parse_since(args.until, now) if args.until else now + timedelta(seconds=1)
-    report = survey_report(args.shop, _stores(admin_of(args))[1].invitations(args.shop), since, until)
+    since, until = args.since, args.until or datetime.now(tz=UTC) + timedelta(seconds=1)
+    if until <= since:
+        raise ValueError(f"--until ({until:%Y-%m-%d %H:%M}) must be after --since ({since:%Y-%m-%d %H:%M})")
+    report = survey_report(args.shop, stores(admin_of(args))[1].invitations(args.shop), since, until)
     if args.json:
         print(report.model_dump_json(indent=2))
     else:
@@ -166,8 +146,10 @@ def _set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--days-after-fulfilment", type=int, help="when the carrier never reports delivery")
     p.add_argument("--throttle-days", type=int, help="never survey one person twice within this")
     p.add_argument("--sample-percent", type=float)
-    p.add_argument("--quiet-hours", help="HH:MM-HH:MM in the shop's time zone, or off")
-    p.add_argument("--reminder-days", help="days until the one reminder, or off")
+    p.add_argument("--quiet-hours", type=quiet_hours, default=argparse.SUPPRESS,
+                   help="HH:MM-HH:MM in the shop's time zone, or off")  # fmt: skip
+    p.add_argument("--reminder-days", type=days_or_off, default=argparse.SUPPRESS,
+                   help="days until the one reminder, or off")  # fmt: skip
     p.add_argument("--max-lateness-days", type=int, help="older deliveries are not surveyed")
     p.add_argument("--answer-days", type=int, help="how long score links work")
     on = p.add_mutually_exclusive_group()
@@ -182,7 +164,7 @@ def add_commands(sub: Any, admin_of: AdminFactory) -> None:
     st = survey.add_parser("set", help="create or change the programme (only the options given change)")
     st.add_argument("--shop", required=True)
     _set_args(st)
-    st.set_defaults(func=lambda a: cmd_set(admin_of, a))
+    st.set_defaults(func=lambda a: cmd_set(admin_of, a), fields=FIELDS)
     sh = survey.add_parser("show", help="print the programme")
     sh.add_argument("--shop", required=True)
     sh.set_defaults(func=lambda a: cmd_show(admin_of, a))
@@ -197,7 +179,9 @@ def add_commands(sub: Any, admin_of: AdminFactory) -> None:
 
     rp = sub.add_parser("report", help="NPS/CSAT/CES and response rate with 95%% intervals")
     rp.add_argument("--shop", required=True)
-    rp.add_argument("--since", required=True, help="2026-11-01, an ISO time, or 7d / 24h back from now")
-    rp.add_argument("--until", help="the end of the period (default: now)")
+    rp.add_argument(
+        "--since", type=moment, required=True, help="2026-11-01, an ISO time, or 7d / 24h / 2w back from now"
+    )
+    rp.add_argument("--until", type=moment, help="the end of the period, as --since (default: now)")
     rp.add_argument("--json", action="store_true")
     rp.set_defaults(func=lambda a: cmd_report(admin_of, a))

@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Label = Literal["positive", "neutral", "negative"]
-# A text we cannot score honestly says why instead of carrying a made-up label.
-Flag = Literal["not_english"]
+# A text we cannot score honestly says why instead of carrying a made-up label; a review with stars and
+# no words is passed on unread (``no_text``), so its rating still counts.
+Flag = Literal["not_english", "no_text"]
 
 
 class Sentiment(BaseModel):

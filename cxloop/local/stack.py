@@ -439,6 +439,15 @@ class LocalStack:
         state.unlink(missing_ok=True)
 
 
+def cli_hint(venv: Path, here: Path) -> str:
+    """How to call the CLI from another terminal: `make run` installs it in .venv, not on the PATH."""
+    where = venv.relative_to(here) if venv.is_relative_to(here) else venv
+    return (
+        f"Command line, from another terminal in this folder: `source {where}/bin/activate` once, then "
+        f"`cxloop --help` (or call {where}/bin/cxloop)"
+    )
+
+
 def run(config: StackConfig) -> int:
     from cxloop.local import demo
 
@@ -463,6 +472,7 @@ def run(config: StackConfig) -> int:
         api = stack.api_url
         print(f"Inbox: {api}/_local/inbox   Slack sink: {api}/_local/slack   Status: {api}/")
         print(f"Function logs (JSON, one line per event): {config.state_dir / 'functions.log'}")
+        print(cli_hint(Path(sys.prefix), Path.cwd()))
         sys.stdout.flush()
         if config.exit_after_demo:
             return 0

@@ -68,7 +68,7 @@ def survey_mail(stack: dict[str, Any]) -> dict[str, Any]:
     secret = re.search(r"secret\W+([A-Za-z0-9_\-]{20,})", added.stdout)
     assert secret, added.stdout
     bad = _cli(stack, "survey", "set", "--shop", SHOP, "--sender", "not-an-address")
-    assert bad.returncode == 2 and "brand.sender" in bad.stderr, bad.stderr
+    assert bad.returncode == 2 and "--sender 'not-an-address'" in bad.stderr, bad.stderr
     ok = _cli(
         stack, "survey", "set", "--shop", SHOP, "--type", "nps", "--sender", "hello@e2e-linen.example",
         "--reply-to", "owner@e2e-linen.example", "--quiet-hours", "off", "--reminder-days", "off",

@@ -597,3 +597,20 @@ def test_the_preview_shows_the_week_so_far_with_its_charts_inline(world: World) 
     assert "cid:" not in html  # a file on its own: no attachments to point at
     assert "3 customers answered surveys" in html  # this week's answers, not last week's (none)
     assert ">33<" in html.replace(" ", "")  # NPS (2 promoters - 1 detractor) / 3 = 33
+
+
+def test_a_star_only_review_is_kept_with_its_rating_and_a_low_one_alerts(world: World) -> None:
+    """Issue 17, item 12: stars without words come through unread (flag no_text) and still count."""
+    world.configure()
+    for mention_id, rating in (("judgeme:s1", 1.0), ("judgeme:s5", 5.0)):
+        unread = scored_mention(mention_id, rating) | {"sentiment": None, "flags": ["no_text"], "excerpt": ""}
+        world.hear(events.FEEDBACK_SCORED, unread)
+    kept = world.built.store.mentions_since(SHOP.shop_id, T0 - timedelta(days=1))
+    assert sorted((m.mention_id, m.rating, m.sentiment) for m in kept) == [
+        ("judgeme:s1", 1.0, None),
+        ("judgeme:s5", 5.0, None),
+    ]
+    world.send(T0 + timedelta(minutes=2))
+    [message] = world.slack_messages()
+    assert "1★" in json.dumps(message["blocks"], ensure_ascii=False)
+    assert [c.subject_id for c in world.built.store.cases(SHOP.shop_id)] == ["judgeme:s1"]

@@ -87,27 +87,30 @@ def test_csv_bad_rows_are_reported_with_their_line_and_the_rest_is_read() -> Non
     rows = read(
         JUDGEME_HEADER
         + "1,,Good,5,2024-01-01,A,\n"  # line 2
-        + "2,,,5,2024-01-01,B,\n"  # line 3: no text
-        + '3,,"Two\nlines",5,2024-01-01,C,\n'  # lines 4-5
-        + "4,,Meh,five,2024-01-01,D,\n"  # line 6: rating not a number
-        + "5,,Meh,6,2024-01-01,E,\n"  # line 7: rating above the scale
-        + "6,,Meh,3,01/02/2024,F,\n"  # line 8: not ISO
-        + "\n"  # line 9: blank, skipped
-        + "7,,Meh, 3,2024-01-01,G,,surplus\n"  # line 10: slipped columns
-        + "8,,Meh,3,2024-01-01,H,javascript:alert(1)\n"  # line 11: not an http(s) url
-        + "9,,Last,4,2024-01-01,I,\n"  # line 12
+        + "2,,,5,2024-01-01,B,\n"  # line 3: stars only, kept
+        + "2b,,,,2024-01-01,B,\n"  # line 4: no text and no rating
+        + '3,,"Two\nlines",5,2024-01-01,C,\n'  # lines 5-6
+        + "4,,Meh,five,2024-01-01,D,\n"  # line 7: rating not a number
+        + "5,,Meh,6,2024-01-01,E,\n"  # line 8: rating above the scale
+        + "6,,Meh,3,01/02/2024,F,\n"  # line 9: not ISO
+        + "\n"  # line 10: blank, skipped
+        + "7,,Meh, 3,2024-01-01,G,,surplus\n"  # line 11: slipped columns
+        + "8,,Meh,3,2024-01-01,H,javascript:alert(1)\n"  # line 12: not an http(s) url
+        + "9,,Last,4,2024-01-01,I,\n"  # line 13
     )
 
-    assert [item.source_id for item in items(rows)] == ["judgeme:1", "judgeme:3", "judgeme:9"]
-    assert items(rows)[1].text == "Two\nlines"
+    assert [item.source_id for item in items(rows)] == ["judgeme:1", "judgeme:2", "judgeme:3", "judgeme:9"]
+    assert items(rows)[2].text == "Two\nlines"
+    assert (items(rows)[1].text, items(rows)[1].rating) == ("", 5.0)
     assert [(e.line, e.reason.split(" ")[0]) for e in errors(rows)] == [
-        (3, "no"),
-        (6, "rating"),
+        (4, "no"),
         (7, "rating"),
-        (8, "date"),
-        (10, "8"),
-        (11, "url"),
+        (8, "rating"),
+        (9, "date"),
+        (11, "8"),
+        (12, "url"),
     ]
+    assert errors(rows)[0].reason == "no text and no rating"
     assert "outside 0-5" in errors(rows)[2].reason
 
 
@@ -147,6 +150,68 @@ def test_csv_default_id_does_not_depend_on_how_the_date_is_written() -> None:
     (b,) = items(read("review,date\nLovely,2024-05-01T00:00:00Z\n", columns))
 
     assert a.source_id == b.source_id
+
+
+# The usual exports (issue 17, item 12): their own column names, no --*-column needed.
+EXPORTS = {
+    "judgeme": (
+        "title,body,rating,review_date,source,curated,reviewer_name,reviewer_email,product_id,product_handle,"
+        "reply,reply_date,picture_urls,ip_address,location\n"
+        "Top,Lovely glaze,5,2025-03-02 10:12:00 UTC,web,ok,Camille R.,c@x.example,70,mug,,,,,FR\n"
+        ",,2,2025-03-03 09:00:00 UTC,email,ok,Marc,m@x.example,70,mug,,,,,\n"
+    ),
+    "yotpo": (
+        "Review Title,Review Content,Review Score,Date,Product ID,Product Title,Display Name,Email\n"
+        "Top,Lovely glaze,5,2025-03-02T10:12:00Z,70,Mug,Camille R.,c@x.example\n"
+        ",,2,2025-03-03,70,Mug,Marc,m@x.example\n"
+    ),
+    "trustpilot": (
+        "Review ID,Review Created (UTC),Review Stars,Review Title,Review Content,Consumer Name\n"
+        "abc,2025-03-02 10:12:00,5,Top,Lovely glaze,Camille R.\n"
+        "abd,2025-03-03 09:00:00,2,,,Marc\n"
+    ),
+    "google": (
+        "creation_time,title,comment,rating,reviewer_display_name\n"
+        "2025-03-02T10:12:00Z,Top,Lovely glaze,FIVE,Camille R.\n"
+        "2025-03-03T09:00:00Z,,,TWO,Marc\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("source", EXPORTS)
+def test_csv_recognises_the_usual_exports_dates_authors_and_star_only_reviews(source: str) -> None:
+    worded, starred = items(read(EXPORTS[source], Columns(), source=source))
+
+    assert (worded.text, worded.title, worded.rating, worded.author) == (
+        "Lovely glaze",
+        "Top",
+        5.0,
+        "Camille R.",
+    )
+    assert worded.published_at is not None and worded.published_at.date().isoformat() == "2025-03-02"
+    assert (starred.text, starred.title, starred.rating, starred.author) == ("", None, 2.0, "Marc")
+    assert starred.published_at is not None and starred.published_at.date().isoformat() == "2025-03-03"
+    assert worded.source_id != starred.source_id
+
+
+def test_csv_a_created_at_column_dates_the_review_without_being_named() -> None:
+    (item,) = items(read("text,rating,created_at,author\nNice,4,2024-05-01T08:00:00Z,Ann\n", Columns()))
+
+    assert (item.published_at, item.author) == (datetime(2024, 5, 1, 8, 0, tzinfo=UTC), "Ann")
+
+
+def test_csv_reports_the_columns_it_read_and_a_column_named_wins() -> None:
+    from services.reviews.connectors.csv_import import open_csv
+
+    used, rows = open_csv(io.StringIO(EXPORTS["judgeme"]), "judgeme", Columns(author="reviewer_email"))
+    assert used == {"text": "body", "rating": "rating", "date": "review_date", "author": "reviewer_email",
+                    "title": "title"}  # fmt: skip
+    assert [i.author for i in items(list(rows))] == ["c@x.example", "m@x.example"]
+
+
+def test_csv_with_neither_words_nor_stars_says_which_options_name_them() -> None:
+    with pytest.raises(ValueError, match=r"no column of review text or rating.*--text-column"):
+        read("order,when\n1,2025-01-01\n", Columns())
 
 
 def test_csv_without_the_text_column_names_the_columns_found() -> None:

@@ -287,3 +287,20 @@ def test_score_all_makes_one_call_per_shop_with_its_taxonomy() -> None:
     event = scored_event(subject("s1", "a"), readings["a"], WHEN)
     assert event.sentiment is None and event.flags == ["not_english"]
     assert event.excerpt == "text a"
+
+
+def test_a_star_only_review_goes_on_unread_so_its_rating_counts() -> None:
+    """Issue 17, item 12: stars and no words are passed on with the flag no_text, not scored."""
+    data = {"mention_id": "csv:judgeme:9", "source": "judgeme", "text": "", "rating": 1.0}
+    star_only = subject_of(events.MENTION_INGESTED, envelope("MentionIngested", data))
+    assert star_only is not None and star_only.text == "" and star_only.context["rating"] == 1.0
+    assert subject_of(events.MENTION_INGESTED, envelope("MentionIngested", {**data, "rating": None})) is None
+
+    def score(items: object, taxonomy: Taxonomy) -> list[Scored]:
+        pairs = list(items)  # type: ignore[call-overload]
+        assert all(text for _, text in pairs), "a text-less review reached the model"
+        return [Scored(id=k, sentiment=None, language="en") for k, _ in pairs]
+
+    readings = score_all([star_only, subject("s1", "a")], score, Taxonomies({}))
+    event = scored_event(star_only, readings[star_only.key], WHEN)
+    assert (event.sentiment, event.flags, event.rating, event.excerpt) == (None, ["no_text"], 1.0, "")

@@ -56,9 +56,12 @@ def _response(envelope: events.Envelope) -> Subject | None:
 
 
 def _mention(envelope: events.Envelope) -> Subject | None:
+    """A review with stars but no words is still a review: it goes on unread (flag ``no_text``), so its
+    rating is counted downstream; a mention with neither has nothing to say."""
     m = events.MentionIngested.model_validate(envelope.data)
     context = {"source": m.source, "rating": m.rating, "url": m.url, "published_at": m.published_at}
-    return _subject(envelope, "mention", m.mention_id, m.revision, (m.title, m.text), context)
+    parts = (m.title, m.text)
+    return _subject(envelope, "mention", m.mention_id, m.revision, parts, context, rated=m.rating is not None)
 
 
 def _subject(
@@ -68,21 +71,26 @@ def _subject(
     revision: int,
     parts: tuple[str | None, ...],
     context: dict[str, Any],
+    rated: bool = False,
 ) -> Subject | None:
-    """The event's texts joined one per line; None when there are none."""
+    """The event's texts joined one per line; None when there are none (and no rating to pass on)."""
     text = "\n".join(t.strip() for t in parts if t and t.strip())
-    if not text:
+    if not text and not rated:
         return None
     key = f"{subject_id}#{revision}"
     return Subject(envelope.shop_id, envelope.correlation_id, kind, subject_id, revision, key, text, context)
 
 
 def score_all(subjects: Sequence[Subject], score: Score, taxonomies: TaxonomyStore) -> dict[str, Scored]:
-    """Readings by subject key: one model call per shop, with that shop's taxonomy."""
+    """Readings by subject key: one model call per shop, with that shop's taxonomy; a subject without
+    words (a star-only review) is not read, and says so."""
     by_shop: dict[str, list[Subject]] = {}
-    for s in subjects:
-        by_shop.setdefault(s.shop_id, []).append(s)
     readings: dict[str, Scored] = {}
+    for s in subjects:
+        if s.text:
+            by_shop.setdefault(s.shop_id, []).append(s)
+        else:
+            readings[s.key] = Scored(id=s.key, sentiment=None, language="und", flags=["no_text"], taxonomy="")
     for shop_id, group in by_shop.items():
         taxonomy = taxonomies.get(shop_id) or DEFAULT
         for reading in score([(s.key, s.text) for s in group], taxonomy):

@@ -146,19 +146,39 @@ def test_csv_import_is_idempotent_and_replies_are_kept(
 ) -> None:
     stack, _ = cycle
     path = tmp_path / "judgeme.csv"
-    path.write_text("id,body,rating\n1,Great fit and quality,5\n2,Arrived broken,1\n3,,4\n", encoding="utf-8")
-    argv = ["reviews", "import", str(path), "--shop", SHOP_A.shop_id, "--source", "judgeme",
-            "--id-column", "id", "--text-column", "body", "--rating-column", "rating"]  # fmt: skip
+    path.write_text(
+        "id,body,rating\n1,Great fit and quality,5\n2,Arrived broken,1\n3,,4\n4,,\n", encoding="utf-8"
+    )
+    argv = [
+        "reviews",
+        "import",
+        str(path),
+        "--shop",
+        SHOP_A.shop_id,
+        "--source",
+        "judgeme",
+    ]  # the names: Judge.me's
     assert main(argv) == 0
     first = capsys.readouterr()
-    assert "2 read, 1 refused: 2 new" in first.out and "line 4: no text" in first.err
+    assert "3 read, 1 refused: 3 new" in first.out and "line 5: no text and no rating" in first.err
+    assert "columns: text='body', rating='rating', id='id'" in first.err
     assert main(argv) == 0
-    assert "2 read, 1 refused: 0 new, 0 edited, 2 already known" in capsys.readouterr().out
+    assert "3 read, 1 refused: 0 new, 0 edited, 3 already known" in capsys.readouterr().out
     mentions = [e for e in stack.bus_events() if e["detail-type"] == events.MENTION_INGESTED]
     assert sorted((e["detail"]["data"]["source"], e["detail"]["data"]["mention_id"]) for e in mentions) == [
         ("judgeme", "csv:judgeme:1"),
         ("judgeme", "csv:judgeme:2"),
+        ("judgeme", "csv:judgeme:3"),
     ]
+    assert deliver(stack, "scoring-consumer") == 3  # the star-only one goes on unread, with its rating
+    scored = [e["detail"]["data"] for e in stack.bus_events() if e["detail-type"] == events.FEEDBACK_SCORED]
+    star_only = next(d for d in scored if d["subject_id"] == "csv:judgeme:3")
+    assert (star_only["sentiment"], star_only["flags"], star_only["rating"]) == (None, ["no_text"], 4.0)
+    assert deliver(stack, "reviews-events") == 3
+    capsys.readouterr()
+    assert main(["reviews", "list", "--shop", SHOP_A.shop_id]) == 0
+    listed = capsys.readouterr().out
+    assert "csv:judgeme:3" in listed and " 4/5   stars " in listed, listed
     # An imported review has no source to post through: the reply is kept, marked unsupported.
     assert main(["reviews", "reply", "--shop", SHOP_A.shop_id, "--review", "csv:judgeme:2",
                  "--text", "So sorry, a new pair is on its way."]) == 1  # fmt: skip

@@ -1,0 +1,76 @@
+"""Argument types for the CLI: each reads one kind of value or raises ``argparse.ArgumentTypeError``
+saying what was wrong and what is accepted, so argparse reports it under the option's name
+(``argument --since: ...``) before anything talks to AWS."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, time, timedelta
+
+from shared.tenancy import SHOP_ID
+
+OFF = ("off", "none")
+
+
+def shop_id(value: str) -> str:
+    if not SHOP_ID.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a shop id: use 3-40 characters of a-z, 0-9 and '-', not starting or ending "
+            "in '-' (e.g. blue-kiln)"
+        )
+    return value
+
+
+def moment(value: str, now: datetime | None = None) -> datetime:
+    """``2026-11-01``, an ISO time (UTC unless it says otherwise), or a span back from now: ``7d``, ``24h``,
+    ``2w``."""
+    now = now or datetime.now(tz=UTC)
+    spans = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+    unit, number = value[-1:].lower(), value[:-1].strip()
+    if unit in spans and number.isdigit():
+        return now - int(number) * spans[unit]
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is neither a date nor a span: give 2026-11-01, 2026-11-01T08:00, or a span back "
+            "from now such as 7d, 24h or 2w"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def clock(value: str) -> time:
+    """``HH:MM`` on a 24-hour clock."""
+    hours, sep, minutes = value.strip().partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(f"{value!r} is not HH:MM")
+    if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+        raise ValueError(f"{value!r} is not a time of day (hours 00-23, minutes 00-59)")
+    return time(int(hours), int(minutes))
+
+
+def quiet_hours(value: str) -> dict[str, str] | None:
+    """``HH:MM-HH:MM`` in the shop's time zone (may span midnight), or ``off``."""
+    if value.strip().lower() in OFF:
+        return None
+    start, sep, end = value.partition("-")
+    try:
+        if not sep:
+            raise ValueError(f"{value!r} has no '-' between start and end")
+        first, last = clock(start), clock(end)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(
+            f"{e}: give HH:MM-HH:MM on a 24-hour clock (21:00-08:00) or off"
+        ) from None
+    if first == last:
+        raise argparse.ArgumentTypeError(f"{value!r}: start and end must differ (or give off)")
+    return {"start": first.isoformat(), "end": last.isoformat()}
+
+
+def days_or_off(value: str) -> int | None:
+    """A whole number of days, or ``off``."""
+    if value.strip().lower() in OFF:
+        return None
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days: give e.g. 3, or off")
+    return int(value)
