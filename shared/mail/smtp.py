@@ -72,7 +72,7 @@ class VerbatimHeader(UnstructuredHeader, BaseHeader):
         return line + policy.linesep
 
 
-class SubjectHeader(UniqueUnstructuredHeader):
+class SubjectHeader(UniqueUnstructuredHeader, BaseHeader):
     """The stdlib's folding, except that the value starts on the header's own line.
 
     When a subject does not fit on the first line but its first words would fit on a line of their own,
