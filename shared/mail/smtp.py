@@ -31,7 +31,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email import policy as email_policy
-from email.headerregistry import BaseHeader, HeaderRegistry, UniqueUnstructuredHeader, UnstructuredHeader
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, parseaddr
 from typing import Any, Literal
@@ -72,7 +72,7 @@ class VerbatimHeader(UnstructuredHeader, BaseHeader):
         return line + policy.linesep
 
 
-class SubjectHeader(UniqueUnstructuredHeader, BaseHeader):
+class SubjectHeader(UnstructuredHeader, BaseHeader):
     """The stdlib's folding, except that the value starts on the header's own line.
 
     When a subject does not fit on the first line but its first words would fit on a line of their own,
@@ -80,6 +80,8 @@ class SubjectHeader(UniqueUnstructuredHeader, BaseHeader):
     value with a leading space (" [Blue Kiln] ..."). The first fold is taken back, so the first line may
     run past 78 characters (a SHOULD of RFC 5322, never its 998-octet limit: a subject is one line).
     """
+
+    max_count = 1  # as the stdlib's UniqueUnstructuredHeader: one Subject
 
     def fold(self, *, policy: email_policy.Policy[Any]) -> str:
         folded = str(super().fold(policy=policy))
