@@ -32,9 +32,11 @@ from services.dashboard.domain.model import (
 from services.feedback.api import CustomerRef, SurveyProgramme
 from services.notifier.api import AlertSettings, BadPosition, Case, DayTotals, FeedFilter, ReplyRefused
 from shared.errors import BadRequest, Conflict, NotFound
+from shared.themes import LABELS, theme_label
 
 OVERVIEW_WEEKS = 12
 THEME_DAYS = 28  # the overview's themes: the last 4 weeks against the 4 before
+THEME_CHOICE_DAYS = 84  # the feed's theme filter lists the themes seen in the last 12 weeks first
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 MAX_RANGE_DAYS = 3 * 366
 EXPORT_ROWS = 10_000
@@ -74,6 +76,15 @@ def _themes(days: list[DayTotals], first: date, last: date) -> ThemesReport:
             [x for x in days if previous_first <= x.day <= previous_last],
         ),
     )
+
+
+def theme_choices(d: Dashboard, shop_id: str, today: date) -> dict[str, str]:
+    """The themes a filter offers, id → label: those of the shop's answers and reviews in the last
+    weeks (a shop's own taxonomy included), then the catalogue's, each by its one label."""
+    days = d.notifier.days(shop_id, today - timedelta(days=THEME_CHOICE_DAYS - 1), today)
+    seen = [row.theme for row in reports.themes(days, [])]
+    ids = sorted(set(seen), key=theme_label) + sorted(set(LABELS) - set(seen), key=theme_label)
+    return {i: theme_label(i) for i in ids}
 
 
 def themes(d: Dashboard, shop_id: str, first: date, last: date) -> ThemesReport:

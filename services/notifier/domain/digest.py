@@ -21,6 +21,7 @@ from services.notifier.domain.model import Case, Mention, SurveyAnswer
 from shared import metrics
 from shared.metrics import Metric
 from shared.sentiment import Label, Sentiment, ThemeScore
+from shared.themes import theme_label
 
 PERIOD = timedelta(days=7)
 TREND_WEEKS = 8
@@ -35,14 +36,6 @@ MAX_OVERDUE = 10
 TOP_AT_RISK = 5
 STARS = 5
 
-# Ecommerce theme ids that read better with an ampersand; the others: "late_flight" → "Late flight".
-THEME_LABELS = {
-    "delivery_shipping": "Delivery & shipping",
-    "price_value": "Price & value",
-    "website_checkout": "Website & checkout",
-    "returns_refunds": "Returns & refunds",
-    "size_fit": "Size & fit",
-}
 SOURCE_LABELS = {
     "google": "Google",
     "trustpilot": "Trustpilot",
@@ -52,10 +45,6 @@ SOURCE_LABELS = {
     "csv": "Imported",
     "webhook": "Shop reviews",
 }
-
-
-def theme_label(theme: str) -> str:
-    return THEME_LABELS.get(theme) or theme.replace("_", " ").capitalize()
 
 
 def source_label(source: str) -> str:

@@ -30,6 +30,7 @@ from services.notifier.domain.rules import Firing, for_answer, for_mention, surg
 from services.notifier.domain.windows import late_window, window
 from shared.events import SOURCE_FAILING, FeedbackScored, ResponseRecorded
 from shared.tenancy import Shop, ShopDirectory
+from shared.themes import theme_label
 
 OWNER = "owner"
 # A review published longer ago than this is history when it arrives (a source's first pull reads up to
@@ -297,7 +298,7 @@ def _surges(
         if not surging(rule, today, usual):
             continue
         shop = shop or deps.shops.get(shop_id)
-        label = theme.replace("_", " ")
+        label = theme_label(theme)
         alert = Alert(
             shop_id=shop_id,
             key=f"{rule.kind.value}#theme:{theme}:{day.isoformat()}",
