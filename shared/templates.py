@@ -19,6 +19,7 @@ def environment(folder: Path) -> jinja2.Environment:
     """The environment of one templates folder, built once per container."""
     import jinja2
 
+    from shared.money import money
     from shared.themes import theme_label
 
     env = jinja2.Environment(
@@ -30,4 +31,5 @@ def environment(folder: Path) -> jinja2.Environment:
         auto_reload=False,
     )
     env.filters["theme_label"] = theme_label  # one label per theme in every page and e-mail
+    env.filters["money"] = money  # amount|money(currency): "€64.90"
     return env

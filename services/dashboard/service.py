@@ -32,6 +32,7 @@ from services.dashboard.domain.model import (
 from services.feedback.api import CustomerRef, SurveyProgramme
 from services.notifier.api import AlertSettings, BadPosition, Case, DayTotals, FeedFilter, ReplyRefused
 from shared.errors import BadRequest, Conflict, NotFound
+from shared.money import money
 from shared.themes import LABELS, theme_label
 
 OVERVIEW_WEEKS = 12
@@ -262,8 +263,22 @@ def act(
 
 
 def at_risk(d: Dashboard, shop_id: str, limit: int, cursor: str | None, now: datetime) -> CustomerPage:
+    """Computed first when an order or an answer came since the last computation (or a day went by)."""
+    run = d.notifier.risk_run(shop_id, now)
     found, after = _paged(lambda at: d.notifier.at_risk(shop_id, limit, at), cursor)
-    return CustomerPage(items=[customer_at_risk(c, now) for c in found], next_cursor=after)
+    threshold = d.notifier.alert_settings(shop_id).churn_threshold
+    rule = (
+        f"Customers with two orders or more, {money(run.valuable_from, run.currency)} or more spent "
+        f"(the top quarter of your {run.customers} customers), and a risk of {threshold:.0%} or more."
+    )
+    return CustomerPage(
+        items=[customer_at_risk(c, now) for c in found],
+        next_cursor=after,
+        computed_at=run.computed_at,
+        valuable_from=run.valuable_from,
+        currency=run.currency,
+        rule=rule,
+    )
 
 
 def suppressions(d: Dashboard, shop_id: str, limit: int, cursor: str | None) -> SuppressionPage:

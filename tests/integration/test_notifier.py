@@ -351,7 +351,7 @@ def test_a_valuable_customer_crossing_the_churn_threshold_alerts_once_with_reaso
         for n, days in enumerate((400, 300, 200, 150)):
             order = events.OrderRecorded(
                 order_id=f"{name}{n}", platform="shopify", customer_key=key, first_name=name,
-                placed_at=T0 - timedelta(days=days), total=total,
+                placed_at=T0 - timedelta(days=days), total=total, currency="EUR",
             )  # fmt: skip
             world.hear(events.ORDER_RECORDED, order.model_dump(mode="json"))
             world.hear(events.ORDER_RECORDED, order.model_dump(mode="json"))  # a duplicate counts once
@@ -364,7 +364,7 @@ def test_a_valuable_customer_crossing_the_churn_threshold_alerts_once_with_reaso
     mails = [m.get_body(("plain",)).get_content() for m in world.inbox()]
     churn = [t for t in mails if "may be drifting away" in t]
     assert len(churn) == 1 and "Lou may be drifting away" in churn[0]
-    assert "240 spent this year" in churn[0] and "a customer for a long time" in churn[0]
+    assert "€320 spent in 4 orders" in churn[0] and "a customer for a long time" in churn[0]
 
 
 def test_erasing_a_customer_keeps_scores_and_drops_who_and_what_they_said(world: World) -> None:

@@ -379,7 +379,8 @@ def at_risk() -> Response[str]:
     params = query()
     found = service.at_risk(dashboard(), shop(), views.PAGE_SIZE, views.cursor(params), utcnow())
     older = views.link(f"{ROOT}/at-risk", {"cursor": found.next_cursor}) if found.next_cursor else ""
-    return page("at_risk.html", "Customers at risk", current="at-risk", customers=found.items, older=older)
+    return page("at_risk.html", "Customers at risk", current="at-risk", customers=found.items, older=older,
+                found=found)  # fmt: skip
 
 
 @app.get(f"{ROOT}/suppressions")

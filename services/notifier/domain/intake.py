@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.notifier.domain.cases import update_case
+from services.notifier.domain.housekeeping import risk_changed
 from services.notifier.domain.model import (
     Alert,
     AlertSettings,
@@ -96,6 +97,8 @@ def on_response(deps: IntakeDeps, shop_id: str, event: ResponseRecorded, now: da
     answer = answer_of(event)
     if not deps.store.put_answer(shop_id, answer):
         return []  # a stale revision: the newer one decided
+    if answer.customer_key:
+        risk_changed(deps.store, shop_id, now)  # a low score raises the customer's churn risk
     # Also for a duplicate of the newest revision: a crash after storing it must still alert (alerts and
     # cases are idempotent).
     settings = deps.settings.get(shop_id)
