@@ -299,13 +299,15 @@ def cmd_digest(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 def cmd_churn(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     from services.notifier.domain.churn_refresh import refresh
+    from shared.money import money
 
     admin = admin_of(args)
     _shop(admin, args.shop)
     rows = refresh(built_notifier(admin, args).intake(), args.shop, utcnow())
     out = [
-        {"customer": r.customer_key, "name": r.name, "risk": round(r.risk, 3), "spend_year": r.spend_year,
-         "reasons": list(r.reasons)}
+        {"customer": r.customer_key, "name": r.name, "email": r.email, "risk": round(r.risk, 3),
+         "orders": r.orders, "spent": money(r.spend_total, r.currency), "spend_total": r.spend_total,
+         "spend_year": r.spend_year, "currency": r.currency, "reasons": list(r.reasons)}
         for r in rows[: args.top]
     ]  # fmt: skip
     print(json.dumps(out, indent=2))

@@ -189,6 +189,9 @@ def customer_sk(customer_key: str) -> str:
     return f"CUST#{customer_key}"
 
 
+RISK_RUN_SK = "RISKRUN"  # Notifier table: when the shop's churn risk was last computed, and its bar
+
+
 def mark_sk(mark: str) -> str:
     """Notifier table: a once-only marker."""
     return f"MARK#{mark}"

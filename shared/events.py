@@ -208,8 +208,9 @@ class ReviewReplyRequested(BaseModel):
 
 class OrderRecorded(BaseModel):
     """An order as the feedback service last stored it, for the notifier's churn risk. Carries the
-    customer's key, not their address; sent again on every change (a cancellation), so consumers keep
-    the newest per order."""
+    customer's key, and their address so the owner can write to a customer at risk (the notifier keeps
+    it with their orders and erases it with them); sent again on every change (a cancellation), so
+    consumers keep the newest per order."""
 
     order_id: str
     platform: str
@@ -219,6 +220,7 @@ class OrderRecorded(BaseModel):
     currency: str | None = None
     cancelled: bool = False
     first_name: str | None = None
+    email: str | None = None
 
 
 class SurveysSent(BaseModel):

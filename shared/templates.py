@@ -19,7 +19,10 @@ def environment(folder: Path) -> jinja2.Environment:
     """The environment of one templates folder, built once per container."""
     import jinja2
 
-    return jinja2.Environment(
+    from shared.money import money
+    from shared.themes import theme_label
+
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
@@ -27,3 +30,6 @@ def environment(folder: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
+    env.filters["theme_label"] = theme_label  # one label per theme in every page and e-mail
+    env.filters["money"] = money  # amount|money(currency): "€64.90"
+    return env

@@ -19,6 +19,7 @@ from services.notifier.api import ReplyMode
 from shared import metrics
 from shared.errors import BadRequest
 from shared.metrics import Metric
+from shared.themes import LABELS, theme_id
 
 PAGE_SIZE = 25
 KINDS = ("response", "mention")
@@ -97,7 +98,23 @@ class FeedForm:
         return {k: v for k, v in self.values.items() if k in fields and v and v != "all"}
 
 
-def feed_form(params: Mapping[str, str]) -> FeedForm:
+def theme(params: Mapping[str, str], choices: Mapping[str, str]) -> str | None:
+    """The theme chosen: an id of ``choices`` or its label as the pages show it."""
+    raw = params.get("theme", "").strip()
+    if not raw:
+        return None
+    found = theme_id(raw, frozenset(choices))
+    if found is None:
+        raise BadRequest(f"theme: there is no theme {raw[:60]!r}; choose one from the list")
+    return found
+
+
+def form_values(params: Mapping[str, str]) -> dict[str, str]:
+    """The filter as given, for the form to show again (also when it was refused)."""
+    return {k: params.get(k, "").strip() for k in FEED_FIELDS}
+
+
+def feed_form(params: Mapping[str, str], themes: Mapping[str, str] = LABELS) -> FeedForm:
     query = service.FeedQuery(
         start=day(params, "from"),
         end=day(params, "to"),
@@ -105,12 +122,11 @@ def feed_form(params: Mapping[str, str]) -> FeedForm:
         channel=word(params, "channel"),
         band=choice(params, "band", BANDS),
         sentiment=choice(params, "sentiment", SENTIMENTS),
-        theme=word(params, "theme"),
+        theme=theme(params, themes),
         has_text=has_text(params),
     )
     query.filter()  # a band and dates that contradict each other are refused here, once
-    values = {k: params.get(k, "").strip() for k in FEED_FIELDS}
-    return FeedForm(values=values, query=query)
+    return FeedForm(values=form_values(params) | {"theme": query.theme or ""}, query=query)
 
 
 def export_query(form: FeedForm, name: str) -> service.FeedQuery:

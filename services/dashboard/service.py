@@ -32,9 +32,12 @@ from services.dashboard.domain.model import (
 from services.feedback.api import CustomerRef, SurveyProgramme
 from services.notifier.api import AlertSettings, BadPosition, Case, DayTotals, FeedFilter, ReplyRefused
 from shared.errors import BadRequest, Conflict, NotFound
+from shared.money import money
+from shared.themes import LABELS, theme_label
 
 OVERVIEW_WEEKS = 12
 THEME_DAYS = 28  # the overview's themes: the last 4 weeks against the 4 before
+THEME_CHOICE_DAYS = 84  # the feed's theme filter lists the themes seen in the last 12 weeks first
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 MAX_RANGE_DAYS = 3 * 366
 EXPORT_ROWS = 10_000
@@ -74,6 +77,15 @@ def _themes(days: list[DayTotals], first: date, last: date) -> ThemesReport:
             [x for x in days if previous_first <= x.day <= previous_last],
         ),
     )
+
+
+def theme_choices(d: Dashboard, shop_id: str, today: date) -> dict[str, str]:
+    """The themes a filter offers, id → label: those of the shop's answers and reviews in the last
+    weeks (a shop's own taxonomy included), then the catalogue's, each by its one label."""
+    days = d.notifier.days(shop_id, today - timedelta(days=THEME_CHOICE_DAYS - 1), today)
+    seen = [row.theme for row in reports.themes(days, [])]
+    ids = sorted(set(seen), key=theme_label) + sorted(set(LABELS) - set(seen), key=theme_label)
+    return {i: theme_label(i) for i in ids}
 
 
 def themes(d: Dashboard, shop_id: str, first: date, last: date) -> ThemesReport:
@@ -251,8 +263,22 @@ def act(
 
 
 def at_risk(d: Dashboard, shop_id: str, limit: int, cursor: str | None, now: datetime) -> CustomerPage:
+    """Computed first when an order or an answer came since the last computation (or a day went by)."""
+    run = d.notifier.risk_run(shop_id, now)
     found, after = _paged(lambda at: d.notifier.at_risk(shop_id, limit, at), cursor)
-    return CustomerPage(items=[customer_at_risk(c, now) for c in found], next_cursor=after)
+    threshold = d.notifier.alert_settings(shop_id).churn_threshold
+    rule = (
+        f"Customers with two orders or more, {money(run.valuable_from, run.currency)} or more spent "
+        f"(the top quarter of your {run.customers} customers), and a risk of {threshold:.0%} or more."
+    )
+    return CustomerPage(
+        items=[customer_at_risk(c, now) for c in found],
+        next_cursor=after,
+        computed_at=run.computed_at,
+        valuable_from=run.valuable_from,
+        currency=run.currency,
+        rule=rule,
+    )
 
 
 def suppressions(d: Dashboard, shop_id: str, limit: int, cursor: str | None) -> SuppressionPage:

@@ -9,9 +9,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter, Position
-from services.notifier.domain import replies
+from services.notifier.domain import churn_refresh, replies
 from services.notifier.domain.model import AlertSettings, Case, CaseEvent, Mention, ReplyMode, SurveyAnswer
-from services.notifier.domain.ports import Customer
+from services.notifier.domain.ports import Customer, RiskRun
 from services.notifier.domain.replies import ReplyRefused
 from services.notifier.domain.tallies import DayTotals, histogram, mention_at, summed, with_prefix
 from shared.tenancy import Shop
@@ -34,6 +34,7 @@ __all__ = [
     "Position",
     "ReplyMode",
     "ReplyRefused",
+    "RiskRun",
     "SurveyAnswer",
     "build_notifier_api",
     "histogram",
@@ -79,6 +80,11 @@ class NotifierApi:
         self, shop_id: str, limit: int, after: Position | None
     ) -> tuple[list[Customer], Position | None]:
         return self.views.at_risk(shop_id, limit, after)
+
+    def risk_run(self, shop_id: str, now: datetime) -> RiskRun:
+        """When the customers at risk were computed, computing them first if an order or an answer came
+        since, or a day went by (``churn_refresh.current``)."""
+        return churn_refresh.current(self.notifier.intake(), shop_id, now)
 
     def case(self, shop_id: str, case_id: str) -> Case | None:
         return self.notifier.store.case(shop_id, case_id)

@@ -49,6 +49,7 @@ def gather(store: NotifierStore, shop: Shop, end: datetime, at_risk: Sequence[Ri
                     counts[survey_type] = counts.get(survey_type, 0) + n
         return counts
 
+    run = store.risk_run(shop.shop_id)
     return build_digest(
         shop.name,
         end,
@@ -58,9 +59,20 @@ def gather(store: NotifierStore, shop: Shop, end: datetime, at_risk: Sequence[Ri
         sent=total(end - week),
         sent_previous=total(end - 2 * week),
         at_risk=[
-            AtRisk(name=r.name, risk=r.risk, spend_year=r.spend_year, reasons=list(r.reasons))
+            AtRisk(
+                name=r.name,
+                risk=r.risk,
+                spend_year=r.spend_year,
+                reasons=list(r.reasons),
+                spend_total=r.spend_total,
+                orders=r.orders,
+                email=r.email,
+            )
             for r in at_risk
         ],
+        currency=run.currency if run else None,
+        at_risk_computed_at=run.computed_at if run else None,
+        at_risk_valuable_from=run.valuable_from if run else None,
     )
 
 

@@ -11,6 +11,7 @@ import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -31,7 +32,6 @@ from services.notifier.domain.digest import (
     duration_text,
     headline,
     interval_text,
-    money,
     period_text,
     plural,
     score_text,
@@ -40,6 +40,7 @@ from services.notifier.domain.digest import (
     trend_sparkline,
 )
 from shared import templates
+from shared.money import money
 
 if TYPE_CHECKING:
     import jinja2
@@ -173,13 +174,25 @@ def _case_row(case: OverdueCase) -> dict[str, str | None]:
     }
 
 
-def _risk_row(customer: AtRisk, currency: str | None) -> dict[str, str]:
+def _risk_row(customer: AtRisk, currency: str | None) -> dict[str, str | None]:
     return {
         "name": customer.name,
         "risk": f"{customer.risk:.0%} risk",
-        "spend": f"{money(customer.spend_year, currency)} in the last year",
+        "spend": f"{money(customer.spend_total, currency)} in {plural(customer.orders, 'order')}, "
+        f"{money(customer.spend_year, currency)} in the last year",
         "reasons": "; ".join(customer.reasons).capitalize() if customer.reasons else "",
+        "email": customer.email,
     }
+
+
+def _risk_note(digest: Digest) -> str:
+    """When the risk was computed and what made a customer count (the owner judges the list by it)."""
+    if digest.at_risk_computed_at is None:
+        return ""
+    at = digest.at_risk_computed_at.astimezone(UTC)
+    bar = digest.at_risk_valuable_from
+    spend = f" and {money(bar, digest.currency)} or more spent (your top quarter)" if bar else ""
+    return f"Computed {at.day} {at:%b %Y %H:%M} UTC, for customers with two orders or more{spend}."
 
 
 # ----------------------------------------------------------------------------------------------- parts
@@ -222,6 +235,7 @@ def _context(digest: Digest, charts: Mapping[str, Chart]) -> dict[str, Any]:
         "overdue_total": cases.overdue_total,
         "at_risk": [_risk_row(r, digest.currency) for r in digest.at_risk],
         "at_risk_more": digest.at_risk_total - len(digest.at_risk),
+        "at_risk_note": _risk_note(digest),
         "colours": {"good": GOOD, "bad": BAD, "muted": MUTED},
     }
 

@@ -72,9 +72,29 @@ class VerbatimHeader(UnstructuredHeader, BaseHeader):
         return line + policy.linesep
 
 
+class SubjectHeader(UnstructuredHeader, BaseHeader):
+    """The stdlib's folding, except that the value starts on the header's own line.
+
+    When a subject does not fit on the first line but its first words would fit on a line of their own,
+    the stdlib folds right after ``Subject:`` (legal folding white space), and receivers unfold it into a
+    value with a leading space (" [Blue Kiln] ..."). The first fold is taken back, so the first line may
+    run past 78 characters (a SHOULD of RFC 5322, never its 998-octet limit: a subject is one line).
+    """
+
+    max_count = 1  # as the stdlib's UniqueUnstructuredHeader: one Subject
+
+    def fold(self, *, policy: email_policy.Policy[Any]) -> str:
+        folded = str(super().fold(policy=policy))
+        empty_first = f"{self.name}:{policy.linesep} "
+        if folded.startswith(empty_first):
+            return f"{self.name}: " + folded[len(empty_first) :]
+        return folded
+
+
 def _policy() -> email_policy.EmailPolicy[EmailMessage]:
     registry = HeaderRegistry(default_class=VerbatimHeader)  # unmapped names: List-*, X-*
     registry.map_to_type("message-id", VerbatimHeader)
+    registry.map_to_type("subject", SubjectHeader)
     return email_policy.SMTP.clone(header_factory=registry)
 
 

@@ -51,6 +51,16 @@ def run_cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def add_shopify_shop(state: Path, shop: str, domain: str, name: str, owner_email: str) -> str:
+    """`cxloop shop add` for a Shopify shop, as the README shows it; the webhook secret it prints."""
+    added = run_cli(state, "shop", "add", shop, "--platform", "shopify", "--domain", domain,
+                    "--name", name, "--owner-email", owner_email)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    secret = re.search(r"secret\W+([A-Za-z0-9_\-]{20,})", added.stdout)
+    assert secret, added.stdout
+    return secret.group(1)
+
+
 def until(what: str, probe: Any, timeout_s: float = 40.0) -> Any:
     """``probe()``'s first truthy answer, polled every half second."""
     deadline = time.monotonic() + timeout_s

@@ -252,3 +252,33 @@ def test_the_owner_reads_filters_replies_and_exports_on_a_laptop(
     [mail] = until("the reply in Maya's inbox", reply)
     assert mail["headers"]["Reply-To"] == "owner@dash.example"
     assert "A new set is on its way today." in mail["text"]
+
+
+def test_the_owner_chooses_a_theme_from_the_list_and_a_wrong_one_keeps_the_form(
+    answered: dict[str, Any], chromium_browser: Browser, tmp_path: Path
+) -> None:
+    """Issue 17 (7): the theme filter offers the labels the pages show; choosing one filters by it."""
+    api, out = answered["api"], _output(tmp_path)
+    page, problems = _log_in(chromium_browser, api, answered["key"], "phone")
+    try:
+        page.goto(f"{api}/dashboard/feed")
+        assert page.locator("#f-theme").evaluate("e => e.tagName") == "SELECT"
+        page.select_option("#f-theme", label="Product quality")
+        page.locator(".filters button[type=submit]").click()
+        page.wait_for_url(re.compile(r"theme=product_quality"))
+        items = page.locator("article")
+        assert items.count() >= 1
+        for i in range(items.count()):  # each item read as being about it, by the same label
+            assert "Product quality" in items.nth(i).locator(".badge").all_inner_texts()
+        assert page.locator("#f-theme option:checked").inner_text() == "Product quality"
+        _shoot(page, out, "feed-theme", "phone")
+
+        refused = page.goto(f"{api}/dashboard/feed?theme=glitter&band=detractor")
+        assert refused is not None and refused.status == 400
+        assert "theme: there is no theme 'glitter'" in page.locator("[role=alert]").inner_text()
+        assert page.locator("#f-theme").count() == 1  # the form stays, with what was given
+        assert page.locator("#f-band option:checked").get_attribute("value") == "detractor"
+        _shoot(page, out, "feed-theme-refused", "phone")
+        assert not [p for p in problems if "400" not in p], problems
+    finally:
+        page.context.close()

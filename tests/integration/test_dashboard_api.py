@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.dashboard.domain import keys
 from services.notifier.domain.model import ReplyMode
-from tests.integration.dashboard_world import NOW, SHOP_B, DashWorld, answer
+from shared import events
+from shared.tenancy import Shop
+from tests.integration.dashboard_world import NOW, SHOP_A, SHOP_B, DashWorld, answer
 from tests.integration.dashboard_world import reading as scored
 
 
@@ -216,7 +218,9 @@ def test_errors_are_json_with_a_message(dash: DashWorld) -> None:
 def test_suppressions_and_at_risk_are_paged(dash: DashWorld) -> None:
     assert dash.call("GET", "/api/v1/suppressions").json() == {"items": [], "next_cursor": None}
     store = dash.notifier.store
-    from services.notifier.domain.ports import OrderLine
+    from services.notifier.domain.ports import OrderLine, RiskRun
+
+    store.put_risk_run("shop-a", RiskRun(computed_at=NOW, valuable_from=0.0))  # fresh: not computed again
 
     for i in range(3):
         key = f"email:c{i}"
@@ -229,6 +233,48 @@ def test_suppressions_and_at_risk_are_paged(dash: DashWorld) -> None:
     rest = dash.call("GET", "/api/v1/customers/at-risk", query={"cursor": page["next_cursor"]}).json()
     assert [c["customer_key"] for c in rest["items"]] == ["email:c0"]
     assert dash.call("GET", "/api/v1/customers/at-risk", key="shop-b").json()["items"] == []
+
+
+def _orders(
+    dash: DashWorld, shop: Shop, key: str, name: str, email: str, placed: list[tuple[float, int]]
+) -> None:
+    for n, (total, days) in enumerate(placed):
+        order = events.OrderRecorded(
+            order_id=f"{name}-{n}-{days}", platform="shopify", customer_key=key, first_name=name, email=email,
+            placed_at=NOW - timedelta(days=days), total=total, currency="EUR",
+        )  # fmt: skip
+        dash.hear(events.ORDER_RECORDED, order.model_dump(mode="json"), shop=shop)
+
+
+def test_at_risk_is_computed_on_reading_for_valuable_regulars_only_with_their_address(
+    dash: DashWorld,
+) -> None:
+    """Issue 17 (5): no daily run, no digest: the API computes it, says when, lists Lou (a regular in the
+    shop's top quarter who stopped), not Maya (one order today), not Tim (a regular who spends little),
+    with Lou's address and the currency; shop B's key sees only shop B's customer."""
+    from services.notifier.domain.model import AlertSettings
+
+    for shop in ("shop-a", "shop-b"):
+        dash.notifier.settings.put(shop, AlertSettings(churn_threshold=0.4))
+    _orders(dash, SHOP_A, "email:maya", "Maya", "maya@example.net", [(64.90, 0)])
+    _orders(dash, SHOP_A, "email:lou", "Lou", "lou@example.net", [(80.0, d) for d in (400, 300, 200, 150)])
+    _orders(dash, SHOP_A, "email:tim", "Tim", "tim@example.net", [(10.0, d) for d in (400, 300, 200, 150)])
+    _orders(dash, SHOP_B, "email:bo", "Bo", "bo@example.org", [(90.0, d) for d in (400, 300, 200, 150)])
+    before = datetime.now(tz=UTC).replace(microsecond=0)
+    page = dash.call("GET", "/api/v1/customers/at-risk").json()
+    assert [(c["first_name"], c["email"], c["currency"], c["spend_total"]) for c in page["items"]] == [
+        ("Lou", "lou@example.net", "EUR", 320.0)
+    ]
+    assert datetime.fromisoformat(page["computed_at"]) >= before
+    assert page["valuable_from"] >= 80.0 and page["currency"] == "EUR"
+    assert "€" in page["rule"] and "two orders or more" in page["rule"]
+    other = dash.call("GET", "/api/v1/customers/at-risk", key="shop-b").json()
+    assert [(c["first_name"], c["email"]) for c in other["items"]] == [("Bo", "bo@example.org")]
+
+    # Lou orders again: the next read computes again, and he is no longer at risk.
+    _orders(dash, SHOP_A, "email:lou", "Lou", "lou@example.net", [(80.0, 0)])
+    again = dash.call("GET", "/api/v1/customers/at-risk").json()
+    assert again["items"] == [] and again["computed_at"] >= page["computed_at"]
 
 
 def test_the_document_describes_every_route(dash: DashWorld) -> None:

@@ -375,3 +375,29 @@ def test_older_pages_of_the_feed_keep_the_filter(world: DashWorld) -> None:
     # 27 detractors, newest first: inv-a1 and inv-a3 then 23 on the first page, the last 2 here.
     assert re.findall(r'data-score="(\d*)"', rest.body) == ["3", "3"]
     assert 'rel="next"' not in rest.body
+
+
+# --- one label per theme (issue 17, item 7) ---------------------------------------------------------------
+
+
+def test_themes_read_by_one_label_and_the_feed_filter_offers_them_as_a_list(world: DashWorld) -> None:
+    cookie = _login(world)
+    themes = _page(world, "GET", "/dashboard/themes", cookie).body
+    assert ">Product quality</a>" in themes and "product quality" not in themes
+    feed = _page(world, "GET", "/dashboard/feed", cookie).body
+    options = dict(re.findall(r'<option value="([a-z_]+)"[^>]*>([^<]+)</option>',
+                              feed.split('id="f-theme"')[1].split("</select>")[0]))  # fmt: skip
+    assert options["product_quality"] == "Product quality"
+    assert list(options)[:3] == ["communication", "delivery_shipping", "product_quality"]  # seen first
+    assert 'name="theme" value=' not in feed  # a list, never a text box
+
+
+def test_a_theme_typed_as_shown_filters_and_an_unknown_one_keeps_the_form(world: DashWorld) -> None:
+    cookie = _login(world)
+    typed = _page(world, "GET", "/dashboard/feed?theme=Product+quality", cookie)
+    assert typed.status == 200 and "The seams ripped" in typed.body and "Lovely socks" not in typed.body
+    assert '<option value="product_quality" selected>Product quality</option>' in typed.body
+    unknown = _page(world, "GET", "/dashboard/feed?theme=glitter&sentiment=negative", cookie)
+    assert unknown.status == 400
+    assert "theme: there is no theme &#39;glitter&#39;; choose one from the list" in unknown.body
+    assert 'id="f-theme"' in unknown.body and '<option value="negative" selected>' in unknown.body

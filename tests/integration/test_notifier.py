@@ -5,6 +5,7 @@ its approve link, unsubscribes, broken destinations, churn crossings, erasure.""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.parse
 from collections.abc import Iterator
@@ -350,7 +351,7 @@ def test_a_valuable_customer_crossing_the_churn_threshold_alerts_once_with_reaso
         for n, days in enumerate((400, 300, 200, 150)):
             order = events.OrderRecorded(
                 order_id=f"{name}{n}", platform="shopify", customer_key=key, first_name=name,
-                placed_at=T0 - timedelta(days=days), total=total,
+                placed_at=T0 - timedelta(days=days), total=total, currency="EUR",
             )  # fmt: skip
             world.hear(events.ORDER_RECORDED, order.model_dump(mode="json"))
             world.hear(events.ORDER_RECORDED, order.model_dump(mode="json"))  # a duplicate counts once
@@ -363,7 +364,7 @@ def test_a_valuable_customer_crossing_the_churn_threshold_alerts_once_with_reaso
     mails = [m.get_body(("plain",)).get_content() for m in world.inbox()]
     churn = [t for t in mails if "may be drifting away" in t]
     assert len(churn) == 1 and "Lou may be drifting away" in churn[0]
-    assert "240 spent this year" in churn[0] and "a customer for a long time" in churn[0]
+    assert "€320 spent in 4 orders" in churn[0] and "a customer for a long time" in churn[0]
 
 
 def test_erasing_a_customer_keeps_scores_and_drops_who_and_what_they_said(world: World) -> None:
@@ -460,6 +461,30 @@ def test_a_comment_sent_after_the_score_reaches_the_case(world: World) -> None:
     assert [e.what for e in case.history] == ["opened", "answer_changed"]
     world.send(T0 + timedelta(hours=1))
     assert len([m for m in world.inbox() if m["To"] == "team@acme.example"]) == 1  # still one alert
+
+
+def test_the_alert_mail_shows_the_comment_written_after_the_score_the_score_the_order_and_one_button(
+    world: World,
+) -> None:
+    """Issue 17 (8): the alert was raised on the score; the comment came a minute later; the e-mail an
+    hour later says what the customer wrote, with the score on its scale and one button, not a dump."""
+    world.configure(slack_hook=None)
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0015", 3))
+    later = T0 + timedelta(minutes=1)
+    world.hear(
+        events.RESPONSE_RECORDED, answer("inv-0015", 3, revision=2, comment="The glaze chipped."), later
+    )
+    world.send(T0 + timedelta(hours=1))
+    [mail] = [m for m in world.inbox() if m["To"] == "team@acme.example"]
+    html = mail.get_body(("html",)).get_content()
+    text = mail.get_body(("plain",)).get_content()
+    assert "<pre" not in html and "The glaze chipped." in html and "The glaze chipped." in text
+    assert "NPS 3 of 10" in html and "order #0015" in html
+    assert html.count('class="cx-button"') == 1 and "Open the case and reply" in html
+    approve = re.search(r'href="(http://127\.0\.0\.1:8080/n/[^"]+)"', html)
+    assert approve and html.count(approve.group(1)) == 1  # a button, never the raw link as text
+    assert approve.group(1) in text  # the text part has no buttons: the link in full
+    assert str(mail["Subject"]) == "[Acme Socks] 1 detractor in the last hour"
 
 
 def test_a_broken_review_source_and_its_recovery_reach_the_owner_once_each(world: World) -> None:

@@ -23,7 +23,6 @@ from services.notifier.domain.digest import (
     csat,
     duration_text,
     estimate,
-    money,
     nps,
     period_text,
     plural,
@@ -33,6 +32,7 @@ from services.notifier.domain.digest import (
 )
 from services.notifier.domain.model import Case, CaseStatus, Mention, SurveyAnswer
 from shared import metrics
+from shared.money import money
 from shared.sentiment import Label, Sentiment, ThemeScore
 
 END = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday: the digest covers 16-22 Nov

@@ -380,3 +380,18 @@ def test_slack_fit_never_breaks_an_entity(limit: int) -> None:
     cut = fit(text, limit)
     assert len(cut) <= limit and cut.endswith("…")
     assert not re.search(r"&[a-z]*…$", cut)
+
+
+def test_the_at_risk_list_says_money_with_its_currency_the_address_and_when_it_was_computed() -> None:
+    """Issue 17 (5): "65 spent this year" had no currency, no address to write to, no time."""
+    computed = datetime(2026, 11, 23, 7, 5, tzinfo=UTC)
+    lou = AtRisk(name="Lou", risk=0.81, spend_year=160.0, spend_total=320.0, orders=4,
+                 email="lou@example.net", reasons=["later than their usual reorder interval"])  # fmt: skip
+    digest = build_digest("Blue Kiln", datetime(2026, 11, 23, tzinfo=UTC), [], at_risk=[lou], currency="EUR",
+                          at_risk_computed_at=computed, at_risk_valuable_from=120.5)  # fmt: skip
+    rendered = render_digest(digest)
+    for part in (rendered.text, rendered.html):
+        assert "€320 in 4 orders, €160 in the last year" in part
+        assert "lou@example.net" in part
+        assert "Computed 23 Nov 2026 07:05 UTC, for customers with two orders or more" in part
+        assert "€120.50 or more spent (your top quarter)" in part

@@ -105,17 +105,27 @@ class ReplyBody(BaseModel):
 class CustomerAtRisk(BaseModel):
     customer_key: str
     first_name: str | None = None
-    email: str | None = None
+    email: str | None = Field(default=None, description="where the owner writes to them (this shop's own)")
     risk: float = Field(ge=0, le=1)
     reasons: list[str]
     orders: int
     last_order_at: datetime | None = None
     spend_last_year: float
+    spend_total: float = Field(default=0.0, description="all their orders kept here, not cancelled")
+    currency: str | None = Field(default=None, description="ISO 4217, of their latest order")
 
 
 class CustomerPage(BaseModel):
     items: list[CustomerAtRisk]
     next_cursor: str | None
+    computed_at: datetime | None = Field(
+        default=None, description="when the risk was computed (again on reading after an order or answer)"
+    )
+    valuable_from: float | None = Field(
+        default=None, description="the total spend that counts as valuable: the shop's top quarter"
+    )
+    currency: str | None = None
+    rule: str = Field(default="", description="who is listed, in words")
 
 
 class SuppressionView(BaseModel):
@@ -222,4 +232,6 @@ def customer_at_risk(customer: Customer, now: datetime) -> CustomerAtRisk:
         orders=len(live),
         last_order_at=max((o.at for o in live), default=None),
         spend_last_year=round(sum(o.total for o in live if o.at.timestamp() >= year_ago), 2),
+        spend_total=round(sum(o.total for o in live), 2),
+        currency=customer.currency,
     )

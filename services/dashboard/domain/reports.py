@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notifier.api import DayTotals, histogram, summed, with_prefix
 from shared import metrics
 from shared.metrics import Metric
+from shared.themes import theme_label
 
 SURVEY_TYPES = ("nps", "csat", "ces")
 
@@ -128,6 +129,7 @@ class ThemeRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     theme: str
+    label: str = Field(default="", description="the theme as every page, e-mail and command names it")
     mentions: int = Field(description="answers and reviews naming the theme in the period")
     negative: int
     positive: int
@@ -159,6 +161,7 @@ def themes(current: Sequence[DayTotals], previous: Sequence[DayTotals]) -> list[
         rows.append(
             ThemeRow(
                 theme=theme,
+                label=theme_label(theme),
                 mentions=n,
                 negative=neg,
                 positive=pos,

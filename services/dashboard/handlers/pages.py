@@ -290,12 +290,19 @@ def _exports(chosen: views.FeedForm) -> list[tuple[str, str]]:
 @app.get(f"{ROOT}/feed")
 def feed() -> Response[str]:
     params = query()
-    chosen = views.feed_form(params)
+    themes = service.theme_choices(dashboard(), shop(), utcnow().date())
+    lists: dict[str, Any] = {"channels": views.CHANNELS, "bands": BANDS, "sentiments": views.SENTIMENTS,
+                             "themes": themes, "badge": views.SENTIMENT_BADGE}  # fmt: skip
+    try:
+        chosen = views.feed_form(params, themes)
+    except BadRequest as e:  # the form stays, with what was given and what was wrong
+        return page("feed.html", "Feed", 400, current="feed", items=[], form=views.form_values(params),
+                    older="", exports=[], notice=e.message, warn=True, refused=True, **lists)  # fmt: skip
     found = service.feed(dashboard(), shop(), chosen.query, views.PAGE_SIZE, views.cursor(params))
     older = views.link(f"{ROOT}/feed", {**chosen.params(), "cursor": found.next_cursor})
     return page("feed.html", "Feed", current="feed", items=found.items, form=chosen.values,
-                older=older if found.next_cursor else "", exports=_exports(chosen), channels=views.CHANNELS,
-                bands=BANDS, sentiments=views.SENTIMENTS, badge=views.SENTIMENT_BADGE)  # fmt: skip
+                older=older if found.next_cursor else "", exports=_exports(chosen), refused=False,
+                **lists)  # fmt: skip
 
 
 @app.get(f"{ROOT}/export/<name>")
@@ -372,7 +379,8 @@ def at_risk() -> Response[str]:
     params = query()
     found = service.at_risk(dashboard(), shop(), views.PAGE_SIZE, views.cursor(params), utcnow())
     older = views.link(f"{ROOT}/at-risk", {"cursor": found.next_cursor}) if found.next_cursor else ""
-    return page("at_risk.html", "Customers at risk", current="at-risk", customers=found.items, older=older)
+    return page("at_risk.html", "Customers at risk", current="at-risk", customers=found.items, older=older,
+                found=found)  # fmt: skip
 
 
 @app.get(f"{ROOT}/suppressions")

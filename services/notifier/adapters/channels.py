@@ -15,7 +15,7 @@ from typing import Protocol
 from services.notifier.adapters.slack_webhook import Broken, Delivered, RateLimited, SlackWebhook
 from services.notifier.domain.delivery import Outcome, Result
 from services.notifier.domain.model import AlertBatch, Destination
-from services.notifier.domain.slack_messages import plain_message, slack_payload
+from services.notifier.domain.slack_messages import slack_payload
 from shared.mail.message import Mailer, MailError, OutgoingEmail
 from shared.tenancy import Shop
 
@@ -53,15 +53,16 @@ class EmailChannel:
     def deliver(self, shop: Shop, destination: Destination, batch: AlertBatch) -> Result:
         if not destination.address:
             return Result(Outcome.BROKEN, f"no address for e-mail destination {destination.name!r}")
-        message = plain_message(batch)
+        from services.notifier.alert_mail import render_alert_mail  # jinja2 at the first e-mail only
+
+        message = render_alert_mail(shop.name, destination.name, batch)
         digest = hashlib.sha256(f"{batch.shop_id}|{batch.destination}|{batch.window}".encode()).hexdigest()
         email = OutgoingEmail(
             sender=self._sender,
             to=destination.address,
-            subject=f"[{shop.name}] {message.subject}",
+            subject=message.subject,
             text=message.text,
-            html=f'<pre style="font-family:Helvetica,Arial,sans-serif;white-space:pre-wrap">'
-            f"{escape(message.text)}</pre>",
+            html=message.html,
             message_id=f"<alerts-{digest[:24]}@{shop.shop_id}.cxloop>",
             tags={"shop": shop.shop_id, "kind": "alerts"},
         )
@@ -96,7 +97,10 @@ class OwnerMail:
             to=shop.owner_email,
             subject=f"[{shop.name}] Alerts to '{destination.name}' are failing",
             text=text,
-            html=f'<pre style="white-space:pre-wrap">{escape(text)}</pre>',
+            html="".join(
+                f'<p style="font-family:Helvetica,Arial,sans-serif;overflow-wrap:anywhere">{escape(p)}</p>'
+                for p in text.split("\n\n")
+            ),
             message_id=f"<broken-{hashlib.sha256(f'{shop.shop_id}|{destination.name}|{reason}'.encode()).hexdigest()[:24]}@{shop.shop_id}.cxloop>",
             tags={"shop": shop.shop_id, "kind": "notice"},
         )

@@ -14,12 +14,13 @@ Items, all under ``pk SHOP#<shop>``:
 - ``DEST#<name>``, ``SURGE#<theme>#<day>`` (a string set of subjects: adding one twice counts once),
   ``SENTRUN#<run>#<type>`` (a dispatcher run's sends, counted on the day's ``sent_<type>``: once),
   ``SUPPRESSED#<email hash>``, ``CUST#<key>`` (orders and risk; on the ``feed`` index, ``SHOP#<shop>#RISK``,
-  while at risk), ``MARK#<key>``.
+  while at risk), ``RISKRUN`` (when the risk was last computed), ``MARK#<key>``.
 A sparse ``customer`` index finds a person's items for erasure.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
@@ -38,12 +39,13 @@ from services.notifier.domain.model import (
     ReplyState,
     SurveyAnswer,
 )
-from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine
+from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine, RiskRun
 from services.notifier.domain.tallies import Tally, answer_fields, answer_tally, mention_fields, mention_tally
 from shared.clock import utcnow
 from shared.dynamo import (
     ABSENT,
     BATCHES,
+    RISK_RUN_SK,
     alert_sk,
     answer_sk,
     batch_sk,
@@ -608,6 +610,7 @@ class DynamoNotifierStore:
                 "at": line.at.isoformat(),
                 "total": line.total,
                 "cancelled": line.cancelled,
+                "currency": line.currency,
             }
             kept = sorted(orders.values(), key=lambda o: str(o["at"]))[-MAX_ORDERS:]
             new: dict[str, Any] = {
@@ -659,6 +662,19 @@ class DynamoNotifierStore:
             ReturnValues="ALL_OLD",  # UPDATED_OLD may leave out a value that did not change
         ).get("Attributes", {})
         return at_risk and not old.get("at_risk", {}).get("BOOL", False)
+
+    def risk_run(self, shop_id: str) -> RiskRun | None:
+        item = self._get(shop_id, RISK_RUN_SK)
+        if item is None:
+            return None
+        run = json.loads(item["run"]["S"])
+        return RiskRun(**(run | {"computed_at": datetime.fromisoformat(run["computed_at"])}))
+
+    def put_risk_run(self, shop_id: str, run: RiskRun) -> None:
+        doc = dataclasses.asdict(run) | {"computed_at": run.computed_at.isoformat()}
+        self._db.put_item(
+            TableName=self._table, Item={**shop_key(shop_id, RISK_RUN_SK), "run": {"S": json.dumps(doc)}}
+        )
 
     def mark_once(self, shop_id: str, key: str, expires_at: datetime) -> bool:
         return written(
@@ -804,7 +820,13 @@ def _open_sk(case: Case) -> str:
 
 def customer_from_item(item: dict[str, Any]) -> Customer:
     orders = tuple(
-        OrderLine(o["order_id"], datetime.fromisoformat(o["at"]), float(o["total"]), bool(o["cancelled"]))
+        OrderLine(
+            o["order_id"],
+            datetime.fromisoformat(o["at"]),
+            float(o["total"]),
+            bool(o["cancelled"]),
+            o.get("currency"),
+        )
         for o in json.loads(item.get("orders", {}).get("S", "[]"))
     )
     return Customer(

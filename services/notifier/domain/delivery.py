@@ -15,8 +15,9 @@ from enum import StrEnum
 from typing import Protocol
 
 from services.notifier.domain.intake import destinations
-from services.notifier.domain.model import AlertBatch, Destination, DestinationKind
+from services.notifier.domain.model import Alert, AlertBatch, Case, Destination, DestinationKind
 from services.notifier.domain.ports import BatchRef, DestinationState, NotifierStore, SettingsSource
+from services.notifier.domain.rules import shorten
 from shared.tenancy import Shop, ShopDirectory
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -120,9 +121,31 @@ def _send(deps: SenderDeps, ref: BatchRef, now: datetime, report: SendReport) ->
         return
     if wait > 0:
         deps.sleep(wait)
-    result = deps.channels[destination.kind].deliver(shop, destination, batch)
+    result = deps.channels[destination.kind].deliver(shop, destination, as_now(deps.store, batch))
     deps.pacer.sent(hook)
     _settle(deps, shop, destination, batch, result, now, report)
+
+
+def as_now(store: NotifierStore, batch: AlertBatch) -> AlertBatch:
+    """The batch's alerts with what their cases say now: the comment a customer added after the score
+    (the alert was raised on the score), the score, the stars, the order."""
+    samples = []
+    for alert in batch.samples:
+        case = store.case(alert.shop_id, alert.case_id) if alert.case_id else None
+        samples.append(alert if case is None else _as_case_says(alert, case))
+    return batch.model_copy(update={"samples": samples})
+
+
+def _as_case_says(alert: Alert, case: Case) -> Alert:
+    return alert.model_copy(
+        update={
+            "text": shorten(case.comment) or alert.text,
+            "score": case.score,
+            "survey_type": case.survey_type,
+            "rating": case.rating,
+            "order_name": case.order_name or case.order_id,
+        }
+    )
 
 
 def _destination(deps: SenderDeps, shop: Shop | None, ref: BatchRef) -> Destination | None:

@@ -21,6 +21,7 @@ from services.notifier.domain.model import Case, Mention, SurveyAnswer
 from shared import metrics
 from shared.metrics import Metric
 from shared.sentiment import Label, Sentiment, ThemeScore
+from shared.themes import theme_label
 
 PERIOD = timedelta(days=7)
 TREND_WEEKS = 8
@@ -35,14 +36,6 @@ MAX_OVERDUE = 10
 TOP_AT_RISK = 5
 STARS = 5
 
-# Ecommerce theme ids that read better with an ampersand; the others: "late_flight" → "Late flight".
-THEME_LABELS = {
-    "delivery_shipping": "Delivery & shipping",
-    "price_value": "Price & value",
-    "website_checkout": "Website & checkout",
-    "returns_refunds": "Returns & refunds",
-    "size_fit": "Size & fit",
-}
 SOURCE_LABELS = {
     "google": "Google",
     "trustpilot": "Trustpilot",
@@ -52,10 +45,6 @@ SOURCE_LABELS = {
     "csv": "Imported",
     "webhook": "Shop reviews",
 }
-
-
-def theme_label(theme: str) -> str:
-    return THEME_LABELS.get(theme) or theme.replace("_", " ").capitalize()
 
 
 def source_label(source: str) -> str:
@@ -256,6 +245,9 @@ class AtRisk(BaseModel):
     risk: float = Field(ge=0, le=1)
     spend_year: float = 0.0
     reasons: list[str] = Field(default_factory=list)
+    spend_total: float = 0.0
+    orders: int = 0
+    email: str | None = None  # the owner writes to them
 
 
 class Digest(BaseModel):
@@ -272,6 +264,8 @@ class Digest(BaseModel):
     cases: CaseSummary = Field(default_factory=CaseSummary)
     at_risk: list[AtRisk] = Field(default_factory=list)
     at_risk_total: int = 0
+    at_risk_computed_at: datetime | None = None  # when the risk was computed
+    at_risk_valuable_from: float | None = None  # the spend that made a customer valuable then
 
     @property
     def answers(self) -> int:
@@ -579,6 +573,8 @@ def build_digest(
     sent_previous: Mapping[str, int] | None = None,
     at_risk: Iterable[AtRisk] = (),
     currency: str | None = None,
+    at_risk_computed_at: datetime | None = None,
+    at_risk_valuable_from: float | None = None,
 ) -> Digest:
     """The digest of the 7 days before ``period_end`` (compared with the 7 before them).
 
@@ -606,6 +602,8 @@ def build_digest(
         cases=case_summary(list(cases), now),
         at_risk=risky[:TOP_AT_RISK],
         at_risk_total=len(risky),
+        at_risk_computed_at=at_risk_computed_at,
+        at_risk_valuable_from=at_risk_valuable_from,
     )
 
 
@@ -616,7 +614,6 @@ MINUS = "\u2212"
 DASH = "\u2013"
 SPARKS = "▁▂▃▄▅▆▇█"
 SCORE_RANGES = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}
-CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "AUD": "A$", "CAD": "C$", "JPY": "¥"}
 
 
 def _rounded(survey_type: str, value: float) -> float:
@@ -701,15 +698,6 @@ def period_text(start: datetime, end: datetime) -> str:
     if start.year == last.year:
         return f"{start.day} {start:%b} {DASH} {last.day} {last:%b %Y}"
     return f"{start.day} {start:%b %Y} {DASH} {last.day} {last:%b %Y}"
-
-
-def money(amount: float, currency: str | None) -> str:
-    """ "€1,240", "1,240 CHF", or "1,240" without a currency."""
-    whole = f"{amount:,.0f}"
-    if not currency:
-        return whole
-    sign = CURRENCY_SIGNS.get(currency.upper())
-    return f"{sign}{whole}" if sign else f"{whole} {currency.upper()}"
 
 
 def duration_text(hours: float) -> str:

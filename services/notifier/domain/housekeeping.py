@@ -3,11 +3,20 @@ suppressions for replies, and erasures."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from services.notifier.domain.ports import NotifierStore, OrderLine
 from shared import events
+
+RISK_STALE = "churn#stale"  # a mark: the shop's churn risk has changed since it was last computed
+RISK_STALE_TTL = timedelta(days=3)  # the daily run computes it anyway
+
+
+def risk_changed(store: NotifierStore, shop_id: str, now: datetime) -> None:
+    """An order or an answer of a customer came: the next read of the customers at risk computes again."""
+    if not store.is_marked(shop_id, RISK_STALE):  # a read, not a write per order of a busy shop
+        store.mark_once(shop_id, RISK_STALE, now + RISK_STALE_TTL)
 
 
 class HookSecrets(Protocol):
@@ -24,8 +33,10 @@ def handle(
 ) -> str:
     if detail_type == events.ORDER_RECORDED:
         order = events.OrderRecorded.model_validate(data)
-        line = OrderLine(order.order_id, order.placed_at, order.total, order.cancelled)
-        store.add_order(shop_id, order.customer_key, line, {"first_name": order.first_name or ""})
+        line = OrderLine(order.order_id, order.placed_at, order.total, order.cancelled, order.currency)
+        contact = {"first_name": order.first_name or "", "email": order.email or ""}
+        store.add_order(shop_id, order.customer_key, line, contact)
+        risk_changed(store, shop_id, now)
         return "order"
     if detail_type == events.SURVEYS_SENT:
         sent = events.SurveysSent.model_validate(data)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.notifier.domain.cases import update_case
+from services.notifier.domain.housekeeping import risk_changed
 from services.notifier.domain.model import (
     Alert,
     AlertSettings,
@@ -30,6 +31,7 @@ from services.notifier.domain.rules import Firing, for_answer, for_mention, surg
 from services.notifier.domain.windows import late_window, window
 from shared.events import SOURCE_FAILING, FeedbackScored, ResponseRecorded
 from shared.tenancy import Shop, ShopDirectory
+from shared.themes import theme_label
 
 OWNER = "owner"
 # A review published longer ago than this is history when it arrives (a source's first pull reads up to
@@ -95,6 +97,8 @@ def on_response(deps: IntakeDeps, shop_id: str, event: ResponseRecorded, now: da
     answer = answer_of(event)
     if not deps.store.put_answer(shop_id, answer):
         return []  # a stale revision: the newer one decided
+    if answer.customer_key:
+        risk_changed(deps.store, shop_id, now)  # a low score raises the customer's churn risk
     # Also for a duplicate of the newest revision: a crash after storing it must still alert (alerts and
     # cases are idempotent).
     settings = deps.settings.get(shop_id)
@@ -297,7 +301,7 @@ def _surges(
         if not surging(rule, today, usual):
             continue
         shop = shop or deps.shops.get(shop_id)
-        label = theme.replace("_", " ")
+        label = theme_label(theme)
         alert = Alert(
             shop_id=shop_id,
             key=f"{rule.kind.value}#theme:{theme}:{day.isoformat()}",

@@ -232,6 +232,12 @@ class Alert(BaseModel):
     case_id: str | None = None
     approve_url: str | None = None
     customer_key: str | None = None  # whom it names (erased with them)
+    # What the owner reads first, taken from the case when the batch is sent (a comment often comes
+    # after the score): the score on its scale, or a review's stars, and the order.
+    score: int | None = None
+    survey_type: str | None = None
+    rating: float | None = None
+    order_name: str = ""
 
 
 class AlertBatch(BaseModel):

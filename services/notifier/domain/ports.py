@@ -38,6 +38,7 @@ class OrderLine:
     at: datetime
     total: float
     cancelled: bool = False
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,24 @@ class Customer:
     risk: float | None = None
     at_risk: bool = False
     reasons: tuple[str, ...] = ()
+
+    @property
+    def currency(self) -> str | None:
+        """Of their latest order that says (a shop sells in one currency, or mostly)."""
+        newest_first = sorted(self.orders, key=lambda o: o.at, reverse=True)
+        return next((o.currency for o in newest_first if o.currency), None)
+
+
+@dataclass(frozen=True)
+class RiskRun:
+    """When a shop's churn risk was last computed, and the bar a customer's spend had to reach to count
+    as valuable then (the shop's own top quarter, or its minimum if higher)."""
+
+    computed_at: datetime
+    valuable_from: float
+    currency: str | None = None
+    customers: int = 0  # with at least one order
+    judged: int = 0  # with enough history to judge (two orders or more)
 
 
 class SettingsSource(Protocol):
@@ -151,6 +170,10 @@ class NotifierStore(Protocol):
     ) -> bool:
         """Store the day's risk; True if the customer crossed into at-risk with it."""
         ...
+
+    def risk_run(self, shop_id: str) -> RiskRun | None: ...
+
+    def put_risk_run(self, shop_id: str, run: RiskRun) -> None: ...
 
     def mark_once(self, shop_id: str, key: str, expires_at: datetime) -> bool:
         """A marker (digest sent for a week, owner told of a broken destination); True the first time."""

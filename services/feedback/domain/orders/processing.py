@@ -150,8 +150,8 @@ def _process(message: QueuedEvent, deps: ProcessingDeps, now: datetime) -> Apply
 
 
 def announce_order(deps: ProcessingDeps, event: StoredEvent, order_sk: str) -> None:
-    """OrderRecorded for the notifier's churn risk: the order as stored now, by the customer's key (never
-    their address). Also after a redelivery: the notifier keeps one copy per order."""
+    """OrderRecorded for the notifier's churn risk: the order as stored now, by the customer's key, with
+    the address the owner writes to. Also after a redelivery: the notifier keeps one copy per order."""
     order = order_from_items(deps.records.items(event.shop_id, order_sk))
     if order is None or order.deleted or not order.customer_key or order.created_at is None:
         return
@@ -168,6 +168,7 @@ def announce_order(deps: ProcessingDeps, event: StoredEvent, order_sk: str) -> N
         currency=order.currency,
         cancelled=order.cancelled,
         first_name=order.first_name,
+        email=order.email,
     )
     deps.publisher.publish(
         events.ORDER_RECORDED, event.shop_id, recorded.model_dump(mode="json"), event.correlation_id
