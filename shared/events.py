@@ -70,6 +70,10 @@ class ResponseRecorded(BaseModel):
     email: str | None = None
     first_name: str | None = None
     language: str = "en"
+    # The survey's brand (its name and From address): the closed-loop reply comes from them, as the
+    # survey did. Empty in events published before they were carried.
+    brand_name: str = ""
+    brand_sender: str = ""
 
     @property
     def idempotency_key(self) -> str:

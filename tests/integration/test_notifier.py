@@ -254,7 +254,8 @@ def test_the_approve_link_shows_the_draft_and_a_post_sends_it_once_with_the_owne
     world: World,
 ) -> None:
     world.configure(slack_hook=None)
-    world.hear(events.RESPONSE_RECORDED, answer("inv-0004", 2, comment="The heel tore on day one."))
+    brand = {"brand_name": "Acme", "brand_sender": "hello@acme.example"}  # the survey's, as it came
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0004", 2, comment="The heel tore on day one.") | brand)
     world.hear(
         events.FEEDBACK_SCORED,
         {
@@ -280,6 +281,7 @@ def test_the_approve_link_shows_the_draft_and_a_post_sends_it_once_with_the_owne
     replies = [m for m in world.inbox() if m["To"] == "inv-0004@customer.example"]
     assert len(replies) == 1
     assert replies[0]["Reply-To"] == "owner@acme.example"
+    assert replies[0]["From"] == "Acme <hello@acme.example>"  # the survey's sender, not the alerts'
     assert "A new pair is on its way." in replies[0].get_body(("plain",)).get_content()
     case = world.built.store.case(SHOP.shop_id, "response:inv-0004")
     assert case is not None and case.reply_state is ReplyState.SENT and case.status is CaseStatus.REPLIED

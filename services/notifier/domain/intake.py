@@ -73,6 +73,8 @@ def answer_of(event: ResponseRecorded) -> SurveyAnswer:
         email=event.email,
         first_name=event.first_name,
         language=event.language,
+        brand_name=event.brand_name,
+        brand_sender=event.brand_sender,
     )
 
 
@@ -215,6 +217,8 @@ def _answer_case(shop_id: str, answer: SurveyAnswer) -> Case:
         comment=answer.comment,
         order_id=answer.order_id,
         order_name=answer.order_name,
+        brand_name=answer.brand_name,
+        brand_sender=answer.brand_sender,
         themes=answer.themes,
     )
 

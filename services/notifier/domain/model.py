@@ -34,6 +34,8 @@ class SurveyAnswer(BaseModel):
     email: str | None = None
     first_name: str | None = None
     language: str = "en"
+    brand_name: str = ""  # the survey's brand and From address (ResponseRecorded)
+    brand_sender: str = ""
     sentiment: Sentiment | None = None
     themes: list[ThemeScore] = Field(default_factory=list)
 
@@ -198,6 +200,9 @@ class Case(BaseModel):
     source: str | None = None
     rating: float | None = None
     url: str | None = None
+    # The survey's brand and From address: a reply to the customer is written and sent under them.
+    brand_name: str = ""
+    brand_sender: str = ""
     themes: list[ThemeScore] = Field(default_factory=list)
     reply_state: ReplyState = ReplyState.NONE
     reply_due_at: datetime | None = None

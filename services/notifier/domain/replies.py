@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 
 from services.notifier.domain.cases import update_case
 from services.notifier.domain.model import AlertSettings, Case, CaseEvent, CaseStatus, ReplyState
@@ -34,11 +35,25 @@ class ReplyDeps:
     shops: ShopDirectory
     mailer: Mailer
     publisher: Publisher
-    default_sender: str  # when the shop set no reply_from: an address the mail provider will send from
+    # When neither the shop's reply_from nor the survey's sender is known (a case opened before the
+    # survey's sender came with the answer): an address the mail provider will send from.
+    default_sender: str
 
 
 class ReplyRefused(ValueError):
     """The case cannot be replied to now (already replied, closed, no address); says why."""
+
+
+def brand(case: Case, shop: Shop) -> str:
+    """The name the customer knows the shop by: the survey's brand, else the shop's name."""
+    return case.brand_name or shop.name
+
+
+def reply_sender(case: Case, shop: Shop, settings: AlertSettings, default_sender: str) -> str:
+    """``Brand <address>``: the shop's reply address, else the survey's sender (the customer answered
+    mail from it), else the provider's default; a display name the shop gave its address wins."""
+    name, address = parseaddr(settings.reply_from or case.brand_sender or default_sender)
+    return formataddr((name if settings.reply_from and name else brand(case, shop), address))
 
 
 def current_draft(case: Case, shop: Shop, settings: AlertSettings) -> Draft:
@@ -46,7 +61,7 @@ def current_draft(case: Case, shop: Shop, settings: AlertSettings) -> Draft:
         return Draft(
             case.reply_subject or "", case.reply_text, html_of(case.reply_subject or "", case.reply_text)
         )
-    return draft(case, shop.name, reply_to=settings.reply_to or shop.owner_email)
+    return draft(case, brand(case, shop))
 
 
 def _event(case: Case, now: datetime, what: str, by: str = "cxloop", note: str = "") -> list[CaseEvent]:
@@ -147,7 +162,7 @@ def send(deps: ReplyDeps, case: Case, now: datetime) -> Case:
         return _finish(deps.store, claimed, now, ReplyState.SUPPRESSED, "the customer unsubscribed")
     reply = current_draft(claimed, shop, settings)
     email = OutgoingEmail(
-        sender=settings.reply_from or deps.default_sender,
+        sender=reply_sender(case, shop, settings, deps.default_sender),
         to=case.email,
         reply_to=settings.reply_to or shop.owner_email,
         subject=reply.subject,
