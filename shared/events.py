@@ -158,6 +158,9 @@ class MentionIngested(BaseModel):
     author: str | None = None
     published_at: datetime | None = None
     language: str | None = None  # as the source reports it, if it does
+    # Whether cxloop can post a reply to it at its source; False for imported and pushed reviews and
+    # sources without a reply API (the owner posts there by hand). None: not said (older events).
+    takes_replies: bool | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -188,6 +191,7 @@ class FeedbackScored(BaseModel):
     url: str | None = None
     published_at: datetime | None = None  # a mention's, as its source gives it
     excerpt: str = ""
+    takes_replies: bool | None = None  # a mention's, as MentionIngested says
 
     def reading(self) -> Reading:
         """What the owning service keeps on its record."""

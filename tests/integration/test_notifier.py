@@ -599,3 +599,37 @@ def test_the_preview_shows_the_week_so_far_with_its_charts_inline(world: World) 
     assert "cid:" not in html  # a file on its own: no attachments to point at
     assert "3 customers answered surveys" in html  # this week's answers, not last week's (none)
     assert ">33<" in html.replace(" ", "")  # NPS (2 promoters - 1 detractor) / 3 = 33
+
+
+def test_a_review_whose_source_takes_no_replies_is_never_reported_replied_until_the_owner_posts_it(
+    world: World,
+) -> None:
+    """Issue 17 (3): an imported review (no reply API) said "Handed to the review site", and the case
+    counted as replied, while the reviews service recorded "unsupported"."""
+    world.configure(slack_hook=None)
+    world.bus()
+    imported = scored_mention("csv:judgeme:r2", 1.0) | {
+        "source": "judgeme", "url": "https://judge.me/reviews/r2", "takes_replies": False,
+    }  # fmt: skip
+    world.hear(events.FEEDBACK_SCORED, imported)
+    link = world.built.approve_link(SHOP.shop_id, "mention:csv:judgeme:r2")
+    assert link is not None
+    page = world.page(link)["body"]
+    assert "Judgeme takes no replies through cxloop" in page and 'href="https://judge.me/reviews/r2"' in page
+    assert 'value="posted"' in page and 'value="send"' not in page
+    assert "That is not the experience we want" in page  # the text to copy
+
+    refused = world.page(link, "POST", {"action": "send", "text": "Sorry!"})
+    assert refused["statusCode"] == 409 and "takes no replies through cxloop" in refused["body"]
+    assert "Handed to the review site" not in refused["body"]
+    assert [e for e in world.bus() if e["detail-type"] == events.REVIEW_REPLY_REQUESTED] == []
+    case = world.built.store.case(SHOP.shop_id, "mention:csv:judgeme:r2")
+    assert case is not None and case.status is CaseStatus.OPEN and case.first_reply_at is None
+
+    done = world.page(link, "POST", {"action": "posted", "text": "Sorry about the socks, Ana."})
+    assert done["statusCode"] == 200 and "Marked as posted" in done["body"]
+    case = world.built.store.case(SHOP.shop_id, "mention:csv:judgeme:r2")
+    assert case is not None and case.status is CaseStatus.REPLIED and case.reply_state is ReplyState.POSTED
+    assert case.first_reply_at is not None  # timed only now
+    assert case.reply_text == "Sorry about the socks, Ana." and case.history[-1].what == "reply_posted"
+    assert world.page(link, "POST", {"action": "posted"})["statusCode"] == 409  # once

@@ -90,6 +90,7 @@ def mention_of(event: FeedbackScored) -> Mention:
         themes=event.themes,
         scored_at=event.scored_at,
         published_at=event.published_at,
+        takes_replies=event.takes_replies,
     )
 
 
@@ -235,6 +236,7 @@ def _mention_case(shop_id: str, mention: Mention) -> Case:
         rating=mention.rating,
         url=mention.url,
         comment=mention.excerpt,
+        takes_replies=mention.takes_replies,
         themes=mention.themes,
     )
 

@@ -53,6 +53,7 @@ class Mention(BaseModel):
     themes: list[ThemeScore] = Field(default_factory=list)
     scored_at: datetime
     published_at: datetime | None = None
+    takes_replies: bool | None = None  # False: cxloop cannot post a reply at its source
 
 
 class RuleKind(StrEnum):
@@ -166,6 +167,7 @@ class ReplyState(StrEnum):
     SUPPRESSED = "suppressed"  # the customer unsubscribed (or bounced): never mailed
     FAILED = "failed"  # the mail provider refused it for good
     REQUESTED = "requested"  # a public review: handed to the reviews service's reply path
+    POSTED = "posted"  # a review whose source takes no replies: the owner says they posted it there
 
 
 class CaseEvent(BaseModel):
@@ -203,6 +205,7 @@ class Case(BaseModel):
     # The survey's brand and From address: a reply to the customer is written and sent under them.
     brand_name: str = ""
     brand_sender: str = ""
+    takes_replies: bool | None = None  # a review's source: False, the owner posts the reply by hand
     themes: list[ThemeScore] = Field(default_factory=list)
     reply_state: ReplyState = ReplyState.NONE
     reply_due_at: datetime | None = None
@@ -212,6 +215,11 @@ class Case(BaseModel):
     reply_text: str | None = None
     history: list[CaseEvent] = Field(default_factory=list)
     version: int = 0
+
+    @property
+    def by_hand(self) -> bool:
+        """A review whose source takes no replies through cxloop: the owner posts the reply there."""
+        return self.subject == "mention" and self.takes_replies is False
 
     @property
     def negative_themes(self) -> list[str]:

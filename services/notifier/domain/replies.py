@@ -97,6 +97,8 @@ def approve(
         raise ReplyRefused(f"this case's reply is {case.reply_state.value}")
     if _claimed(case, now):
         raise ReplyRefused("its reply is being sent right now")
+    if case.by_hand:
+        raise ReplyRefused(by_hand(case))
     if case.subject == "mention" and len((text or "").strip()) > MAX_PUBLIC_REPLY:
         raise ReplyRefused(f"a public reply is at most {MAX_PUBLIC_REPLY} characters")
     shop, settings = _shop(deps, shop_id), deps.settings.get(shop_id)
@@ -114,6 +116,34 @@ def approve(
     if saved.subject == "mention":
         return _request_public(deps, saved, now)
     return send(deps, saved, now)
+
+
+def by_hand(case: Case) -> str:
+    """What the owner must do for a review whose source cxloop cannot reply on."""
+    where = case.url or f"the review's page on {case.source}"
+    return (
+        f"{case.source} takes no replies through cxloop: copy the reply, post it yourself at {where}, "
+        "then mark it posted"
+    )
+
+
+def posted(
+    deps: ReplyDeps, shop_id: str, case_id: str, now: datetime, text: str | None = None, by: str = "owner"
+) -> Case:
+    """The owner says they posted the reply at a source that takes none from cxloop: only now is the
+    case replied (and its first reply timed). Raises ReplyRefused, LookupError."""
+    case = deps.store.case(shop_id, case_id)
+    if case is None:
+        raise LookupError(case_id)
+    if not case.by_hand:
+        raise ReplyRefused("this case's reply is sent through cxloop: send it instead")
+    if case.reply_state not in SENDABLE:
+        raise ReplyRefused(f"this case's reply is {case.reply_state.value}")
+    body = (text or "").strip() or current_draft(case, _shop(deps, shop_id), deps.settings.get(shop_id)).text
+    if len(body) > MAX_PUBLIC_REPLY:
+        raise ReplyRefused(f"a public reply is at most {MAX_PUBLIC_REPLY} characters")
+    note = f"posted at {case.source} by {by}"
+    return _finish(deps.store, case, now, ReplyState.POSTED, note, text=("", body))
 
 
 def close(
@@ -200,6 +230,7 @@ def _finish(
     what = {ReplyState.SENT: "reply_sent", ReplyState.REQUESTED: "reply_requested"}.get(
         state, f"reply_{state.value}"
     )
+    replied = state in (ReplyState.SENT, ReplyState.REQUESTED, ReplyState.POSTED)
 
     def change(current: Case) -> dict[str, object] | None:
         if current.reply_state is state and current.reply_claimed_until is None:
@@ -212,7 +243,7 @@ def _finish(
         }
         if text is not None:
             changes["reply_subject"], changes["reply_text"] = text
-        if state is ReplyState.SENT or state is ReplyState.REQUESTED:
+        if replied:
             changes["first_reply_at"] = current.first_reply_at or now
             if current.status is CaseStatus.OPEN:
                 changes["status"] = CaseStatus.REPLIED

@@ -57,7 +57,8 @@ def _response(envelope: events.Envelope) -> Subject | None:
 
 def _mention(envelope: events.Envelope) -> Subject | None:
     m = events.MentionIngested.model_validate(envelope.data)
-    context = {"source": m.source, "rating": m.rating, "url": m.url, "published_at": m.published_at}
+    context = {"source": m.source, "rating": m.rating, "url": m.url, "published_at": m.published_at,
+               "takes_replies": m.takes_replies}  # fmt: skip
     return _subject(envelope, "mention", m.mention_id, m.revision, (m.title, m.text), context)
 
 
