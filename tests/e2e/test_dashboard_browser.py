@@ -268,6 +268,11 @@ def test_an_imported_reviews_reply_is_posted_by_hand_and_counted_only_then(
 
     opened = until("the 1-star review's case", review_case)
     assert (opened["status"], opened["reply"]) == ("open", "awaiting_approval")
+    shown = run_cli(state, "case", "show", opened["case"], "--shop", SHOP)
+    assert shown.returncode == 0 and "https://judge.me/reviews/d2" in json.loads(shown.stdout)["by_hand"]
+    assert f"cxloop case posted {opened['case']}" in shown.stderr
+    approved = run_cli(state, "case", "approve", opened["case"], "--shop", SHOP)
+    assert approved.returncode != 0 and "judgeme takes no replies through cxloop" in approved.stderr
     page, problems = _log_in(chromium_browser, api, answered["key"], "phone")
     try:
         page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=api)
