@@ -25,6 +25,7 @@ RESPONSE_RECORDED = "ResponseRecorded"
 MENTION_INGESTED = "MentionIngested"
 FEEDBACK_SCORED = "FeedbackScored"
 REVIEW_REPLY_REQUESTED = "ReviewReplyRequested"
+REVIEW_REPLY_RESULT = "ReviewReplyResult"
 ORDER_RECORDED = "OrderRecorded"
 SURVEYS_SENT = "SurveysSent"
 CONTACT_SUPPRESSED = "ContactSuppressed"
@@ -214,6 +215,16 @@ class ReviewReplyRequested(BaseModel):
     case_id: str = ""
 
 
+class ReviewReplyResult(BaseModel):
+    """What became of a ReviewReplyRequested (reviews → notifier): posted at the source, refused by it,
+    or not possible there (the owner posts it by hand). Only ``posted`` makes the case replied."""
+
+    mention_id: str
+    case_id: str = ""
+    status: Literal["posted", "failed", "unsupported"]
+    detail: str = ""
+
+
 class OrderRecorded(BaseModel):
     """An order as the feedback service last stored it, for the notifier's churn risk. Carries the
     customer's key, not their address; sent again on every change (a cancellation), so consumers keep
@@ -288,6 +299,7 @@ CATALOGUE: dict[str, type[BaseModel]] = {
     MENTION_INGESTED: MentionIngested,
     FEEDBACK_SCORED: FeedbackScored,
     REVIEW_REPLY_REQUESTED: ReviewReplyRequested,
+    REVIEW_REPLY_RESULT: ReviewReplyResult,
     ORDER_RECORDED: OrderRecorded,
     SURVEYS_SENT: SurveysSent,
     CONTACT_SUPPRESSED: ContactSuppressed,

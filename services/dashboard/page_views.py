@@ -304,7 +304,7 @@ def outcome(case: CaseView, action: str) -> str:
         return "Resolved. Nothing more goes out."
     return {
         "sent": "Sent. The customer's answer will reach your inbox.",
-        "requested": "Handed to the review site; it shows once the site accepts it.",
+        "requested": "Handed to the review site; the case counts as replied once the site accepts it.",
         "posted": "Marked as posted on the review site; the case counts as replied.",
         "suppressed": "Not sent: this customer unsubscribed from your e-mails.",
         "failed": "Not sent: the mail provider refused the address.",

@@ -35,6 +35,7 @@ from services.notifier.domain.model import (
     RuleKind,
     default_rules,
 )
+from services.notifier.domain.replies import approve
 from services.notifier.handlers import daily, sender
 from services.notifier.handlers.events import handle
 from shared import events, topology
@@ -246,8 +247,33 @@ def test_a_negative_review_alerts_at_once_and_its_approved_reply_goes_to_the_rev
     assert done["statusCode"] == 200
     requested = [e for e in world.bus() if e["detail-type"] == events.REVIEW_REPLY_REQUESTED]
     assert [e["detail"]["data"]["text"] for e in requested] == ["Sorry about the socks: write to us."]
+    handed = world.built.store.case(SHOP.shop_id, case.case_id)
+    assert handed is not None and handed.reply_state is ReplyState.REQUESTED
+    assert handed.status is CaseStatus.OPEN and handed.first_reply_at is None  # not posted yet
+    posted = {"mention_id": "trustpilot:r1", "case_id": case.case_id, "status": "posted"}
+    world.hear(events.REVIEW_REPLY_RESULT, posted, now=T0 + timedelta(minutes=2))
     after = world.built.store.case(SHOP.shop_id, case.case_id)
-    assert after is not None and after.status is CaseStatus.REPLIED and after.first_reply_at is not None
+    assert after is not None and after.status is CaseStatus.REPLIED and after.reply_state is ReplyState.POSTED
+    assert after.first_reply_at == T0 + timedelta(minutes=2)  # when the site took it
+
+
+@pytest.mark.parametrize(("status", "by_hand"), [("failed", False), ("unsupported", True)])
+def test_a_public_reply_the_site_did_not_take_is_the_owners_again_and_not_counted(
+    world: World, status: str, by_hand: bool
+) -> None:
+    world.configure(slack_hook=None)
+    world.hear(events.FEEDBACK_SCORED, scored_mention("trustpilot:r3", 1.0))
+    case_id = "mention:trustpilot:r3"
+    approve(world.built.reply_deps(), SHOP.shop_id, case_id, T0, "We are sorry.")
+    result = {"mention_id": "trustpilot:r3", "case_id": case_id, "status": status, "detail": "401 token"}
+    world.hear(events.REVIEW_REPLY_RESULT, result)
+    world.hear(events.REVIEW_REPLY_RESULT, result)  # redelivered: told once
+    case = world.built.store.case(SHOP.shop_id, case_id)
+    assert case is not None and case.reply_state is ReplyState.AWAITING_APPROVAL
+    assert case.status is CaseStatus.OPEN and case.first_reply_at is None
+    assert case.reply_text == "We are sorry." and case.by_hand is by_hand
+    assert [e.what for e in case.history][-1] == f"reply_{status}"
+    assert [e.what for e in case.history].count(f"reply_{status}") == 1
 
 
 def test_the_approve_link_shows_the_draft_and_a_post_sends_it_once_with_the_owner_as_reply_to(

@@ -18,7 +18,7 @@ from services.notifier.domain.cases import update_case
 from services.notifier.domain.model import AlertSettings, Case, CaseEvent, CaseStatus, ReplyState
 from services.notifier.domain.ports import NotifierStore, Publisher, SettingsSource
 from services.notifier.reply_drafts import Draft, draft, html_of
-from shared.events import REVIEW_REPLY_REQUESTED, email_digest
+from shared.events import REVIEW_REPLY_REQUESTED, ReviewReplyResult, email_digest
 from shared.mail.message import Mailer, MailError, OutgoingEmail
 from shared.tenancy import Shop, ShopDirectory
 
@@ -230,7 +230,7 @@ def _finish(
     what = {ReplyState.SENT: "reply_sent", ReplyState.REQUESTED: "reply_requested"}.get(
         state, f"reply_{state.value}"
     )
-    replied = state in (ReplyState.SENT, ReplyState.REQUESTED, ReplyState.POSTED)
+    replied = state in (ReplyState.SENT, ReplyState.POSTED)  # a requested reply is not posted yet
 
     def change(current: Case) -> dict[str, object] | None:
         if current.reply_state is state and current.reply_claimed_until is None:
@@ -250,6 +250,33 @@ def _finish(
         return changes
 
     return update_case(store, case.shop_id, case.case_id, change) or case
+
+
+def on_reply_result(store: NotifierStore, shop_id: str, result: ReviewReplyResult, now: datetime) -> str:
+    """The reviews service tells what became of a requested public reply: posted, the case is replied
+    (and its first reply timed) now; refused or not possible there, the reply is the owner's again (to
+    send again, or, for a source that takes none, to post by hand)."""
+    case_id = result.case_id or f"mention:{result.mention_id}"
+    case = store.case(shop_id, case_id)
+    if case is None:
+        return "no case"
+    if result.status == "posted":
+        _finish(store, case, now, ReplyState.POSTED, f"posted at {case.source}, the site accepted it")
+        return "posted"
+
+    def back_to_owner(current: Case) -> dict[str, object] | None:
+        if current.reply_state is not ReplyState.REQUESTED:
+            return None  # told before, or the owner moved on
+        changes: dict[str, object] = {
+            "reply_state": ReplyState.AWAITING_APPROVAL,
+            "history": _event(current, now, f"reply_{result.status}", note=result.detail),
+        }
+        if result.status == "unsupported":
+            changes["takes_replies"] = False
+        return changes
+
+    update_case(store, shop_id, case_id, back_to_owner)
+    return result.status
 
 
 def _claimed(case: Case, now: datetime) -> bool:

@@ -115,7 +115,7 @@ def _outcome(case: Case) -> str:
     state = case.reply_state.value
     return {
         "sent": "Sent. The customer's answer will reach your inbox.",
-        "requested": "Handed to the review site; it shows once the site accepts it.",
+        "requested": "Handed to the review site; the case counts as replied once the site accepts it.",
         "posted": "Marked as posted on the review site; the case counts as replied.",
         "suppressed": "Not sent: this customer unsubscribed from your e-mails.",
         "failed": "Not sent: the mail provider refused the address.",
