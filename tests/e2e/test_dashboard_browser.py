@@ -276,6 +276,14 @@ def test_an_imported_reviews_reply_is_posted_by_hand_and_counted_only_then(
     page, problems = _log_in(chromium_browser, api, answered["key"], "phone")
     try:
         page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=api)
+        # The alert's approve link says the same, on the notifier's own page.
+        page.goto(json.loads(shown.stdout)["approve_link"])
+        assert "Judgeme takes no replies through cxloop" in page.locator("#by-hand").inner_text()
+        assert page.locator("button[value=send]").count() == 0
+        assert page.locator("a", has_text="Open the review on judgeme").get_attribute("href") == (
+            "https://judge.me/reviews/d2"
+        )
+        _shoot(page, out, "approve-link-by-hand", "phone")
         page.goto(f"{api}/dashboard/cases/{urllib.parse.quote(opened['case'], safe='')}")
         by_hand = page.locator("#by-hand")
         assert "Judgeme takes no replies through cxloop" in by_hand.inner_text()
