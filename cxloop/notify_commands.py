@@ -278,7 +278,10 @@ def _rule_args(p: argparse.ArgumentParser) -> None:
 def _loop_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=[m.value for m in ReplyMode])
     p.add_argument("--hold-minutes", type=int)
-    p.add_argument("--reply-from", help="the address replies come from (a verified SES identity)")
+    p.add_argument(
+        "--reply-from",
+        help="the address replies come from (a verified SES identity); default: the survey's sender",
+    )
     p.add_argument("--reply-to", help="where customers' answers go (the owner's inbox)")
     p.add_argument("--target-hours", type=float, help="first reply due within this many hours")
     p.add_argument("--churn-threshold", type=float)

@@ -140,7 +140,8 @@ class AlertSettings(BaseModel):
     destinations: tuple[Destination, ...] = ()  # none: the owner's e-mail
     reply_mode: ReplyMode = ReplyMode.APPROVAL
     reply_hold_minutes: int = Field(default=15, ge=0)
-    # The address replies come from (a verified SES identity) and the one customers' answers reach.
+    # The address replies come from (a verified SES identity; None: the survey's sender, which the
+    # customer answered), always under the survey's brand name, and the one customers' answers reach.
     reply_from: str | None = None
     reply_to: str | None = None
     first_reply_target_hours: float = Field(default=24.0, gt=0)
