@@ -142,6 +142,8 @@ def cmd_shop_add(args: argparse.Namespace) -> int:
     for platform, secret in stored.platforms.items():
         print(f"  {platform.value}: webhook URL {base}/webhooks/{platform.value}/{shop.shop_id}")
         print(f"  {platform.value}: secret {secret.current}")
+    if not args.name:
+        print(unnamed_warning(shop.shop_id), file=sys.stderr)
     print("\n".join(next_steps(admin, shop, args)))
     return 0
 
@@ -167,6 +169,18 @@ def next_steps(admin: Any, shop: Shop, args: argparse.Namespace) -> list[str]:
             f"  {add}",
         ]
     return lines
+
+
+def unnamed_warning(shop_id: str) -> str:
+    """A shop added without --name is called by its id, and customers would read that id."""
+    return (
+        f"warning: no --name given, so the shop is named {shop_id!r} and customers will read that: "
+        f'surveys would ask "How likely are you to recommend {shop_id} to a friend or colleague?" '
+        f"and drafted replies are signed {shop_id!r}.\n"
+        f'  Set the name your customers know: cxloop survey set --shop {shop_id} --brand-name "Your Shop" '
+        f"(surveys and e-mail replies use it; public review replies are drafted with the shop's name, "
+        f"edit them before posting)."
+    )
 
 
 def cmd_shop_list(args: argparse.Namespace) -> int:

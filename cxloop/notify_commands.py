@@ -264,15 +264,19 @@ def cmd_case(admin_of: AdminFactory, args: argparse.Namespace) -> int:
         shop, settings = _shop(admin, args.shop), built.settings.get(args.shop)
         draft = replies.current_draft(case, shop, settings)
         link = built.approve_link(args.shop, case.case_id)
-        print(
-            json.dumps(case.model_dump(mode="json") | {"draft": draft.text, "approve_link": link}, indent=2)
-        )
+        hand = replies.by_hand(case) if case.by_hand else None
+        extra = {"draft": draft.text, "approve_link": link, "by_hand": hand}
+        print(json.dumps(case.model_dump(mode="json") | extra, indent=2))
+        if hand and case.reply_state in replies.SENDABLE:
+            print(f"{hand} (cxloop case posted {case.case_id} --shop {args.shop})", file=sys.stderr)
         return 0
     try:
+        text = Path(args.text_file).read_text() if args.text_file else None
         if args.action == "close":
             done = replies.close(built.reply_deps(), args.shop, args.case, utcnow(), by="cli")
+        elif args.action == "posted":
+            done = replies.posted(built.reply_deps(), args.shop, args.case, utcnow(), text, by="cli")
         else:
-            text = Path(args.text_file).read_text() if args.text_file else None
             done = replies.approve(built.reply_deps(), args.shop, args.case, utcnow(), text, by="cli")
     except replies.ReplyRefused as e:
         raise SystemExit(f"not done: {e}") from e
@@ -331,7 +335,10 @@ def _rule_args(p: argparse.ArgumentParser) -> None:
 def _loop_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=[m.value for m in ReplyMode])
     p.add_argument("--hold-minutes", type=int)
-    p.add_argument("--reply-from", help="the address replies come from (a verified SES identity)")
+    p.add_argument(
+        "--reply-from",
+        help="the address replies come from (a verified SES identity); default: the survey's sender",
+    )
     p.add_argument("--reply-to", help="where customers' answers go (the owner's inbox)")
     p.add_argument("--target-hours", type=float, help="first reply due within this many hours")
     p.add_argument("--churn-threshold", type=float)
@@ -368,11 +375,15 @@ def add_commands(sub: Any, admin_of: AdminFactory) -> None:
     cases.add_argument("--limit", type=int, default=50)
     cases.add_argument("--json", action="store_true")
     cases.set_defaults(func=lambda a: cmd_cases(admin_of, a))
-    case = sub.add_parser("case", help="show a case, approve its reply (optionally edited), or close it")
-    case.add_argument("action", choices=["show", "approve", "close"])
+    case = sub.add_parser(
+        "case",
+        help="show a case, approve its reply (optionally edited), say you posted it yourself (a review "
+        "site cxloop cannot post to), or close it",
+    )
+    case.add_argument("action", choices=["show", "approve", "posted", "close"])
     case.add_argument("case")
     case.add_argument("--shop", required=True)
-    case.add_argument("--text-file", help="the reply to send instead of the draft")
+    case.add_argument("--text-file", help="the reply to send (or that you posted) instead of the draft")
     case.set_defaults(func=lambda a: cmd_case(admin_of, a))
 
     dg = sub.add_parser("digest", help="send this week's digest now, or --preview it to an HTML file")

@@ -25,6 +25,7 @@ RESPONSE_RECORDED = "ResponseRecorded"
 MENTION_INGESTED = "MentionIngested"
 FEEDBACK_SCORED = "FeedbackScored"
 REVIEW_REPLY_REQUESTED = "ReviewReplyRequested"
+REVIEW_REPLY_RESULT = "ReviewReplyResult"
 ORDER_RECORDED = "OrderRecorded"
 SURVEYS_SENT = "SurveysSent"
 CONTACT_SUPPRESSED = "ContactSuppressed"
@@ -70,6 +71,10 @@ class ResponseRecorded(BaseModel):
     email: str | None = None
     first_name: str | None = None
     language: str = "en"
+    # The survey's brand (its name and From address): the closed-loop reply comes from them, as the
+    # survey did. Empty in events published before they were carried.
+    brand_name: str = ""
+    brand_sender: str = ""
 
     @property
     def idempotency_key(self) -> str:
@@ -154,6 +159,9 @@ class MentionIngested(BaseModel):
     author: str | None = None
     published_at: datetime | None = None
     language: str | None = None  # as the source reports it, if it does
+    # Whether cxloop can post a reply to it at its source; False for imported and pushed reviews and
+    # sources without a reply API (the owner posts there by hand). None: not said (older events).
+    takes_replies: bool | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -184,6 +192,7 @@ class FeedbackScored(BaseModel):
     url: str | None = None
     published_at: datetime | None = None  # a mention's, as its source gives it
     excerpt: str = ""
+    takes_replies: bool | None = None  # a mention's, as MentionIngested says
 
     def reading(self) -> Reading:
         """What the owning service keeps on its record."""
@@ -204,6 +213,16 @@ class ReviewReplyRequested(BaseModel):
     mention_id: str
     text: str
     case_id: str = ""
+
+
+class ReviewReplyResult(BaseModel):
+    """What became of a ReviewReplyRequested (reviews → notifier): posted at the source, refused by it,
+    or not possible there (the owner posts it by hand). Only ``posted`` makes the case replied."""
+
+    mention_id: str
+    case_id: str = ""
+    status: Literal["posted", "failed", "unsupported"]
+    detail: str = ""
 
 
 class OrderRecorded(BaseModel):
@@ -282,6 +301,7 @@ CATALOGUE: dict[str, type[BaseModel]] = {
     MENTION_INGESTED: MentionIngested,
     FEEDBACK_SCORED: FeedbackScored,
     REVIEW_REPLY_REQUESTED: ReviewReplyRequested,
+    REVIEW_REPLY_RESULT: ReviewReplyResult,
     ORDER_RECORDED: OrderRecorded,
     SURVEYS_SENT: SurveysSent,
     CONTACT_SUPPRESSED: ContactSuppressed,

@@ -287,8 +287,9 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="services.reviews.handlers.events:handler",
         timeout_s=30,
         queue=QueueTrigger("reviews-events", batch_size=10),
-        grants=(("reviews", "write"), ("review-credentials", "delete")),
+        grants=(("reviews", "write"), ("review-credentials", "delete"), ("bus", "put")),
         environment=(ENV_REVIEWS_TABLE, ENV_EVENT_BUS, ENV_SECRETS_PREFIX),
+        publishes=(ev.REVIEW_REPLY_RESULT,),
     ),
     Function(
         "feedback-readings",
@@ -442,6 +443,7 @@ EVENT_RULES: tuple[EventRule, ...] = (
             ev.CONTACT_SUPPRESSED,
             ev.SOURCE_FAILING,
             ev.SOURCE_RECOVERED,
+            ev.REVIEW_REPLY_RESULT,
             ev.CUSTOMER_ERASED,
             ev.SHOP_ERASED,
         ),

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 DEMO_SHOPS = (
     Shop(
         shop_id="demo-shopify",
-        name="Sandpiper Linen (Shopify)",
+        name="Sandpiper Linen",
         platforms=(Platform.SHOPIFY,),
         domains={Platform.SHOPIFY: "sandpiper-linen.myshopify.com"},
         timezone="Europe/Lisbon",
@@ -36,7 +36,7 @@ DEMO_SHOPS = (
     ),
     Shop(
         shop_id="demo-woo",
-        name="Blue Kiln Pottery (WooCommerce)",
+        name="Blue Kiln Pottery",
         platforms=(Platform.WOOCOMMERCE,),
         domains={Platform.WOOCOMMERCE: "https://bluekiln.example"},
         timezone="Europe/Lisbon",
@@ -44,7 +44,7 @@ DEMO_SHOPS = (
     ),
     Shop(
         shop_id="demo-bigcommerce",
-        name="Trailhead Gear (BigCommerce)",
+        name="Trailhead Gear",
         platforms=(Platform.BIGCOMMERCE,),
         domains={Platform.BIGCOMMERCE: "1001"},
         timezone="America/Denver",
@@ -62,7 +62,7 @@ def demo_programme(shop: Shop, survey_type: SurveyType, follow_up: str | None) -
         follow_up_question=follow_up,
         timezone=shop.timezone,
         brand=Brand(
-            name=shop.name.split(" (")[0],
+            name=shop.name,
             colour={"shopify": "#2f6f5e", "woo": "#1f4e9e", "bigcommerce": "#b4541a"}[domain],
             sender=f"hello@{domain}.example",
             reply_to=shop.owner_email,

@@ -27,7 +27,7 @@ KINDS = ("response", "mention")
 CHANNELS = ("email", "google", "trustpilot", "app_store", "yelp", "reddit", "csv", "webhook")
 SENTIMENTS = ("positive", "neutral", "negative")
 STATUSES = ("open", "replied", "resolved")
-ACTIONS = ("reply", "approve", "resolve")
+ACTIONS = service.ACTIONS
 REPLY_MODES = tuple(m.value for m in ReplyMode)
 MAX_TARGET_HOURS = 24 * 30
 MAX_REPLY_CHARS = 5000
@@ -320,7 +320,8 @@ def outcome(case: CaseView, action: str) -> str:
         return "Resolved. Nothing more goes out."
     return {
         "sent": "Sent. The customer's answer will reach your inbox.",
-        "requested": "Handed to the review site; it shows once the site accepts it.",
+        "requested": "Handed to the review site; the case counts as replied once the site accepts it.",
+        "posted": "Marked as posted on the review site; the case counts as replied.",
         "suppressed": "Not sent: this customer unsubscribed from your e-mails.",
         "failed": "Not sent: the mail provider refused the address.",
     }.get(case.reply_state, f"Saved; the reply is {case.reply_state.replace('_', ' ')}.")

@@ -244,15 +244,21 @@ def case(d: Dashboard, shop_id: str, case_id: str, now: datetime) -> CaseView:
     return _view(d, found, now)
 
 
+ACTIONS = ("reply", "approve", "posted", "resolve")
+
+
 def act(
     d: Dashboard, shop_id: str, case_id: str, action: str, now: datetime, text: str | None = None
 ) -> CaseView:
-    """reply (with text), approve (the draft as it is) or resolve; by the owner."""
-    if action not in ("reply", "approve", "resolve"):
-        raise BadRequest(f"unknown action {action!r}: reply, approve or resolve")
+    """reply (with text), approve (the draft as it is), posted (the owner posted the reply at a source
+    that takes none from cxloop, with the text they posted, if given) or resolve; by the owner."""
+    if action not in ACTIONS:
+        raise BadRequest(f"unknown action {action!r}: {', '.join(ACTIONS)}")
     try:
         if action == "resolve":
             done = d.notifier.resolve(shop_id, case_id, now)
+        elif action == "posted":
+            done = d.notifier.posted(shop_id, case_id, now, text)
         else:
             done = d.notifier.approve(shop_id, case_id, now, text if action == "reply" else None)
     except LookupError as e:

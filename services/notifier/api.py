@@ -12,7 +12,7 @@ from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter, Pos
 from services.notifier.domain import churn_refresh, replies
 from services.notifier.domain.model import AlertSettings, Case, CaseEvent, Mention, ReplyMode, SurveyAnswer
 from services.notifier.domain.ports import Customer, RiskRun
-from services.notifier.domain.replies import ReplyRefused
+from services.notifier.domain.replies import ReplyRefused, by_hand
 from services.notifier.domain.tallies import DayTotals, histogram, mention_at, summed, with_prefix
 from shared.tenancy import Shop
 
@@ -37,6 +37,7 @@ __all__ = [
     "RiskRun",
     "SurveyAnswer",
     "build_notifier_api",
+    "by_hand",
     "histogram",
     "mention_at",
     "summed",
@@ -101,6 +102,11 @@ class NotifierApi:
     def approve(self, shop_id: str, case_id: str, now: datetime, text: str | None = None) -> Case:
         """The owner's reply (edited, or the draft as it is). Raises ReplyRefused, LookupError."""
         return replies.approve(self.notifier.reply_deps(), shop_id, case_id, now, text)
+
+    def posted(self, shop_id: str, case_id: str, now: datetime, text: str | None = None) -> Case:
+        """The owner posted the reply at a source that takes none from cxloop. Raises ReplyRefused,
+        LookupError."""
+        return replies.posted(self.notifier.reply_deps(), shop_id, case_id, now, text)
 
     def resolve(self, shop_id: str, case_id: str, now: datetime) -> Case:
         """Resolved by the owner; an unsent reply is not sent. Raises LookupError."""

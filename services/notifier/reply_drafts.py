@@ -48,7 +48,7 @@ def complaint(themes: list[str]) -> str:
     return " and ".join(phrases)
 
 
-def _context(case: Case, shop_name: str, signature: str, reply_to: str | None) -> dict[str, object]:
+def _context(case: Case, shop_name: str, signature: str) -> dict[str, object]:
     comment = " ".join((case.comment or "").split())
     return {
         "first_name": (case.first_name or "").strip() or None,
@@ -57,13 +57,13 @@ def _context(case: Case, shop_name: str, signature: str, reply_to: str | None) -
         "comment": comment if len(comment) <= 300 else comment[:299] + "…",
         "shop_name": shop_name,
         "signature": signature or shop_name,
-        "reply_to": reply_to,
     }
 
 
-def draft(case: Case, shop_name: str, signature: str = "", reply_to: str | None = None) -> Draft:
-    """The reply for a case: an e-mail to the customer, or the public answer to a review."""
-    context = _context(case, shop_name, signature, reply_to)
+def draft(case: Case, shop_name: str, signature: str = "") -> Draft:
+    """The reply for a case: an e-mail to the customer, or the public answer to a review. ``shop_name``
+    is the brand the customer knows; a public answer names no address (anyone can read it)."""
+    context = _context(case, shop_name, signature)
     if case.subject == "mention":
         text = _env().get_template("review_reply.txt").render(context).strip() + "\n"
         return Draft(subject="", text=text, html="")

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.reviews.adapters.dynamo_reviews import DynamoReviewStore
 from services.reviews.domain.ports import Connector
-from services.reviews.domain.pulling import PullDeps
+from services.reviews.domain.pulling import AlertPublisher, PullDeps
 from shared import aws
 from shared.credentials import SecretsManagerCredentials
 from shared.settings import ReviewsSettings, load
@@ -21,6 +21,7 @@ class Reviews:
     store: DynamoReviewStore
     credentials: SecretsManagerCredentials
     deps: PullDeps
+    replies: AlertPublisher  # what became of a requested reply (ReviewReplyResult)
 
 
 def build_connectors(caller_for: Callable[[], Any], base_url: str = "") -> dict[str, Connector]:
@@ -74,7 +75,8 @@ def build_reviews(settings: ReviewsSettings, **overrides: Any) -> Reviews:
         alerts=overrides.get("alerts") or publisher,
         alert_after=timedelta(minutes=settings.alert_after_minutes),
     )
-    return Reviews(store=store, credentials=credentials, deps=deps)
+    replies = overrides.get("replies") or publisher
+    return Reviews(store=store, credentials=credentials, deps=deps, replies=replies)
 
 
 reviews: Built[Reviews] = Built(lambda: build_reviews(load(ReviewsSettings)))

@@ -96,6 +96,8 @@ def test_the_owner_approves_an_edited_reply_from_the_alert_on_a_phone(
 
     [mail] = until("the reply", reply)
     assert mail["headers"]["Reply-To"] == "owner@loop.example"
+    # From the survey's sender under the shop's brand, as the survey came (issue 17, item 1).
+    assert mail["headers"]["From"] == "Loop Linen <hello@loop.example>"
     assert "A new set is on its way today." in mail["text"]
 
     cases = json.loads(run_cli(state, "cases", "--shop", SHOP, "--json").stdout)

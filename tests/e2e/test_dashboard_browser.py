@@ -35,8 +35,8 @@ DOMAIN = "e2e-dash.myshopify.com"
 CUSTOMER = "maya.lopez+dash@example.net"
 COMMENT = "The seams ripped after one wash."
 REVIEWS = (
-    ("d1", "Arrived in two days and the quality is lovely.", "5"),
-    ("d2", "The zip broke after a week and nobody answered my emails.", "1"),
+    ("d1", "Arrived in two days and the quality is lovely.", "5", "https://judge.me/reviews/d1"),
+    ("d2", "The zip broke after a week and nobody answered my emails.", "1", "https://judge.me/reviews/d2"),
 )
 SIZES = {"phone": {"width": 375, "height": 800}, "desktop": {"width": 1280, "height": 900}}
 
@@ -60,13 +60,13 @@ def _seed(api: str, state: Path, tmp: Path) -> dict[str, Any]:
     assert secret, added.stdout
     reviews = tmp / "reviews.csv"
     with reviews.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([("id", "text", "rating"), *REVIEWS])
+        csv.writer(f).writerows([("id", "text", "rating", "url"), *REVIEWS])
     for args in (
         ("survey", "set", "--shop", SHOP, "--type", "nps", "--sender", "hello@dash.example",
          "--reply-to", "owner@dash.example", "--quiet-hours", "off", "--reminder-days", "off"),
         ("notify", "loop", "--shop", SHOP, "--mode", "approval", "--reply-to", "owner@dash.example"),
         ("reviews", "import", str(reviews), "--shop", SHOP, "--source", "judgeme", "--id-column", "id",
-         "--rating-column", "rating"),
+         "--rating-column", "rating", "--url-column", "url"),
     ):  # fmt: skip
         done = run_cli(state, *args)
         assert done.returncode == 0, (args, done.stderr)
@@ -282,3 +282,60 @@ def test_the_owner_chooses_a_theme_from_the_list_and_a_wrong_one_keeps_the_form(
         assert not [p for p in problems if "400" not in p], problems
     finally:
         page.context.close()
+
+
+def test_an_imported_reviews_reply_is_posted_by_hand_and_counted_only_then(
+    answered: dict[str, Any], chromium_browser: Browser, tmp_path: Path
+) -> None:
+    """Issue 17 (3): Judge.me takes no replies through cxloop. The case page says so at once, offers the
+    drafted text to copy and the review's link, reports no success, and the case is replied only when
+    the owner says they posted it."""
+    api, state, out = answered["api"], answered["state"], _output(tmp_path)
+
+    def review_case() -> dict[str, Any] | None:
+        cases = json.loads(run_cli(state, "cases", "--shop", SHOP, "--json").stdout)
+        return next((c for c in cases if c["case"].startswith("mention:")), None)
+
+    opened = until("the 1-star review's case", review_case)
+    assert (opened["status"], opened["reply"]) == ("open", "awaiting_approval")
+    shown = run_cli(state, "case", "show", opened["case"], "--shop", SHOP)
+    assert shown.returncode == 0 and "https://judge.me/reviews/d2" in json.loads(shown.stdout)["by_hand"]
+    assert f"cxloop case posted {opened['case']}" in shown.stderr
+    approved = run_cli(state, "case", "approve", opened["case"], "--shop", SHOP)
+    assert approved.returncode != 0 and "judgeme takes no replies through cxloop" in approved.stderr
+    page, problems = _log_in(chromium_browser, api, answered["key"], "phone")
+    try:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=api)
+        # The alert's approve link says the same, on the notifier's own page.
+        page.goto(json.loads(shown.stdout)["approve_link"])
+        assert "Judgeme takes no replies through cxloop" in page.locator("#by-hand").inner_text()
+        assert page.locator("button[value=send]").count() == 0
+        assert page.locator("a", has_text="Open the review on judgeme").get_attribute("href") == (
+            "https://judge.me/reviews/d2"
+        )
+        _shoot(page, out, "approve-link-by-hand", "phone")
+        page.goto(f"{api}/dashboard/cases/{urllib.parse.quote(opened['case'], safe='')}")
+        by_hand = page.locator("#by-hand")
+        assert "Judgeme takes no replies through cxloop" in by_hand.inner_text()
+        assert page.locator("button[value=reply], button[value=approve]").count() == 0
+        assert "Handed to the review site" not in page.content()
+        draft = page.locator("#reply-text").input_value()
+        assert "That is not the experience we want anyone to have at Dash Linen" in draft
+        assert "@" not in draft  # a public reply never carries the owner's address (item 2)
+        assert page.locator("#review-link").get_attribute("href") == "https://judge.me/reviews/d2"
+        page.locator("button[data-copy]").click()
+        page.wait_for_function("document.getElementById('copied').textContent.length > 0")
+        assert page.evaluate("navigator.clipboard.readText()") == draft
+        _shoot(page, out, "case-by-hand", "phone")
+        looked = review_case()
+        assert looked is not None and (looked["status"], looked["reply"]) == ("open", "awaiting_approval")
+
+        page.locator("button[value=posted]").click()
+        page.wait_for_load_state()
+        assert "Marked as posted" in page.locator("[role=status]").inner_text()
+        _shoot(page, out, "case-posted", "phone")
+        assert not problems, problems
+    finally:
+        page.context.close()
+    done = review_case()
+    assert done is not None and (done["status"], done["reply"]) == ("replied", "posted")

@@ -173,6 +173,30 @@ def test_reply_approve_and_resolve_a_case(dash: DashWorld) -> None:
     assert dash.call("GET", "/api/v1/cases/response:nope").status == 404
 
 
+def test_a_review_its_source_takes_no_replies_for_is_replied_only_when_the_owner_posted_it(
+    dash: DashWorld,
+) -> None:
+    """Issue 17 (3): the API says at once that the source takes no replies, never reports a reply it did
+    not post, and counts the case replied when the owner says they posted it."""
+    mention = "csv:judgeme:r9"
+    dash.hear("FeedbackScored", scored(mention, "negative", [("product_quality", "negative")],
+                                       subject="mention", source="judgeme", rating=1.0,
+                                       url="https://judge.me/r9", takes_replies=False))  # fmt: skip
+    path = f"/api/v1/cases/mention:{mention}"
+    case = dash.call("GET", path).json()
+    assert case["by_hand"].startswith("judgeme takes no replies through cxloop") and case["draft"]
+    assert "https://judge.me/r9" in case["by_hand"]
+    refused = dash.call("POST", f"{path}/reply", body={"text": "Sorry!"})
+    assert refused.status == 409 and "takes no replies" in refused.json()["error"]["message"]
+    assert dash.call("POST", f"{path}/approve").status == 409
+    still = dash.call("GET", path).json()
+    assert (still["status"], still["first_reply_at"]) == ("open", None)
+    done = dash.call("POST", f"{path}/posted", body={"text": "Sorry, we are sending a new one."}).json()
+    assert (done["status"], done["reply_state"]) == ("replied", "posted") and done["first_reply_at"]
+    assert done["reply_text"] == "Sorry, we are sending a new one."
+    assert dash.call("POST", f"{path}/posted").status == 409  # once
+
+
 def test_csv_export_follows_the_filter_and_defuses_formulas(dash: DashWorld) -> None:
     seed(dash)
     dash.hear("ResponseRecorded", answer("inv-evil", 1, comment='=HYPERLINK("http://x")'))
@@ -286,6 +310,7 @@ def test_the_document_describes_every_route(dash: DashWorld) -> None:
         "/api/v1/overview",
         "/api/v1/feed",
         "/api/v1/cases/{case_id}/reply",
+        "/api/v1/cases/{case_id}/posted",
         "/api/v1/responses/export",
     ):
         assert path in paths

@@ -265,6 +265,17 @@ def test_settings_change_with_a_valid_form_and_not_otherwise(world: DashWorld) -
     assert world.built.notifier.alert_settings("shop-a", fresh=True) == saved
 
 
+def test_settings_say_replies_come_from_the_survey_sender_under_its_brand(world: DashWorld) -> None:
+    from services.feedback.api import SurveyProgramme
+
+    programme = SurveyProgramme.model_validate(
+        {"survey_type": "nps", "brand": {"name": "Acme", "sender": "hello@acme.example"}}
+    )
+    world.built.feedback.save_programme("shop-a", programme)
+    page = _page(world, "GET", "/dashboard/settings", _login(world)).body
+    assert "Acme &lt;hello@acme.example&gt; (the survey sender)" in page
+
+
 # --- one shop's records -----------------------------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ from services.notifier.domain.model import (
     RuleKind,
     default_rules,
 )
+from services.notifier.domain.replies import approve
 from services.notifier.handlers import daily, sender
 from services.notifier.handlers.events import handle
 from shared import events, topology
@@ -247,15 +248,41 @@ def test_a_negative_review_alerts_at_once_and_its_approved_reply_goes_to_the_rev
     assert done["statusCode"] == 200
     requested = [e for e in world.bus() if e["detail-type"] == events.REVIEW_REPLY_REQUESTED]
     assert [e["detail"]["data"]["text"] for e in requested] == ["Sorry about the socks: write to us."]
+    handed = world.built.store.case(SHOP.shop_id, case.case_id)
+    assert handed is not None and handed.reply_state is ReplyState.REQUESTED
+    assert handed.status is CaseStatus.OPEN and handed.first_reply_at is None  # not posted yet
+    posted = {"mention_id": "trustpilot:r1", "case_id": case.case_id, "status": "posted"}
+    world.hear(events.REVIEW_REPLY_RESULT, posted, now=T0 + timedelta(minutes=2))
     after = world.built.store.case(SHOP.shop_id, case.case_id)
-    assert after is not None and after.status is CaseStatus.REPLIED and after.first_reply_at is not None
+    assert after is not None and after.status is CaseStatus.REPLIED and after.reply_state is ReplyState.POSTED
+    assert after.first_reply_at == T0 + timedelta(minutes=2)  # when the site took it
+
+
+@pytest.mark.parametrize(("status", "by_hand"), [("failed", False), ("unsupported", True)])
+def test_a_public_reply_the_site_did_not_take_is_the_owners_again_and_not_counted(
+    world: World, status: str, by_hand: bool
+) -> None:
+    world.configure(slack_hook=None)
+    world.hear(events.FEEDBACK_SCORED, scored_mention("trustpilot:r3", 1.0))
+    case_id = "mention:trustpilot:r3"
+    approve(world.built.reply_deps(), SHOP.shop_id, case_id, T0, "We are sorry.")
+    result = {"mention_id": "trustpilot:r3", "case_id": case_id, "status": status, "detail": "401 token"}
+    world.hear(events.REVIEW_REPLY_RESULT, result)
+    world.hear(events.REVIEW_REPLY_RESULT, result)  # redelivered: told once
+    case = world.built.store.case(SHOP.shop_id, case_id)
+    assert case is not None and case.reply_state is ReplyState.AWAITING_APPROVAL
+    assert case.status is CaseStatus.OPEN and case.first_reply_at is None
+    assert case.reply_text == "We are sorry." and case.by_hand is by_hand
+    assert [e.what for e in case.history][-1] == f"reply_{status}"
+    assert [e.what for e in case.history].count(f"reply_{status}") == 1
 
 
 def test_the_approve_link_shows_the_draft_and_a_post_sends_it_once_with_the_owner_as_reply_to(
     world: World,
 ) -> None:
     world.configure(slack_hook=None)
-    world.hear(events.RESPONSE_RECORDED, answer("inv-0004", 2, comment="The heel tore on day one."))
+    brand = {"brand_name": "Acme", "brand_sender": "hello@acme.example"}  # the survey's, as it came
+    world.hear(events.RESPONSE_RECORDED, answer("inv-0004", 2, comment="The heel tore on day one.") | brand)
     world.hear(
         events.FEEDBACK_SCORED,
         {
@@ -281,6 +308,7 @@ def test_the_approve_link_shows_the_draft_and_a_post_sends_it_once_with_the_owne
     replies = [m for m in world.inbox() if m["To"] == "inv-0004@customer.example"]
     assert len(replies) == 1
     assert replies[0]["Reply-To"] == "owner@acme.example"
+    assert replies[0]["From"] == "Acme <hello@acme.example>"  # the survey's sender, not the alerts'
     assert "A new pair is on its way." in replies[0].get_body(("plain",)).get_content()
     case = world.built.store.case(SHOP.shop_id, "response:inv-0004")
     assert case is not None and case.reply_state is ReplyState.SENT and case.status is CaseStatus.REPLIED
@@ -639,3 +667,37 @@ def test_a_star_only_review_is_kept_with_its_rating_and_a_low_one_alerts(world: 
     [message] = world.slack_messages()
     assert "1★" in json.dumps(message["blocks"], ensure_ascii=False)
     assert [c.subject_id for c in world.built.store.cases(SHOP.shop_id)] == ["judgeme:s1"]
+
+
+def test_a_review_whose_source_takes_no_replies_is_never_reported_replied_until_the_owner_posts_it(
+    world: World,
+) -> None:
+    """Issue 17 (3): an imported review (no reply API) said "Handed to the review site", and the case
+    counted as replied, while the reviews service recorded "unsupported"."""
+    world.configure(slack_hook=None)
+    world.bus()
+    imported = scored_mention("csv:judgeme:r2", 1.0) | {
+        "source": "judgeme", "url": "https://judge.me/reviews/r2", "takes_replies": False,
+    }  # fmt: skip
+    world.hear(events.FEEDBACK_SCORED, imported)
+    link = world.built.approve_link(SHOP.shop_id, "mention:csv:judgeme:r2")
+    assert link is not None
+    page = world.page(link)["body"]
+    assert "Judgeme takes no replies through cxloop" in page and 'href="https://judge.me/reviews/r2"' in page
+    assert 'value="posted"' in page and 'value="send"' not in page
+    assert "That is not the experience we want" in page  # the text to copy
+
+    refused = world.page(link, "POST", {"action": "send", "text": "Sorry!"})
+    assert refused["statusCode"] == 409 and "takes no replies through cxloop" in refused["body"]
+    assert "Handed to the review site" not in refused["body"]
+    assert [e for e in world.bus() if e["detail-type"] == events.REVIEW_REPLY_REQUESTED] == []
+    case = world.built.store.case(SHOP.shop_id, "mention:csv:judgeme:r2")
+    assert case is not None and case.status is CaseStatus.OPEN and case.first_reply_at is None
+
+    done = world.page(link, "POST", {"action": "posted", "text": "Sorry about the socks, Ana."})
+    assert done["statusCode"] == 200 and "Marked as posted" in done["body"]
+    case = world.built.store.case(SHOP.shop_id, "mention:csv:judgeme:r2")
+    assert case is not None and case.status is CaseStatus.REPLIED and case.reply_state is ReplyState.POSTED
+    assert case.first_reply_at is not None  # timed only now
+    assert case.reply_text == "Sorry about the socks, Ana." and case.history[-1].what == "reply_posted"
+    assert world.page(link, "POST", {"action": "posted"})["statusCode"] == 409  # once

@@ -178,6 +178,8 @@ def test_a_score_link_records_the_answer_and_announces_it() -> None:
         "shopify",
     )
     assert data.order_name == "#1001" and data.survey_type == "nps" and data.comment is None
+    # The closed-loop reply comes from the survey's sender, under its brand (issue 17, item 1).
+    assert (data.brand_name, data.brand_sender) == ("Acme", "surveys@acme.example")
 
 
 def test_changing_the_score_makes_revisions_and_the_comment_makes_it_final() -> None:

@@ -18,10 +18,12 @@ from services.notifier.domain.model import (
     RuleKind,
     SurveyAnswer,
 )
+from services.notifier.domain.replies import current_draft, reply_sender
 from services.notifier.domain.rules import for_answer, for_mention, surging, watched_words
 from services.notifier.domain.windows import late_window, window
 from services.notifier.reply_drafts import complaint, draft
 from shared.sentiment import Sentiment, ThemeScore
+from shared.tenancy import Platform, Shop
 
 T0 = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
 SETTINGS = AlertSettings()
@@ -170,10 +172,48 @@ def test_the_draft_names_the_customer_the_order_and_the_complaint() -> None:
     assert "I'm sorry about the delivery." in reply.text and "value for money" not in reply.text
     assert 'You wrote: "Late <b>and</b> torn"' in reply.text
     assert "Late &lt;b&gt;and&lt;/b&gt; torn" in reply.html and "<b>" not in reply.html
-    public = draft(
-        case.model_copy(update={"subject": "mention", "first_name": None}), "Acme", reply_to="me@acme"
-    )
-    assert public.subject == "" and "me@acme" in public.text and "Hi " not in public.text
+    public = draft(case.model_copy(update={"subject": "mention", "first_name": None}), "Acme")
+    assert public.subject == "" and "Hi " not in public.text and public.text.endswith("Acme\n")
+
+
+SANDPIPER = Shop(
+    shop_id="sandpiper", name="Sandpiper Linen (Shopify)", platforms=(Platform.SHOPIFY,),
+    owner_email="owner@sandpiper.example",
+)  # fmt: skip
+
+
+def test_drafts_speak_as_the_surveys_brand_and_a_public_one_never_shows_the_owners_address() -> None:
+    answered = Case(
+        case_id="response:inv-1", shop_id="sandpiper", subject="response", subject_id="inv-1",
+        opened_at=T0, target_at=T0, first_name="Maya", order_name="#1042",
+        brand_name="Sandpiper Linen", brand_sender="hello@sandpiper.example",
+    )  # fmt: skip
+    reviewed = Case(
+        case_id="mention:csv:r2", shop_id="sandpiper", subject="mention", subject_id="csv:r2",
+        opened_at=T0, target_at=T0, source="trustpilot",
+    )  # fmt: skip
+    settings = AlertSettings(reply_to="owner@sandpiper.example")
+    mail = current_draft(answered, SANDPIPER, settings).text
+    assert "comes straight to me at Sandpiper Linen, a person" in mail
+    assert mail.rstrip().endswith("\nSandpiper Linen") and "(Shopify)" not in mail
+    public = current_draft(reviewed, SANDPIPER, settings).text
+    assert "owner@sandpiper.example" not in public and "@" not in public
+
+
+def test_a_reply_comes_from_the_surveys_sender_under_its_brand_unless_the_shop_set_an_address() -> None:
+    case = Case(
+        case_id="response:inv-1", shop_id="sandpiper", subject="response", subject_id="inv-1",
+        opened_at=T0, target_at=T0, brand_name="Sandpiper Linen", brand_sender="hello@sandpiper.example",
+    )  # fmt: skip
+    default = "cxloop <alerts@cxloop.invalid>"
+    plain = AlertSettings()
+    assert reply_sender(case, SANDPIPER, plain, default) == "Sandpiper Linen <hello@sandpiper.example>"
+    own = AlertSettings(reply_from="care@sandpiper.example")
+    assert reply_sender(case, SANDPIPER, own, default) == "Sandpiper Linen <care@sandpiper.example>"
+    named = AlertSettings(reply_from="Sandpiper Care <care@sandpiper.example>")
+    assert reply_sender(case, SANDPIPER, named, default) == "Sandpiper Care <care@sandpiper.example>"
+    older = case.model_copy(update={"brand_name": "", "brand_sender": ""})  # opened before they came
+    assert reply_sender(older, SANDPIPER, plain, default).startswith('"Sandpiper Linen (Shopify)" <')
 
 
 def test_complaints_read_as_people_say_them() -> None:

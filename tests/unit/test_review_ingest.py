@@ -79,6 +79,16 @@ def test_imported_reviews_announce_their_origin() -> None:
     assert mention_of(store.reviews[(SHOP, "csv:judgeme:42")]).rating == 5
 
 
+def test_a_mention_says_whether_cxloop_can_reply_at_its_source() -> None:
+    """Imported and pushed reviews, Yelp and Reddit are answered by the owner on the site (issue 17)."""
+    store, mentions = InMemoryReviews(), ListMentions()
+    sources = (Source.CSV, Source.WEBHOOK, Source.YELP, Source.REDDIT, Source.GOOGLE, Source.TRUSTPILOT)
+    ingest(store, mentions, SHOP, [item(n, source=s) for n, s in enumerate(sources)], T0)
+    said = {m.mention_id.split(":")[0]: m.takes_replies for _, m in mentions.sent}
+    assert said == {"csv": False, "webhook": False, "yelp": False, "reddit": False,
+                    "google": True, "trustpilot": True}  # fmt: skip
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["a", "b", "c"])), max_size=30))
 def test_any_sequence_of_fetches_stores_one_record_per_id_and_announces_each_change_once(

@@ -243,6 +243,9 @@ def test_a_mention_is_scored_with_its_title() -> None:
     subject = subject_of(events.MENTION_INGESTED, envelope("MentionIngested", data))
     assert subject is not None
     assert (subject.text, subject.key, subject.context["source"]) == ("Meh\nSlow delivery", "g:1#1", "google")
+    no_reply = data | {"takes_replies": False}
+    imported = subject_of(events.MENTION_INGESTED, envelope("MentionIngested", no_reply))
+    assert imported is not None and imported.context["takes_replies"] is False  # on to FeedbackScored
 
 
 def test_malformed_or_foreign_events_are_bad_requests() -> None:

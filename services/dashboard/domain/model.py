@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.dashboard.domain.reports import MetricsReport, ThemeRow
-from services.notifier.api import Case, CaseEvent, Customer, Mention, SurveyAnswer, mention_at
+from services.notifier.api import Case, CaseEvent, Customer, Mention, SurveyAnswer, by_hand, mention_at
 from shared.sentiment import Sentiment, ThemeScore
 
 Kind = Literal["response", "mention"]
@@ -88,6 +88,11 @@ class CaseView(BaseModel):
     reply_state: str
     reply_text: str | None = None
     draft: str | None = Field(default=None, description="the reply drafted for it, while one can be sent")
+    by_hand: str | None = Field(
+        default=None,
+        description="set when the review's source takes no replies through cxloop: what to do instead "
+        "(copy the draft, post it at `url`, then POST /cases/{case_id}/posted)",
+    )
     history: list[CaseEvent] = Field(default_factory=list)
 
 
@@ -217,6 +222,7 @@ def case_view(case: Case, now: datetime, draft: str | None) -> CaseView:
         reply_state=case.reply_state.value,
         overdue=case.overdue(now),
         draft=draft,
+        by_hand=by_hand(case) if case.by_hand else None,
     )  # fmt: skip
 
 

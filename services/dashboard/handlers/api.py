@@ -386,6 +386,14 @@ def approve(case_id: CaseId) -> CaseView:
     return service.act(dashboard(), shop(), unquote(case_id), "approve", utcnow())
 
 
+@app.post(f"{PREFIX}/cases/<case_id>/posted",
+          summary="Say you posted the reply yourself, at a source that takes none from cxloop (see by_hand)",
+          tags=["cases"], responses={**ok("The case, replied"), **NOT_FOUND, **CONFLICT})  # fmt: skip
+def posted(case_id: CaseId, body: ReplyBody | None = None) -> CaseView:
+    text = body.text if body else None
+    return service.act(dashboard(), shop(), unquote(case_id), "posted", utcnow(), text)
+
+
 @app.post(f"{PREFIX}/cases/<case_id>/resolve", summary="Resolve without (further) reply", tags=["cases"],
           responses={**ok("The resolved case"), **NOT_FOUND, **CONFLICT})  # fmt: skip
 def resolve(case_id: CaseId) -> CaseView:

@@ -61,6 +61,7 @@ ASSETS = {
     "uplot.min.css": "text/css; charset=utf-8",
     "uplot.min.js": "text/javascript; charset=utf-8",
     "charts.js": "text/javascript; charset=utf-8",
+    "copy.js": "text/javascript; charset=utf-8",
     "uplot.LICENSE": "text/plain; charset=utf-8",
 }
 NAV = (
@@ -361,7 +362,7 @@ def act(raw_id: str) -> Response[str]:
     try:
         if action not in views.ACTIONS:
             raise BadRequest("that request was not understood")
-        text = views.reply_text(fields) if action == "reply" else None
+        text = views.reply_text(fields) if action in ("reply", "posted") else None
         done = service.act(d, shop(), case_id, action, utcnow(), text)
     except Conflict as e:
         return case_page(service.case(d, shop(), case_id, utcnow()), f"{str(e).capitalize()}.", True, 409)

@@ -75,6 +75,8 @@ def answer_of(event: ResponseRecorded) -> SurveyAnswer:
         email=event.email,
         first_name=event.first_name,
         language=event.language,
+        brand_name=event.brand_name,
+        brand_sender=event.brand_sender,
     )
 
 
@@ -90,6 +92,7 @@ def mention_of(event: FeedbackScored) -> Mention:
         themes=event.themes,
         scored_at=event.scored_at,
         published_at=event.published_at,
+        takes_replies=event.takes_replies,
     )
 
 
@@ -219,6 +222,8 @@ def _answer_case(shop_id: str, answer: SurveyAnswer) -> Case:
         comment=answer.comment,
         order_id=answer.order_id,
         order_name=answer.order_name,
+        brand_name=answer.brand_name,
+        brand_sender=answer.brand_sender,
         themes=answer.themes,
     )
 
@@ -235,6 +240,7 @@ def _mention_case(shop_id: str, mention: Mention) -> Case:
         rating=mention.rating,
         url=mention.url,
         comment=mention.excerpt,
+        takes_replies=mention.takes_replies,
         themes=mention.themes,
     )
 

@@ -34,6 +34,8 @@ class SurveyAnswer(BaseModel):
     email: str | None = None
     first_name: str | None = None
     language: str = "en"
+    brand_name: str = ""  # the survey's brand and From address (ResponseRecorded)
+    brand_sender: str = ""
     sentiment: Sentiment | None = None
     themes: list[ThemeScore] = Field(default_factory=list)
 
@@ -51,6 +53,7 @@ class Mention(BaseModel):
     themes: list[ThemeScore] = Field(default_factory=list)
     scored_at: datetime
     published_at: datetime | None = None
+    takes_replies: bool | None = None  # False: cxloop cannot post a reply at its source
 
 
 class RuleKind(StrEnum):
@@ -137,7 +140,8 @@ class AlertSettings(BaseModel):
     destinations: tuple[Destination, ...] = ()  # none: the owner's e-mail
     reply_mode: ReplyMode = ReplyMode.APPROVAL
     reply_hold_minutes: int = Field(default=15, ge=0)
-    # The address replies come from (a verified SES identity) and the one customers' answers reach.
+    # The address replies come from (a verified SES identity; None: the survey's sender, which the
+    # customer answered), always under the survey's brand name, and the one customers' answers reach.
     reply_from: str | None = None
     reply_to: str | None = None
     first_reply_target_hours: float = Field(default=24.0, gt=0)
@@ -164,6 +168,7 @@ class ReplyState(StrEnum):
     SUPPRESSED = "suppressed"  # the customer unsubscribed (or bounced): never mailed
     FAILED = "failed"  # the mail provider refused it for good
     REQUESTED = "requested"  # a public review: handed to the reviews service's reply path
+    POSTED = "posted"  # a review whose source takes no replies: the owner says they posted it there
 
 
 class CaseEvent(BaseModel):
@@ -198,6 +203,10 @@ class Case(BaseModel):
     source: str | None = None
     rating: float | None = None
     url: str | None = None
+    # The survey's brand and From address: a reply to the customer is written and sent under them.
+    brand_name: str = ""
+    brand_sender: str = ""
+    takes_replies: bool | None = None  # a review's source: False, the owner posts the reply by hand
     themes: list[ThemeScore] = Field(default_factory=list)
     reply_state: ReplyState = ReplyState.NONE
     reply_due_at: datetime | None = None
@@ -207,6 +216,11 @@ class Case(BaseModel):
     reply_text: str | None = None
     history: list[CaseEvent] = Field(default_factory=list)
     version: int = 0
+
+    @property
+    def by_hand(self) -> bool:
+        """A review whose source takes no replies through cxloop: the owner posts the reply there."""
+        return self.subject == "mention" and self.takes_replies is False
 
     @property
     def negative_themes(self) -> list[str]:

@@ -12,12 +12,13 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 
 from services.notifier.domain.cases import update_case
 from services.notifier.domain.model import AlertSettings, Case, CaseEvent, CaseStatus, ReplyState
 from services.notifier.domain.ports import NotifierStore, Publisher, SettingsSource
 from services.notifier.reply_drafts import Draft, draft, html_of
-from shared.events import REVIEW_REPLY_REQUESTED, email_digest
+from shared.events import REVIEW_REPLY_REQUESTED, ReviewReplyResult, email_digest
 from shared.mail.message import Mailer, MailError, OutgoingEmail
 from shared.tenancy import Shop, ShopDirectory
 
@@ -34,11 +35,25 @@ class ReplyDeps:
     shops: ShopDirectory
     mailer: Mailer
     publisher: Publisher
-    default_sender: str  # when the shop set no reply_from: an address the mail provider will send from
+    # When neither the shop's reply_from nor the survey's sender is known (a case opened before the
+    # survey's sender came with the answer): an address the mail provider will send from.
+    default_sender: str
 
 
 class ReplyRefused(ValueError):
     """The case cannot be replied to now (already replied, closed, no address); says why."""
+
+
+def brand(case: Case, shop: Shop) -> str:
+    """The name the customer knows the shop by: the survey's brand, else the shop's name."""
+    return case.brand_name or shop.name
+
+
+def reply_sender(case: Case, shop: Shop, settings: AlertSettings, default_sender: str) -> str:
+    """``Brand <address>``: the shop's reply address, else the survey's sender (the customer answered
+    mail from it), else the provider's default; a display name the shop gave its address wins."""
+    name, address = parseaddr(settings.reply_from or case.brand_sender or default_sender)
+    return formataddr((name if settings.reply_from and name else brand(case, shop), address))
 
 
 def current_draft(case: Case, shop: Shop, settings: AlertSettings) -> Draft:
@@ -46,7 +61,7 @@ def current_draft(case: Case, shop: Shop, settings: AlertSettings) -> Draft:
         return Draft(
             case.reply_subject or "", case.reply_text, html_of(case.reply_subject or "", case.reply_text)
         )
-    return draft(case, shop.name, reply_to=settings.reply_to or shop.owner_email)
+    return draft(case, brand(case, shop))
 
 
 def _event(case: Case, now: datetime, what: str, by: str = "cxloop", note: str = "") -> list[CaseEvent]:
@@ -82,6 +97,8 @@ def approve(
         raise ReplyRefused(f"this case's reply is {case.reply_state.value}")
     if _claimed(case, now):
         raise ReplyRefused("its reply is being sent right now")
+    if case.by_hand:
+        raise ReplyRefused(by_hand(case))
     if case.subject == "mention" and len((text or "").strip()) > MAX_PUBLIC_REPLY:
         raise ReplyRefused(f"a public reply is at most {MAX_PUBLIC_REPLY} characters")
     shop, settings = _shop(deps, shop_id), deps.settings.get(shop_id)
@@ -99,6 +116,34 @@ def approve(
     if saved.subject == "mention":
         return _request_public(deps, saved, now)
     return send(deps, saved, now)
+
+
+def by_hand(case: Case) -> str:
+    """What the owner must do for a review whose source cxloop cannot reply on."""
+    where = case.url or f"the review's page on {case.source}"
+    return (
+        f"{case.source} takes no replies through cxloop: copy the reply, post it yourself at {where}, "
+        "then mark it posted"
+    )
+
+
+def posted(
+    deps: ReplyDeps, shop_id: str, case_id: str, now: datetime, text: str | None = None, by: str = "owner"
+) -> Case:
+    """The owner says they posted the reply at a source that takes none from cxloop: only now is the
+    case replied (and its first reply timed). Raises ReplyRefused, LookupError."""
+    case = deps.store.case(shop_id, case_id)
+    if case is None:
+        raise LookupError(case_id)
+    if not case.by_hand:
+        raise ReplyRefused("this case's reply is sent through cxloop: send it instead")
+    if case.reply_state not in SENDABLE:
+        raise ReplyRefused(f"this case's reply is {case.reply_state.value}")
+    body = (text or "").strip() or current_draft(case, _shop(deps, shop_id), deps.settings.get(shop_id)).text
+    if len(body) > MAX_PUBLIC_REPLY:
+        raise ReplyRefused(f"a public reply is at most {MAX_PUBLIC_REPLY} characters")
+    note = f"posted at {case.source} by {by}"
+    return _finish(deps.store, case, now, ReplyState.POSTED, note, text=("", body))
 
 
 def close(
@@ -147,7 +192,7 @@ def send(deps: ReplyDeps, case: Case, now: datetime) -> Case:
         return _finish(deps.store, claimed, now, ReplyState.SUPPRESSED, "the customer unsubscribed")
     reply = current_draft(claimed, shop, settings)
     email = OutgoingEmail(
-        sender=settings.reply_from or deps.default_sender,
+        sender=reply_sender(case, shop, settings, deps.default_sender),
         to=case.email,
         reply_to=settings.reply_to or shop.owner_email,
         subject=reply.subject,
@@ -185,6 +230,7 @@ def _finish(
     what = {ReplyState.SENT: "reply_sent", ReplyState.REQUESTED: "reply_requested"}.get(
         state, f"reply_{state.value}"
     )
+    replied = state in (ReplyState.SENT, ReplyState.POSTED)  # a requested reply is not posted yet
 
     def change(current: Case) -> dict[str, object] | None:
         if current.reply_state is state and current.reply_claimed_until is None:
@@ -197,13 +243,40 @@ def _finish(
         }
         if text is not None:
             changes["reply_subject"], changes["reply_text"] = text
-        if state is ReplyState.SENT or state is ReplyState.REQUESTED:
+        if replied:
             changes["first_reply_at"] = current.first_reply_at or now
             if current.status is CaseStatus.OPEN:
                 changes["status"] = CaseStatus.REPLIED
         return changes
 
     return update_case(store, case.shop_id, case.case_id, change) or case
+
+
+def on_reply_result(store: NotifierStore, shop_id: str, result: ReviewReplyResult, now: datetime) -> str:
+    """The reviews service tells what became of a requested public reply: posted, the case is replied
+    (and its first reply timed) now; refused or not possible there, the reply is the owner's again (to
+    send again, or, for a source that takes none, to post by hand)."""
+    case_id = result.case_id or f"mention:{result.mention_id}"
+    case = store.case(shop_id, case_id)
+    if case is None:
+        return "no case"
+    if result.status == "posted":
+        _finish(store, case, now, ReplyState.POSTED, f"posted at {case.source}, the site accepted it")
+        return "posted"
+
+    def back_to_owner(current: Case) -> dict[str, object] | None:
+        if current.reply_state is not ReplyState.REQUESTED:
+            return None  # told before, or the owner moved on
+        changes: dict[str, object] = {
+            "reply_state": ReplyState.AWAITING_APPROVAL,
+            "history": _event(current, now, f"reply_{result.status}", note=result.detail),
+        }
+        if result.status == "unsupported":
+            changes["takes_replies"] = False
+        return changes
+
+    update_case(store, shop_id, case_id, back_to_owner)
+    return result.status
 
 
 def _claimed(case: Case, now: datetime) -> bool:

@@ -1,8 +1,9 @@
 """HTTP handler: the approve link in an alert (API Gateway HTTP API, payload v2).
 
 ``GET /n/{token}`` shows the case and the reply drafted for it, editable; ``POST /n/{token}`` with
-``action=send`` sends it (or posts it, for a public review) and ``action=close`` resolves the case
-without a reply. A GET never acts: mail scanners open links. The token is signed, names one case of one
+``action=send`` sends it (or posts it, for a public review), ``action=posted`` records that the owner
+posted it at a review site cxloop cannot post to, and ``action=close`` resolves the case without a
+reply. A GET never acts: mail scanners open links. The token is signed, names one case of one
 shop, and expires; anything wrong with it is a plain 404.
 """
 
@@ -95,12 +96,15 @@ def route(event: APIGatewayProxyEventV2, now: datetime) -> dict[str, Any]:
 def _act(event: APIGatewayProxyEventV2, case: Case, now: datetime) -> dict[str, Any]:
     built = notifier()
     form = _form(event)
-    if form is None or form.get("action") not in ("send", "close"):
+    if form is None or form.get("action") not in ("send", "posted", "close"):
         return page(case, now, "That request was not understood; nothing was sent.", warn=True, status=400)
     try:
         if form["action"] == "close":
             done = replies.close(built.reply_deps(), case.shop_id, case.case_id, now)
             return page(done, now, "Closed. Nothing was sent.")
+        if form["action"] == "posted":
+            done = replies.posted(built.reply_deps(), case.shop_id, case.case_id, now, form.get("text"))
+            return page(done, now, _outcome(done))
         done = replies.approve(built.reply_deps(), case.shop_id, case.case_id, now, form.get("text"))
     except replies.ReplyRefused as e:
         return page(case, now, f"Not sent: {e}.", warn=True, status=409)
@@ -111,7 +115,8 @@ def _outcome(case: Case) -> str:
     state = case.reply_state.value
     return {
         "sent": "Sent. The customer's answer will reach your inbox.",
-        "requested": "Handed to the review site; it shows once the site accepts it.",
+        "requested": "Handed to the review site; the case counts as replied once the site accepts it.",
+        "posted": "Marked as posted on the review site; the case counts as replied.",
         "suppressed": "Not sent: this customer unsubscribed from your e-mails.",
         "failed": "Not sent: the mail provider refused the address.",
     }.get(state, f"Saved; the reply is {state.replace('_', ' ')} (it goes out within a few minutes).")

@@ -7,6 +7,7 @@ retried, then dead-lettered; an event the notifier has no use for is acknowledge
 - SurveysSent → the sent counts (response rates in the digest);
 - ContactSuppressed → never reply to that address;
 - SourceFailing, SourceRecovered → the owner told (a review source's connection);
+- ReviewReplyResult → a public reply's case replied once the site took it, else the owner's again;
 - CustomerErased, ShopErased → erased here too.
 """
 
@@ -19,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from services.notifier.bootstrap import notifier
-from services.notifier.domain import housekeeping, intake
+from services.notifier.domain import housekeeping, intake, replies
 from shared import events
 from shared.clock import utcnow
 from shared.observability import logger
@@ -50,6 +51,10 @@ def handle(detail_type: str, envelope: events.Envelope, now: datetime) -> str:
     if detail_type == events.FEEDBACK_SCORED:
         alerts = intake.on_scored(built.intake(), shop_id, events.FeedbackScored.model_validate(data), now)
         return f"{len(alerts)} alerts"
+    if detail_type == events.REVIEW_REPLY_RESULT:
+        return replies.on_reply_result(
+            built.store, shop_id, events.ReviewReplyResult.model_validate(data), now
+        )
     if detail_type in (events.SOURCE_FAILING, events.SOURCE_RECOVERED):
         return f"{len(intake.on_source_health(built.intake(), shop_id, detail_type, data, now))} alerts"
     return housekeeping.handle(built.store, built.hooks(), detail_type, shop_id, data, now)

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from services.reviews.domain.model import SourceItem, StoredReview
+from services.reviews.domain.model import REPLY_SOURCES, SourceItem, StoredReview
 from shared.events import MAX_ENTRIES, MENTION_INGESTED, MentionIngested
 
 
@@ -68,6 +68,7 @@ def mention_of(review: StoredReview) -> MentionIngested:
         author=item.author,
         published_at=item.published_at,
         language=item.language,
+        takes_replies=item.source in REPLY_SOURCES,
     )
 
 

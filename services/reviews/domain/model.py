@@ -28,6 +28,11 @@ class Source(StrEnum):
     WEBHOOK = "webhook"  # the generic signed review webhook (Judge.me, Yotpo, a marketplace ...)
 
 
+# The sources whose connectors post a reply (the App Store's only with an App Store Connect key); the
+# others (imports, pushed reviews, Yelp, Reddit) are answered by the owner on the site itself.
+REPLY_SOURCES = frozenset({Source.GOOGLE, Source.TRUSTPILOT, Source.APP_STORE})
+
+
 class SourceItem(BaseModel):
     """One review or mention, normalised. ``source_id`` is the source's own id, stable across edits."""
 

@@ -2,7 +2,8 @@
 
 - FeedbackScored about a review → the reading kept on the review (the newest revision wins);
 - ShopErased → the shop's reviews, connections and source credentials deleted;
-- ReviewReplyRequested (the owner approved a reply in the notifier) → posted through the source.
+- ReviewReplyRequested (the owner approved a reply in the notifier) → posted through the source, and
+  what became of it told back (ReviewReplyResult): only a posted reply makes the notifier's case replied.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def _reply(built: Any, envelope: events.Envelope) -> None:
     done = review.owner_reply if review else None
     if done is not None and done.text == request.text.strip() and done.status.value != "failed":
         log.info("reply already posted", shop_id=envelope.shop_id, mention_id=request.mention_id)
+        _tell(built, envelope, request, done.status.value, done.detail)  # the first telling may be lost
         return  # a redelivery: the source has this reply already
     try:
         reply = post_reply(
@@ -71,8 +73,21 @@ def _reply(built: Any, envelope: events.Envelope) -> None:
         log.warning(
             "reply not posted", shop_id=envelope.shop_id, mention_id=request.mention_id, reason=str(e)
         )
+        _tell(built, envelope, request, "failed", str(e)[:300])
         return
     log.info("reply", shop_id=envelope.shop_id, mention_id=request.mention_id, status=reply.status.value)
+    _tell(built, envelope, request, reply.status.value, reply.detail)
+
+
+def _tell(
+    built: Any, envelope: events.Envelope, request: events.ReviewReplyRequested, status: str, detail: str
+) -> None:
+    result = events.ReviewReplyResult.model_validate(
+        {"mention_id": request.mention_id, "case_id": request.case_id, "status": status, "detail": detail}
+    )
+    built.replies.publish(
+        events.REVIEW_REPLY_RESULT, envelope.shop_id, result.model_dump(mode="json"), envelope.correlation_id
+    )
 
 
 @log.inject_lambda_context

@@ -59,7 +59,8 @@ def _mention(envelope: events.Envelope) -> Subject | None:
     """A review with stars but no words is still a review: it goes on unread (flag ``no_text``), so its
     rating is counted downstream; a mention with neither has nothing to say."""
     m = events.MentionIngested.model_validate(envelope.data)
-    context = {"source": m.source, "rating": m.rating, "url": m.url, "published_at": m.published_at}
+    context = {"source": m.source, "rating": m.rating, "url": m.url, "published_at": m.published_at,
+               "takes_replies": m.takes_replies}  # fmt: skip
     parts = (m.title, m.text)
     return _subject(envelope, "mention", m.mention_id, m.revision, parts, context, rated=m.rating is not None)
 

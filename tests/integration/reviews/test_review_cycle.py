@@ -289,9 +289,14 @@ def test_a_reply_the_owner_approved_in_the_notifier_is_kept_with_its_review(
     deliver(stack, "reviews-events")  # what the import itself set off
     notifier = EventBridgePublisher(stack.admin.events, stack.resources.bus_name, "notifier")
     request = {"mention_id": "csv:judgeme:7", "text": "So sorry: a new pair is on its way.", "case_id": "c"}
+    stack.bus_events()
     notifier.publish(events.REVIEW_REPLY_REQUESTED, SHOP_A.shop_id, request, "approve-1")
     notifier.publish(events.REVIEW_REPLY_REQUESTED, SHOP_B.shop_id, request, "approve-2")  # not B's review
     assert deliver(stack, "reviews-events") == 2
+    # What became of each goes back to the notifier, which counts a case replied only when posted.
+    told = [e for e in stack.bus_events() if e["detail-type"] == events.REVIEW_REPLY_RESULT]
+    results = {e["detail"]["shop_id"]: e["detail"]["data"]["status"] for e in told}
+    assert results == {SHOP_A.shop_id: "unsupported", SHOP_B.shop_id: "failed"}
     first = cli_json(capsys, "reviews", "list", "--shop", SHOP_A.shop_id, "--json")
     notifier.publish(events.REVIEW_REPLY_REQUESTED, SHOP_A.shop_id, request, "approve-1")  # redelivered
     assert deliver(stack, "reviews-events") == 1

@@ -151,6 +151,8 @@ def publish_response(
         email=inv.email,
         first_name=inv.first_name,
         language=programme.language if programme else "en",
+        brand_name=programme.brand.name if programme else "",
+        brand_sender=programme.brand.sender if programme else "",
     )
     publisher.publish(events.RESPONSE_RECORDED, inv.shop_id, data.model_dump(mode="json"), correlation_id)
 
