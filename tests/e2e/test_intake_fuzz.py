@@ -98,16 +98,21 @@ BIGCOMMERCE_SCOPES = (
 )
 
 
+PING_FIELDS = ("scope", "store_id", "data", "hash", "created_at", "producer")
+
+
 def _bigcommerce_ping() -> st.SearchStrategy[dict[str, Any]]:
-    """The thin callback (``{scope, store_id, data: {type, id}, hash, created_at, producer}``), each
-    field right, wrong, missing or nested. The store's API is not configured here, so what the intake
-    keeps is applied from the ping alone."""
+    """The thin callback (``{scope, store_id, data: {type, id}, hash, created_at, producer}``) as
+    BigCommerce sends it, then up to two fields replaced by wrong types, nesting or odd unicode, up to
+    two removed, and odd keys added to ``data``. The store's API is not configured here, so what the
+    intake keeps is applied from the ping alone."""
     data = st.fixed_dictionaries(
-        {},
+        {
+            "type": st.sampled_from(["order", "shipment"]),
+            "id": st.integers(1, 10**9),
+            "orderId": st.integers(1, 10**9),
+        },
         optional={
-            "type": st.sampled_from(["order", "shipment"]) | odd_text | values,
-            "id": st.integers(1, 10**9) | odd_text | values,
-            "orderId": st.integers(1, 10**9) | values,
             "status": st.fixed_dictionaries(
                 {}, optional={"previous_status_id": values, "new_status_id": st.integers(0, 20) | values}
             )
@@ -115,15 +120,32 @@ def _bigcommerce_ping() -> st.SearchStrategy[dict[str, Any]]:
             "refund": st.dictionaries(odd_text, values, max_size=3) | values,
         },
     )
-    base = {
-        "scope": st.sampled_from(BIGCOMMERCE_SCOPES) | odd_text | values,
-        "store_id": st.just(BIGCOMMERCE.domain_for(Platform.BIGCOMMERCE)) | odd_text | values,
-        "data": data | deep | values,
-        "hash": st.text(alphabet="0123456789abcdef", min_size=40, max_size=40) | odd_text | values,
-        "created_at": st.integers(1_700_000_000, 1_900_000_000) | odd_text | values,
-        "producer": st.just("stores/fuzz1001") | odd_text | values,
-    }
-    return st.fixed_dictionaries({}, optional=base)
+    right = st.fixed_dictionaries(
+        {
+            "scope": st.sampled_from(BIGCOMMERCE_SCOPES),
+            "store_id": st.just(BIGCOMMERCE.domain_for(Platform.BIGCOMMERCE)),
+            "data": data,
+            "hash": st.text(alphabet="0123456789abcdef", min_size=40, max_size=40),
+            "created_at": st.integers(1_700_000_000, 1_900_000_000),
+            "producer": st.just("stores/fuzz1001"),
+        }
+    )
+
+    def spoil(
+        ping: dict[str, Any], wrong: dict[str, Any], gone: set[str], odd: dict[str, Any]
+    ) -> dict[str, Any]:
+        spoiled = {k: v for k, v in {**ping, **wrong}.items() if k not in gone}
+        if isinstance(spoiled.get("data"), dict):
+            spoiled["data"] = {**spoiled["data"], **odd}
+        return spoiled
+
+    return st.builds(
+        spoil,
+        right,
+        st.dictionaries(st.sampled_from(PING_FIELDS), odd_text | values | deep, max_size=2),
+        st.sets(st.sampled_from(PING_FIELDS), max_size=2),
+        st.dictionaries(st.sampled_from(["id", "orderId", "type"]) | odd_text, values, max_size=2),
+    )
 
 
 @pytest.fixture(scope="module")
