@@ -187,3 +187,28 @@ def test_a_refund_the_token_may_not_read_still_applies_the_order_with_a_warning(
         "warning: refunds 403: refunds not read: the store's API account lacks the scope"
         in capsys.readouterr().out
     )
+
+
+def test_a_woocommerce_refund_deleted_in_the_shop_stops_counting(
+    stack: Stack, webhook_fixtures: Path
+) -> None:
+    """The newer order (the refund deleted) arrives first, the older one listing it after: on DynamoDB
+    too, the refund is kept as deleted, not counted, and the order is paid."""
+    secret = stack.admin.secrets.get(SHOP_A.shop_id)
+    assert secret is not None
+    woo_secret = secret.platforms[Platform.WOOCOMMERCE].current
+    order = json.loads((webhook_fixtures / "woocommerce_order.json").read_text())
+    listed = {
+        **order,
+        "refunds": [{"id": 730, "reason": "", "total": "-10.00"}],
+        "date_modified_gmt": "2026-11-06T10:00:00",
+    }
+    deleted = {**order, "refunds": [], "date_modified_gmt": "2026-11-06T11:00:00"}
+    for body in (deleted, listed):
+        answer = stack.signed(Platform.WOOCOMMERCE, SHOP_A, "order.updated", body, secret=woo_secret)
+        assert json.loads(answer["body"])["status"] == "accepted", answer
+        assert stack.drain() == 1
+    view = stack.admin.order(SHOP_A.shop_id, Platform.WOOCOMMERCE, str(order["id"]))
+    assert view is not None
+    assert [(r.refund_id, r.amount, r.deleted) for r in view.refunds] == [("730", "10.00", True)]
+    assert view.refunded == 0 and view.financial_state == "paid"

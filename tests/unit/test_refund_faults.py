@@ -145,6 +145,18 @@ def test_a_refund_on_an_order_stored_in_the_shops_currency_counts_its_shop_amoun
     assert view.financial_state == "refunded"
 
 
+def test_an_unreadable_presentment_total_is_dropped_never_the_shops_taken_for_it(load_fixture):
+    order = _eur_order(load_fixture)
+    order["total_price_set"]["presentment_money"]["amount"] = "abc"
+    view = _shopify(World(), order)
+    assert (view.total, view.currency, view.shop_total) == (None, "EUR", "409.94")
+    assert {
+        "field": "total_price_set.presentment_money",
+        "value": "'abc'",
+        "action": "dropped",
+    } in view.warnings
+
+
 def test_the_customers_spend_is_announced_in_the_shops_currency(load_fixture):
     world = World()
     world.add_shop(SHOP, {Platform.SHOPIFY: "shopify-secret"})

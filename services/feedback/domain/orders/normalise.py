@@ -352,7 +352,7 @@ def shopify_order(shop_id: str, order: Mapping[str, Any], fallback: datetime | N
         "name": order.get("name"),
         "created_at": iso(lenient_time(order.get("created_at"), "created_at", warnings)),
         "source_updated_at": iso(at),
-        **_shopify_totals(order),
+        **_shopify_totals(order, warnings),
         "financial_status": order.get("financial_status"),
         "fulfillment_status": order.get("fulfillment_status"),
         "cancelled_at": iso(lenient_time(order.get("cancelled_at"), "cancelled_at", warnings, at)),
@@ -376,7 +376,7 @@ def shopify_order(shop_id: str, order: Mapping[str, Any], fallback: datetime | N
     return changes + refunds
 
 
-def _shopify_totals(order: Mapping[str, Any]) -> dict[str, Any]:
+def _shopify_totals(order: Mapping[str, Any], warnings: Warnings) -> dict[str, Any]:
     """The order's total in the currency the customer paid (``presentment_currency``, in which its
     refunds are recorded too), and in the shop's own currency when that differs: what the shop's
     figures (a customer's spend) add up."""
@@ -386,7 +386,10 @@ def _shopify_totals(order: Mapping[str, Any]) -> dict[str, Any]:
     if currency == shop_currency:
         return {"currency": currency, "total": shop_total, "shop_currency": None, "shop_total": None}
     amount, paid_in = money_set(order.get("total_price_set"), "presentment_money")
-    total = str(amount) if amount is not None and paid_in in (None, currency) else None
+    field = "total_price_set.presentment_money"
+    total = (
+        lenient_money(amount, field, warnings) if amount is not None and paid_in in (None, currency) else None
+    )
     return {"currency": currency, "total": total, "shop_currency": shop_currency, "shop_total": shop_total}
 
 
@@ -474,7 +477,7 @@ def _shopify_refund_money(refund: Mapping[str, Any], warnings: Warnings) -> dict
     shop_amount, shop_currency = _sum_one_currency(shop, "transactions[].amount_set.shop_money", [])
     if not transactions:
         amount = "0"
-    if shop_currency is None or shop_currency == currency:
+    if shop_amount is None or shop_currency is None or shop_currency == currency:
         shop_amount, shop_currency = None, None
     return {
         "amount": amount,
