@@ -313,7 +313,7 @@ def test_an_orders_refund_without_an_id_is_dropped_with_a_warning_and_the_rest_k
     view = _shopify(World(), {**order, "refunds": [broken, shopify_refund(8, "41.94")]})
     assert [r.refund_id for r in view.refunds] == ["8"]
     assert {
-        "field": "refunds[].id",
+        "field": "refunds[0].id",
         "value": "None",
         "action": "refund dropped: it has no id",
     } in view.warnings

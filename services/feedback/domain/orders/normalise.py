@@ -343,9 +343,9 @@ def shopify_order(shop_id: str, order: Mapping[str, Any], fallback: datetime | N
     billing = _obj(order.get("billing_address"))
     refunds = [
         change
-        for refund in _list(order.get("refunds"))
-        if isinstance(refund, dict)
-        for change in shopify_refund({"order_id": order_id, **refund}, at, warnings)
+        for i, refund in enumerate(_list(order.get("refunds")))
+        if isinstance(refund, dict) and _refund_id(refund, f"refunds[{i}].id", warnings) is not None
+        for change in shopify_refund({"order_id": order_id, **refund}, at)
     ]
     fields = {
         "order_id": order_id,
@@ -393,24 +393,18 @@ def _shopify_totals(order: Mapping[str, Any], warnings: Warnings) -> dict[str, A
     return {"currency": currency, "total": total, "shop_currency": shop_currency, "shop_total": shop_total}
 
 
-def shopify_refund(
-    refund: Mapping[str, Any], fallback: datetime | None = None, order_warnings: Warnings | None = None
-) -> list[Change]:
+def shopify_refund(refund: Mapping[str, Any], fallback: datetime | None = None) -> list[Change]:
     """A Shopify Refund (``refunds/create``, or one of an order's ``refunds``): the money is its
     ``kind: refund`` transactions that did not fail; a restock-only refund has none and counts 0.
 
-    ``fallback``: the version time when ``created_at`` is unreadable (the event's, or the order's).
-    ``order_warnings``: where a refund without an id is named when it came in an order; a
-    ``refunds/create`` without one leaves its warning on the order (``refund_warnings``)."""
+    ``fallback``: the version time when ``created_at`` is unreadable (the event's, or the order's); a
+    ``refunds/create`` without an id leaves its warning on the order (``refund_warnings``)."""
     order_id = _id_text(refund.get("order_id"))
     if order_id is None:
         return []
     dropped: Warnings = []
-    refund_id = _refund_id(refund, "refunds[].id" if order_warnings is not None else "id", dropped)
+    refund_id = _refund_id(refund, "id", dropped)
     if refund_id is None:
-        if order_warnings is not None:
-            order_warnings.extend(dropped)
-            return []
         return (
             []
             if fallback is None
@@ -442,11 +436,10 @@ def _sum_one_currency(
     if len(currencies) > 1:
         warn(warnings, field, currencies, "not summed: amounts in different currencies")
         return None, None
+    currency = currencies[0] if currencies else None
     if any(a is None for a, _ in amounts):
-        return None, currencies[0] if currencies else None
-    return str(sum((Decimal(a) for a, _ in amounts if a is not None), Decimal(0))), (
-        currencies[0] if currencies else None
-    )
+        return None, currency
+    return str(sum((Decimal(a) for a, _ in amounts if a is not None), Decimal(0))), currency
 
 
 def _shopify_refund_money(refund: Mapping[str, Any], warnings: Warnings) -> dict[str, Any]:
