@@ -145,5 +145,5 @@ def test_a_deleted_refund_and_a_warning_show_in_the_summary(load_fixture, capsys
     assert view is not None
     view.refunds[0].deleted = True
     _, text = _show(capsys, view)
-    assert "refund 9: None USD at 2026-11-06T15:00:02Z (deleted in the shop, not counted)" in text
-    assert "warning: transactions[0].amount 'abc': dropped" in text
+    assert "refund 9: amount unknown at 2026-11-06T15:00:02Z (deleted in the shop, not counted)" in text
+    assert "warning: refund 9 transactions[0].amount 'abc': dropped" in text
