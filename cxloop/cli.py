@@ -323,7 +323,16 @@ def cmd_order_show(args: argparse.Namespace, admin_of: Callable[[argparse.Namesp
     for f in doc["fulfilments"]:
         print(f"  fulfilment {f['fulfilment_id']}: shipped {f['created_at']}, delivered {f['delivered_at']}")
     for r in doc["refunds"]:
-        print(f"  refund {r['refund_id']}: {r['amount']} {r['currency'] or ''} at {r['refunded_at']}")
+        amount = "amount unknown" if r["amount"] is None else f"{r['amount']} {r['currency'] or ''}".rstrip()
+        shop = f" ({r['shop_amount']} {r['shop_currency']})" if r["shop_currency"] else ""
+        print(
+            f"  refund {r['refund_id']}: {amount}{shop} at {r['refunded_at']}"
+            + (" (deleted in the shop, not counted)" if r["deleted"] else "")
+        )
+    for w in doc["warnings"] + [
+        dict(w, field=f"refund {r['refund_id']} {w['field']}") for r in doc["refunds"] for w in r["warnings"]
+    ]:
+        print(f"  warning: {w['field']} {w['value']}: {w['action']}")
     return 0
 
 

@@ -178,6 +178,10 @@ class Pages:
         return self._json(chunk) if chunk else Response(status=204)
 
     def _bc_refunds(self, request: Request, store: str, order_id: str) -> Response:
-        """The v3 shape: the list under ``data``."""
-        refunds = self._bc(request, order_id).get("refunds", [])
-        return self._json({"data": refunds, "meta": {}})
+        """The v3 shape: the list under ``data``; an order's ``refunds_status`` (403, 404) answers as a
+        token without the scope, or a store without the API, would."""
+        order = self._bc(request, order_id)
+        if status := order.get("refunds_status"):
+            title = "You don't have a required scope to access the endpoint" if status == 403 else "Not Found"
+            return self._json({"status": status, "title": title}, status=status)
+        return self._json({"data": order.get("refunds", []), "meta": {}})

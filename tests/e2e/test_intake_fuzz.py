@@ -1,5 +1,6 @@
-"""The intake fuzzed over HTTP (issue 15): signed bodies in each platform's order shape with wrong types,
-missing fields, deep nesting, long arrays and odd unicode, posted to the running local stack. Never a
+"""The intake fuzzed over HTTP (issue 15): signed bodies in each platform's order shape (BigCommerce's
+thin callback) with wrong types, missing fields, deep nesting, long arrays and odd unicode, posted to
+the running local stack. Never a
 5xx, never a hang, and never an acknowledged event left unprocessed: each one is applied, or (a
 permanent defect) dead-lettered with its reason."""
 
@@ -33,6 +34,13 @@ WOO = Shop(
     platforms=(Platform.WOOCOMMERCE,),
     domains={Platform.WOOCOMMERCE: "https://fuzz-woo.example"},
 )
+BIGCOMMERCE = Shop(
+    shop_id="fuzz-bigcommerce",
+    name="Fuzz BigCommerce",
+    platforms=(Platform.BIGCOMMERCE,),
+    domains={Platform.BIGCOMMERCE: "fuzz1001"},
+)
+SHOPS = {Platform.SHOPIFY: SHOPIFY, Platform.WOOCOMMERCE: WOO, Platform.BIGCOMMERCE: BIGCOMMERCE}
 ANSWERS = {200, 400, 401, 404, 413}
 
 odd_text = st.text(
@@ -81,25 +89,87 @@ def _woo_order() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({}, optional=base)
 
 
+BIGCOMMERCE_SCOPES = (
+    "store/order/created",
+    "store/order/updated",
+    "store/order/statusUpdated",
+    "store/order/refund/created",
+    "store/shipment/created",
+)
+
+
+PING_FIELDS = ("scope", "store_id", "data", "hash", "created_at", "producer")
+
+
+def _bigcommerce_ping() -> st.SearchStrategy[dict[str, Any]]:
+    """The thin callback (``{scope, store_id, data: {type, id}, hash, created_at, producer}``) as
+    BigCommerce sends it, then up to two fields replaced by wrong types, nesting or odd unicode, up to
+    two removed, and odd keys added to ``data``. The store's API is not configured here, so what the
+    intake keeps is applied from the ping alone."""
+    data = st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["order", "shipment"]),
+            "id": st.integers(1, 10**9),
+            "orderId": st.integers(1, 10**9),
+        },
+        optional={
+            "status": st.fixed_dictionaries(
+                {}, optional={"previous_status_id": values, "new_status_id": st.integers(0, 20) | values}
+            )
+            | values,
+            "refund": st.dictionaries(odd_text, values, max_size=3) | values,
+        },
+    )
+    right = st.fixed_dictionaries(
+        {
+            "scope": st.sampled_from(BIGCOMMERCE_SCOPES),
+            "store_id": st.just(BIGCOMMERCE.domain_for(Platform.BIGCOMMERCE)),
+            "data": data,
+            "hash": st.text(alphabet="0123456789abcdef", min_size=40, max_size=40),
+            "created_at": st.integers(1_700_000_000, 1_900_000_000),
+            "producer": st.just("stores/fuzz1001"),
+        }
+    )
+
+    def spoil(
+        ping: dict[str, Any], wrong: dict[str, Any], gone: set[str], odd: dict[str, Any]
+    ) -> dict[str, Any]:
+        spoiled = {k: v for k, v in {**ping, **wrong}.items() if k not in gone}
+        if isinstance(spoiled.get("data"), dict):
+            spoiled["data"] = {**spoiled["data"], **odd}
+        return spoiled
+
+    return st.builds(
+        spoil,
+        right,
+        st.dictionaries(st.sampled_from(PING_FIELDS), odd_text | values | deep, max_size=2),
+        st.sets(st.sampled_from(PING_FIELDS), max_size=2),
+        st.dictionaries(st.sampled_from(["id", "orderId", "type"]) | odd_text, values, max_size=2),
+    )
+
+
 @pytest.fixture(scope="module")
 def fuzz_secrets(live: LiveStack) -> dict[str, str]:
-    return {s.shop_id: live.admin.add_shop(s).platforms[s.platforms[0]].current for s in (SHOPIFY, WOO)}
+    return {s.shop_id: live.admin.add_shop(s).platforms[s.platforms[0]].current for s in SHOPS.values()}
 
 
 def test_no_body_gets_a_5xx_a_hang_or_lost(live: LiveStack, fuzz_secrets: dict[str, str]) -> None:
-    answered: list[tuple[int, str]] = []
+    answered: list[tuple[Platform, int, str]] = []
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @settings(max_examples=90, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(
         st.one_of(
             st.tuples(st.just(Platform.SHOPIFY), st.just("orders/create"), _shopify_order()),
             st.tuples(st.just(Platform.SHOPIFY), st.just("orders/updated"), deep | values | very_deep),
             st.tuples(st.just(Platform.WOOCOMMERCE), st.just("order.updated"), _woo_order()),
+            # BigCommerce's topic is the body's ``scope``; the headers sign the body only.
+            st.tuples(st.just(Platform.BIGCOMMERCE), st.just(""), _bigcommerce_ping()),
+            st.tuples(st.just(Platform.BIGCOMMERCE), st.just(""), deep | values | very_deep),
         )
     )
     def send(case: tuple[Platform, str, Any]) -> None:
         platform, topic, payload = case
-        shop = SHOPIFY if platform is Platform.SHOPIFY else WOO
+        shop = SHOPS[platform]
         raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         headers = webhook_headers(
             platform, topic, raw, fuzz_secrets[shop.shop_id], shop.domain_for(platform), uuid.uuid4().hex
@@ -108,15 +178,16 @@ def test_no_body_gets_a_5xx_a_hang_or_lost(live: LiveStack, fuzz_secrets: dict[s
         status, body = post(f"{live.api}/webhooks/{platform.value}/{shop.shop_id}", raw, headers)
         assert time.monotonic() - started < 10, "the intake hung"
         assert status in ANSWERS, (status, body, payload)
-        answered.append((status, body))
+        answered.append((platform, status, body))
 
     send()
-    accepted = [b for s, b in answered if s == 200 and "accepted" in b]
+    accepted = [(p, b) for p, s, b in answered if s == 200 and "accepted" in b]
     assert accepted, "no generated body was accepted: the fuzzing reached nothing behind the intake"
+    assert {p for p, _ in accepted} == set(SHOPS), "a platform's bodies never got past the intake"
     live.wait_idle(timeout_s=60)
     left = [
         e["sk"]
-        for shop in (SHOPIFY, WOO)
+        for shop in SHOPS.values()
         for e in live.admin.store.items(shop.shop_id, "EVENT")
         if "pending_pk" in e  # processed, or dead-lettered with its reason (give_up)
     ]

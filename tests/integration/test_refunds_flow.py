@@ -1,22 +1,35 @@
 """Refunds through the intake and the consumer on moto (issue 15, item 2): a Shopify ``refunds/create``
 is kept and recorded (it was answered 200 "ignored"), a partial refund leaves the planned survey, a
-full one cancels it before the send, and a redelivery changes nothing."""
+full one cancels it before the send, and a redelivery changes nothing. A BigCommerce store whose API
+token may not read refunds still has its order applied, with a warning `cxloop order show` prints."""
 
 from __future__ import annotations
 
 import copy
 import json
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request
 
+from cxloop.cli import cmd_order_show, parser
+from cxloop.local.demo import bigcommerce_orders
+from cxloop.local.pages import Pages
+from cxloop.local.sinks import SlackSink
 from services.feedback.adapters.dynamo_surveys import DynamoProgrammeStore, DynamoSurveyStore
 from services.feedback.domain.surveys.invitations import Reason, Status
 from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgramme
-from shared.tenancy import Platform
+from shared.tenancy import BigCommerceApi, Platform, Shop
 from tests.integration.conftest import SHOP_A, Stack
+
+pytestmark = pytest.mark.integration
 
 ORDER_ID = "450789469"
 PROGRAMME = SurveyProgramme(
@@ -104,3 +117,98 @@ def test_refunds_are_recorded_and_a_full_one_cancels_the_planned_survey(
     assert order is not None and order.financial_state == "refunded" and order.state == "cancelled"
     [cancelled] = surveys.invitations(SHOP_A.shop_id)
     assert (cancelled.status, cancelled.reason) == (Status.CANCELLED, Reason.REFUNDED)
+
+
+BC_SHOP = Shop(
+    shop_id="shop-bc",
+    name="BC",
+    platforms=(Platform.BIGCOMMERCE,),
+    domains={Platform.BIGCOMMERCE: "1001"},
+)
+
+
+@pytest.fixture
+def refusing_bigcommerce(tmp_path: Path) -> Iterator[str]:
+    """The local stack's fake BigCommerce API over HTTP, answering 403 for order 301's refunds as it
+    does for a token without the scope."""
+    orders = bigcommerce_orders()
+    orders["301"]["refunds_status"] = 403
+    pages = Pages(
+        tmp_path, SlackSink(tmp_path / "slack.jsonl"), orders, dict, lambda _: None, lambda *_: None
+    )
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            response = pages.dispatch(Request(environ))
+        except HTTPException as e:
+            response = e.get_response()
+        return response(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}/_local/bigcommerce"
+    finally:
+        server.shutdown()
+
+
+def test_a_refund_the_token_may_not_read_still_applies_the_order_with_a_warning(
+    stack: Stack, refusing_bigcommerce: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = BigCommerceApi(
+        store_hash="demo1001", access_token="local-bigcommerce-token", base_url=refusing_bigcommerce
+    )
+    secret = stack.admin.add_shop(BC_SHOP, bigcommerce_api=api).platforms[Platform.BIGCOMMERCE].current
+    ping = {
+        "scope": "store/order/refund/created",
+        "store_id": "1001",
+        "data": {"type": "order", "id": 301, "refund": {"refund_id": 5}},
+        "hash": "5d1f6a0e",
+        "created_at": int(datetime.now(tz=UTC).timestamp()),
+        "producer": "stores/demo1001",
+    }
+    answer = stack.signed(Platform.BIGCOMMERCE, BC_SHOP, ping["scope"], ping, secret=secret)
+    assert json.loads(answer["body"])["status"] == "accepted", answer
+    assert stack.drain() == 1  # one delivery: applied, not retried
+
+    order = stack.admin.order(BC_SHOP.shop_id, Platform.BIGCOMMERCE, "301")
+    assert order is not None and order.state == "shipped" and order.email == "sam.okafor@example.com"
+    [warning] = [w for w in order.warnings if w["field"] == "refunds"]
+    assert warning["value"] == "403" and "store_v2_transactions_read_only" in warning["action"]
+    assert stack.admin.dlq_list() == []
+    assert stack.admin.store.pending(older_than=datetime(2100, 1, 1, tzinfo=UTC), limit=10) == []
+
+    args = parser().parse_args(
+        ["order", "show", "--shop", BC_SHOP.shop_id, "--platform", "bigcommerce", "301"]
+    )
+    assert cmd_order_show(args, lambda _: stack.admin) == 0
+    assert (
+        "warning: refunds 403: refunds not read: the store's API account lacks the scope"
+        in capsys.readouterr().out
+    )
+
+
+def test_a_woocommerce_refund_deleted_in_the_shop_stops_counting(
+    stack: Stack, webhook_fixtures: Path
+) -> None:
+    """The newer order (the refund deleted) arrives first, the older one listing it after: on DynamoDB
+    too, the refund is kept as deleted, not counted, and the order is paid."""
+    secret = stack.admin.secrets.get(SHOP_A.shop_id)
+    assert secret is not None
+    woo_secret = secret.platforms[Platform.WOOCOMMERCE].current
+    order = json.loads((webhook_fixtures / "woocommerce_order.json").read_text())
+    listed = {
+        **order,
+        "refunds": [{"id": 730, "reason": "", "total": "-10.00"}],
+        "date_modified_gmt": "2026-11-06T10:00:00",
+    }
+    deleted = {**order, "refunds": [], "date_modified_gmt": "2026-11-06T11:00:00"}
+    for body in (deleted, listed):
+        answer = stack.signed(Platform.WOOCOMMERCE, SHOP_A, "order.updated", body, secret=woo_secret)
+        assert json.loads(answer["body"])["status"] == "accepted", answer
+        assert stack.drain() == 1
+    view = stack.admin.order(SHOP_A.shop_id, Platform.WOOCOMMERCE, str(order["id"]))
+    assert view is not None
+    assert [(r.refund_id, r.amount, r.deleted) for r in view.refunds] == [("730", "10.00", True)]
+    assert view.refunded == 0 and view.financial_state == "paid"

@@ -191,7 +191,9 @@ def test_the_adapter_fetches_the_v3_refunds_the_fake_api_serves(tmp_path):
     order = adapter.order(SHOP, "301")
     assert order is not None and order["refunds"] == [refund]
     assert "/_local/bigcommerce/stores/demo1001/v3/orders/301/payment_actions/refunds" in http.paths
-    [change] = normalise.bigcommerce_refunds(order)
+    warnings: normalise.Warnings = []
+    [change] = normalise.bigcommerce_refunds(order, T0, warnings)
+    assert warnings == []
     assert (change.sk, change.attrs["amount"], change.attrs["currency"]) == (
         "ORDER#bigcommerce#301#REF#5",
         "19.99",

@@ -64,7 +64,16 @@ def test_the_json_keeps_todays_names_and_adds_refunds_totals_and_delivery(load_f
     # What is new: the platform still says "authorized", the refund says partially refunded.
     assert doc["financial_state"] == "partially_refunded"
     assert doc["refunds"] == [
-        {"refund_id": "9", "amount": "41.94", "currency": "USD", "refunded_at": "2026-11-06T15:00:02Z"}
+        {
+            "refund_id": "9",
+            "amount": "41.94",
+            "currency": "USD",
+            "refunded_at": "2026-11-06T15:00:02Z",
+            "shop_amount": None,
+            "shop_currency": None,
+            "deleted": False,
+            "warnings": [],
+        }
     ]
     assert doc["totals"] == {"total": "409.94", "refunded": "41.94", "net": "368.00", "currency": "USD"}
     assert doc["fulfilments"][0]["delivered_at"] == "2025-03-01T12:00:00.000000+00:00"
@@ -99,3 +108,42 @@ def test_the_number_people_see_finds_the_order_too(load_fixture, capsys, given):
     """The demo and the dashboard print #1001 (the order's name); the id is 450789469."""
     code, out = _show(capsys, _stored_order(load_fixture), "--json", order_id=given)
     assert code == 0 and json.loads(out)["order_id"] == "450789469"
+
+
+def test_a_multi_currency_refund_shows_what_the_customer_got_and_what_the_shop_paid(load_fixture, capsys):
+    """Item 1: the customer paid in euros in a dollar shop; the refund is in euros, the dollars beside."""
+    from tests.unit.test_refund_faults import _eur_order, _eur_refund
+
+    world = World()
+    world.store.apply(SHOP, normalise.shopify_order(SHOP, _eur_order(load_fixture)), None, now=T0)
+    world.store.apply(SHOP, normalise.shopify_refund(_eur_refund(1, "50.00", "54.17")), None, now=T0)
+    view = order_from_items(world.store.items(SHOP, "ORDER#shopify#450789469"))
+    code, out = _show(capsys, view, "--json")
+    doc = json.loads(out)
+    assert code == 0
+    [refund] = doc["refunds"]
+    assert (refund["amount"], refund["currency"], refund["shop_amount"], refund["shop_currency"]) == (
+        "50.00",
+        "EUR",
+        "54.17",
+        "USD",
+    )
+    assert doc["totals"] == {"total": "378.50", "refunded": "50.00", "net": "328.50", "currency": "EUR"}
+    assert (doc["shop_total"], doc["shop_currency"]) == ("409.94", "USD")
+    _, text = _show(capsys, view)
+    assert "refund 1: 50.00 EUR (54.17 USD) at 2026-11-06T15:00:02Z" in text
+
+
+def test_a_deleted_refund_and_a_warning_show_in_the_summary(load_fixture, capsys):
+    order = copy.deepcopy(load_fixture("shopify_order.json")["order"])
+    refund = shopify_refund(9, "41.94")
+    refund["transactions"][0]["amount"] = "abc"
+    world = World()
+    world.store.apply(SHOP, normalise.shopify_order(SHOP, order), None, now=T0)
+    world.store.apply(SHOP, normalise.shopify_refund(refund), None, now=T0)
+    view = order_from_items(world.store.items(SHOP, "ORDER#shopify#450789469"))
+    assert view is not None
+    view.refunds[0].deleted = True
+    _, text = _show(capsys, view)
+    assert "refund 9: amount unknown at 2026-11-06T15:00:02Z (deleted in the shop, not counted)" in text
+    assert "warning: refund 9 transactions[0].amount 'abc': dropped" in text

@@ -23,7 +23,6 @@ from services.feedback.domain.surveys.invitations import Invitation, Reason, Sta
 from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgramme
 from services.feedback.domain.surveys.rules import Action, cancel_reason, plan
 from services.feedback.domain.webhooks.intake import Outcome
-from shared.errors import BadRequest
 from shared.tenancy import Platform
 from tests.unit.support import (
     T0,
@@ -105,7 +104,10 @@ def test_a_shopify_refund_is_its_own_item_with_amount_currency_and_time():
         "refund_id": "509562969",
         "amount": "41.94",
         "currency": "USD",
+        "shop_amount": None,  # a shop selling in its own currency only
+        "shop_currency": None,
         "refunded_at": "2026-11-06T15:00:02.000000+00:00",
+        "warnings": [],
     }
 
 
@@ -181,12 +183,17 @@ def test_a_redelivered_refund_changes_nothing(load_fixture):
     assert view.refunded == Decimal("41.94") and view.financial_state == "partially_refunded"
 
 
-def test_unreadable_amounts_are_refused():
+def test_unreadable_amounts_are_kept_as_unknown_with_a_warning():
+    """Decision 70, as for other fields: the refund is kept, its amount null (never guessed), and the
+    event applies (more cases in test_refund_faults.py)."""
     for bad in ("forty", "NaN", True, None, {"amount": "1"}):
         refund = shopify_refund(1, "1.00")
         refund["transactions"][0]["amount"] = bad
-        with pytest.raises(BadRequest, match="not an amount"):
-            normalise.shopify_refund(refund)
+        [change] = normalise.shopify_refund(refund)
+        assert change.attrs["amount"] is None
+        assert change.warnings == [
+            {"field": "transactions[0].amount", "value": repr(bad), "action": "dropped"}
+        ]
 
 
 # --- WooCommerce --------------------------------------------------------------------------------------

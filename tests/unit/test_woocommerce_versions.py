@@ -46,10 +46,20 @@ def _records(topic: str, payload: dict[str, Any], received: datetime = T0) -> li
     return [c.model_dump() for c in normalise.woocommerce(SHOP, stored, payload)]
 
 
+def _but_the_refund_list(records: list[dict[str, Any]], version: str) -> list[dict[str, Any]]:
+    """The records, with the head's ``refund_ids`` taken out: legacy v3 lists no refunds, so it says
+    nothing about which were deleted (None), where the others list theirs (here none)."""
+    head = records[0]["attrs"]
+    assert head["refund_ids"] == (None if version == "legacy_v3" else [])
+    without = {k: v for k, v in head.items() if k != "refund_ids"}
+    return [{**records[0], "attrs": without, "version": records[0]["version"].split("#")[0]}, *records[1:]]
+
+
 @pytest.mark.parametrize("version", OTHER_VERSIONS)
 def test_an_order_in_any_version_gives_the_v3_records(version):
     records = _records("order.updated", _order(version))
-    assert records == _records("order.updated", _order("wp_v3"))
+    v3 = _records("order.updated", _order("wp_v3"))
+    assert _but_the_refund_list(records, version) == _but_the_refund_list(v3, "wp_v3")
     head = records[0]["attrs"]
     assert head["order_id"] == "727"
     assert head["name"] == "#727"
@@ -89,7 +99,9 @@ def test_a_completed_legacy_order_is_fulfilled_at_its_utc_completion():
         "date_modified_gmt": "2017-03-23T10:00:05",
         "date_completed_gmt": "2017-03-23T10:00:00",
     }
-    assert _records("order.updated", legacy) == _records("order.updated", v3)
+    assert _but_the_refund_list(_records("order.updated", legacy), "legacy_v3") == _but_the_refund_list(
+        _records("order.updated", v3), "wp_v3"
+    )
     assert _records("order.updated", legacy)[0]["attrs"]["fulfilled_at"] == "2017-03-23T10:00:00.000000+00:00"
 
 

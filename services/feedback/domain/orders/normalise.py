@@ -264,6 +264,24 @@ def money(value: Any, what: str) -> str:
     return str(abs(amount))
 
 
+def lenient_money(value: Any, field: str, warnings: Warnings) -> str | None:
+    """An amount, or None with a warning: a refund whose amount cannot be read is still a refund."""
+    try:
+        return money(value, field)
+    except BadRequest:
+        warn(warnings, field, value, "dropped")
+        return None
+
+
+def _refund_id(refund: Mapping[str, Any], field: str, order_warnings: Warnings) -> str | None:
+    """A refund's id; without one the refund cannot be told from another, so it is dropped with a
+    warning on its order (decision 70), never the order's event."""
+    refund_id = _id_text(refund.get("id"))
+    if refund_id is None:
+        warn(order_warnings, field, refund.get("id"), "refund dropped: it has no id")
+    return refund_id
+
+
 def _refund_change(
     platform: Platform,
     order_id: str,
@@ -275,6 +293,13 @@ def _refund_change(
     the same values at the same version and changes nothing."""
     attrs = {"kind": "refund", "platform": platform.value, "order_id": order_id, "refund_id": str(refund_id)}
     return _change(refund_sk(platform, order_id, refund_id), at, {**attrs, **fields})
+
+
+def _refund_warnings_change(platform: Platform, order_id: str, at: datetime, warnings: Warnings) -> Change:
+    """A refund event that names no refund leaves its warning on the order, in a group of its own
+    (``refund_warnings``): the order's other groups are not this event's to change."""
+    attrs = {"kind": "order", "platform": platform.value, "order_id": order_id, "refund_warnings": warnings}
+    return _change(order_sk(platform, order_id), at, attrs, group="rwv")
 
 
 # --- Shopify ----------------------------------------------------------------------------------
@@ -316,13 +341,18 @@ def shopify_order(shop_id: str, order: Mapping[str, Any], fallback: datetime | N
     email = order.get("email") or order.get("contact_email") or customer.get("email")
     cust = customer_key(p, customer.get("id"), email)
     billing = _obj(order.get("billing_address"))
+    refunds = [
+        change
+        for i, refund in enumerate(_list(order.get("refunds")))
+        if isinstance(refund, dict) and _refund_id(refund, f"refunds[{i}].id", warnings) is not None
+        for change in shopify_refund({"order_id": order_id, **refund}, at)
+    ]
     fields = {
         "order_id": order_id,
         "name": order.get("name"),
         "created_at": iso(lenient_time(order.get("created_at"), "created_at", warnings)),
         "source_updated_at": iso(at),
-        "currency": order.get("currency"),
-        "total": str(order.get("total_price") or "0"),
+        **_shopify_totals(order, warnings),
         "financial_status": order.get("financial_status"),
         "fulfillment_status": order.get("fulfillment_status"),
         "cancelled_at": iso(lenient_time(order.get("cancelled_at"), "cancelled_at", warnings, at)),
@@ -343,31 +373,111 @@ def shopify_order(shop_id: str, order: Mapping[str, Any], fallback: datetime | N
     for ful in _list(order.get("fulfillments")):
         if isinstance(ful, dict) and _id_text(ful.get("id")) is not None:
             changes.append(_shopify_fulfilment(p, ful, order_id, fallback))
-    for refund in _list(order.get("refunds")):
-        if isinstance(refund, dict):
-            changes.extend(shopify_refund({"order_id": order_id, **refund}))
-    return changes
+    return changes + refunds
 
 
-def shopify_refund(refund: Mapping[str, Any]) -> list[Change]:
+def _shopify_totals(order: Mapping[str, Any], warnings: Warnings) -> dict[str, Any]:
+    """The order's total in the currency the customer paid (``presentment_currency``, in which its
+    refunds are recorded too), and in the shop's own currency when that differs: what the shop's
+    figures (a customer's spend) add up."""
+    shop_currency = order.get("currency")
+    shop_total = str(order.get("total_price") or "0")
+    currency = order.get("presentment_currency") or shop_currency
+    if currency == shop_currency:
+        return {"currency": currency, "total": shop_total, "shop_currency": None, "shop_total": None}
+    amount, paid_in = money_set(order.get("total_price_set"), "presentment_money")
+    field = "total_price_set.presentment_money"
+    total = (
+        lenient_money(amount, field, warnings) if amount is not None and paid_in in (None, currency) else None
+    )
+    return {"currency": currency, "total": total, "shop_currency": shop_currency, "shop_total": shop_total}
+
+
+def shopify_refund(refund: Mapping[str, Any], fallback: datetime | None = None) -> list[Change]:
     """A Shopify Refund (``refunds/create``, or one of an order's ``refunds``): the money is its
-    ``kind: refund`` transactions that did not fail; a restock-only refund has none and counts 0."""
+    ``kind: refund`` transactions that did not fail; a restock-only refund has none and counts 0.
+
+    ``fallback``: the version time when ``created_at`` is unreadable (the event's, or the order's); a
+    ``refunds/create`` without an id leaves its warning on the order (``refund_warnings``)."""
     order_id = _id_text(refund.get("order_id"))
-    if refund.get("id") is None or order_id is None:
+    if order_id is None:
         return []
-    at = _required_time(refund, "created_at", "refund")
+    dropped: Warnings = []
+    refund_id = _refund_id(refund, "id", dropped)
+    if refund_id is None:
+        return (
+            []
+            if fallback is None
+            else [_refund_warnings_change(Platform.SHOPIFY, order_id, fallback, dropped)]
+        )
+    warnings: Warnings = []
+    at = version_time(refund, "created_at", "refund", fallback, warnings)
+    fields = {
+        **_shopify_refund_money(refund, warnings),
+        "refunded_at": iso(lenient_time(refund.get("processed_at"), "processed_at", warnings, at) or at),
+        "warnings": warnings,
+    }
+    return [_refund_change(Platform.SHOPIFY, order_id, refund_id, at, fields)]
+
+
+def money_set(value: Any, which: str) -> tuple[Any, Any]:
+    """One side of a Shopify MoneyBag (``{"shop_money": {"amount", "currency_code"}, "presentment_money":
+    ...}``) as (amount, currency); (None, None) when the set or the side is missing."""
+    side = _obj(_obj(value).get(which))
+    return side.get("amount"), side.get("currency_code") or side.get("currency")
+
+
+def _sum_one_currency(
+    amounts: list[tuple[str | None, Any]], field: str, warnings: Warnings
+) -> tuple[str | None, Any]:
+    """Amounts of one currency summed; any unreadable one, or two currencies, leaves no sum (never a
+    total of different currencies), with a warning naming them."""
+    currencies = sorted({str(c) for _, c in amounts if c})
+    if len(currencies) > 1:
+        warn(warnings, field, currencies, "not summed: amounts in different currencies")
+        return None, None
+    currency = currencies[0] if currencies else None
+    if any(a is None for a, _ in amounts):
+        return None, currency
+    return str(sum((Decimal(a) for a, _ in amounts if a is not None), Decimal(0))), currency
+
+
+def _shopify_refund_money(refund: Mapping[str, Any], warnings: Warnings) -> dict[str, Any]:
+    """What the customer got back, in the currency they paid (the order's presentment currency: a
+    transaction's ``amount_set.presentment_money``, else its ``amount`` and ``currency``, which Shopify
+    gives in the presentment currency), and what it came to in the shop's currency when that differs."""
     transactions = [
         t
-        for t in refund.get("transactions") or []
+        for t in _list(refund.get("transactions"))
         if isinstance(t, dict) and t.get("kind") == "refund" and t.get("status") not in ("failure", "error")
     ]
-    total = sum((Decimal(money(t.get("amount"), "refund amount")) for t in transactions), Decimal(0))
-    fields = {
-        "amount": str(total),
-        "currency": next((t["currency"] for t in transactions if t.get("currency")), None),
-        "refunded_at": iso(to_utc(refund.get("processed_at"), "refund processed_at") or at),
+    paid: list[tuple[str | None, Any]] = []
+    shop: list[tuple[str | None, Any]] = []
+    for i, t in enumerate(transactions):
+        amount, currency = money_set(t.get("amount_set"), "presentment_money")
+        if amount is None:
+            amount, currency = t.get("amount"), t.get("currency")
+        paid.append((lenient_money(amount, f"transactions[{i}].amount", warnings), currency))
+        shop_amount, shop_currency = money_set(t.get("amount_set"), "shop_money")
+        shop.append(
+            (lenient_money(shop_amount, f"transactions[{i}].amount_set.shop_money", []), shop_currency)
+        )
+    amount, currency = _sum_one_currency(paid, "transactions[].currency", warnings)
+    if currency is None:
+        # A restock-only refund moves no money; its line items still say which currency it is in.
+        line = next((li for li in _list(refund.get("refund_line_items")) if isinstance(li, dict)), {})
+        currency = money_set(line.get("subtotal_set"), "presentment_money")[1]
+    shop_amount, shop_currency = _sum_one_currency(shop, "transactions[].amount_set.shop_money", [])
+    if not transactions:
+        amount = "0"
+    if shop_amount is None or shop_currency is None or shop_currency == currency:
+        shop_amount, shop_currency = None, None
+    return {
+        "amount": amount,
+        "currency": currency,
+        "shop_amount": shop_amount,
+        "shop_currency": shop_currency,
     }
-    return [_refund_change(Platform.SHOPIFY, order_id, refund["id"], at, fields)]
 
 
 def _id_text(value: Any) -> str | None:
@@ -413,7 +523,7 @@ def shopify_customer(customer: Mapping[str, Any]) -> list[Change]:
 # Topics whose body is one item under an order, not the order; given the event's time as a fallback.
 _SHOPIFY_SUB_RESOURCES: dict[str, Callable[[Mapping[str, Any], datetime], list[Change]]] = {
     "fulfillment_events/create": shopify_fulfilment_event,
-    "refunds/create": lambda refund, _at: shopify_refund(refund),
+    "refunds/create": shopify_refund,
 }
 
 
@@ -447,6 +557,7 @@ def woocommerce_order(
     cust = customer_key(p, order.get("customer_id"), email)
     status = order.get("status")
     refunds = order.get("refunds") or []
+    refund_changes = woocommerce_refunds(order, at, warnings)
     fields = {
         "order_id": order_id,
         "name": f"#{order.get('number') or order_id}",
@@ -471,9 +582,14 @@ def woocommerce_order(
         "status": status,
         "test": False,
         "line_items": named_line_items(order.get("line_items"), warnings),
+        # The refunds this version of the order lists: one it no longer lists was deleted in the shop.
+        # Not known when the payload has no list (legacy v3 lists none, decision 66).
+        "refund_ids": [c.attrs["refund_id"] for c in refund_changes]
+        if isinstance(order.get("refunds"), list)
+        else None,
         "warnings": warnings,
     }
-    changes = [_order_change(shop_id, p, at, fields, cust), *woocommerce_refunds(order, at)]
+    changes = [_order_change(shop_id, p, at, fields, cust), *refund_changes]
     if cust:
         changes.append(_customer_change(p, at, cust, order.get("customer_id"), billing))
     return changes
@@ -490,19 +606,24 @@ def _earliest_wins(at: datetime, attrs: Mapping[str, Any]) -> str:
     return f"{left:020d}#{version(at, attrs).split('#', 1)[1]}"
 
 
-def woocommerce_refunds(order: Mapping[str, Any], at: datetime) -> list[Change]:
+def woocommerce_refunds(order: Mapping[str, Any], at: datetime, order_warnings: Warnings) -> list[Change]:
     """The v3 order's ``refunds`` (``{id, reason, total}``, totals negative), in the order's currency."""
     order_id = str(order.get("id"))
     changes = []
-    for refund in order.get("refunds") or []:
-        if not isinstance(refund, dict) or _id_text(refund.get("id")) is None:
+    for i, refund in enumerate(_list(order.get("refunds"))):
+        if (
+            not isinstance(refund, dict)
+            or (refund_id := _refund_id(refund, f"refunds[{i}].id", order_warnings)) is None
+        ):
             continue
+        warnings: Warnings = []
         fields = {
-            "amount": money(refund.get("total"), "refund total"),
+            "amount": lenient_money(refund.get("total"), "total", warnings),
             "currency": order.get("currency"),
             "refunded_at": iso(at),
+            "warnings": warnings,
         }
-        change = _refund_change(Platform.WOOCOMMERCE, order_id, refund["id"], at, fields)
+        change = _refund_change(Platform.WOOCOMMERCE, order_id, refund_id, at, fields)
         changes.append(change.model_copy(update={"version": _earliest_wins(at, change.attrs)}))
     return changes
 
@@ -596,6 +717,7 @@ def bigcommerce_order(
     email = billing.get("email")
     cust = customer_key(p, order.get("customer_id"), email)
     status = bigcommerce_status(order.get("status_id") or 0, order.get("status"), "status_id", warnings)
+    refunds = bigcommerce_refunds(order, at, warnings)
     fields: dict[str, Any] = {
         "order_id": order_id,
         "name": f"#{order_id}",
@@ -623,7 +745,7 @@ def bigcommerce_order(
     if cust:
         changes.append(_customer_change(p, at, cust, order.get("customer_id"), billing))
     changes.extend(_bigcommerce_shipment(order_id, shipment, at) for shipment in shipments)
-    return changes + bigcommerce_refunds(order)
+    return changes + refunds
 
 
 def _bigcommerce_shipment(order_id: str, shipment: Mapping[str, Any], order_at: datetime) -> Change:
@@ -649,21 +771,37 @@ def _bigcommerce_shipment(order_id: str, shipment: Mapping[str, Any], order_at: 
     return _change(f"{order_sk(p, order_id)}#FUL#{shipment_id}", ship_at, attrs)
 
 
-def bigcommerce_refunds(order: Mapping[str, Any]) -> list[Change]:
+# Set by the adapter when the refunds could not be read (``{"status", "action"}``): the order is still
+# applied, and the warning says what the shop can do about it.
+REFUNDS_UNAVAILABLE = "cxloop_refunds_unavailable"
+
+
+def bigcommerce_refunds(
+    order: Mapping[str, Any], order_at: datetime, order_warnings: Warnings
+) -> list[Change]:
     """The v3 refunds the adapter fetched into the order (``total_amount`` a JSON number, ``created``
-    ISO 8601); they name no currency, so the order's."""
+    ISO 8601); they name no currency, so the order's. An unreadable ``created`` is the order's
+    modification time."""
+    unavailable = _obj(order.get(REFUNDS_UNAVAILABLE))
+    if unavailable:
+        warn(order_warnings, "refunds", unavailable.get("status"), str(unavailable.get("action")))
     order_id = str(order.get("id"))
     changes = []
-    for refund in order.get("refunds") or []:
-        if not isinstance(refund, dict) or _id_text(refund.get("id")) is None:
+    for i, refund in enumerate(_list(order.get("refunds"))):
+        if (
+            not isinstance(refund, dict)
+            or (refund_id := _refund_id(refund, f"refunds[{i}].id", order_warnings)) is None
+        ):
             continue
-        at = _required_time(refund, "created", "refund")
+        warnings: Warnings = []
+        at = version_time(refund, "created", "refund", order_at, warnings)
         fields = {
-            "amount": money(refund.get("total_amount"), "refund total_amount"),
+            "amount": lenient_money(refund.get("total_amount"), "total_amount", warnings),
             "currency": order.get("currency_code"),
             "refunded_at": iso(at),
+            "warnings": warnings,
         }
-        changes.append(_refund_change(Platform.BIGCOMMERCE, order_id, refund["id"], at, fields))
+        changes.append(_refund_change(Platform.BIGCOMMERCE, order_id, refund_id, at, fields))
     return changes
 
 

@@ -156,7 +156,8 @@ def announce_order(deps: ProcessingDeps, event: StoredEvent, order_sk: str) -> N
     if order is None or order.deleted or not order.customer_key or order.created_at is None:
         return
     try:
-        total = float(order.total or 0)
+        # In the shop's own currency, so that a customer's orders in several currencies still add up.
+        total = float(order.shop_total or order.total or 0)
     except ValueError:
         total = 0.0
     recorded = events.OrderRecorded(
@@ -165,7 +166,7 @@ def announce_order(deps: ProcessingDeps, event: StoredEvent, order_sk: str) -> N
         customer_key=order.customer_key,
         placed_at=order.created_at,
         total=total,
-        currency=order.currency,
+        currency=order.shop_currency or order.currency,
         cancelled=order.cancelled,
         first_name=order.first_name,
         email=order.email,

@@ -40,9 +40,25 @@ class Fulfilment(BaseModel):
 
 class Refund(BaseModel):
     refund_id: str
+    # What the customer got back, in the currency they paid (the order's); None when unreadable.
     amount: str | None = None  # a decimal string
     currency: str | None = None
     refunded_at: datetime | None = None
+    # The same in the shop's own currency, where that differs (Shopify's multi-currency orders).
+    shop_amount: str | None = None
+    shop_currency: str | None = None
+    # Deleted in the shop (WooCommerce): the order's newest version no longer lists it; not counted.
+    deleted: bool = False
+    warnings: list[dict[str, str]] = Field(default_factory=list)
+
+    def amount_in(self, currency: str | None) -> Decimal | None:
+        """Its amount in ``currency`` (either of its own two; either side unknown counts as the same),
+        or None: amounts of different currencies are never added."""
+        if self.deleted:
+            return None
+        if self.currency is None or currency is None or self.currency == currency:
+            return _decimal(self.amount)
+        return _decimal(self.shop_amount) if self.shop_currency == currency else None
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -61,8 +77,11 @@ class Order(BaseModel):
     customer_key: str | None = None
     created_at: datetime | None = None
     source_updated_at: datetime | None = None
+    # In the currency the customer paid; the shop's own currency and total beside it when they differ.
     total: str | None = None
     currency: str | None = None
+    shop_total: str | None = None
+    shop_currency: str | None = None
     financial_status: str | None = None
     fulfillment_status: str | None = None
     cancelled_at: datetime | None = None
@@ -89,12 +108,8 @@ class Order(BaseModel):
 
     @property
     def refunded(self) -> Decimal:
-        """The refunds' sum in the order's currency (a refund in another one cannot be compared)."""
-        amounts = (
-            _decimal(r.amount)
-            for r in self.refunds
-            if r.currency is None or self.currency is None or r.currency == self.currency
-        )
+        """The live refunds' sum in the order's currency (a refund in another one cannot be compared)."""
+        amounts = (r.amount_in(self.currency) for r in self.refunds)
         return sum((a for a in amounts if a is not None), Decimal(0))
 
     @property
@@ -166,11 +181,16 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
         for i in items
         if i.get("kind") == "fulfilment"
     ]
+    listed = head.get("refund_ids")
     refunds = [
         Refund(
             refund_id=str(i.get("refund_id")),
             amount=i.get("amount"),
             currency=i.get("currency"),
+            shop_amount=i.get("shop_amount"),
+            shop_currency=i.get("shop_currency"),
+            deleted=isinstance(listed, list) and str(i.get("refund_id")) not in listed,
+            warnings=_warnings(i, "warnings"),
             **_times(i, "refunded_at"),
         )
         for i in items
@@ -187,6 +207,8 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
             "customer_key",
             "total",
             "currency",
+            "shop_total",
+            "shop_currency",
             "financial_status",
             "fulfillment_status",
             "status_ping",
@@ -210,5 +232,5 @@ def order_from_items(items: list[dict[str, Any]]) -> Order | None:
         line_items=head.get("line_items") or [],
         fulfilments=fulfilments,
         refunds=sorted(refunds, key=lambda r: (r.refunded_at is None, r.refunded_at, r.refund_id)),
-        warnings=_warnings(head, "warnings", "status_ping_warnings"),
+        warnings=_warnings(head, "warnings", "status_ping_warnings", "refund_warnings"),
     )
