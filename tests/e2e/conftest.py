@@ -250,6 +250,31 @@ def desktop_page(chromium_browser: Browser) -> Iterator[Page]:
     yield from _page(chromium_browser, viewport={"width": 1280, "height": 900})
 
 
+def output_dir(tmp_path: Path, area: str) -> Path:
+    """Where a browser test's screenshots go: ``$CXLOOP_TEST_OUTPUT/<area>``, else pytest's ``tmp_path``."""
+    chosen = os.environ.get("CXLOOP_TEST_OUTPUT")
+    out = Path(chosen) / area if chosen else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+# Nothing wider than the screen, and no box of the page that scrolls sideways on its own.
+SIDEWAYS = """() => {
+  const wide = document.documentElement.scrollWidth > window.innerWidth;
+  const boxes = [...document.querySelectorAll('*')].filter(e => {
+    const x = getComputedStyle(e).overflowX;
+    return (x === 'auto' || x === 'scroll') && e.scrollWidth > e.clientWidth + 1;
+  }).map(e => e.tagName + '.' + e.className);
+  return {wide, boxes};
+}"""
+
+
+def fits(page: Page, name: str) -> None:
+    """``page`` scrolls only up and down: neither the document nor a box in it scrolls sideways."""
+    found = page.evaluate(SIDEWAYS)
+    assert not found["wide"] and not found["boxes"], (name, page.viewport_size, found)
+
+
 @pytest.fixture
 def screenshot_dir(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
     """Screenshots go to pytest's temporary directory (the test output), never into the repo."""

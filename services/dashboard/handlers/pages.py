@@ -61,6 +61,7 @@ ASSETS = {
     "uplot.min.css": "text/css; charset=utf-8",
     "uplot.min.js": "text/javascript; charset=utf-8",
     "charts.js": "text/javascript; charset=utf-8",
+    "case.js": "text/javascript; charset=utf-8",
     "uplot.LICENSE": "text/plain; charset=utf-8",
 }
 NAV = (
