@@ -144,6 +144,15 @@ def wait_up(proc: subprocess.Popen[bytes], api: str, log: Path) -> None:
     raise AssertionError("the local stack did not come up:\n" + log.read_text())
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ends a stack `start` began, as Ctrl-C would, and kills it if it does not stop in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 MAYA = "maya.lopez@example.net"  # the demo's customer whose order is delivered
 
 
@@ -180,11 +189,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         )
         yield LiveStack(api, moto, state, admin, proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 # Debian's Chromium (`make test` installs it with apt-get); Playwright never downloads a browser of its own.
