@@ -255,7 +255,6 @@ def show_history(stack: LocalStack, secret: str) -> None:
 
     began = time.monotonic()
     played = play_history(stack, secret)
-    stack.wait_idle()
     scores = ", ".join(str(s) for s in played.answers)
     took = time.monotonic() - began
     print(f"\nThe past four weeks and this week of demo-shopify, each played at its own time ({took:.0f} s):")
@@ -299,6 +298,7 @@ def show_dashboard(stack: LocalStack, shop_id: str = "demo-shopify") -> None:
     from services.notifier.domain.churn_refresh import refresh
 
     admin = admin_for(stack)
+    stack.wait_idle()  # every order and answer the demo sent has reached the notifier
     # What the daily function (and `cxloop churn`) does: every customer's risk from their orders.
     at_risk = refresh(notifier().intake(), shop_id, datetime.now(tz=UTC))
     _, presented = keys.issue(

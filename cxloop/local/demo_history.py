@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources as pkg
 from typing import TYPE_CHECKING, Any
 
-from cxloop.local.demo import DEMO_SHOPS, SCORE_LINK, deliveries, post
+from cxloop.local.demo import DEMO_SHOPS, SCORE_LINK, deliveries, post, review_ingest
 from cxloop.local.sinks import read_inbox
 from cxloop.signing import webhook_headers
 from shared.tenancy import Platform
@@ -122,6 +122,8 @@ def _survey_links(stack: LocalStack, emails: set[str], wait_s: float = 20.0) -> 
 def _answer(url: str, score: int, comment: str) -> None:
     """What the customer's clicks do: the score from the e-mail, then the comment form."""
     urllib.request.urlopen(f"{url}?score={score}", timeout=10).read()  # noqa: S310 - the local stack's page
+    if not comment:
+        return
     form = urllib.parse.urlencode({"comment": comment}).encode()
     urllib.request.urlopen(urllib.request.Request(url, data=form), timeout=10).read()  # noqa: S310
 
@@ -153,7 +155,8 @@ def _week(stack: LocalStack, secret: str, customers: list[dict[str, Any]], now: 
 
 def _regulars(stack: LocalStack, secret: str, regulars: list[dict[str, Any]], now: datetime, first: int,
               played: Played) -> None:  # fmt: skip
-    """Customers who ordered every month or so for most of a year, then stopped."""
+    """Earlier orders: regulars who ordered every month or so for most of a year, then stopped, and
+    some of the past weeks' customers, who had ordered before."""
     n = first
     for who in regulars:
         for days_ago, total in who["orders"]:
@@ -163,7 +166,6 @@ def _regulars(stack: LocalStack, secret: str, regulars: list[dict[str, Any]], no
 
 
 def _reviews(stack: LocalStack, reviews: list[dict[str, Any]], now: datetime, played: Played) -> None:
-    from cxloop.local.demo import review_ingest
     from services.reviews.domain.model import Source, SourceItem
 
     items = [SourceItem(source=Source.CSV, source_id=f"demo:{r['id']}", text=r["text"], rating=r["stars"],
@@ -174,17 +176,18 @@ def _reviews(stack: LocalStack, reviews: list[dict[str, Any]], now: datetime, pl
 
 
 def play_history(stack: LocalStack, secret: str) -> Played:
-    """The shop's past weeks, oldest first, each at its own time; then back to now."""
+    """The shop's past weeks, oldest first, each at its own time; then, back at now, the lapsed
+    customers' orders and the older reviews (their cases open now, when they are imported)."""
     import time_machine
 
     data, played = history(), Played()
     now = datetime.now(tz=UTC)
-    _regulars(stack, secret, data["regulars"], now, 100, played)
-    _reviews(stack, data["reviews"], now, played)
     first = 1
     for week in sorted(data["weeks"], key=lambda w: -w["weeks_ago"]):
         at = now - timedelta(weeks=week["weeks_ago"])
         with time_machine.travel(at, tick=True):
             _week(stack, secret, week["customers"], datetime.now(tz=UTC), first, played)
         first += len(week["customers"])
+    _regulars(stack, secret, data["regulars"], datetime.now(tz=UTC), 100, played)
+    _reviews(stack, data["reviews"], datetime.now(tz=UTC), played)
     return played
