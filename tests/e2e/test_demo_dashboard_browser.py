@@ -87,5 +87,12 @@ def test_the_demo_key_opens_a_dashboard_with_weeks_of_data(
         assert "Jonas" in names or "Ben" in names, names
         fits(page, "at-risk")
         page.screenshot(path=str(out / f"at-risk-{width}.png"), full_page=True)
+
+        # The demo's real alerts and e-mails on the stack's own pages fit the screen too.
+        for local in ("slack", "inbox"):
+            page.goto(f"{api}/_local/{local}")
+            assert page.locator("article").count() >= 1
+            fits(page, local)
+            page.screenshot(path=str(out / f"local-{local}-{width}.png"), full_page=True)
     finally:
         page.context.close()
