@@ -13,8 +13,13 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from cxloop.local.sinks import SlackSink, read_inbox, scripted_answer
+from cxloop.local.slack_blocks import mrkdwn, render_blocks
 
 _env = Environment(loader=PackageLoader("cxloop.local", "templates"), autoescape=select_autoescape())
+_env.filters["mrkdwn"] = mrkdwn
+_env.filters["slack_blocks"] = render_blocks
+# The payload as sent, readable: "★", not "\u2605".
+_env.filters["pretty_json"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
 
 
 class Pages:

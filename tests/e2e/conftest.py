@@ -154,6 +154,15 @@ def wait_up(proc: subprocess.Popen[bytes], api: str, log: Path) -> None:
     raise AssertionError("the local stack did not come up:\n" + log.read_text())
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ends a stack `start` began, as Ctrl-C would, and kills it if it does not stop in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 MAYA = "maya.lopez@example.net"  # the demo's customer whose order is delivered
 
 
@@ -190,11 +199,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         )
         yield LiveStack(api, moto, state, admin, proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 # Debian's Chromium (`make test` installs it with apt-get); Playwright never downloads a browser of its own.
@@ -258,6 +263,31 @@ def phone_page(chromium_browser: Browser) -> Iterator[Page]:
 @pytest.fixture
 def desktop_page(chromium_browser: Browser) -> Iterator[Page]:
     yield from _page(chromium_browser, viewport={"width": 1280, "height": 900})
+
+
+def output_dir(tmp_path: Path, area: str) -> Path:
+    """Where a browser test's screenshots go: ``$CXLOOP_TEST_OUTPUT/<area>``, else pytest's ``tmp_path``."""
+    chosen = os.environ.get("CXLOOP_TEST_OUTPUT")
+    out = Path(chosen) / area if chosen else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+# Nothing wider than the screen, and no box of the page that scrolls sideways on its own.
+SIDEWAYS = """() => {
+  const wide = document.documentElement.scrollWidth > window.innerWidth;
+  const boxes = [...document.querySelectorAll('*')].filter(e => {
+    const x = getComputedStyle(e).overflowX;
+    return (x === 'auto' || x === 'scroll') && e.scrollWidth > e.clientWidth + 1;
+  }).map(e => e.tagName + '.' + e.className);
+  return {wide, boxes};
+}"""
+
+
+def fits(page: Page, name: str) -> None:
+    """``page`` scrolls only up and down: neither the document nor a box in it scrolls sideways."""
+    found = page.evaluate(SIDEWAYS)
+    assert not found["wide"] and not found["boxes"], (name, page.viewport_size, found)
 
 
 @pytest.fixture

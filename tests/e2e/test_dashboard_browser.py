@@ -13,7 +13,6 @@ import csv
 import http.cookiejar
 import io
 import json
-import os
 import re
 import urllib.parse
 import urllib.request
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from services.dashboard.service import CSV_COLUMNS
-from tests.e2e.conftest import LiveStack, get_json, post_demo_orders, run_cli, until
+from tests.e2e.conftest import LiveStack, fits, get_json, output_dir, post_demo_orders, run_cli, until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -113,10 +112,7 @@ def answered(shop: dict[str, Any], chromium_browser: Browser) -> dict[str, Any]:
 
 
 def _output(tmp_path: Path) -> Path:
-    chosen = os.environ.get("CXLOOP_TEST_OUTPUT")
-    out = Path(chosen) / "dashboard" if chosen else tmp_path
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return output_dir(tmp_path, "dashboard")
 
 
 def _log_in(browser: Browser, api: str, key: str, size: str) -> tuple[Page, list[str]]:
@@ -136,6 +132,8 @@ def _log_in(browser: Browser, api: str, key: str, size: str) -> tuple[Page, list
 def _shoot(page: Page, out: Path, name: str, size: str) -> None:
     width = SIZES[size]["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth"), name
+    if name in ("cases", "at-risk"):  # cards on a phone: not even their table scrolls sideways
+        fits(page, name)
     assert page.evaluate("window.innerWidth") == width
     page.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
 
@@ -176,6 +174,60 @@ def test_on_a_phone_every_page_fits_the_screen(
         page.goto(f"{answered['api']}/dashboard/cases")
         page.goto(answered["api"] + _case_link(page))
         _shoot(page, out, "case", "phone")
+        assert not problems, problems
+    finally:
+        page.context.close()
+
+
+def test_sending_the_original_draft_after_an_edit_asks_first(
+    answered: dict[str, Any], chromium_browser: Browser, tmp_path: Path
+) -> None:
+    """The owner edited the reply, then pressed "Send the original draft": the browser asks before the
+    edits are thrown away; unedited, it sends at once. (The case's POSTs are held back here, so the
+    draft stays for the next test.) "Resolve" is an ordinary action, not a red one."""
+    api, out = answered["api"], _output(tmp_path)
+    page, problems = _log_in(chromium_browser, api, answered["key"], "desktop")
+    try:
+        page.goto(f"{api}/dashboard/cases")
+        _shoot(page, out, "cases", "desktop")
+        case_url = api + _case_link(page)
+        posts: list[str] = []
+
+        def hold(route: Any) -> None:
+            if route.request.method != "POST":
+                route.continue_()
+                return
+            posts.append(route.request.post_data or "")
+            route.fulfill(status=200, content_type="text/html", body="<p>held</p>")
+
+        page.route(case_url, hold)
+        asked: list[str] = []
+
+        def answer(dialog: Any, accept: bool) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        # Edited, then "no": nothing is sent and the edits stay.
+        page.goto(case_url)
+        resolve = page.locator("button[value=resolve]")
+        assert "danger" not in (resolve.get_attribute("class") or "")
+        assert resolve.evaluate("b => getComputedStyle(b).backgroundColor") != "rgb(180, 35, 24)"
+        page.fill("#reply-text", "My own words.")
+        page.once("dialog", lambda d: answer(d, accept=False))
+        page.locator("button[value=approve]").click()
+        assert asked and "edited" in asked[0]
+        assert posts == [] and page.locator("#reply-text").input_value() == "My own words."
+        # Edited, then "yes": the original draft goes.
+        page.once("dialog", lambda d: answer(d, accept=True))
+        page.locator("button[value=approve]").click()
+        until("the approval", lambda: posts)
+        assert len(asked) == 2 and "action=approve" in posts[0]
+        # Not edited: no question.
+        page.goto(case_url)
+        page.on("dialog", lambda d: answer(d, accept=False))
+        page.locator("button[value=approve]").click()
+        until("the second approval", lambda: len(posts) == 2)
+        assert len(asked) == 2
         assert not problems, problems
     finally:
         page.context.close()

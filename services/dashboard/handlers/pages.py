@@ -62,6 +62,7 @@ ASSETS = {
     "uplot.min.js": "text/javascript; charset=utf-8",
     "charts.js": "text/javascript; charset=utf-8",
     "copy.js": "text/javascript; charset=utf-8",
+    "case.js": "text/javascript; charset=utf-8",
     "uplot.LICENSE": "text/plain; charset=utf-8",
 }
 NAV = (
