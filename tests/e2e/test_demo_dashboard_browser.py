@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,5 +95,57 @@ def test_the_demo_key_opens_a_dashboard_with_weeks_of_data(
             assert page.locator("article").count() >= 1
             fits(page, local)
             page.screenshot(path=str(out / f"local-{local}-{width}.png"), full_page=True)
+    finally:
+        page.context.close()
+
+
+def _mails(api: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{api}/_local/inbox.json", timeout=10) as r:
+        return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+def test_the_owners_first_hour(demo: dict[str, Any], chromium_browser: Browser, tmp_path: Path) -> None:
+    """Issue 17, "done means": on the demo, with its printed key, on a phone: the at-risk page says
+    when it was computed; the owner answers Maya's case and the reply reaches her from the shop's
+    survey sender under its brand, answering to the owner; the owner's alert e-mail reads at 375 px."""
+    api, out = demo["api"], output_dir(tmp_path, "first-hour")
+    page = _log_in(chromium_browser, api, demo["key"], "phone")
+    try:
+        page.goto(f"{api}/dashboard/at-risk")
+        assert re.search(
+            r"Computed \d\d \w{3} \d{4} \d\d:\d\d UTC", page.locator("#risk-computed").inner_text()
+        )
+        assert page.locator("tbody tr").count() >= 1
+        page.screenshot(path=str(out / "at-risk-375.png"), full_page=True)
+
+        page.goto(f"{api}/dashboard/cases")
+        page.get_by_text("NPS 2 from Maya").click()
+        page.wait_for_selector("#reply-text")
+        page.fill("#reply-text", "Hi Maya, I am sorry the sheets arrived torn. A new set leaves today. Nora")
+        page.locator("button[value=reply]").click()
+        page.wait_for_load_state()
+        assert "Sent." in page.locator("[role=status]").inner_text()
+        page.screenshot(path=str(out / "case-replied-375.png"), full_page=True)
+    finally:
+        page.context.close()
+
+    def reply() -> list[dict[str, Any]]:
+        return [m for m in _mails(api) if "maya" in m["to"] and "A new set leaves today" in m["text"]]
+
+    [mail] = until("the reply in Maya's inbox", reply)
+    assert mail["from"] == "Sandpiper Linen <hello@shopify.example>", mail["from"]
+    assert mail["headers"]["Reply-To"] == "owner@sandpiper.example"
+    assert "(Shopify)" not in mail["text"] and "cxloop" not in mail["from"]
+
+    alerts = [m for m in _mails(api) if m["to"] == "owner@sandpiper.example" and m["subject"].startswith("[")]
+    assert alerts, [m["subject"] for m in _mails(api)]
+    alert = alerts[0]
+    assert alert["subject"].startswith("[Sandpiper Linen]") and alert["html_url"]
+    page = chromium_browser.new_context(viewport=SIZES["phone"], is_mobile=True).new_page()
+    try:
+        page.goto(api + alert["html_url"])
+        assert "<pre" not in page.content()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.screenshot(path=str(out / "alert-email-375.png"), full_page=True)
     finally:
         page.context.close()
