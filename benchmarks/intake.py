@@ -142,8 +142,9 @@ def wru(size: int) -> int:
 class StackProcess:
     """``cxloop run --no-demo`` on free ports with its own state folder; always stopped in ``finally``."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, durability: str = "full") -> None:
         self.state_dir = state_dir
+        self.durability = durability
         self.api_port, self.moto_port, self.smtp_port = free_port(), free_port(), free_port()
         self.api = f"http://{HOST}:{self.api_port}"
         self.endpoint = f"http://{HOST}:{self.moto_port}"
@@ -157,7 +158,7 @@ class StackProcess:
         started = time.perf_counter()
         ports = ["--api-port", str(self.api_port), "--moto-port", str(self.moto_port)]
         cmd = [sys.executable, "-m", "cxloop.cli", "--state-dir", str(self.state_dir), "run", "--no-demo"]
-        cmd += [*ports, "--smtp-port", str(self.smtp_port)]
+        cmd += [*ports, "--smtp-port", str(self.smtp_port), "--durability", self.durability]
         env = self._env()
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -990,7 +991,7 @@ def fault_run(args: argparse.Namespace) -> int:
     os.environ.update(LOCAL_ENV)
     os.environ.update(FAULT_ENV)
     state = Path(tempfile.mkdtemp(prefix="cxloop-faults-"))
-    stack = StackProcess(state)
+    stack = StackProcess(state, args.durability)
     began = time.perf_counter()
     try:
         up = stack.start()
@@ -1074,7 +1075,7 @@ def cold_import(endpoint: str, resources: Resources) -> dict[str, Any]:
     return {
         "pass": median_run("pass", env),
         "import": median_run("import services.feedback.handlers.webhooks", env),
-        "ready": median_run("import services.feedback.handlers.webhooks as w; w.intake()", env),
+        "ready": median_run("import services.feedback.handlers.webhooks as w; w.bootstrap.intake()", env),
         "heaviest": heaviest_imports(env),
     }
 
@@ -1720,6 +1721,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
+        "--durability",
+        choices=("full", "normal"),
+        default="full",
+        help="the stack's `cxloop run --durability` (default full, as `cxloop run`)",
+    )
+    p.add_argument(
         "--faults",
         type=int,
         default=0,
@@ -1762,7 +1769,7 @@ def main(argv: list[str] | None = None) -> int:
         return fault_run(args)
     os.environ.update(LOCAL_ENV)
     state = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
-    stack = StackProcess(state)
+    stack = StackProcess(state, args.durability)
     began = time.perf_counter()
     try:
         up = stack.start()
