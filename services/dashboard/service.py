@@ -47,8 +47,11 @@ EXPORT_BYTES = 4_000_000  # a Lambda response is at most 6 MB; a page of long co
 
 
 def period(start: date | None, end: date | None, today: date, default_days: int) -> tuple[date, date]:
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise BadRequest(f"{name}: {value} is out of range; dates run from {EARLIEST} to {LATEST}")
     last = end or today
-    first = start or last - timedelta(days=default_days - 1)
+    first = start or max(EARLIEST, last - timedelta(days=default_days - 1))
     if first > last:
         raise BadRequest("from must not be after to")
     if (last - first).days >= MAX_RANGE_DAYS:
