@@ -1,0 +1,193 @@
+"""Each function's layers, against what its handler imports; the layer builder's recipe.
+
+The layers are declared next to each function (``topology.Function.layers``); here they are checked
+against the imports grimp finds from the handler down (lazy imports inside functions included), so a
+new import without its layer, or a layer no handler needs, fails.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from cxloop.deploy import layers
+from shared import topology
+
+pytestmark = pytest.mark.infra
+
+ZIP_FUNCTIONS = [f for f in topology.FUNCTIONS if f.package == "zip"]
+# Packages a module imports without naming them: zoneinfo reads the tz database from tzdata.
+IMPLIED = {"zoneinfo": "tzdata"}
+# What the intake must never carry (issue 16): the charts' and the model's weight.
+HEAVY = {"matplotlib", "numpy", "pillow", "spacy", "thinc"}
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+@cache
+def _graph():  # type: ignore[no-untyped-def]
+    import grimp
+
+    return grimp.build_graph(
+        "services", "shared", include_external_packages=True, exclude_type_checking_imports=True
+    )
+
+
+def imported_distributions(spec: topology.Function) -> set[str]:
+    """The third-party distributions the handler's module and everything it imports can import."""
+    graph = _graph()
+    module = spec.handler.split(":")[0]
+    external = {
+        m.split(".")[0]
+        for m in graph.find_upstream_modules(module)
+        if not m.startswith(("services", "shared"))
+    }
+    owners = importlib.metadata.packages_distributions()
+    found = set()
+    for top in external:
+        if top in sys.stdlib_module_names:
+            if top in IMPLIED:
+                found.add(IMPLIED[top])
+            continue
+        assert top in owners, f"{spec.logical}: {top!r} is imported but no installed distribution has it"
+        found.update(_norm(d) for d in owners[top])
+    return found
+
+
+def closure(distributions: tuple[str, ...]) -> set[str]:
+    """The distributions and what they require (as installed here, at the same pins)."""
+    seen: set[str] = set()
+    todo = [_norm(d) for d in distributions]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for line in importlib.metadata.requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(_norm(requirement.name))
+    return seen
+
+
+@pytest.mark.parametrize("spec", ZIP_FUNCTIONS, ids=lambda f: f.logical)
+def test_layers_hold_what_the_handler_imports(spec: topology.Function) -> None:
+    shipped = closure(tuple(d for layer in layers.layers_of(spec) for d in layer.distributions))
+    missing = imported_distributions(spec) - shipped
+    assert not missing, f"{spec.logical} imports {sorted(missing)}: add the layer that has it"
+
+
+@pytest.mark.parametrize("spec", ZIP_FUNCTIONS, ids=lambda f: f.logical)
+def test_every_layer_of_a_function_is_used(spec: topology.Function) -> None:
+    needed = imported_distributions(spec)
+    for name in spec.layers:
+        layer = topology.LAYERS[name]
+        assert needed & {_norm(d) for d in layer.distributions}, (
+            f"{spec.logical} gets layer {name!r} but imports none of {layer.distributions}"
+        )
+
+
+def test_the_intake_carries_nothing_heavy() -> None:
+    intake = topology.function("feedback-webhooks")
+    shipped = closure(tuple(d for layer in layers.layers_of(intake) for d in layer.distributions))
+    assert not shipped & HEAVY
+    assert layers.layers_of(topology.function("notifier-daily"))[-1].name == topology.CHARTS_LAYER
+
+
+def test_at_most_five_layers_and_the_runtime_first() -> None:
+    for spec in ZIP_FUNCTIONS:
+        assert 1 <= len(layers.layers_of(spec)) <= 5, spec.logical
+        assert layers.layers_of(spec)[0] == topology.RUNTIME_LAYER
+        assert len(set(spec.layers)) == len(spec.layers), spec.logical
+
+
+def test_no_two_layers_ship_the_same_distribution() -> None:
+    """A package in two layers of one function would be unpacked twice into /opt, one over the other."""
+    extras = [
+        closure(layer.distributions) - closure(topology.RUNTIME_LAYER.distributions)
+        for layer in topology.LAYERS.values()
+    ]
+    for i, one in enumerate(extras):
+        for other in extras[i + 1 :]:
+            assert not one & other
+
+
+# --- the builder, with pip replaced by a stand-in that writes what pip would --------------------------
+
+
+def _fake_pip(calls: list[list[str]]):  # type: ignore[no-untyped-def]
+    def pip(args: list[str]) -> None:
+        calls.append(args)
+        target = Path(args[args.index("--target") + 1])
+        names = args[args.index(str(layers.CONSTRAINTS)) + 1 :]
+        for name in [*names, "six"]:  # six: a requirement the runtime layer ships as well
+            package = target / name.replace("-", "_")
+            (package / "tests").mkdir(parents=True)
+            (package / "__init__.py").write_text("")
+            (package / "__init__.pyi").write_text("")
+            (package / "tests" / "test_it.py").write_text("")
+            (package / "__pycache__").mkdir()
+            (package / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"")
+            info = target / f"{name.replace('-', '_')}-1.0.dist-info"
+            info.mkdir(exist_ok=True)
+            (info / "METADATA").write_text(f"Name: {name}\n")
+            (info / "RECORD").write_text(f"{name.replace('-', '_')}/__init__.py,,\n")
+
+    return pip
+
+
+def test_a_build_is_trimmed_deduplicated_and_cached(tmp_path: Path) -> None:
+    calls: list[list[str]] = []
+    mail = topology.LAYERS[topology.MAIL_LAYER]
+    built = layers.build(mail, layers.LAMBDA, tmp_path, pip=_fake_pip(calls))
+    assert not built.cached
+    # The runtime layer was built too, to deduplicate against it.
+    assert [c[-len(topology.RUNTIME_LAYER.distributions) :] for c in calls][1] == list(
+        topology.RUNTIME_LAYER.distributions
+    )
+    args = calls[0]
+    assert args[args.index("--python-version") + 1] == "3.11"
+    assert {"--only-binary=:all:", "manylinux_2_26_aarch64", "manylinux2014_aarch64"} <= set(args)
+    assert "manylinux_2_27_aarch64" not in args  # Amazon Linux 2's glibc is 2.26
+    files = {p.relative_to(built.content).as_posix() for p in built.content.rglob("*") if p.is_file()}
+    assert files == {
+        "jinja2/__init__.py",
+        "jinja2-1.0.dist-info/METADATA",
+        "tzdata/__init__.py",
+        "tzdata-1.0.dist-info/METADATA",
+    }
+    with zipfile.ZipFile(built.zip) as archive:
+        assert sorted(archive.namelist()) == sorted(f"python/{f}" for f in files)
+
+    again = layers.build(mail, layers.LAMBDA, tmp_path, pip=_fake_pip(calls))
+    assert again.cached and again.path == built.path and len(calls) == 2
+
+
+def test_the_cache_key_follows_the_pins(tmp_path: Path) -> None:
+    pins = tmp_path / "constraints.txt"
+    pins.write_text("jinja2==3.1.6\n")
+    runtime = topology.RUNTIME_LAYER
+    key = layers.build_key(runtime, layers.LAMBDA, pins)
+    assert layers.build_key(runtime, layers.LAMBDA, pins) == key
+    assert layers.build_key(runtime, layers.host(), pins) != key or layers.host() == layers.LAMBDA
+    pins.write_text("jinja2==3.1.7\n")
+    assert layers.build_key(runtime, layers.LAMBDA, pins) != key
+
+
+def test_a_pip_failure_names_the_layer_and_the_fix(tmp_path: Path) -> None:
+    def failing(args: list[str]) -> None:
+        raise layers.BuildError("pip said: No matching distribution found for numpy==2.4.6")
+
+    with pytest.raises(
+        layers.BuildError, match=r"(?s)layer 'runtime' .*manylinux_2_26_aarch64.*pin a version"
+    ):
+        layers.build(topology.RUNTIME_LAYER, layers.LAMBDA, tmp_path, pip=failing)
+    assert not list(tmp_path.glob("runtime-*"))
