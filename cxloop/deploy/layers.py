@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,7 @@ CONSTRAINTS = ROOT / "constraints.txt"
 DEFAULT_CACHE = ROOT / "build" / "layers"
 PYTHON_VERSION = "3.11"
 # Bump when the recipe below changes what a build holds: every cached build is then rebuilt.
-RECIPE = 1
+RECIPE = 2
 # Directories inside packages that no function imports.
 DROP_DIRS = frozenset({"__pycache__", "tests", "test"})
 DROP_SUFFIXES = (".pyc", ".pyi")
@@ -235,20 +236,54 @@ def llvm_strip() -> str | None:
     return None
 
 
-def strip_native(content: Path) -> int:
-    """``--strip-unneeded`` every shared library; returns how many were stripped (0 without llvm-strip)."""
+def strip_native(content: Path) -> tuple[int, int]:
+    """``--strip-unneeded`` each shared library, keeping the original where the stripped copy would not
+    load: llvm-strip moves the segments of libraries auditwheel patched (numpy's, Pillow's) off their
+    page alignment ("ELF load command address/offset not page-aligned"). Returns (stripped, kept)."""
     tool = llvm_strip()
     libraries = [p for p in content.rglob("*") if p.is_file() and (p.suffix == ".so" or ".so." in p.name)]
-    if tool is None or not libraries:
-        return 0
-    for chunk in range(0, len(libraries), 200):
-        subprocess.run(
-            [tool, "--strip-unneeded", *map(str, libraries[chunk : chunk + 200])],
+    stripped = kept = 0
+    if tool is None:
+        return stripped, len(libraries)
+    for library in libraries:
+        candidate = library.with_name(library.name + ".stripped")
+        result = subprocess.run(
+            [tool, "--strip-unneeded", "-o", str(candidate), str(library)],
             capture_output=True,
             check=False,
-            timeout=600,
+            timeout=120,
         )
-    return len(libraries)
+        if result.returncode == 0 and loadable(candidate):
+            candidate.replace(library)
+            stripped += 1
+        else:
+            candidate.unlink(missing_ok=True)
+            kept += 1
+    return stripped, kept
+
+
+PT_LOAD = 1
+
+
+def loadable(path: Path) -> bool:
+    """Whether the dynamic loader would map this 64-bit little-endian ELF file: each loadable segment's
+    offset congruent to its address modulo its alignment, and inside the file."""
+    data = path.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return False
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for index in range(phnum):
+        kind, _, offset, vaddr, _, filesz, _, align = struct.unpack_from(
+            "<IIQQQQQQ", data, phoff + index * phentsize
+        )
+        if kind != PT_LOAD:
+            continue
+        if align > 1 and (vaddr - offset) % align != 0:
+            return False
+        if offset + filesz > len(data):
+            return False
+    return True
 
 
 def write_zip(folder: Path, target: Path, exclude: Iterable[Path] = ()) -> None:

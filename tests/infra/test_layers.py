@@ -8,9 +8,9 @@ new import without its layer, or a layer no handler needs, fails.
 from __future__ import annotations
 
 import importlib.metadata
-import sys
+import struct
+import subprocess
 import zipfile
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,11 @@ from packaging.requirements import Requirement
 
 from cxloop.deploy import layers
 from shared import topology
+from tests.infra.imports import third_party_modules
 
 pytestmark = pytest.mark.infra
 
 ZIP_FUNCTIONS = [f for f in topology.FUNCTIONS if f.package == "zip"]
-# Packages a module imports without naming them: zoneinfo reads the tz database from tzdata.
-IMPLIED = {"zoneinfo": "tzdata"}
 # What the intake must never carry (issue 16): the charts' and the model's weight.
 HEAVY = {"matplotlib", "numpy", "pillow", "spacy", "thinc"}
 
@@ -32,31 +31,11 @@ def _norm(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-@cache
-def _graph():  # type: ignore[no-untyped-def]
-    import grimp
-
-    return grimp.build_graph(
-        "services", "shared", include_external_packages=True, exclude_type_checking_imports=True
-    )
-
-
 def imported_distributions(spec: topology.Function) -> set[str]:
     """The third-party distributions the handler's module and everything it imports can import."""
-    graph = _graph()
-    module = spec.handler.split(":")[0]
-    external = {
-        m.split(".")[0]
-        for m in graph.find_upstream_modules(module)
-        if not m.startswith(("services", "shared"))
-    }
     owners = importlib.metadata.packages_distributions()
     found = set()
-    for top in external:
-        if top in sys.stdlib_module_names:
-            if top in IMPLIED:
-                found.add(IMPLIED[top])
-            continue
+    for top in third_party_modules(spec):
         assert top in owners, f"{spec.logical}: {top!r} is imported but no installed distribution has it"
         found.update(_norm(d) for d in owners[top])
     return found
@@ -191,3 +170,39 @@ def test_a_pip_failure_names_the_layer_and_the_fix(tmp_path: Path) -> None:
     ):
         layers.build(topology.RUNTIME_LAYER, layers.LAMBDA, tmp_path, pip=failing)
     assert not list(tmp_path.glob("runtime-*"))
+
+
+def _elf(offset: int, vaddr: int, align: int = 0x1000) -> bytes:
+    """A 64-bit little-endian ELF header with one PT_LOAD program header."""
+    header = bytearray(64)
+    header[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<Q", header, 0x20, 64)  # e_phoff
+    struct.pack_into("<HH", header, 0x36, 56, 1)  # e_phentsize, e_phnum
+    program = struct.pack("<IIQQQQQQ", layers.PT_LOAD, 5, offset, vaddr, vaddr, 8, 8, align)
+    return bytes(header) + program
+
+
+def test_a_stripped_library_the_loader_would_refuse_is_detected(tmp_path: Path) -> None:
+    """What llvm-strip did to numpy's libraries (found by the package test): segments off alignment."""
+    good, bad = tmp_path / "good.so", tmp_path / "bad.so"
+    good.write_bytes(_elf(0x0, 0x0) + bytes(8))
+    bad.write_bytes(_elf(0x10, 0x2000) + bytes(8))
+    assert layers.loadable(good)
+    assert not layers.loadable(bad)
+
+
+def test_strip_keeps_a_library_whose_stripped_copy_would_not_load(tmp_path: Path, monkeypatch) -> None:
+    library = tmp_path / "python" / "pkg" / "_native.so"
+    library.parent.mkdir(parents=True)
+    original = _elf(0x0, 0x0) + bytes(8)
+    library.write_bytes(original)
+
+    def misaligning_strip(command, **_kwargs):  # what llvm-strip does to an auditwheel-patched library
+        Path(command[command.index("-o") + 1]).write_bytes(_elf(0x10, 0x2000) + bytes(8))
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(layers, "llvm_strip", lambda: "llvm-strip")
+    monkeypatch.setattr(layers.subprocess, "run", misaligning_strip)
+    assert layers.strip_native(tmp_path / "python") == (0, 1)
+    assert library.read_bytes() == original
+    assert [p.name for p in library.parent.iterdir()] == ["_native.so"]
