@@ -151,8 +151,11 @@ def build(
         trim(content)
         strip_native(content)
         write_zip(work, work / "layer.zip")
-        shutil.rmtree(path, ignore_errors=True)
-        work.rename(path)
+        try:
+            work.rename(path)
+        except OSError:  # another build of the same key finished first: the same content, keep it
+            if not (path / "layer.zip").is_file():
+                raise
     return Built(layer, target, path, cached=False)
 
 

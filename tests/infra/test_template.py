@@ -850,3 +850,15 @@ def test_the_notifier_sender_runs_alone_and_reads_only_slack_urls(resources) -> 
     assert _allowed(statements, "secretsmanager:DeleteSecret") == []
     for other in ("notifier-events", "notifier-actions", "feedback-events"):
         assert "ReservedConcurrentExecutions" not in _function(resources, other)[1]["Properties"]
+
+
+def test_infra_readme_lists_what_the_template_creates(template) -> None:
+    """infra/README.md's "What gets created" is the synthesized template's, and stands on its own."""
+    from cxloop.deploy import resource_table
+
+    text = resource_table.README.read_text()
+    assert resource_table.section(text) == resource_table.table(template.to_json()), (
+        "infra/README.md's resource table is stale: run `cxloop deploy --dry-run` and "
+        "`python -m cxloop.deploy.resource_table`"
+    )
+    assert "../shared" not in text and "FACTS.md" not in text
