@@ -4,7 +4,8 @@ Each layer of ``shared.topology`` (RUNTIME_LAYER and LAYERS) is installed with p
 ``LAMBDA`` (arm64, CPython 3.11 on Amazon Linux 2, whose glibc 2.26 is the ceiling of the wheels it
 can load) for AWS, or ``host()`` (this machine's architecture, same glibc ceiling, same pins) for the
 package test, so what is tested and what ships differ only in the compiled code of the same versions.
-Then what no function needs at run time is removed and native libraries are stripped. A build lives
+Then what no function needs at run time is removed, native libraries are stripped and the modules are
+compiled to bytecode. A build lives
 under ``<cache>/<name>-<platform>-<key>``, ``key`` a hash of the pins and of this recipe: a second
 build of the same pins is a lookup.
 """
@@ -32,7 +33,7 @@ CONSTRAINTS = ROOT / "constraints.txt"
 DEFAULT_CACHE = ROOT / "build" / "layers"
 PYTHON_VERSION = "3.11"
 # Bump when the recipe below changes what a build holds: every cached build is then rebuilt.
-RECIPE = 2
+RECIPE = 3
 # Directories inside packages that no function imports.
 DROP_DIRS = frozenset({"__pycache__", "tests", "test"})
 DROP_SUFFIXES = (".pyc", ".pyi")
@@ -150,6 +151,7 @@ def build(
             _drop_distributions(content, _distributions(runtime.content))
         trim(content)
         strip_native(content)
+        compile_bytecode(content)
         write_zip(work, work / "layer.zip")
         try:
             work.rename(path)
@@ -227,6 +229,37 @@ def trim(content: Path) -> None:
         ):
             path.unlink()
     shutil.rmtree(content / "bin", ignore_errors=True)
+
+
+def compile_bytecode(content: Path) -> None:
+    """Ship the bytecode: Lambda's /opt is read-only, so without it every cold start compiles each
+    module it imports (the intake's import took 1.0 s instead of 0.4 s here, decision 93). Checked
+    against no source (unchecked-hash): a zip's dates are not the sources', and a layer never changes.
+    CPython 3.11's bytecode is the same on every platform, so the builder's 3.11 makes it."""
+    if sys.version_info[:2] != tuple(int(x) for x in PYTHON_VERSION.split(".")):
+        raise BuildError(
+            f"the layers' bytecode needs Python {PYTHON_VERSION}; this is {sys.version.split()[0]}"
+        )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            str(content),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    # A module that does not compile (listed on stdout: a Python 2 leftover in some package) stays source.
+    if result.returncode != 0 and not result.stdout.strip():
+        raise BuildError(f"compileall failed: {result.stderr.strip()[-500:]}")
 
 
 def llvm_strip() -> str | None:

@@ -1,7 +1,8 @@
 """Run by tests/infra/test_package.py as ``python -I -S package_probe.py <json>``: an interpreter whose
 sys.path is the standard library plus one function's code asset and layers, nothing else.
 
-It imports every third-party module the function's code can import, imports the handler, invokes it
+It imports the handler (timed: a cold import, since -B writes no bytecode and the package's is what
+was built), then every other third-party module the function's code can import, invokes the handler
 once with the event given, and for the functions with the mail layer renders a template from the
 service's folder; it prints one JSON line: the handler's answer and the files it loaded from outside
 the package and the standard library (there must be none).
@@ -11,6 +12,7 @@ import importlib
 import json
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 
@@ -30,10 +32,12 @@ class Context:
 def main() -> None:
     args = json.loads(sys.argv[1])
     sys.path[:0] = args["path"]
-    for name in args["imports"]:
-        importlib.import_module(name)
     module, function = args["handler"].split(":")
+    started = time.perf_counter()
     handler = getattr(importlib.import_module(module), function)
+    import_s = time.perf_counter() - started
+    for name in args["imports"]:  # what the handler did not import yet: lazy imports, implied ones
+        importlib.import_module(name)
     answer = handler(args["event"], Context())
     rendered = None
     if args["templates"]:
@@ -52,7 +56,12 @@ def main() -> None:
         and getattr(m, "__file__", None)
         and not any(str(m.__file__).startswith(a) for a in allowed)
     )
-    print("PROBE " + json.dumps({"answer": answer, "rendered": rendered, "outside": outside}, default=str))
+    print(
+        "PROBE "
+        + json.dumps(
+            {"answer": answer, "rendered": rendered, "outside": outside, "import_s": import_s}, default=str
+        )
+    )
 
 
 main()

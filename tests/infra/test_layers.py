@@ -139,10 +139,15 @@ def test_a_build_is_trimmed_deduplicated_and_cached(tmp_path: Path) -> None:
     files = {p.relative_to(built.content).as_posix() for p in built.content.rglob("*") if p.is_file()}
     assert files == {
         "jinja2/__init__.py",
+        "jinja2/__pycache__/__init__.cpython-311.pyc",
         "jinja2-1.0.dist-info/METADATA",
         "tzdata/__init__.py",
+        "tzdata/__pycache__/__init__.cpython-311.pyc",
         "tzdata-1.0.dist-info/METADATA",
     }
+    # Bytecode that never checks its source (flags 0b01: hash-based, unchecked): zip dates are fixed.
+    pyc = (built.content / "jinja2/__pycache__/__init__.cpython-311.pyc").read_bytes()
+    assert int.from_bytes(pyc[4:8], "little") == 0b01
     with zipfile.ZipFile(built.zip) as archive:
         assert sorted(archive.namelist()) == sorted(f"python/{f}" for f in files)
 

@@ -227,7 +227,8 @@ def run_probe(spec: topology.Function, path: list[Path], env: dict[str, str]) ->
         "templates": f"services/{spec.service}/templates" if topology.MAIL_LAYER in spec.layers else None,
     }
     result = subprocess.run(
-        [sys.executable, "-I", "-S", str(PROBE), json.dumps(args)],
+        # -B: no bytecode written into the package (Lambda's /opt and /var/task are read-only).
+        [sys.executable, "-I", "-S", "-B", str(PROBE), json.dumps(args)],
         env=env,
         capture_output=True,
         text=True,
@@ -261,6 +262,7 @@ def test_function_runs_from_its_package_alone(spec, deployed, host_layers, aws_e
     probe, output = run_probe(spec, [package.code.path, *(host_layers[n] for n in names)], env)
     assert not FAILURES.search(output), f"{spec.logical}:\n{output[-3000:]}"
     assert probe["outside"] == [], "loaded from outside its package: " + ", ".join(probe["outside"])
+    print(f"{spec.logical}: handler imported from its package in {probe['import_s']:.2f} s")
     answer = probe["answer"]
     if spec.routes:
         assert answer["statusCode"] < 500, answer
