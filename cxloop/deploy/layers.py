@@ -146,6 +146,7 @@ def build(
                 f"{target.tag} or older, CPython {PYTHON_VERSION}): pin a version that has one, or "
                 "check the network and pip's index."
             ) from None
+        check_pins(content, layer)
         if layer != topology.RUNTIME_LAYER:
             runtime = build(topology.RUNTIME_LAYER, target, cache, pip=pip)
             _drop_distributions(content, _distributions(runtime.content))
@@ -188,6 +189,29 @@ def _pip(args: list[str]) -> None:
     if result.returncode != 0:
         said = "\n".join(line for line in result.stderr.splitlines() if "is ignored" not in line)
         raise BuildError(f"pip said: {said.strip()[-1500:]}")
+
+
+def pins(constraints: Path = CONSTRAINTS) -> dict[str, str]:
+    """Normalized name → pinned version."""
+    found = {}
+    for line in constraints.read_text().splitlines():
+        name, sep, version = line.split("#")[0].strip().partition("==")
+        if sep:
+            found[_normalize(name)] = version.strip()
+    return found
+
+
+def check_pins(content: Path, layer: topology.Layer) -> None:
+    """Every distribution pip put in the layer is at its pin: one that constraints.txt does not pin
+    (a new requirement of a new version) would ship at whatever version pip found that day."""
+    pinned = pins()
+    for name, info in sorted(_distributions(content).items()):
+        version = info.name.removesuffix(".dist-info").rsplit("-", 1)[1]
+        if pinned.get(name) != version:
+            raise BuildError(
+                f"layer {layer.name!r}: {name} {version} is not a pin of constraints.txt "
+                f"(pinned: {pinned.get(name, 'nothing')}); pin it there (and in the venv: make .venv/.test)"
+            )
 
 
 def _distributions(content: Path) -> dict[str, Path]:

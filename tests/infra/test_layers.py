@@ -115,7 +115,7 @@ def _fake_pip(calls: list[list[str]]):  # type: ignore[no-untyped-def]
             (package / "tests" / "test_it.py").write_text("")
             (package / "__pycache__").mkdir()
             (package / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"")
-            info = target / f"{name.replace('-', '_')}-1.0.dist-info"
+            info = target / f"{name.replace('-', '_')}-{layers.pins().get(name, '1.0')}.dist-info"
             info.mkdir(exist_ok=True)
             (info / "METADATA").write_text(f"Name: {name}\n")
             (info / "RECORD").write_text(f"{name.replace('-', '_')}/__init__.py,,\n")
@@ -140,10 +140,10 @@ def test_a_build_is_trimmed_deduplicated_and_cached(tmp_path: Path) -> None:
     assert files == {
         "jinja2/__init__.py",
         "jinja2/__pycache__/__init__.cpython-311.pyc",
-        "jinja2-1.0.dist-info/METADATA",
+        "jinja2-3.1.6.dist-info/METADATA",
         "tzdata/__init__.py",
         "tzdata/__pycache__/__init__.cpython-311.pyc",
-        "tzdata-1.0.dist-info/METADATA",
+        f"tzdata-{layers.pins()['tzdata']}.dist-info/METADATA",
     }
     # Bytecode that never checks its source (flags 0b01: hash-based, unchecked): zip dates are fixed.
     pyc = (built.content / "jinja2/__pycache__/__init__.cpython-311.pyc").read_bytes()
@@ -211,3 +211,14 @@ def test_strip_keeps_a_library_whose_stripped_copy_would_not_load(tmp_path: Path
     assert layers.strip_native(tmp_path / "python") == (0, 1)
     assert library.read_bytes() == original
     assert [p.name for p in library.parent.iterdir()] == ["_native.so"]
+
+
+def test_a_distribution_off_its_pin_fails_the_build(tmp_path: Path) -> None:
+    def unpinned(args: list[str]) -> None:
+        target = Path(args[args.index("--target") + 1])
+        (target / "slack_sdk-9.9.9.dist-info").mkdir(parents=True)
+
+    with pytest.raises(
+        layers.BuildError, match=r"layer 'slack': slack-sdk 9\.9\.9 is not a pin .*pinned: 3\.47\.0"
+    ):
+        layers.build(topology.LAYERS[topology.SLACK_LAYER], layers.LAMBDA, tmp_path, pip=unpinned)
