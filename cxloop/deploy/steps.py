@@ -71,6 +71,9 @@ def synthesize(options: Options, say: Callable[[str], None]) -> None:
         [sys.executable, str(INFRA_APP)], env=env, capture_output=True, text=True, check=False, timeout=900
     )
     if result.returncode != 0:
+        refused = [line for line in result.stderr.splitlines() if line.startswith("ValueError: ")]
+        if refused:  # InfraConfig or the stack refused a value: say which (--region, --public-url...)
+            raise StepFailed("synth", refused[-1].removeprefix("ValueError: "))
         tail = "\n".join(result.stderr.strip().splitlines()[-8:])
         raise StepFailed(
             "synth",

@@ -67,3 +67,15 @@ def test_deploy_without_credentials_says_so_before_building(tmp_path: Path, monk
     assert cli.main(["deploy", "--region", "eu-west-1"]) == 2
     err = capsys.readouterr().err
     assert "step 'credentials' failed" in err and "--profile" in err and "--dry-run" in err
+
+
+def test_a_value_the_stack_refuses_is_named(tmp_path: Path, capsys) -> None:
+    cache = stub_layers(tmp_path / "layers")
+    options = steps.Options(
+        dry_run=True, out=tmp_path / "cdk.out", cache=cache, public_url="http://x.example"
+    )
+    with pytest.raises(steps.StepFailed) as refused:
+        steps.run(options, lambda _: None)
+    assert str(refused.value) == (
+        "step 'synth' failed: publicUrl 'http://x.example': expected https://host[/path], no trailing '/'"
+    )
