@@ -465,9 +465,17 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     show.add_argument("--json", action="store_true", help="the normalised order, for tools")
     show.set_defaults(func=cmd_order_show)
 
-    from cxloop import dashboard_commands, model_commands, notify_commands, review_commands, survey_commands
+    from cxloop import (
+        dashboard_commands,
+        deploy_commands,
+        model_commands,
+        notify_commands,
+        review_commands,
+        survey_commands,
+    )
 
     dashboard_commands.add_commands(sub, _admin)
+    deploy_commands.add_commands(sub, _admin)
     model_commands.add_commands(sub, _admin)
     notify_commands.add_commands(sub, _admin)
     review_commands.add_commands(sub, _admin)

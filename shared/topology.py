@@ -77,6 +77,9 @@ class Function:
     reserved_concurrency: int | None = None
     # The events it puts on the cxloop bus (shared/events.py), for docs/events.md.
     publishes: tuple[str, ...] = ()
+    # A zip function's third-party packages: the names of LAYERS it gets on top of RUNTIME_LAYER, sized
+    # to what its handler imports (tests/infra/test_layers.py derives that from the imports).
+    layers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,36 @@ QUEUES = (FEEDBACK_EVENTS, MAIL_EVENTS, SCORING_EVENTS, FEEDBACK_READINGS, REVIE
 
 BUS = "bus"
 
+
+@dataclass(frozen=True)
+class Layer:
+    """A Lambda layer of third-party distributions, at the versions of constraints.txt (with what they
+    require, less what RUNTIME_LAYER already ships)."""
+
+    name: str
+    distributions: tuple[str, ...]
+
+
+# Every zip function: what each handler imports. boto3 too: the runtime's own boto3 is not what we test.
+RUNTIME_LAYER = Layer("runtime", ("aws-lambda-powertools", "pydantic", "boto3", "urllib3"))
+MAIL_LAYER = "mail"
+CRYPTO_LAYER = "crypto"
+SLACK_LAYER = "slack"
+CHARTS_LAYER = "charts"
+LAYERS: dict[str, Layer] = {
+    # jinja2 renders e-mails and pages; tzdata backs zoneinfo (the Lambda OS may lack tz data).
+    MAIL_LAYER: Layer(MAIL_LAYER, ("jinja2", "tzdata")),
+    # App Store Connect's ES256 tokens (review sources).
+    CRYPTO_LAYER: Layer(CRYPTO_LAYER, ("cryptography",)),
+    # Block Kit messages to Slack incoming webhooks.
+    SLACK_LAYER: Layer(SLACK_LAYER, ("slack-sdk",)),
+    # The weekly digest's charts (with numpy, Pillow, fonttools): only the daily function.
+    CHARTS_LAYER: Layer(CHARTS_LAYER, ("matplotlib",)),
+}
+FEEDBACK_LAYERS = (MAIL_LAYER,)
+REVIEWS_LAYERS = (CRYPTO_LAYER,)
+NOTIFIER_LAYERS = (MAIL_LAYER, SLACK_LAYER)
+
 # Environment variable names each function gets, resolved by infra or the local stack.
 ENV_SHOPS_TABLE = "CXLOOP_SHOPS_TABLE"
 ENV_FEEDBACK_TABLE = "CXLOOP_FEEDBACK_TABLE"
@@ -184,6 +217,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "feedback-webhooks",
         service="feedback",
+        layers=FEEDBACK_LAYERS,
         handler="services.feedback.handlers.webhooks:handler",
         memory_mb=512,
         timeout_s=5,
@@ -194,6 +228,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "feedback-events",
         service="feedback",
+        layers=FEEDBACK_LAYERS,
         handler="services.feedback.handlers.events:handler",
         memory_mb=512,
         timeout_s=30,
@@ -213,6 +248,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "feedback-sweeper",
         service="feedback",
+        layers=FEEDBACK_LAYERS,
         handler="services.feedback.handlers.sweeper:handler",
         timeout_s=60,
         schedule=Schedule("rate(5 minutes)", every_s=300),
@@ -223,6 +259,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "feedback-dispatcher",
         service="feedback",
+        layers=FEEDBACK_LAYERS,
         handler="services.feedback.handlers.dispatcher:handler",
         memory_mb=512,
         timeout_s=60,
@@ -240,6 +277,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "feedback-answers",
         service="feedback",
+        layers=FEEDBACK_LAYERS,
         handler="services.feedback.handlers.answers:handler",
         timeout_s=10,
         routes=ANSWER_ROUTES,
@@ -263,6 +301,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "reviews-puller",
         service="reviews",
+        layers=REVIEWS_LAYERS,
         handler="services.reviews.handlers.puller:handler",
         timeout_s=300,
         # Each connection has its own schedule (every_s, default 30 min); this run pulls those due.
@@ -274,6 +313,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "reviews-webhooks",
         service="reviews",
+        layers=REVIEWS_LAYERS,
         handler="services.reviews.handlers.webhooks:handler",
         timeout_s=10,
         routes=(Route("POST", "/reviews/{shop_id}/{source}"),),
@@ -284,6 +324,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "reviews-events",
         service="reviews",
+        layers=REVIEWS_LAYERS,
         handler="services.reviews.handlers.events:handler",
         timeout_s=30,
         queue=QueueTrigger("reviews-events", batch_size=10),
@@ -294,6 +335,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "feedback-readings",
         service="feedback",
+        layers=FEEDBACK_LAYERS,
         handler="services.feedback.handlers.readings:handler",
         timeout_s=30,
         queue=QueueTrigger("feedback-readings", batch_size=10),
@@ -303,6 +345,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "feedback-mail-events",
         service="feedback",
+        layers=FEEDBACK_LAYERS,
         handler="services.feedback.handlers.mail_events:handler",
         timeout_s=30,
         queue=QueueTrigger("mail-events", batch_size=10),
@@ -325,6 +368,7 @@ NOTIFIER_FUNCTIONS = (
     Function(
         "notifier-events",
         service="notifier",
+        layers=NOTIFIER_LAYERS,
         handler="services.notifier.handlers.events:handler",
         timeout_s=30,
         queue=QueueTrigger("notifier-events", batch_size=10),
@@ -339,6 +383,7 @@ NOTIFIER_FUNCTIONS = (
     Function(
         "notifier-sender",
         service="notifier",
+        layers=NOTIFIER_LAYERS,
         handler="services.notifier.handlers.sender:handler",
         timeout_s=120,
         # One run at a time: the per-webhook pace holds across batches.
@@ -350,6 +395,7 @@ NOTIFIER_FUNCTIONS = (
     Function(
         "notifier-actions",
         service="notifier",
+        layers=NOTIFIER_LAYERS,
         handler="services.notifier.handlers.actions:handler",
         timeout_s=15,
         routes=(Route("GET", "/n/{token}"), Route("POST", "/n/{token}")),
@@ -366,6 +412,7 @@ NOTIFIER_FUNCTIONS = (
     Function(
         "notifier-daily",
         service="notifier",
+        layers=(*NOTIFIER_LAYERS, CHARTS_LAYER),
         handler="services.notifier.handlers.daily:handler",
         memory_mb=1024,
         timeout_s=600,
@@ -389,6 +436,7 @@ DASHBOARD_FUNCTIONS = (
     Function(
         "dashboard-api",
         service="dashboard",
+        layers=NOTIFIER_LAYERS,
         handler="services.dashboard.handlers.api:handler",
         memory_mb=512,
         timeout_s=29,  # API Gateway's own limit
@@ -400,6 +448,7 @@ DASHBOARD_FUNCTIONS = (
     Function(
         "dashboard-pages",
         service="dashboard",
+        layers=NOTIFIER_LAYERS,
         handler="services.dashboard.handlers.pages:handler",
         memory_mb=512,
         timeout_s=29,

@@ -22,11 +22,6 @@ DEFAULT_PREFIX = "cxloop"
 # Placeholder account: synthesis works anywhere; deploying needs the real one (README).
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
-# Version of the public layer arn:aws:lambda:{region}:017000801446:layer:
-# AWSLambdaPowertoolsPythonV3-python311-arm64:{N}. Bump it (context powertoolsLayerVersion) to match
-# the aws-lambda-powertools pin in pyproject.toml; 0 leaves the public layer out (then depsLayerDir
-# must provide aws-lambda-powertools and pydantic). See README.
-DEFAULT_POWERTOOLS_LAYER_VERSION = 7
 DEFAULT_LOG_LEVEL = "INFO"
 
 # Context key → environment variable consulted when the context key is absent.
@@ -35,8 +30,8 @@ CONTEXT_KEYS = {
     "prefix": "CXLOOP_PREFIX",
     "account": "CXLOOP_ACCOUNT",
     "region": "CXLOOP_REGION",
-    "powertoolsLayerVersion": "CXLOOP_POWERTOOLS_LAYER_VERSION",
-    "depsLayerDir": "CXLOOP_DEPS_LAYER_DIR",
+    # Where `cxloop deploy` built the layers (cxloop/deploy/layers.py); synth only reads them.
+    "layersDir": "CXLOOP_LAYERS_DIR",
     "logLevel": "CXLOOP_LOG_LEVEL",
     # Not CXLOOP_PUBLIC_URL: that is the functions' own variable (the local stack sets it to a loopback
     # URL), which must not leak into a deployment.
@@ -55,9 +50,8 @@ class InfraConfig:
     prefix: str = DEFAULT_PREFIX
     account: str = DEFAULT_ACCOUNT
     region: str = DEFAULT_REGION
-    powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
-    # Optional directory laid out as a Lambda layer (python/...) built with `pip install --target`.
-    deps_layer_dir: str | None = None
+    # The layers' build cache (relative paths from the repository root); None: build/layers.
+    layers_dir: str | None = None
     log_level: str = DEFAULT_LOG_LEVEL
     # Base of the links in survey e-mails when the API is served on a custom domain (https, no trailing
     # slash); None: the API's execute-api endpoint.
@@ -70,28 +64,15 @@ class InfraConfig:
             raise ValueError(f"prefix {self.prefix!r}: lowercase letters, digits and '-', at most 20 chars")
         if not re.fullmatch(r"\d{12}", self.account):
             raise ValueError(f"account {self.account!r} is not a 12-digit AWS account id")
-        if self.powertools_layer_version < 0:
-            raise ValueError("powertoolsLayerVersion must be >= 0 (0: no public Powertools layer)")
-        if self.powertools_layer_version == 0 and not self.deps_layer_dir:
-            raise ValueError("powertoolsLayerVersion=0 needs depsLayerDir: the handlers import Powertools")
         if self.public_url is not None and not _PUBLIC_URL.match(self.public_url):
             raise ValueError(f"publicUrl {self.public_url!r}: expected https://host[/path], no trailing '/'")
 
     @property
-    def powertools_layer_arn(self) -> str | None:
-        if self.powertools_layer_version == 0:
-            return None
-        return (
-            f"arn:aws:lambda:{self.region}:017000801446:layer:"
-            f"AWSLambdaPowertoolsPythonV3-python311-arm64:{self.powertools_layer_version}"
-        )
-
-    @property
-    def deps_layer_path(self) -> Path | None:
-        """depsLayerDir, relative paths taken from the repository root (not the CDK CLI's cwd)."""
-        if not self.deps_layer_dir:
-            return None
-        path = Path(self.deps_layer_dir).expanduser()
+    def layers_path(self) -> Path:
+        """layersDir, relative paths taken from the repository root (not the CDK CLI's cwd)."""
+        if not self.layers_dir:
+            return self.code_root / "build" / "layers"
+        path = Path(self.layers_dir).expanduser()
         return path if path.is_absolute() else self.code_root / path
 
     @property
@@ -147,16 +128,13 @@ class InfraConfig:
                     return env[name]
             return None
 
-        layer_version = get("powertoolsLayerVersion")
-        powertools = int(layer_version) if layer_version else DEFAULT_POWERTOOLS_LAYER_VERSION
         return cls(
             stack_name=get("stackName") or DEFAULT_STACK_NAME,
             prefix=get("prefix") or DEFAULT_PREFIX,
             # The CDK CLI sets CDK_DEFAULT_* from the caller's credentials: a plain `cdk deploy` works.
             account=get("account", "CDK_DEFAULT_ACCOUNT") or DEFAULT_ACCOUNT,
             region=get("region", "CDK_DEFAULT_REGION") or DEFAULT_REGION,
-            powertools_layer_version=powertools,
-            deps_layer_dir=get("depsLayerDir"),
+            layers_dir=get("layersDir"),
             log_level=(get("logLevel") or DEFAULT_LOG_LEVEL).upper(),
             public_url=get("publicUrl"),
             notifier_sender=get("notifierSender") or cls.notifier_sender,

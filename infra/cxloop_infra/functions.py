@@ -1,10 +1,9 @@
 """Lambda functions, one per ``topology.FUNCTIONS`` entry, with least-privilege roles and triggers.
 
-Packaging: every function ships the same asset, the repository root minus everything that is not
-runtime code (CODE_EXCLUDES). Third-party dependencies are *not* bundled here: bundling needs Docker or
-network access at synth time. boto3 comes with the Lambda runtime; aws-lambda-powertools and pydantic
-come from the public Powertools layer (config.powertools_layer_arn); anything else goes in an optional
-layer directory built with `pip install --target <dir>/python ...` (context depsLayerDir, README).
+Packaging: every zip function ships the same code asset, the repository root minus everything that is
+not runtime code (CODE_EXCLUDES), and its layers (``topology.Function.layers`` after the runtime layer):
+the third-party packages at the pins of constraints.txt, boto3 included, built for arm64 by
+``cxloop deploy`` (cxloop/deploy/layers.py). Synth only reads those builds: no network, no Docker.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cxloop.deploy import layers as builds
 from cxloop_infra.config import InfraConfig, construct_id
 from cxloop_infra.data import Data
 from cxloop_infra.messaging import Messaging
@@ -107,33 +107,32 @@ class Functions(Construct):
         self.functions: dict[str, lambda_.Function] = {}
 
         code = lambda_.Code.from_asset(str(config.code_root), exclude=[*CODE_EXCLUDES, *ZIP_ONLY_EXCLUDES])
-        layers: list[lambda_.ILayerVersion] = []
-        if config.powertools_layer_arn:
-            layers.append(
-                lambda_.LayerVersion.from_layer_version_arn(
-                    self, "PowertoolsLayer", config.powertools_layer_arn
-                )
-            )
-        if config.deps_layer_path:
-            if not (config.deps_layer_path / "python").is_dir():
-                raise ValueError(f"depsLayerDir {config.deps_layer_path}: expected a python/ folder inside")
-            layers.append(
-                lambda_.LayerVersion(
-                    self,
-                    "DepsLayer",
-                    code=lambda_.Code.from_asset(str(config.deps_layer_path)),
-                    compatible_runtimes=[RUNTIME],
-                    compatible_architectures=[ARCHITECTURE],
-                    description="cxloop third-party dependencies (pip install --target)",
-                )
-            )
-
+        self.layers: dict[str, lambda_.LayerVersion] = {}
         for spec in topology.FUNCTIONS:
-            self.functions[spec.logical] = self._function(spec, code, layers)
+            self.functions[spec.logical] = self._function(spec, code)
 
-    def _function(
-        self, spec: topology.Function, code: lambda_.Code, layers: list[lambda_.ILayerVersion]
-    ) -> lambda_.Function:
+    def _layer(self, layer: topology.Layer) -> lambda_.LayerVersion:
+        """One LayerVersion per layer, shared by the functions that get it."""
+        if layer.name not in self.layers:
+            archive = builds.build_path(layer, builds.LAMBDA, self._config.layers_path) / "layer.zip"
+            if not archive.is_file():
+                raise ValueError(
+                    f"layersDir {self._config.layers_path}: layer {layer.name!r} is not built for the "
+                    f"current pins ({archive.parent.name}); run `cxloop deploy --dry-run` (it builds the "
+                    "layers, then synthesizes)"
+                )
+            self.layers[layer.name] = lambda_.LayerVersion(
+                self,
+                f"{construct_id(layer.name)}Layer",
+                layer_version_name=topology.physical(self._config.prefix, layer.name),
+                code=lambda_.Code.from_asset(str(archive)),
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[ARCHITECTURE],
+                description=f"cxloop {layer.name}: {', '.join(layer.distributions)} (constraints.txt)",
+            )
+        return self.layers[layer.name]
+
+    def _function(self, spec: topology.Function, code: lambda_.Code) -> lambda_.Function:
         cid = construct_id(spec.logical)
         name = topology.physical(self._config.prefix, spec.logical)
         log_group = logs.LogGroup(
@@ -164,7 +163,7 @@ class Functions(Construct):
                 runtime=RUNTIME,
                 handler=lambda_handler(spec.handler),
                 code=code,
-                layers=layers,
+                layers=[self._layer(layer) for layer in builds.layers_of(spec)],
                 **common,
             )
         for resource, access in spec.grants:

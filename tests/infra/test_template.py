@@ -15,14 +15,15 @@ from typing import Any
 
 import pytest
 
+from cxloop.deploy import layers as builds
 from shared import topology
+from tests.infra.conftest import stub_layers
 
 pytestmark = pytest.mark.infra
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 PREFIX = "cxloop"
-POWERTOOLS_LAYER = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-arm64:7"
 SECRETS_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{PREFIX}/shops/*"
 LINK_KEYS_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{PREFIX}/surveys/link-keys-??????"
 CONFIGURATION_SET = f"{PREFIX}-surveys"
@@ -41,8 +42,15 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     from cxloop_infra import build_app
 
     outdir = tmp_path_factory.mktemp("cdk.out")
+    stubs = stub_layers(tmp_path_factory.mktemp("layers"))
     _, stack = build_app(
-        {"account": ACCOUNT, "region": REGION, "prefix": PREFIX, "stackName": "cxloop-test"},
+        {
+            "account": ACCOUNT,
+            "region": REGION,
+            "prefix": PREFIX,
+            "stackName": "cxloop-test",
+            "layersDir": str(stubs),
+        },
         outdir=str(outdir),
         environ={},  # CXLOOP_* / CDK_DEFAULT_* of the machine running the tests must not leak in
     )
@@ -89,6 +97,10 @@ def _queue_id(resources: dict[str, dict[str, Any]], name: str) -> str:
 
 def _function(resources: dict[str, dict[str, Any]], logical: str) -> tuple[str, dict[str, Any]]:
     return _one(resources, "AWS::Lambda::Function", FunctionName=topology.physical(PREFIX, logical))
+
+
+def _layer_id(resources: dict[str, dict[str, Any]], name: str) -> str:
+    return _one(resources, "AWS::Lambda::LayerVersion", LayerName=topology.physical(PREFIX, name))[0]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -316,7 +328,11 @@ def test_function(resources, spec: topology.Function) -> None:
     else:
         assert props["Handler"] == f"{module}.{function}"
         assert props["Runtime"] == "python3.11"
-        assert props["Layers"] == [POWERTOOLS_LAYER]
+        # Its layers: the runtime (Powertools, pydantic, boto3) and what it imports besides. CDK orders
+        # them its own way; no two layers ship the same file (test_layers), so the order is moot.
+        assert sorted(ref["Ref"] for ref in props["Layers"]) == sorted(
+            _layer_id(resources, layer.name) for layer in builds.layers_of(spec)
+        )
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == spec.memory_mb
     assert props["Timeout"] == spec.timeout_s
@@ -396,7 +412,14 @@ def test_public_url_override(tmp_path: Path) -> None:
     (code / "infra" / "images").mkdir(parents=True)
     (code / "infra" / "images" / "scoring.Dockerfile").write_text("FROM scratch\n")
     url = "https://feedback.example.com"
-    config = InfraConfig(account=ACCOUNT, region=REGION, prefix=PREFIX, public_url=url, code_root=code)
+    config = InfraConfig(
+        account=ACCOUNT,
+        region=REGION,
+        prefix=PREFIX,
+        public_url=url,
+        code_root=code,
+        layers_dir=str(stub_layers(tmp_path / "layers")),
+    )
     stack = CxloopStack(App(context=FEATURE_FLAGS, outdir=str(tmp_path / "out")), "override", config=config)
     resources = Template.from_stack(stack).to_json()["Resources"]
     users = [fn for fn in topology.FUNCTIONS if topology.ENV_PUBLIC_URL in fn.environment]
@@ -404,6 +427,19 @@ def test_public_url_override(tmp_path: Path) -> None:
     for spec in users:
         env = _function(resources, spec.logical)[1]["Properties"]["Environment"]["Variables"]
         assert env[topology.ENV_PUBLIC_URL] == url, spec.logical
+
+
+def test_synth_without_built_layers_says_what_to_run(tmp_path: Path) -> None:
+    from aws_cdk import App
+    from cxloop_infra import CxloopStack, InfraConfig
+
+    config = InfraConfig(
+        account=ACCOUNT, region=REGION, code_root=tmp_path, layers_dir=str(tmp_path / "none")
+    )
+    with pytest.raises(
+        ValueError, match=r"layersDir .*layer 'runtime' is not built.*cxloop deploy --dry-run"
+    ):
+        CxloopStack(App(outdir=str(tmp_path / "out")), "unbuilt", config=config)
 
 
 def test_code_asset_holds_runtime_code_only(synth, resources) -> None:
@@ -761,14 +797,12 @@ def test_config_precedence() -> None:
         "CXLOOP_PREFIX": "ignored",
         "CXLOOP_REGION": "eu-west-1",
         "CDK_DEFAULT_REGION": "ignored-too",
-        "CXLOOP_POWERTOOLS_LAYER_VERSION": "21",
+        "CXLOOP_LAYERS_DIR": "/tmp/layers",
     }
     config = InfraConfig.resolve(context.get, environ)
     assert (config.prefix, config.account, config.region) == ("acme", "210987654321", "eu-west-1")
     assert config.stack_name == "cxloop"
-    assert config.powertools_layer_arn == (
-        "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-arm64:21"
-    )
+    assert config.layers_path == Path("/tmp/layers")
     assert config.secrets_arn_pattern == "arn:aws:secretsmanager:eu-west-1:210987654321:secret:acme/shops/*"
     assert config.link_keys_arn_pattern == (
         "arn:aws:secretsmanager:eu-west-1:210987654321:secret:acme/surveys/link-keys-??????"
@@ -784,12 +818,10 @@ def test_config_precedence() -> None:
 
     defaults = InfraConfig.resolve({}.get, {})
     assert (defaults.account, defaults.region, defaults.prefix) == ("123456789012", "us-east-1", "cxloop")
-    assert defaults.powertools_layer_version == 7
+    assert defaults.layers_path == defaults.code_root / "build" / "layers"
     assert InfraConfig.resolve({}.get, {"CDK_DEFAULT_ACCOUNT": "111122223333"}).account == "111122223333"
-
-    own_layer = InfraConfig.resolve({"powertoolsLayerVersion": "0", "depsLayerDir": "build/layer"}.get, {})
-    assert own_layer.powertools_layer_arn is None
-    assert own_layer.deps_layer_path == own_layer.code_root / "build" / "layer"
+    relative = InfraConfig.resolve({"layersDir": "elsewhere/layers"}.get, {})
+    assert relative.layers_path == relative.code_root / "elsewhere" / "layers"
 
 
 @pytest.mark.parametrize(
@@ -797,8 +829,6 @@ def test_config_precedence() -> None:
     [
         {"prefix": "Bad_Prefix"},
         {"account": "1234"},
-        {"powertoolsLayerVersion": -1},
-        {"powertoolsLayerVersion": 0},  # without depsLayerDir nothing would provide Powertools
         {"publicUrl": "http://feedback.example.com"},  # links must be https (RFC 8058)
         {"publicUrl": "https://feedback.example.com/"},  # links are <publicUrl>/r/<token>
         {"publicUrl": "feedback.example.com"},
@@ -820,3 +850,15 @@ def test_the_notifier_sender_runs_alone_and_reads_only_slack_urls(resources) -> 
     assert _allowed(statements, "secretsmanager:DeleteSecret") == []
     for other in ("notifier-events", "notifier-actions", "feedback-events"):
         assert "ReservedConcurrentExecutions" not in _function(resources, other)[1]["Properties"]
+
+
+def test_infra_readme_lists_what_the_template_creates(template) -> None:
+    """infra/README.md's "What gets created" is the synthesized template's, and stands on its own."""
+    from cxloop.deploy import resource_table
+
+    text = resource_table.README.read_text()
+    assert resource_table.section(text) == resource_table.table(template.to_json()), (
+        "infra/README.md's resource table is stale: run `cxloop deploy --dry-run` and "
+        "`python -m cxloop.deploy.resource_table`"
+    )
+    assert "../shared" not in text and "FACTS.md" not in text
