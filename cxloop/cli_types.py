@@ -5,6 +5,7 @@ saying what was wrong and what is accepted, so argparse reports it under the opt
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import UTC, datetime, time, timedelta
 
 from shared.tenancy import SHOP_ID
@@ -74,3 +75,20 @@ def days_or_off(value: str) -> int | None:
     if not value.strip().isdigit():
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days: give e.g. 3, or off")
     return int(value)
+
+
+def https_url(value: str) -> str:
+    """An https URL with a host and no trailing '/', as a public address must be."""
+    scheme, sep, rest = value.partition("://")
+    if scheme.lower() != "https" or not sep or not rest.split("/", 1)[0] or value.endswith("/"):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an https URL without a trailing '/': give one such as https://cx.example.com"
+        )
+    return value
+
+
+def aws_region(value: str) -> str:
+    """An AWS region name such as eu-west-1."""
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an AWS region: give one such as eu-west-1")
+    return value

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cxloop import cli_types
 from cxloop.cli_errors import CliError
 
 
@@ -33,10 +34,13 @@ def add_commands(sub: Any, admin_factory: Callable[[argparse.Namespace], Any]) -
         "deploy",
         help="build the layers, synthesize and deploy the stack to AWS (needs Node.js for the CDK CLI)",
     )
-    deploy.add_argument("--region", help="AWS region (default: the profile's or CXLOOP_REGION)")
+    deploy.add_argument(
+        "--region", type=cli_types.aws_region, help="AWS region (default: the profile's or CXLOOP_REGION)"
+    )
     deploy.add_argument("--profile", help="AWS credentials profile (default: the usual boto3 chain)")
     deploy.add_argument(
         "--public-url",
+        type=cli_types.https_url,
         help="base of survey links, https://host[/path] without a trailing '/' (a custom domain)",
     )
     deploy.add_argument(
