@@ -56,7 +56,7 @@ def add_shopify_shop(state: Path, shop: str, domain: str, name: str, owner_email
     added = run_cli(state, "shop", "add", shop, "--platform", "shopify", "--domain", domain,
                     "--name", name, "--owner-email", owner_email)  # fmt: skip
     assert added.returncode == 0, added.stderr
-    secret = re.search(r"secret\W+([A-Za-z0-9_\-]{20,})", added.stdout)
+    secret = re.search(r"secret ([A-Za-z0-9_\-]{20,})", added.stdout)
     assert secret, added.stdout
     return secret.group(1)
 

@@ -39,7 +39,7 @@ def alert(stack: dict[str, Any]) -> dict[str, Any]:
     added = run_cli(state, "shop", "add", SHOP, "--platform", "shopify", "--domain", DOMAIN,
                  "--name", "Loop Linen", "--owner-email", "owner@loop.example")  # fmt: skip
     assert added.returncode == 0, added.stderr
-    secret = re.search(r"secret\W+([A-Za-z0-9_\-]{20,})", added.stdout)
+    secret = re.search(r"secret ([A-Za-z0-9_\-]{20,})", added.stdout)
     assert secret, added.stdout
     for args in (
         ("survey", "set", "--shop", SHOP, "--type", "nps", "--sender", "hello@loop.example",

@@ -55,7 +55,7 @@ def _seed(api: str, state: Path, tmp: Path) -> dict[str, Any]:
     added = run_cli(state, "shop", "add", SHOP, "--platform", "shopify", "--domain", DOMAIN,
                  "--name", "Dash Linen", "--owner-email", "owner@dash.example")  # fmt: skip
     assert added.returncode == 0, added.stderr
-    secret = re.search(r"secret\W+([A-Za-z0-9_\-]{20,})", added.stdout)
+    secret = re.search(r"secret ([A-Za-z0-9_\-]{20,})", added.stdout)
     assert secret, added.stdout
     reviews = tmp / "reviews.csv"
     with reviews.open("w", newline="", encoding="utf-8") as f:

@@ -65,7 +65,7 @@ def survey_mail(stack: dict[str, Any]) -> dict[str, Any]:
         stack, "shop", "add", SHOP, "--platform", "shopify", "--domain", DOMAIN, "--name", "E2E Linen"
     )
     assert added.returncode == 0, added.stderr
-    secret = re.search(r"secret\W+([A-Za-z0-9_\-]{20,})", added.stdout)
+    secret = re.search(r"secret ([A-Za-z0-9_\-]{20,})", added.stdout)
     assert secret, added.stdout
     bad = _cli(stack, "survey", "set", "--shop", SHOP, "--sender", "not-an-address")
     assert bad.returncode == 2 and "--sender 'not-an-address'" in bad.stderr, bad.stderr
