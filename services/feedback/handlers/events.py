@@ -25,6 +25,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
+    log.set_correlation_id(record.message_id)  # until the message names its own: never the last one's
     receives = int(record.attributes.approximate_receive_count or 1)
     try:
         message = QueuedEvent.model_validate_json(record.body)
@@ -64,7 +65,7 @@ def record_handler(record: SQSRecord) -> None:
     )
 
 
-@log.inject_lambda_context
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -31,7 +31,7 @@ def record_handler(record: SQSRecord) -> None:
     log.info("mail notification", suppressed=count)
 
 
-@log.inject_lambda_context
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

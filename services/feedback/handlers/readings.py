@@ -17,6 +17,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
+    log.set_correlation_id(record.message_id)  # until the message names its own: never the last one's
     try:
         _, envelope = events.from_queue(record.body)
         scored = events.FeedbackScored.model_validate(envelope.data)
@@ -29,7 +30,7 @@ def record_handler(record: SQSRecord) -> None:
     log.info("reading", shop_id=envelope.shop_id, key=scored.key, kept=kept.value)
 
 
-@log.inject_lambda_context
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

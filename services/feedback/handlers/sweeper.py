@@ -12,7 +12,7 @@ from shared.observability import logger
 log = logger("feedback")
 
 
-@log.inject_lambda_context
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     built = bootstrap.consumer()
     count = requeue_pending(built.raw_events, built.queue, utcnow(), built.requeue_after)

@@ -34,6 +34,6 @@ def run(now: datetime, digest: bool = True) -> dict[str, Any]:
     return summary
 
 
-@log.inject_lambda_context
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return run(utcnow())

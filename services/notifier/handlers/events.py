@@ -30,6 +30,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
+    log.set_correlation_id(record.message_id)  # until the message names its own: never the last one's
     try:
         detail_type, envelope = events.from_queue(record.body)
     except ValueError as e:
@@ -60,7 +61,7 @@ def handle(detail_type: str, envelope: events.Envelope, now: datetime) -> str:
     return housekeeping.handle(built.store, built.hooks(), detail_type, shop_id, data, now)
 
 
-@log.inject_lambda_context
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

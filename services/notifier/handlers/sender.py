@@ -34,7 +34,7 @@ def run(now: datetime, time_left: Callable[[], float] | None = None) -> dict[str
     return summary
 
 
-@log.inject_lambda_context
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     return run(utcnow(), (lambda: remaining() / 1000) if remaining else None)

@@ -26,6 +26,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
+    log.set_correlation_id(record.message_id)  # until the message names its own: never the last one's
     try:
         detail_type, envelope = events.from_queue(record.body)
         scored = (
@@ -90,7 +91,7 @@ def _tell(
     )
 
 
-@log.inject_lambda_context
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -52,7 +52,7 @@ def run(built: Reviews, now: datetime, time_left_ms: Any = None) -> dict[str, in
     return counts
 
 
-@log.inject_lambda_context
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     counts = run(bootstrap.reviews(), utcnow(), remaining)

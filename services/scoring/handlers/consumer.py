@@ -32,7 +32,7 @@ def read(body: str) -> Subject | None:
     return subject_of(detail_type, envelope)
 
 
-@log.inject_lambda_context
+@log.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     prepared: dict[str, Subject | BadRequest | None] = {}
     for record in event.get("Records", []):
@@ -46,6 +46,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = utcnow()
 
     def record_handler(record: SQSRecord) -> None:
+        log.set_correlation_id(record.message_id)  # until the message names its own
         outcome = prepared[record.message_id]
         if isinstance(outcome, BadRequest):
             # Retrying cannot make it readable: it goes to the dead-letter queue for a person to see.
