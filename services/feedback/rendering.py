@@ -14,11 +14,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
-
 from services.feedback.domain.surveys.programme import SurveyType
 from services.feedback.domain.surveys.views import Branding, InvitationEmail, Page, PageView, ScoreLink
 from shared import templates
+from shared.mail.message import RenderedMail
 
 if TYPE_CHECKING:
     import jinja2
@@ -220,14 +219,6 @@ STRINGS: dict[str, dict[str, str]] = {
 _THOUSANDS = {"en": ",", "de": ".", "fr": "\u202f"}
 
 
-class RenderedEmail(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    subject: str
-    html: str
-    text: str
-
-
 @dataclass(frozen=True)
 class ScoreButton:
     """One score of the scale as the templates show it."""
@@ -375,10 +366,10 @@ def _email_context(view: InvitationEmail) -> dict[str, Any]:
     return context
 
 
-def render_email(view: InvitationEmail) -> RenderedEmail:
+def render_email(view: InvitationEmail) -> RenderedMail:
     """The survey e-mail (or its reminder) as subject, HTML part and text part."""
     context = _email_context(view)
-    return RenderedEmail(
+    return RenderedMail(
         subject=context["subject"],
         html=_render("email.html", context),
         text=_render("email.txt", context),

@@ -12,25 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
 from services.notifier.domain.model import MAX_SAMPLES, Alert, AlertBatch
 from services.notifier.domain.rules import SCORE_LABELS
 from services.notifier.domain.slack_messages import headline, more_count, plain_message
 from shared import templates
+from shared.mail.message import RenderedMail
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # (lowest, highest) of each survey's scale, as the survey asks it.
 SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 STARS = 5
-
-
-class RenderedAlertMail(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    subject: str
-    html: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -72,7 +63,7 @@ def _card(alert: Alert) -> AlertCard:
     )
 
 
-def render_alert_mail(shop_name: str, destination: str, batch: AlertBatch) -> RenderedAlertMail:
+def render_alert_mail(shop_name: str, destination: str, batch: AlertBatch) -> RenderedMail:
     plain = plain_message(batch)
     subject = f"[{shop_name}] {plain.subject}"
     context = {
@@ -84,7 +75,7 @@ def render_alert_mail(shop_name: str, destination: str, batch: AlertBatch) -> Re
         "more": more_count(batch),
     }
     environment = templates.environment(TEMPLATES)
-    return RenderedAlertMail(
+    return RenderedMail(
         subject=subject,
         html=environment.get_template("alerts.html").render(context),
         text=plain.text,

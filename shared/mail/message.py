@@ -31,6 +31,16 @@ class InlineImage(BaseModel):
         return f"cid:{self.content_id}"
 
 
+class RenderedMail(BaseModel):
+    """What a template gives: the subject and both parts, before anyone addresses it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    html: str
+    text: str
+
+
 class OutgoingEmail(BaseModel):
     model_config = ConfigDict(frozen=True)
 

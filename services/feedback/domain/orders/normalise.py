@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
@@ -282,6 +282,16 @@ def _refund_id(refund: Mapping[str, Any], field: str, order_warnings: Warnings) 
     return refund_id
 
 
+def _identified_refunds(
+    order: Mapping[str, Any], order_warnings: Warnings
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The order's ``refunds`` that are objects with an id, each with its id; the others are dropped
+    with a warning naming their place (``refunds[2].id``)."""
+    for i, refund in enumerate(_list(order.get("refunds"))):
+        if isinstance(refund, dict) and (refund_id := _refund_id(refund, f"refunds[{i}].id", order_warnings)):
+            yield refund_id, refund
+
+
 def _refund_change(
     platform: Platform,
     order_id: str,
@@ -343,8 +353,7 @@ def shopify_order(shop_id: str, order: Mapping[str, Any], fallback: datetime | N
     billing = _obj(order.get("billing_address"))
     refunds = [
         change
-        for i, refund in enumerate(_list(order.get("refunds")))
-        if isinstance(refund, dict) and _refund_id(refund, f"refunds[{i}].id", warnings) is not None
+        for _, refund in _identified_refunds(order, warnings)
         for change in shopify_refund({"order_id": order_id, **refund}, at)
     ]
     fields = {
@@ -610,12 +619,7 @@ def woocommerce_refunds(order: Mapping[str, Any], at: datetime, order_warnings: 
     """The v3 order's ``refunds`` (``{id, reason, total}``, totals negative), in the order's currency."""
     order_id = str(order.get("id"))
     changes = []
-    for i, refund in enumerate(_list(order.get("refunds"))):
-        if (
-            not isinstance(refund, dict)
-            or (refund_id := _refund_id(refund, f"refunds[{i}].id", order_warnings)) is None
-        ):
-            continue
+    for refund_id, refund in _identified_refunds(order, order_warnings):
         warnings: Warnings = []
         fields = {
             "amount": lenient_money(refund.get("total"), "total", warnings),
@@ -787,12 +791,7 @@ def bigcommerce_refunds(
         warn(order_warnings, "refunds", unavailable.get("status"), str(unavailable.get("action")))
     order_id = str(order.get("id"))
     changes = []
-    for i, refund in enumerate(_list(order.get("refunds"))):
-        if (
-            not isinstance(refund, dict)
-            or (refund_id := _refund_id(refund, f"refunds[{i}].id", order_warnings)) is None
-        ):
-            continue
+    for refund_id, refund in _identified_refunds(order, order_warnings):
         warnings: Warnings = []
         at = version_time(refund, "created", "refund", order_at, warnings)
         fields = {
