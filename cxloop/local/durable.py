@@ -241,6 +241,16 @@ class _Pending(threading.local):
 _pending = _Pending()
 
 
+@contextlib.contextmanager
+def _restoring() -> Iterator[None]:
+    """What is put back from the store is not noted again."""
+    _pending.restoring = True
+    try:
+        yield
+    finally:
+        _pending.restoring = False
+
+
 def _note(change: object) -> None:
     if not _pending.restoring:
         _pending.changes.append(change)
@@ -281,12 +291,9 @@ def _dynamodb_hooks(store: StateStore) -> None:
     def created(self: DynamoDBBackend, table: Any, args: dict[str, Any]) -> None:
         if table is None:
             return
-        _pending.restoring = True
-        try:
+        with _restoring():
             for attrs in store.items(self.account_id, self.region_name, args["name"]):
                 table.put_item(attrs)
-        finally:
-            _pending.restoring = False
 
     def dropped(self: DynamoDBBackend, table: Any, args: dict[str, Any]) -> None:
         if table is not None:
@@ -382,9 +389,8 @@ def _secrets_hooks() -> None:
 
 
 def restore_secrets(store: StateStore) -> int:
-    _pending.restoring = True
-    try:
-        rows = store.secrets()
+    rows = store.secrets()
+    with _restoring():
         for account, region, name, value in rows:
             secrets_models.secretsmanager_backends[account][region].create_secret(
                 name=name,
@@ -397,9 +403,7 @@ def restore_secrets(store: StateStore) -> int:
                 replica_regions=[],
                 force_overwrite=False,
             )
-        return len(rows)
-    finally:
-        _pending.restoring = False
+    return len(rows)
 
 
 def install(store: StateStore) -> None:
