@@ -14,16 +14,20 @@ if TYPE_CHECKING:
     import jinja2
 
 
+# Templates every service's e-mails share (the <head> mail clients need), found after the service's own.
+SHARED = Path(__file__).resolve().parent / "mail" / "templates"
+
+
 @cache
 def environment(folder: Path) -> jinja2.Environment:
-    """The environment of one templates folder, built once per container."""
+    """The environment of one templates folder (and the shared mail templates), built once per container."""
     import jinja2
 
     from shared.money import money
     from shared.themes import theme_label
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder),
+        loader=jinja2.FileSystemLoader([folder, SHARED]),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
