@@ -47,7 +47,7 @@ def _admin(args: argparse.Namespace) -> Any:
     if state:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-        print(f"(local stack at {endpoint})", file=sys.stderr)
+        print(f"(local stack at {state.get('api_url')}, AWS at {endpoint})", file=sys.stderr)
     region = (
         (state or {}).get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     )

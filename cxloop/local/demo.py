@@ -201,6 +201,11 @@ def deliveries() -> list[dict[str, Any]]:
     return json.loads(pkg.files("cxloop.local").joinpath("demo/deliveries.json").read_text())  # type: ignore[no-any-return]
 
 
+def shops_present(stack: LocalStack) -> bool:
+    """Whether this state already holds a demo shop (a demo ran here, perhaps cut short)."""
+    return any(admin_for(stack).shops.get(shop.shop_id) is not None for shop in DEMO_SHOPS)
+
+
 def run_demo(stack: LocalStack) -> None:
     started = datetime.now(tz=UTC).isoformat()
     secrets = seed(stack)

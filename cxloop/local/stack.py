@@ -12,6 +12,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -194,8 +195,11 @@ def provisioning_clients(endpoint: str, region: str) -> dict[str, Any]:
 
 
 def forget_state(state_dir: Path) -> None:
-    for name in (STATE_FILE, STATE_FILE + "-wal", STATE_FILE + "-shm", DEMO_DONE):
+    """Everything a start over must not find: the stored state, and the sinks' mail and messages (the
+    demo answers the surveys it finds in the inbox, whose links the forgotten state no longer knows)."""
+    for name in (STATE_FILE, STATE_FILE + "-wal", STATE_FILE + "-shm", DEMO_DONE, "slack.jsonl"):
         (state_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(state_dir / "mail", ignore_errors=True)
 
 
 def start_moto(config: StackConfig, log: Path) -> subprocess.Popen[bytes]:
@@ -439,12 +443,14 @@ class LocalStack:
         state.unlink(missing_ok=True)
 
 
-def cli_hint(venv: Path, here: Path) -> str:
-    """How to call the CLI from another terminal: `make run` installs it in .venv, not on the PATH."""
+def cli_hint(venv: Path, here: Path, state_dir: Path = Path(".cxloop")) -> str:
+    """How to call the CLI from another terminal: `make run` installs it in .venv, not on the PATH; a
+    stack with its own --state-dir is found only when the command names it too."""
     where = venv.relative_to(here) if venv.is_relative_to(here) else venv
+    cxloop = "cxloop" if state_dir == Path(".cxloop") else f"cxloop --state-dir {state_dir}"
     return (
         f"Command line, from another terminal in this folder: `source {where}/bin/activate` once, then "
-        f"`cxloop --help` (or call {where}/bin/cxloop)"
+        f"`{cxloop} --help` (or call {where}/bin/{cxloop})"
     )
 
 
@@ -460,11 +466,12 @@ def run(config: StackConfig) -> int:
             f"cxloop local stack is up: {stack.api_url}  (AWS via moto at {os.environ['AWS_ENDPOINT_URL']})"
         )
         done = config.state_dir / DEMO_DONE
-        if config.demo and done.exists():
+        if config.demo and (done.exists() or demo.shops_present(stack)):
+            when = done.read_text().strip() if done.exists() else "it did not finish"
             print(
-                f"The demo already ran in {config.state_dir} ({done.read_text().strip()}); its shops, orders "
-                "and answers are kept. `cxloop run --fresh` starts over; "
-                "`cxloop keys issue --shop demo-shopify` gives a dashboard key."
+                f"The demo already ran in {config.state_dir} ({when}); its shops, orders and answers are "
+                "kept. `cxloop run --fresh` starts over; `cxloop keys issue --shop demo-shopify` gives a "
+                "dashboard key."
             )
         elif config.demo:
             demo.run_demo(stack)
@@ -472,7 +479,7 @@ def run(config: StackConfig) -> int:
         api = stack.api_url
         print(f"Inbox: {api}/_local/inbox   Slack sink: {api}/_local/slack   Status: {api}/")
         print(f"Function logs (JSON, one line per event): {config.state_dir / 'functions.log'}")
-        print(cli_hint(Path(sys.prefix), Path.cwd()))
+        print(cli_hint(Path(sys.prefix), Path.cwd(), config.state_dir))
         sys.stdout.flush()
         if config.exit_after_demo:
             return 0

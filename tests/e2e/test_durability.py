@@ -217,5 +217,9 @@ def test_fresh_forgets_the_stored_state(stack: Stack) -> None:
     stack.start()
     assert stack.admin().shops.get(SHOP.shop_id) is not None, "a clean stop and start keeps the shop"
     stack.stop()
+    old_mail = stack.state / "mail" / "new" / "from-before"
+    old_mail.parent.mkdir(parents=True, exist_ok=True)
+    old_mail.write_text("a survey whose link the forgotten state no longer knows")
     stack.start("--fresh")
     assert stack.admin().shops.get(SHOP.shop_id) is None
+    assert not old_mail.exists(), "--fresh kept the inbox of the forgotten state"

@@ -175,3 +175,7 @@ def test_the_stack_says_how_to_call_the_cli() -> None:
     hint = cli_hint(Path("/work/clone/.venv"), Path("/work/clone"))
     assert "`source .venv/bin/activate`" in hint and ".venv/bin/cxloop" in hint and "cxloop --help" in hint
     assert "/opt/venv/bin/activate" in cli_hint(Path("/opt/venv"), Path("/work/clone"))
+    # A stack with its own state folder is found only by commands that name it.
+    assert "`cxloop --state-dir /tmp/walk/state --help`" in cli_hint(
+        Path("/work/clone/.venv"), Path("/work/clone"), Path("/tmp/walk/state")
+    )
