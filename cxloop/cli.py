@@ -118,8 +118,14 @@ def _domains(values: list[str], platforms: tuple[Platform, ...]) -> dict[Platfor
 
 
 def cmd_shop_add(args: argparse.Namespace) -> int:
-    admin = _admin(args)
     platforms = tuple(Platform(p) for p in args.platform)
+    given = {Platform(p): v for p, v in args.secret or []}
+    if stray := [p.value for p in given if p not in platforms]:
+        raise CliError(
+            f"--secret: the shop is on {', '.join(p.value for p in platforms)}, not {', '.join(stray)}: "
+            "give a secret only for a platform in --platform"
+        )
+    admin = _admin(args)
     shop = Shop(
         shop_id=args.shop_id,
         name=args.name or args.shop_id,
@@ -135,7 +141,6 @@ def cmd_shop_add(args: argparse.Namespace) -> int:
             access_token=args.bigcommerce_token or "",
             base_url=args.bigcommerce_api_url,
         )
-    given = {Platform(p): v for p, _, v in (s.partition("=") for s in args.secret or [])}
     stored = admin.add_shop(shop, given, api)
     base = admin.api_url or "<ApiUrl>"
     print(f"Shop {shop.shop_id} added.")
@@ -407,6 +412,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     add.add_argument(
         "--secret",
         action="append",
+        type=cli_types.platform_secret,
         metavar="PLATFORM=SECRET",
         help="use this signing secret (Shopify: the app's client secret) instead of a generated one",
     )

@@ -8,7 +8,7 @@ import argparse
 import re
 from datetime import UTC, datetime, time, timedelta
 
-from shared.tenancy import SHOP_ID
+from shared.tenancy import SHOP_ID, Platform
 
 OFF = ("off", "none")
 
@@ -92,3 +92,17 @@ def aws_region(value: str) -> str:
     if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", value):
         raise argparse.ArgumentTypeError(f"{value!r} is not an AWS region: give one such as eu-west-1")
     return value
+
+
+def platform_secret(value: str) -> tuple[str, str]:
+    """``PLATFORM=SECRET``: the platform's name, then the signing secret it was given."""
+    platforms = tuple(p.value for p in Platform)
+    name, sep, secret = value.partition("=")
+    if not sep or name.strip().lower() not in platforms:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} does not say which platform the secret is for: give PLATFORM=SECRET with PLATFORM "
+            f"one of {', '.join(platforms)} (e.g. shopify=<the app's client secret>)"
+        )
+    if not secret.strip():
+        raise argparse.ArgumentTypeError(f"{name}= has no secret after the '=': give {name}=SECRET")
+    return name.strip().lower(), secret.strip()
