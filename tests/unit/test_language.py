@@ -99,10 +99,10 @@ def test_nothing_to_read_is_english_with_zero_confidence(text: str) -> None:
 
 def test_a_one_word_foreign_text_needs_the_highest_probability() -> None:
     lexicon = Lexicon(english=frozenset({"im"}), stop_words={"de": frozenset({"im"})})
-    assert decide("x", ["danke"], [("de", 0.98)], lexicon).language == ENGLISH
-    assert decide("x", ["danke"], [("de", 0.995)], lexicon) == Guess("de", 0.995)
+    assert decide(["danke"], [("de", 0.98)], lexicon).language == ENGLISH
+    assert decide(["danke"], [("de", 0.995)], lexicon) == Guess("de", 0.995)
     # In a text of one or two words an English word vetoes even when the other language uses it too.
-    assert decide("x", ["im"], [("de", 0.9996)], lexicon).language == ENGLISH
+    assert decide(["im"], [("de", 0.9996)], lexicon).language == ENGLISH
     assert one("im").language == ENGLISH  # fastText alone: German, 0.9996
 
 
@@ -136,17 +136,17 @@ def test_the_batch_keeps_order_and_asks_the_identifier_only_for_texts_with_words
 def test_a_long_text_is_called_at_lower_probability_than_a_short_one() -> None:
     lexicon = Lexicon(english=frozenset(), stop_words={})
     long_words = ["wort"] * 8
-    assert decide("x", long_words, [("de", 0.6)], lexicon).language == "de"
-    assert decide("x", ["wort"] * 4, [("de", 0.6)], lexicon).language == ENGLISH
-    assert decide("x", ["wort"] * 4, [("de", 0.95)], lexicon).language == "de"
-    assert decide("x", ["wort"], [("de", 0.95)], lexicon).language == ENGLISH
+    assert decide(long_words, [("de", 0.6)], lexicon).language == "de"
+    assert decide(["wort"] * 4, [("de", 0.6)], lexicon).language == ENGLISH
+    assert decide(["wort"] * 4, [("de", 0.95)], lexicon).language == "de"
+    assert decide(["wort"], [("de", 0.95)], lexicon).language == ENGLISH
 
 
 def test_english_words_veto_unless_the_other_language_uses_them_too() -> None:
     lexicon = Lexicon(english=frozenset({"so", "much"}), stop_words={"de": frozenset({"so"})})
     words = ["das", "ist", "so", "gut"]
-    assert decide("x", words, [("de", 0.95)], lexicon).language == "de"  # "so" is German too
-    assert decide("x", [*words[:3], "much"], [("de", 0.95)], lexicon).language == ENGLISH
+    assert decide(words, [("de", 0.95)], lexicon).language == "de"  # "so" is German too
+    assert decide([*words[:3], "much"], [("de", 0.95)], lexicon).language == ENGLISH
 
 
 # --- the model file ----------------------------------------------------------------------------------

@@ -51,7 +51,8 @@ SCRIPTS = {
     "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko", "CYRILLIC": "ru", "ARABIC": "ar",
     "HEBREW": "he", "GREEK": "el", "DEVANAGARI": "hi", "THAI": "th",
 }  # fmt: skip
-LINK = re.compile(r"https?://\S+|www\.\S+")
+# Links, @handles, #tags and any token with a digit (order numbers, sizes, flight numbers).
+NO_EVIDENCE = re.compile(r"https?://\S+|www\.\S+|(?<!\S)[@#]\S*|\S*\d\S*")
 APOSTROPHE = "\u2019"  # a typographic apostrophe, as phones type it
 WORD = re.compile(rf"[^\W\d_]+(?:['{APOSTROPHE}][^\W\d_]+)*")
 MAX_CHARS = 1000  # the first 1,000 characters decide; fastText's cost grows with the length
@@ -74,20 +75,17 @@ class Lexicon:
 
 def words_of(text: str) -> list[str]:
     """The words that can tell a language: lower-cased, without codes, numbers, links and handles."""
-    text = LINK.sub(" ", text[:MAX_CHARS])
-    tokens = [t for t in text.split() if not t.startswith(("@", "#")) and not any(c.isdigit() for c in t)]
-    has_lower = any(c.islower() for t in tokens for c in t)
-    words = []
-    for token in tokens:
-        for word in WORD.findall(token):
-            if has_lower and word.isupper() and len(word) <= 4 and word.isascii():
-                continue  # an acronym or code in a mixed-case text: DHL, LAX, XL
-            words.append(word.lower().replace(APOSTROPHE, "'"))
-    return words
+    kept = NO_EVIDENCE.sub(" ", text[:MAX_CHARS])
+    found = WORD.findall(kept)
+    if kept != kept.upper():  # mixed case: short all-capital words are acronyms or codes (DHL, LAX, XL)
+        found = [w for w in found if not (len(w) <= 4 and w.isupper() and w.isascii())]
+    return [w.lower().replace(APOSTROPHE, "'") for w in found]
 
 
 def script_of(text: str) -> str | None:
     """The non-Latin script most of the letters are in, if any."""
+    if text.isascii():
+        return None
     counts: dict[str, int] = defaultdict(int)
     letters = 0
     for char in text:
@@ -114,10 +112,11 @@ def threshold(word_count: int) -> float:
     return LONG_THRESHOLD
 
 
-def decide(text: str, words: list[str], ranked: Sequence[tuple[str, float]], lexicon: Lexicon) -> Guess:
-    """The call for one text, from its words and the identifier's ranking of them."""
+def decide(
+    words: list[str], ranked: Sequence[tuple[str, float]], lexicon: Lexicon, script: str | None = None
+) -> Guess:
+    """The call for one text, from its words, the identifier's ranking of them and its script."""
     top, probability = ranked[0] if ranked else (ENGLISH, 0.0)
-    script = script_of(text)
     if script is not None:
         return Guess(top if top != ENGLISH else script, round(probability, 3))
     if not words:
@@ -135,13 +134,12 @@ def decide(text: str, words: list[str], ranked: Sequence[tuple[str, float]], lex
 
 def identify(texts: Sequence[str], identifier: LanguageIdentifier, lexicon: Lexicon) -> list[Guess]:
     """One guess per text, in order; the identifier is asked once for the whole batch."""
-    words = [words_of(t) for t in texts]
-    asked = [i for i, (t, w) in enumerate(zip(texts, words, strict=True)) if w or script_of(t[:MAX_CHARS])]
+    cut = [t[:MAX_CHARS] for t in texts]
+    words = [words_of(t) for t in cut]
+    scripts = [script_of(t) for t in cut]
+    asked = [i for i in range(len(cut)) if words[i] or scripts[i]]
     ranked: dict[int, list[tuple[str, float]]] = {}
     if asked:
-        inputs = [" ".join(words[i]) if words[i] else texts[i][:MAX_CHARS] for i in asked]
+        inputs = [" ".join(words[i]) if words[i] else cut[i] for i in asked]
         ranked = dict(zip(asked, identifier.rank(inputs), strict=True))
-    return [
-        decide(t[:MAX_CHARS], w, ranked.get(i, []), lexicon)
-        for i, (t, w) in enumerate(zip(texts, words, strict=True))
-    ]
+    return [decide(words[i], ranked.get(i, []), lexicon, scripts[i]) for i in range(len(cut))]
