@@ -108,9 +108,8 @@ def _discover(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     session = _aws_session(args)
     clients = _clients(session, None)
     name = args.stack or os.environ.get("CXLOOP_STACK_NAME") or DEFAULT_STACK
-    options = " ".join(f"--{o} {v}" for o, v in (("profile", args.profile),) if v)
     try:
-        return discover.deployed(name, clients, session.region_name, options), clients
+        return discover.deployed(name, clients, session.region_name, args.profile), clients
     except discover.StackMissing:
         raise CliError(
             f"--stack {name!r}: no CloudFormation stack of that name in {session.region_name} where these "

@@ -65,6 +65,7 @@ def local(state: Mapping[str, Any], clients: Mapping[str, Any], state_dir: str) 
     )
     api_url = state.get("api_url")
     options = [f"--state-dir {state_dir}"] if state_dir != ".cxloop" else []
+    options += [f"--prefix {prefix}"] if prefix != "cxloop" else []
     target = Target(
         local=True,
         name=f"local stack at {api_url} (AWS at {state.get('moto_url')})",
@@ -81,7 +82,9 @@ def local(state: Mapping[str, Any], clients: Mapping[str, Any], state_dir: str) 
     return Discovery(target=target)
 
 
-def deployed(stack_name: str, clients: Mapping[str, Any], region: str, cli_options: str = "") -> Discovery:
+def deployed(
+    stack_name: str, clients: Mapping[str, Any], region: str, profile: str | None = None
+) -> Discovery:
     """A stack `cxloop deploy` made: names from its outputs (infra/README.md lists them)."""
     try:
         stacks = clients["cloudformation"].describe_stacks(StackName=stack_name)["Stacks"]
@@ -107,7 +110,9 @@ def deployed(stack_name: str, clients: Mapping[str, Any], region: str, cli_optio
         link_keys_secret=outputs.get("LinkKeysSecretName") or topology.link_keys_secret(prefix),
         queues=tuple(_queue(clients["sqs"], outputs, prefix, q) for q in topology.QUEUES),
         shops=tuple(shops(clients["dynamodb"], outputs.get("ShopsTableName", f"{prefix}-shops"))),
-        cli_options=cli_options,
+        # The other commands take AWS's own variables for the account and region, and --prefix.
+        cli_env=" ".join([*([f"AWS_PROFILE={profile}"] if profile else []), f"AWS_REGION={region}"]),
+        cli_options=f"--prefix {prefix}" if prefix != "cxloop" else "",
     )
     return Discovery(target=target, findings=tuple(findings))
 

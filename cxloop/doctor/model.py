@@ -73,9 +73,12 @@ class Target(BaseModel):
     link_keys_secret: str
     queues: tuple[Queue, ...] = ()
     shops: tuple[ShopFacts, ...] = ()
-    # The options the CLI needs to reach this stack again, for the fixes it prints (`--prefix x`).
+    # What the CLI needs to reach this stack again, for the fixes it prints: environment (AWS_PROFILE=p
+    # AWS_REGION=r) and options (--prefix x, --state-dir d).
+    cli_env: str = ""
     cli_options: str = ""
 
     def cli(self, command: str) -> str:
         """A ``cxloop`` command that talks to this stack."""
-        return f"cxloop {self.cli_options + ' ' if self.cli_options else ''}{command}"
+        words = [self.cli_env, "cxloop", self.cli_options, command]
+        return " ".join(w for w in words if w)

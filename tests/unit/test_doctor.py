@@ -331,10 +331,12 @@ def test_cxloop_connect_s_results_become_doctor_lines() -> None:
 
 def test_an_empty_dlq_is_ok_and_a_non_empty_one_fails_with_the_cli_that_inspects_and_replays() -> None:
     assert checks.check_dlq(FakeStack(), QUEUE, aws()).status is OK
-    full = checks.check_dlq(FakeStack(depths={QUEUE.dlq_url: 3}), QUEUE, aws(cli_options="--profile p"))
+    full = checks.check_dlq(
+        FakeStack(depths={QUEUE.dlq_url: 3}), QUEUE, aws(cli_env="AWS_PROFILE=p", cli_options="--prefix cx")
+    )
     assert full.status is FAIL and full.detail.startswith("3 message(s) dead-lettered from feedback-events")
-    assert "cxloop --profile p dlq list --queue feedback-events" in full.fix
-    assert "cxloop --profile p dlq replay --queue feedback-events" in full.fix
+    assert "AWS_PROFILE=p cxloop --prefix cx dlq list --queue feedback-events" in full.fix
+    assert "AWS_PROFILE=p cxloop --prefix cx dlq replay --queue feedback-events" in full.fix
     refused = checks.check_dlq(FakeStack(refuse="AccessDenied"), QUEUE, aws())
     assert refused.status is FAIL and "sqs:GetQueueAttributes" in refused.fix
 
