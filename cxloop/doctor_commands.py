@@ -80,7 +80,7 @@ def _narrowed(target: Target, shop_id: str | None) -> Target:
     if not kept:
         known = ", ".join(s.shop_id for s in target.shops) or "none yet"
         raise CliError(
-            f"--shop {shop_id!r}: no such shop in the {target.name} (the shops: {known}; add one with "
+            f"--shop {shop_id!r}: no such shop in this stack (the shops: {known}; add one with "
             "`cxloop shop add`)"
         )
     return target.model_copy(update={"shops": kept})
@@ -108,13 +108,21 @@ def _discover(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     session = _aws_session(args)
     clients = _clients(session, None)
     name = args.stack or os.environ.get("CXLOOP_STACK_NAME") or DEFAULT_STACK
+    where = discover.Where(
+        stack_name=name,
+        region=session.region_name,
+        profile=args.profile,
+        prefix=args.prefix,
+        api_url=args.api_url,
+    )
     try:
-        return discover.deployed(name, clients, session.region_name, args.profile), clients
+        return discover.deployed(where, clients), clients
     except discover.StackMissing:
         raise CliError(
             f"--stack {name!r}: no CloudFormation stack of that name in {session.region_name} where these "
-            "credentials point (accepted: the stackName it was deployed with, default cxloop; give --region "
-            "and --profile for another account or region, or start `cxloop run` for the local stack)"
+            f"credentials point, nor resources named by --prefix {args.prefix!r} (accepted: the "
+            "stackName it was deployed with, default cxloop; give --region and --profile for another account "
+            "or region, or start `cxloop run` for the local stack)"
         ) from None
 
 

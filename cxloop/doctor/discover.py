@@ -82,39 +82,111 @@ def local(state: Mapping[str, Any], clients: Mapping[str, Any], state_dir: str) 
     return Discovery(target=target)
 
 
-def deployed(
-    stack_name: str, clients: Mapping[str, Any], region: str, profile: str | None = None
-) -> Discovery:
-    """A stack `cxloop deploy` made: names from its outputs (infra/README.md lists them)."""
+class Where(BaseModel):
+    """Where a deployed stack is looked for: its CloudFormation name, else resources under a prefix."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stack_name: str
+    region: str
+    profile: str | None = None
+    prefix: str = "cxloop"  # the CLI's --prefix, used when there is no stack of that name
+    api_url: str | None = None  # the CLI's --api-url, the API's URL when no stack output names it
+
+
+def deployed(where: Where, clients: Mapping[str, Any]) -> Discovery:
+    """A stack `cxloop deploy` made: names from its outputs (infra/README.md lists them). Without a
+    stack of that name, the resources named by the prefix (as the other commands find them), with the
+    missing stack reported as a failure; neither: :class:`StackMissing`."""
     try:
-        stacks = clients["cloudformation"].describe_stacks(StackName=stack_name)["Stacks"]
+        stack = clients["cloudformation"].describe_stacks(StackName=where.stack_name)["Stacks"][0]
     except ClientError as e:
-        if "does not exist" in str(e.response.get("Error", {}).get("Message", "")):
-            raise StackMissing(stack_name) from e
-        raise
-    stack = stacks[0]
+        if "does not exist" not in str(e.response.get("Error", {}).get("Message", "")):
+            raise
+        return _by_prefix(where, clients)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    prefix = outputs.get("ShopsTableName", f"{stack_name}-shops").removesuffix("-shops")
-    findings = [_stack_status(stack_name, stack.get("StackStatus", ""), region)]
-    alert_sender, problem = _alert_sender(clients["lambda"], prefix, region)
+    prefix = outputs.get("ShopsTableName", f"{where.prefix}-shops").removesuffix("-shops")
+    status = stack.get("StackStatus", "")
+    healthy = status in HEALTHY_STACK
+    found = _finding(
+        where,
+        Status.OK if healthy else Status.FAIL,
+        status or "no status",
+        ""
+        if healthy
+        else f"CloudFormation console ({where.region}) → {where.stack_name} → Events says what "
+        f"failed; then cxloop deploy --region {where.region}",
+    )
+    queues = tuple(_queue(clients["sqs"], outputs, prefix, q) for q in topology.QUEUES)
+    urls = (outputs.get("ApiUrl") or where.api_url, outputs.get("PublicUrl") or outputs.get("ApiUrl"))
+    return _discovery(where, clients, prefix, queues, urls, found, outputs.get("LinkKeysSecretName"))
+
+
+def _by_prefix(where: Where, clients: Mapping[str, Any]) -> Discovery:
+    from cxloop.resources import resolve
+
+    try:
+        resources = resolve(clients["sqs"], where.prefix)
+    except ClientError as e:
+        raise StackMissing(where.stack_name) from e
+    missing = _finding(
+        where,
+        Status.FAIL,
+        f"no CloudFormation stack of that name in {where.region}: checked the resources named by --prefix "
+        f"{where.prefix} instead",
+        "give --stack with the stackName it was deployed with, or deploy it: cxloop deploy --region "
+        f"{where.region}",
+    )
+    queues = tuple(
+        Queue(
+            logical=q.logical,
+            dlq_name=topology.dlq_name(where.prefix, q),
+            dlq_url=resources.dlq_urls[q.logical],
+        )
+        for q in topology.QUEUES
+    )
+    name = f"the resources under --prefix {where.prefix} ({where.region})"
+    return _discovery(
+        where, clients, where.prefix, queues, (where.api_url, where.api_url), missing, None, name
+    )
+
+
+def _discovery(
+    where: Where,
+    clients: Mapping[str, Any],
+    prefix: str,
+    queues: tuple[Queue, ...],
+    urls: tuple[str | None, str | None],
+    found: CheckResult,
+    link_keys: str | None,
+    name: str = "",
+) -> Discovery:
+    findings = [found]
+    alert_sender, problem = _alert_sender(clients["lambda"], prefix, where.region)
     if problem:
         findings.append(problem)
     target = Target(
         local=False,
-        name=f"CloudFormation stack {stack_name} ({region})",
+        name=name or f"CloudFormation stack {where.stack_name} ({where.region})",
         prefix=prefix,
-        region=region,
-        api_url=outputs.get("ApiUrl"),
-        public_url=outputs.get("PublicUrl") or outputs.get("ApiUrl"),
+        region=where.region,
+        api_url=urls[0],
+        public_url=urls[1] or urls[0],
         alert_sender=alert_sender,
-        link_keys_secret=outputs.get("LinkKeysSecretName") or topology.link_keys_secret(prefix),
-        queues=tuple(_queue(clients["sqs"], outputs, prefix, q) for q in topology.QUEUES),
-        shops=tuple(shops(clients["dynamodb"], outputs.get("ShopsTableName", f"{prefix}-shops"))),
+        link_keys_secret=link_keys or topology.link_keys_secret(prefix),
+        queues=queues,
+        shops=tuple(shops(clients["dynamodb"], topology.physical(prefix, topology.SHOPS.logical))),
         # The other commands take AWS's own variables for the account and region, and --prefix.
-        cli_env=" ".join([*([f"AWS_PROFILE={profile}"] if profile else []), f"AWS_REGION={region}"]),
+        cli_env=" ".join(
+            [*([f"AWS_PROFILE={where.profile}"] if where.profile else []), f"AWS_REGION={where.region}"]
+        ),
         cli_options=f"--prefix {prefix}" if prefix != "cxloop" else "",
     )
     return Discovery(target=target, findings=tuple(findings))
+
+
+def _finding(where: Where, status: Status, detail: str, fix: str) -> CheckResult:
+    return CheckResult(check="stack", subject=where.stack_name, status=status, detail=detail, fix=fix)
 
 
 def _camel(logical: str) -> str:
@@ -131,20 +203,6 @@ def _queue(sqs: Any, outputs: Mapping[str, str], prefix: str, queue: topology.Qu
         except (ClientError, BotoCoreError):
             url = name  # the depth check then says it cannot read it
     return Queue(logical=queue.logical, dlq_name=name, dlq_url=url)
-
-
-def _stack_status(stack_name: str, status: str, region: str) -> CheckResult:
-    healthy = status in HEALTHY_STACK
-    return CheckResult(
-        check="stack",
-        subject=stack_name,
-        status=Status.OK if healthy else Status.FAIL,
-        detail=status or "no status",
-        fix=""
-        if healthy
-        else f"CloudFormation console ({region}) → {stack_name} → Events says what failed; then "
-        f"cxloop deploy --region {region}",
-    )
 
 
 def _alert_sender(lambda_client: Any, prefix: str, region: str) -> tuple[str | None, CheckResult | None]:

@@ -179,13 +179,24 @@ def test_doctor_reads_a_deployed_stack_and_fails_on_what_is_broken(
 def test_doctor_names_what_was_wrong_with_its_options(
     stack: Stack, aws: Moto, ses_account: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, _, err = doctor(capsys, tmp_path, "--region", REGION, "--stack", "nope")
-    assert status == 2
-    assert "cxloop doctor: error: --stack 'nope': no CloudFormation stack of that name in us-east-1" in err
+    capsys.readouterr()
+    assert (
+        main(["--state-dir", str(tmp_path), "--prefix", "zzz", "doctor", "--region", REGION, "--stack", "x"])
+        == 2
+    )
+    said = "cxloop doctor: error: --stack 'x': no CloudFormation stack of that name in us-east-1 where these "
+    assert said + "credentials point, nor resources named by --prefix 'zzz'" in capsys.readouterr().err
+    # No stack of that name, but the resources under --prefix (as every other command finds them).
+    status, out, _ = doctor(capsys, tmp_path, "--region", REGION, "--stack", "nope", "--shop", "shop-a")
+    lines = out.splitlines()
+    assert status == 1 and lines[0] == "cxloop doctor: the resources under --prefix cxloop (us-east-1)"
+    missing = "FAIL  stack nope: no CloudFormation stack of that name in us-east-1: checked the resources"
+    assert lines[1].startswith(missing + " named by --prefix cxloop instead — fix: give --stack with the")
+    assert "ok    dlq cxloop-feedback-events-dlq: empty" in lines
     deploy(aws, "https://api.shop-a.example")
     status, _, err = doctor(capsys, tmp_path, "--region", REGION, "--shop", "green-kiln")
     assert status == 2
-    assert "--shop 'green-kiln': no such shop in the CloudFormation stack cxloop (us-east-1) (the shops: " \
+    assert "--shop 'green-kiln': no such shop in this stack (the shops: " \
            "shop-a, shop-b; add one with `cxloop shop add`)" in err  # fmt: skip
     assert main(["--state-dir", str(tmp_path), "--local", "doctor"]) == 2
     assert "--local: no local stack is running" in capsys.readouterr().err

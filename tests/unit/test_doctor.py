@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from cxloop.cli_errors import CliError
 from cxloop.doctor import checks, render
 from cxloop.doctor.model import CheckResult, Queue, SenderUse, ShopFacts, Status, Target
 from cxloop.doctor.ports import Account, Alarm, Identity, Probe, ReadFailed
@@ -449,6 +450,6 @@ def test_locally_ses_is_not_asked_and_missing_alarms_only_warn() -> None:
 def test_shop_narrows_the_per_shop_checks_and_an_unknown_shop_names_the_option_and_the_shops() -> None:
     assert [s.shop_id for s in _narrowed(aws(), "red-kiln").shops] == ["red-kiln"]
     with pytest.raises(
-        Exception, match=r"--shop 'green-kiln': no such shop .*\(the shops: blue-kiln, red-kiln;"
+        CliError, match=r"--shop 'green-kiln': no such shop in this stack \(the shops: blue-kiln, red-kiln;"
     ):
         _narrowed(aws(), "green-kiln")
