@@ -17,12 +17,16 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto.ses.models import ses_backends
 from werkzeug.serving import make_server
+from werkzeug.wrappers import Response
 
 from cxloop import doctor_commands
 from cxloop.admin import Admin
 from cxloop.cli import main
+from cxloop.doctor.adapters import Boto3StackReader, UrllibProbe
+from cxloop.doctor.ports import ReadFailed
 from cxloop.local.gateway import Gateway
 from cxloop.local.pages import Pages
 from cxloop.local.runtime import Functions
@@ -283,3 +287,77 @@ def test_doctor_checks_the_running_local_stack_by_default(
     status, out, _ = doctor(capsys, tmp_path)
     assert status == 0 and out.splitlines()[-1].endswith(" 0 fail: nothing failed")
     assert "ok    dlq doc-feedback-events-dlq: empty" in out.splitlines()
+
+
+# --- the boto3 adapter's reading of AWS's answers -------------------------------------------------
+
+
+def reader(**clients: Any) -> Boto3StackReader:
+    made = {
+        n: clients.get(n) or boto3.client(n, REGION) for n in ("sesv2", "sqs", "cloudwatch", "secretsmanager")
+    }
+    return Boto3StackReader(made["sesv2"], made["sqs"], made["cloudwatch"], made["secretsmanager"])
+
+
+def test_the_adapter_reads_identities_depths_alarms_and_secrets_from_moto(aws: Moto) -> None:
+    boto3.client("sesv2", REGION).create_email_identity(EmailIdentity="shop.example")
+    url = aws.resources.dlq_urls["mail-events"]
+    aws.clients["sqs"].send_message(QueueUrl=url, MessageBody="a")
+    aws.clients["sqs"].send_message(QueueUrl=url, MessageBody="b")
+    aws.clients["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=1)  # one in flight still counts
+    cloudwatch = boto3.client("cloudwatch", REGION)
+    cloudwatch.put_metric_alarm(  # a math alarm over the queue's metric, actions off
+        AlarmName="math", EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+        ActionsEnabled=False, AlarmActions=["arn:aws:sns:us-east-1:123456789012:ops"],
+        Metrics=[{"Id": "m", "ReturnData": True, "MetricStat": {"Period": 60, "Stat": "Maximum", "Metric": {
+            "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": "cxloop-mail-events-dlq"}]}}}],
+    )  # fmt: skip
+    cloudwatch.put_metric_alarm(  # another queue's alarm is not this one's
+        AlarmName="other", Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": "cxloop-mail-events"}], Statistic="Maximum", Period=60,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+
+    read = reader()
+    found = read.email_identity("shop.example")
+    assert found is not None and (found.kind, found.verified_for_sending) == ("DOMAIN", False)
+    assert read.email_identity("nobody.example") is None
+    assert read.queue_depth(url) == 2
+    assert [(a.name, a.actions_enabled) for a in read.alarms_on_queue("cxloop-mail-events-dlq")] == [
+        ("math", False)
+    ]
+    assert read.secret_value("cxloop/surveys/link-keys") is None
+
+
+def test_the_adapter_turns_a_refusal_into_a_failed_read(aws: Moto) -> None:
+    ses = boto3.client("sesv2", REGION)
+    secrets = boto3.client("secretsmanager", REGION)
+    with Stubber(ses) as ses_stub, Stubber(secrets) as secrets_stub:  # errors moto does not produce
+        ses_stub.add_client_error(
+            "get_email_identity", "AccessDeniedException", "not allowed ses:GetEmailIdentity"
+        )
+        ses_stub.add_client_error("get_account", "TooManyRequestsException", "slow down")
+        secrets_stub.add_client_error("get_secret_value", "AccessDeniedException", "not allowed", 400)
+        read = reader(sesv2=ses, secretsmanager=secrets)
+        with pytest.raises(ReadFailed, match="sesv2 GetEmailIdentity: AccessDeniedException: not allowed"):
+            read.email_identity("shop.example")
+        with pytest.raises(ReadFailed, match="sesv2 GetAccount: TooManyRequestsException"):
+            read.account()
+        with pytest.raises(ReadFailed, match="secretsmanager GetSecretValue: AccessDeniedException"):
+            read.secret_value("cxloop/surveys/link-keys")
+
+
+def test_the_probe_gives_up_on_a_server_that_never_answers_and_reads_an_error_status() -> None:
+    with socket.socket() as silent:  # listens, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        answer = UrllibProbe().get(f"http://127.0.0.1:{silent.getsockname()[1]}/api/v1/openapi.json", 0.5)
+    assert answer.status is None and "timed out" in answer.error and 0.4 < answer.seconds < 5
+    server = make_server("127.0.0.1", 0, Response(b"a parking page", status=404), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        missing = UrllibProbe().get(f"http://127.0.0.1:{server.server_port}/api/v1/openapi.json", 5)
+    finally:
+        server.shutdown()
+    assert (missing.status, missing.body) == (404, b"a parking page")
