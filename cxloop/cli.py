@@ -474,6 +474,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     from cxloop import (
         dashboard_commands,
         deploy_commands,
+        doctor_commands,
         model_commands,
         notify_commands,
         review_commands,
@@ -482,6 +483,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
 
     dashboard_commands.add_commands(sub, _admin)
     deploy_commands.add_commands(sub, _admin)
+    doctor_commands.add_commands(sub, _admin)
     model_commands.add_commands(sub, _admin)
     notify_commands.add_commands(sub, _admin)
     review_commands.add_commands(sub, _admin)
