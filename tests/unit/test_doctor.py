@@ -358,7 +358,6 @@ def alarm(actions: tuple[str, ...] = ("arn:aws:sns:eu-west-1:1:ops",), enabled: 
         ([alarm(actions=())], aws(), FAIL, "alarm without an action: whatever-it-is-called"),
         ([alarm(enabled=False)], aws(), FAIL, "whatever-it-is-called (actions disabled)"),
         ([], aws(), FAIL, "no CloudWatch alarm watches its depth"),
-        ([], local(), WARN, "no alarm (local stack)"),
     ],
 )
 def test_a_dlq_needs_an_alarm_that_tells_someone(
@@ -438,13 +437,14 @@ def test_one_dead_letter_fails_the_report_and_its_line_says_the_fix() -> None:
     assert {"check", "subject", "status", "detail", "fix", "shop"} <= set(doc["checks"][0])
 
 
-def test_locally_ses_is_not_asked_and_missing_alarms_only_warn() -> None:
+def test_locally_ses_is_not_asked_and_alarms_are_one_line() -> None:
     target = local()
     stack, probe = healthy(target)
     stack.alarms.clear()
     results = checks.run_all(target, stack, probe, FakeSink(), subscription_check(), 5.0)
     assert "ses-sender" not in {r.check for r in results} and not checks.failed(results)
-    assert [r.detail for r in results if r.check == "dlq-alarm"] == ["no alarm (local stack)"]
+    alarms = [r for r in results if r.check == "dlq-alarm"]
+    assert len(alarms) == 1 and alarms[0].status is OK and "in AWS each dead-letter queue" in alarms[0].detail
 
 
 def test_shop_narrows_the_per_shop_checks_and_an_unknown_shop_names_the_option_and_the_shops() -> None:
