@@ -36,9 +36,8 @@ def read(path: Path) -> dict[str, list[Order]]:
         with _open(path) as f:
             return _rows(csv.DictReader(f), path)
     except (gzip.BadGzipFile, UnicodeDecodeError, EOFError) as e:
-        raise InvoiceError(
-            f"{path}: not a readable UTF-8 CSV{' (gzip)' if path.suffix == '.gz' else ''}: {e}"
-        ) from None
+        kind = "gzip'd UTF-8 CSV" if path.suffix == ".gz" else "UTF-8 CSV"
+        raise InvoiceError(f"{path}: not a readable {kind}: {e}") from None
 
 
 def _rows(reader: csv.DictReader[str], path: Path) -> dict[str, list[Order]]:
@@ -53,7 +52,7 @@ def _rows(reader: csv.DictReader[str], path: Path) -> dict[str, list[Order]]:
     for line, row in enumerate(reader, start=2):
         if None in row or any(row.get(c) is None for c in NEEDED):
             raise InvoiceError(
-                f"{path}, row {line}: {len(header)} columns expected, the row has another count"
+                f"{path}, row {line}: {len(header)} columns expected, this row has another number"
             )
         orders[_customer(row["customer_id"], path, line)].append(
             Order(
