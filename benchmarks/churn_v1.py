@@ -1,4 +1,7 @@
-"""Churn risk: a transparent score per customer from order history and feedback.
+"""The churn score as it was before issue 19 (features with "last year" windows, weights fitted at
+2010-05-01), kept only so that benchmarks/churn.py can print it next to the new one.
+
+Churn risk: a transparent score per customer from order history and feedback.
 
 Each customer is described by a handful of named features at a point in time; the risk is a logistic
 function of their weighted sum, so every score comes with its reasons (the features that pushed it
