@@ -29,12 +29,13 @@ FEATURES = (
     "order_value",  # log(1 + mean order total)
     "tenure",  # log(1 + days from the first order to the last): fixed while silent, so silence only adds risk
     "one_order",  # a single buying day so far (no reorder yet)
-    "cancelled_share",  # share of all their orders that were cancelled
     "detractor",  # the last survey score was a detractor (NPS 0-6, CSAT 1-2, CES 5-7)
     "negative_themes",  # negative themes in the customer's feedback of the last year (capped at 3)
     "open_case",  # an unresolved case
 )
-ORDER_FEATURES = FEATURES[:7]
+ORDER_FEATURES = FEATURES[:6]
+# Not a feature: the share of cancelled orders. On the retailer's data it lowers the risk (wholesalers
+# who order most cancel most), so its reason would read "no cancelled orders" to an owner.
 # While a customer stays silent only recency and silence grow and the rate falls (the rest is fixed at
 # their last order), so with these signs the risk can only rise with silence; a fit that wants
 # another sign for one of them leaves it out instead.
@@ -132,8 +133,7 @@ def features(
     if h is None:
         return {}
     pace = pace or PACE
-    before = [o for o in orders if o.at < as_of]
-    kept = [o.total for o in before if not o.cancelled]
+    kept = [o.total for o in orders if not o.cancelled and o.at < as_of]
     fb = feedback or Feedback()
     return {
         "recency": math.log1p(h.recency),
@@ -142,7 +142,6 @@ def features(
         "order_value": math.log1p(max(0.0, statistics.fmean(kept))),
         "tenure": math.log1p(h.last),
         "one_order": float(h.repeats == 0),
-        "cancelled_share": (len(before) - len(kept)) / len(before),
         "detractor": float(fb.last_detractor),
         "negative_themes": float(min(3, fb.negative_themes)),
         "open_case": float(fb.open_case),
@@ -186,7 +185,6 @@ REASONS = {
     "order_value": ("large orders", "small orders"),
     "tenure": ("a customer for a long time", "a short buying history"),
     "one_order": ("a single order so far", "has ordered again"),
-    "cancelled_share": ("cancelled orders", "no cancelled orders"),
     "detractor": ("their last survey score was low", "no low survey score"),
     "negative_themes": ("complaints in their feedback", "no complaints"),
     "open_case": ("an unresolved case", "no open case"),
@@ -203,31 +201,16 @@ DEFAULT = Model(
     bias=0.088,
     weights={
         "silence": 0.254,  # 0.5 per unit, held (FIXED)
-        "rate": -0.649,
-        "order_value": -0.31,
-        "tenure": -0.244,
-        "one_order": 0.095,
-        "cancelled_share": -0.039,
+        "rate": -0.648,
+        "order_value": -0.317,
+        "tenure": -0.247,
+        "one_order": 0.098,
         "detractor": 0.5,
         "negative_themes": 0.3,
         "open_case": 0.4,
     },
-    means={
-        "silence": 0.674,
-        "rate": 1.232,
-        "order_value": 5.621,
-        "tenure": 2.469,
-        "one_order": 0.455,
-        "cancelled_share": 0.125,
-    },
-    scales={
-        "silence": 0.508,
-        "rate": 0.681,
-        "order_value": 0.803,
-        "tenure": 2.331,
-        "one_order": 0.498,
-        "cancelled_share": 0.189,
-    },
+    means={"silence": 0.674, "rate": 1.232, "order_value": 5.621, "tenure": 2.469, "one_order": 0.455},
+    scales={"silence": 0.508, "rate": 0.681, "order_value": 0.803, "tenure": 2.331, "one_order": 0.498},
     pace=PACE,
 )
 
