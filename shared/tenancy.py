@@ -65,16 +65,34 @@ class PlatformSecret(BaseModel):
 
 
 class BigCommerceApi(BaseModel):
-    """Credentials to fetch the full order behind BigCommerce's thin webhook."""
+    """Credentials to fetch the full order behind BigCommerce's thin webhook (and to manage its webhooks:
+    ``cxloop shop connect``)."""
 
     store_hash: str
-    access_token: str
+    access_token: str = Field(repr=False)
     base_url: str = "https://api.bigcommerce.com"
+
+
+class WooCommerceApi(BaseModel):
+    """A REST API key (Read/Write) with which ``cxloop shop connect`` manages the store's webhooks."""
+
+    store_url: str
+    consumer_key: str = Field(repr=False)
+    consumer_secret: str = Field(repr=False)
+
+
+class ShopifyApi(BaseModel):
+    """A custom app's Admin API access token with which ``cxloop shop connect`` manages the webhooks."""
+
+    access_token: str = Field(repr=False)
 
 
 class ShopSecrets(BaseModel):
     platforms: dict[Platform, PlatformSecret] = Field(default_factory=dict)
     bigcommerce_api: BigCommerceApi | None = None
+    # The platforms' admin credentials live in the shop's one secret, so they go with it (shop/redact).
+    woocommerce_api: WooCommerceApi | None = None
+    shopify_api: ShopifyApi | None = None
 
 
 class ShopDirectory(Protocol):
