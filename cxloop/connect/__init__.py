@@ -85,9 +85,15 @@ def verify(
         fix = fix_for(shop_id, platform)
         try:
             report = connect_platform(
-                admin, shop_id, platform, check=True, options=options or Options(), env=env or {},
-                transport=transport, sleep=sleep,
-            )  # fmt: skip
+                admin,
+                shop_id,
+                platform,
+                check=True,
+                options=options or Options(),
+                env=env or {},
+                transport=transport,
+                sleep=sleep,
+            )
         except NoAccess as e:
             detail, hint = f"not checked: {e}", f"{fix} (docs/connect.md: the credentials)"
             out.append(

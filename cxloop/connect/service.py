@@ -78,8 +78,14 @@ def results(report: Report, fix: str) -> list[CheckResult]:
             detail = f"subscribed, delivering to {change.existing.address if change.existing else '?'}"
             out.append(CheckResult(status="ok", name=name, detail=detail))
         elif change.kind == "keep":
-            out.append(CheckResult(status="warn", name=name, detail="; ".join(change.warnings),
-                                   fix="the app's configuration in Shopify (docs/connect.md)"))  # fmt: skip
+            out.append(
+                CheckResult(
+                    status="warn",
+                    name=name,
+                    detail="; ".join(change.warnings),
+                    fix="the app's configuration in Shopify (docs/connect.md)",
+                )
+            )
         elif change.kind == "delete":
             subscription = change.existing.id if change.existing else "?"
             out.append(
