@@ -82,9 +82,12 @@ class WooCommerceApi(BaseModel):
 
 
 class ShopifyApi(BaseModel):
-    """A custom app's Admin API access token with which ``cxloop shop connect`` manages the webhooks."""
+    """How ``cxloop shop connect`` reaches the Admin API: a legacy custom app's access token, or a Dev
+    Dashboard app's client id (its token is asked for each time with the client credentials grant, the
+    client secret being the shop's Shopify webhook secret)."""
 
-    access_token: str = Field(repr=False)
+    access_token: str | None = Field(default=None, repr=False)
+    client_id: str | None = None
 
 
 class ShopSecrets(BaseModel):

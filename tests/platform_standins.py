@@ -104,11 +104,14 @@ class StandIn:
     def dispatch(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
         parts = urlsplit(target)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        lowered = {k.lower(): v for k, v in headers.items()}
         try:
-            body = json.loads(raw) if raw else None
+            if lowered.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+                body: Any = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
+            else:
+                body = json.loads(raw) if raw else None
         except ValueError:
             return 400, {}, {"message": "body is not JSON"}
-        lowered = {k.lower(): v for k, v in headers.items()}
         with self.lock:
             self.seen.append(Seen(method, parts.path, query, lowered, body))
             if self.faults:
@@ -387,9 +390,33 @@ SHOPIFY_VERSION = "2025-10"
 class ShopifyStandIn(StandIn):
     TOKEN = "shpat_standin"
 
+    CLIENT_ID = "standin-client-id"
+
     def __init__(self) -> None:
         super().__init__()
         self.app_api_version = SHOPIFY_VERSION  # the app's webhooks API version: every subscription's
+        self.client_secret = (
+            "standin-client-secret"  # a Dev Dashboard app's, for the client credentials grant
+        )
+
+    def _token(self, body: Any) -> Answer:
+        """``POST /admin/oauth/access_token`` with the client credentials grant (form-encoded)."""
+        form = body if isinstance(body, dict) else {}
+        if (form.get("grant_type"), form.get("client_id"), form.get("client_secret")) != (
+            "client_credentials",
+            self.CLIENT_ID,
+            self.client_secret,
+        ):
+            return 400, {}, {"error": "invalid_client", "error_description": "Client authentication failed."}
+        return (
+            200,
+            {},
+            {
+                "access_token": self.TOKEN,
+                "scope": "read_orders,read_fulfillments,read_customers",
+                "expires_in": 86399,
+            },
+        )
 
     def is_read(self, seen: Seen) -> bool:
         return "webhookSubscriptions(" in str((seen.body or {}).get("query", ""))
@@ -408,6 +435,8 @@ class ShopifyStandIn(StandIn):
     def answer(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> Answer:
+        if method == "POST" and path == "/admin/oauth/access_token":
+            return self._token(body)
         if headers.get("x-shopify-access-token") != self.TOKEN:
             return (
                 401,

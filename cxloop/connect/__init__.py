@@ -51,8 +51,9 @@ def connect_platform(
             "`cxloop run`"
         )
     access = resolve(platform, shop, stored, options, env, prompt)
-    api = subscriptions(access, shop, options, transport or urllib3_transport(), sleep)
     entry = stored.platforms.get(platform)
+    client_secret = entry.current if entry and platform is Platform.SHOPIFY else None
+    api = subscriptions(access, shop, options, transport or urllib3_transport(), sleep, client_secret)
     report = run(
         api, wanted(platform, shop_id, admin.api_url, entry.current if entry else None), shop_id, check
     )

@@ -22,6 +22,7 @@ from shared.tenancy import BigCommerceApi, Platform, Shop, ShopifyApi, ShopSecre
 WOO_KEY, WOO_SECRET = "CXLOOP_WOO_CONSUMER_KEY", "CXLOOP_WOO_CONSUMER_SECRET"
 # The names of environment variables, not credentials.
 SHOPIFY_TOKEN = "CXLOOP_SHOPIFY_ACCESS_TOKEN"  # noqa: S105
+SHOPIFY_CLIENT_ID = "CXLOOP_SHOPIFY_CLIENT_ID"
 BIGCOMMERCE_TOKEN = "CXLOOP_BIGCOMMERCE_ACCESS_TOKEN"  # noqa: S105
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -145,14 +146,20 @@ def _shopify(shop: Shop, stored: ShopSecrets | None, env: Mapping[str, str], pro
         raise NoAccess(
             f"shopify: shop {shop.shop_id!r} has no *.myshopify.com domain (cxloop shop add --domain)"
         )
-    token = _secret(env, prompt, SHOPIFY_TOKEN, "Shopify Admin API access token (shpat_...)")
+    label = "Shopify Admin API access token (shpat_...; empty for a Dev Dashboard app)"
+    token = _secret(env, prompt, SHOPIFY_TOKEN, label)
     if token:
         return Access(Platform.SHOPIFY, ShopifyApi(access_token=token), True)
+    client_id = _secret(env, prompt, SHOPIFY_CLIENT_ID, "the Dev Dashboard app's client ID")
+    if client_id:
+        return Access(Platform.SHOPIFY, ShopifyApi(client_id=client_id), True)
     if stored is not None and stored.shopify_api is not None:
         return Access(Platform.SHOPIFY, stored.shopify_api, False)
     raise NoAccess(
-        f"shopify: no Admin API access token for shop {shop.shop_id!r}: set {SHOPIFY_TOKEN} in the "
-        "environment, or add --prompt to type it (the custom app's token; see docs/connect.md)"
+        f"shopify: no way into the Admin API for shop {shop.shop_id!r}: set {SHOPIFY_CLIENT_ID} (a Dev "
+        f"Dashboard app; its client secret is the shop's shopify secret) or {SHOPIFY_TOKEN} (a custom app "
+        "made in the Shopify admin before 2026) in the environment, or add --prompt to type it "
+        "(docs/connect.md)"
     )
 
 
@@ -162,6 +169,7 @@ def subscriptions(
     options: Options,
     transport: Transport,
     sleep: Callable[[float], None] | None = None,
+    client_secret: str | None = None,
 ) -> Subscriptions:
     """The platform's adapter, pointed at ``options.platform_url`` when given (a local stand-in)."""
     wait = sleep or time.sleep
@@ -179,7 +187,12 @@ def subscriptions(
         )
     call = Caller("shopify", transport, shopify.REFUSED, sleep=wait)
     base = options.platform_url or _url(shop.domain_for(Platform.SHOPIFY))
-    return shopify.ShopifySubscriptions(call, base, cred.access_token, topics(Platform.SHOPIFY))
+    token = cred.access_token
+    if not token and cred.client_id and client_secret:
+        token = shopify.client_credentials_token(call, base, cred.client_id, client_secret)
+    if not token:
+        raise NoAccess(f"shopify: shop {shop.shop_id!r} has a client ID but no shopify secret to go with it")
+    return shopify.ShopifySubscriptions(call, base, token, topics(Platform.SHOPIFY))
 
 
 def stored_with(stored: ShopSecrets, access: Access) -> ShopSecrets:

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from cxloop.cli_errors import CliError
-from cxloop.connect.access import BIGCOMMERCE_TOKEN, SHOPIFY_TOKEN, WOO_KEY, WOO_SECRET, Options, is_loopback
+from cxloop.connect.access import (
+    BIGCOMMERCE_TOKEN,
+    SHOPIFY_CLIENT_ID,
+    SHOPIFY_TOKEN,
+    WOO_KEY,
+    WOO_SECRET,
+    Options,
+    is_loopback,
+)
 from cxloop.connect.http import PlatformError
 from cxloop.connect.model import Change
 from cxloop.connect.plan import webhook_url
@@ -122,7 +130,8 @@ def add_to(shop: Any, admin_factory: Callable[[argparse.Namespace], Any]) -> Non
         help="register the shop's webhook subscriptions at its platform through the platform's API "
         "(--check: only compare, changing nothing)",
         description=(
-            f"Credentials come from the environment ({WOO_KEY} and {WOO_SECRET}, {SHOPIFY_TOKEN}, "
+            f"Credentials come from the environment ({WOO_KEY} and {WOO_SECRET}, {SHOPIFY_CLIENT_ID} or "
+            f"{SHOPIFY_TOKEN}, "
             f"{BIGCOMMERCE_TOKEN}) or, with --prompt, are typed unseen; else the ones stored for the shop "
             "by an earlier connect are used. A confirmed connect stores what it was given in the shop's "
             "secret (Secrets Manager). See docs/connect.md for how to obtain them."

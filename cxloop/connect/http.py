@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 MAX_RETRIES = 3
 MAX_WAIT_S = 60.0  # a Retry-After longer than this is not waited for: the owner is told when to retry
@@ -103,13 +103,21 @@ class Caller:
     calls: int = 0
 
     def __call__(
-        self, method: str, url: str, headers: Mapping[str, str], payload: Any = None, what: str = ""
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        payload: Any = None,
+        what: str = "",
+        form: Mapping[str, str] | None = None,
     ) -> Response:
         what = what or f"{method} {urlsplit(url).path}"
-        body = None if payload is None else json.dumps(payload).encode()
         sent = {"Accept": "application/json", **headers}
-        if body is not None:
-            sent["Content-Type"] = "application/json"
+        body = None
+        if form is not None:
+            body, sent["Content-Type"] = urlencode(form).encode(), "application/x-www-form-urlencoded"
+        elif payload is not None:
+            body, sent["Content-Type"] = json.dumps(payload).encode(), "application/json"
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
             self.calls += 1
@@ -165,8 +173,10 @@ class Caller:
     def require(self, response: Response, what: str, *ok: int) -> Any:
         """The JSON of an answer with one of the ``ok`` statuses, else a clear rejection."""
         if response.status not in ok:
+            moved = response.headers.get("location") if 300 <= response.status < 400 else None
+            hint = f" (it redirects to {moved}: give that address instead)" if moved else ""
             raise PlatformRejected(
-                f"{self.platform}: {what} was rejected: HTTP {response.status} {response.excerpt()}"
+                f"{self.platform}: {what} was rejected: HTTP {response.status} {response.excerpt()}{hint}"
             )
         return response.json()
 

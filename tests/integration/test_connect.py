@@ -284,3 +284,40 @@ def test_verify_turns_a_refusal_into_a_failed_result(
     assert "HTTP 401" in results[0].detail and results[0].fix is not None
     assert verify(admin, "no-such-shop")[0].status == "fail"
     assert SHOP_A.shop_id == "shop-a" and SHOP_B.shop_id == "shop-b"
+
+
+def test_a_dev_dashboard_app_gets_its_token_by_client_credentials_with_the_shops_shopify_secret(
+    admin: object, shopify: ShopifyStandIn, stack: Stack
+) -> None:
+    shopify.client_secret = stack.secrets["shop-a"]  # the app's client secret is the shop's webhook secret
+    env = {"CXLOOP_SHOPIFY_CLIENT_ID": ShopifyStandIn.CLIENT_ID}
+    options = Options(platform_url=shopify.url)
+    report = connect_platform(
+        admin, "shop-a", Platform.SHOPIFY, check=False, options=options, env=env, sleep=Sleeps()
+    )
+    assert report.connected
+    grant = [s for s in shopify.seen if s.path == "/admin/oauth/access_token"]
+    assert grant and grant[0].body["grant_type"] == "client_credentials"
+    stored = stack.admin.secrets.get("shop-a", fresh=True).shopify_api  # type: ignore[union-attr]
+    assert stored is not None and stored.client_id == ShopifyStandIn.CLIENT_ID and stored.access_token is None
+    again = connect_platform(
+        admin, "shop-a", Platform.SHOPIFY, check=True, options=options, env={}, sleep=Sleeps()
+    )
+    assert again.plan.settled  # a fresh token from the stored client ID
+
+    wrong = {"CXLOOP_SHOPIFY_CLIENT_ID": "someone-elses-app"}
+    with pytest.raises(CredentialRefused, match="Dev Dashboard") as e:
+        connect_platform(
+            admin, "shop-a", Platform.SHOPIFY, check=True, options=options, env=wrong, sleep=Sleeps()
+        )
+    assert stack.secrets["shop-a"] not in str(e.value)
+
+
+def test_a_store_url_that_redirects_says_where_to(admin: object, woo: WooCommerceStandIn) -> None:
+    from cxloop.connect.http import PlatformRejected
+
+    woo.fail_next(301, None, {"Location": "https://www.shop.example/wp-json/wc/v3/webhooks"})
+    with pytest.raises(
+        PlatformRejected, match=r"redirects to https://www\.shop\.example/wp-json/wc/v3/webhooks"
+    ):
+        _woo(admin, woo)

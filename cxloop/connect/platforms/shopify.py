@@ -47,6 +47,34 @@ DELETE = (
 )
 
 
+CLIENT_REFUSED = (
+    "Shopify gave no access token for the client credentials: check the client ID (Dev Dashboard → the "
+    "app → Settings), that the shop's shopify secret in cxloop is that app's client secret (cxloop shop "
+    "rotate-secret SHOP --platform shopify --secret ... --grace-hours 0), and that the app is installed "
+    "on this store (the grant works only for an app of your own organisation on your own store)"
+)
+
+
+def client_credentials_token(call: Caller, shop_url: str, client_id: str, client_secret: str) -> str:
+    """A Dev Dashboard app's access token (valid about a day) from the client credentials grant
+    (``POST /admin/oauth/access_token``, form-encoded)."""
+    what = "asking for an access token (POST /admin/oauth/access_token, client credentials)"
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
+    try:
+        response = call("POST", f"{shop_url.rstrip('/')}/admin/oauth/access_token", {}, what=what, form=form)
+    except CredentialRefused as e:
+        raise CredentialRefused(f"{str(e).split('. ', 1)[0]}. {CLIENT_REFUSED}") from None
+    if response.status in (400, 404):
+        raise CredentialRefused(
+            f"shopify: {what} was refused: HTTP {response.status} {response.excerpt(200)}. {CLIENT_REFUSED}"
+        )
+    value = call.require(response, what, 200)
+    token = value.get("access_token") if isinstance(value, dict) else None
+    if not isinstance(token, str) or not token:
+        raise PlatformRejected(f"shopify: {what}: the answer holds no access_token")
+    return token
+
+
 def enum(topic: str) -> str:
     """``fulfillment_events/create`` → ``FULFILLMENT_EVENTS_CREATE`` (WebhookSubscriptionTopic)."""
     return topic.upper().replace("/", "_")
