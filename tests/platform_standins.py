@@ -534,17 +534,17 @@ def _serve(standin: StandIn) -> Iterator[Any]:
 
 
 @pytest.fixture
-def woo() -> Iterator[WooCommerceStandIn]:
+def woo_standin() -> Iterator[WooCommerceStandIn]:
     yield from _serve(WooCommerceStandIn())
 
 
 @pytest.fixture
-def bigcommerce() -> Iterator[BigCommerceStandIn]:
+def bigcommerce_standin() -> Iterator[BigCommerceStandIn]:
     yield from _serve(BigCommerceStandIn())
 
 
 @pytest.fixture
-def shopify() -> Iterator[ShopifyStandIn]:
+def shopify_standin() -> Iterator[ShopifyStandIn]:
     yield from _serve(ShopifyStandIn())
 
 

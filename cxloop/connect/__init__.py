@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cxloop.connect.access import NoAccess, Options, Prompt, resolve, subscriptions
+from cxloop.connect.access import NoAccess, Options, Prompt, resolve, stored_with, subscriptions
 from cxloop.connect.http import PlatformError, Transport, urllib3_transport
 from cxloop.connect.model import CheckResult
 from cxloop.connect.plan import wanted
@@ -58,8 +58,6 @@ def connect_platform(
         api, wanted(platform, shop_id, admin.api_url, entry.current if entry else None), shop_id, check
     )
     if report.connected and access.given:
-        from cxloop.connect.access import stored_with
-
         admin.secrets.put(shop_id, stored_with(admin.secrets.get(shop_id, fresh=True) or stored, access))
     return report
 

@@ -31,17 +31,21 @@ def woo_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_connect_then_check_then_a_drifted_hook(
-    stack: Stack, woo: WooCommerceStandIn, woo_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    stack: Stack,
+    woo_standin: WooCommerceStandIn,
+    woo_env: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    where = ["--platform", "woocommerce", "--store-url", woo.url]
+    where = ["--platform", "woocommerce", "--store-url", woo_standin.url]
     status, out, err = run(capsys, tmp_path, "shop", "connect", "shop-a", *where, "--check")
     assert status == 1 and "order.created" in out and "missing: would create" in out
     assert "Not connected: 6 change(s) needed; run cxloop shop connect shop-a --platform woocommerce" in out
-    assert woo.hooks == {}  # --check changed nothing
+    assert woo_standin.hooks == {}  # --check changed nothing
 
     status, out, err = run(capsys, tmp_path, "shop", "connect", "shop-a", *where)
     assert status == 0, err
-    assert f"woocommerce ({woo.url}), webhooks to {API}/webhooks/woocommerce/shop-a:" in out
+    assert f"woocommerce ({woo_standin.url}), webhooks to {API}/webhooks/woocommerce/shop-a:" in out
     assert "Connected: 6 subscriptions confirmed by woocommerce's own list." in out
     for secret in (WooCommerceStandIn.KEY, WooCommerceStandIn.SECRET):
         assert secret not in out + err
@@ -51,7 +55,7 @@ def test_connect_then_check_then_a_drifted_hook(
     )
     assert status == 0 and "In place: all 6 subscriptions" in out  # the stored store URL and key are used
 
-    hook = next(h for h in woo.hooks.values() if h["topic"] == "order.updated")
+    hook = next(h for h in woo_standin.hooks.values() if h["topic"] == "order.updated")
     hook["status"] = "disabled"  # five failed deliveries later
     status, out, _ = run(capsys, tmp_path, "shop", "connect", "shop-a", "--platform", "woocommerce")
     assert (
@@ -61,14 +65,22 @@ def test_connect_then_check_then_a_drifted_hook(
 
 def test_shopify_connect_says_what_the_admin_api_cannot_subscribe(
     stack: Stack,
-    shopify: ShopifyStandIn,
+    shopify_standin: ShopifyStandIn,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CXLOOP_SHOPIFY_ACCESS_TOKEN", ShopifyStandIn.TOKEN)
     status, out, err = run(
-        capsys, tmp_path, "shop", "connect", "shop-a", "--platform", "shopify", "--platform-url", shopify.url
+        capsys,
+        tmp_path,
+        "shop",
+        "connect",
+        "shop-a",
+        "--platform",
+        "shopify",
+        "--platform-url",
+        shopify_standin.url,
     )
     assert status == 0, err
     assert "Connected: 13 subscriptions confirmed by shopify's own list." in out
@@ -78,7 +90,7 @@ def test_shopify_connect_says_what_the_admin_api_cannot_subscribe(
 
 def test_a_refused_key_exits_1_with_the_reason_and_no_connected(
     stack: Stack,
-    woo: WooCommerceStandIn,
+    woo_standin: WooCommerceStandIn,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -86,7 +98,15 @@ def test_a_refused_key_exits_1_with_the_reason_and_no_connected(
     monkeypatch.setenv("CXLOOP_WOO_CONSUMER_KEY", "ck_typo")
     monkeypatch.setenv("CXLOOP_WOO_CONSUMER_SECRET", "cs_typo")
     status, out, err = run(
-        capsys, tmp_path, "shop", "connect", "shop-a", "--platform", "woocommerce", "--store-url", woo.url
+        capsys,
+        tmp_path,
+        "shop",
+        "connect",
+        "shop-a",
+        "--platform",
+        "woocommerce",
+        "--store-url",
+        woo_standin.url,
     )
     assert status == 1 and "Connected" not in out
     assert "cxloop shop connect: error: woocommerce: GET /wp-json/wc/v3/webhooks was refused: HTTP 401" in err
