@@ -430,6 +430,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     rot.add_argument("--grace-hours", type=float, default=24.0)
     rot.add_argument("--secret", help="the new secret (default: generated)")
     rot.set_defaults(func=cmd_shop_rotate)
+    from cxloop.connect import commands as connect_commands
+
+    connect_commands.add_to(shop, _admin)
 
     from shared.topology import QUEUES
 
