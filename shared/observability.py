@@ -31,6 +31,10 @@ NAMESPACE = "cxloop"
 # Where EMF lines go. None: sys.stdout as it is when writing (Lambda's log stream; pytest's capture).
 _emf: dict[str, IO[str] | None] = {"stream": None}
 
+# The metrics the stack's alarms watch (infra/cxloop_infra/alarms.py), with the dimensions they match.
+WEBHOOKS_REFUSED = "WebhooksRefused"  # service=feedback, reason=signature|invalid|unknown_shop|too_large
+DESTINATIONS_BROKEN = "DestinationsBroken"  # service=notifier, channel=slack|email
+
 Dimensions = tuple[tuple[str, str], ...]
 F = TypeVar("F", bound=Callable[..., Any])
 

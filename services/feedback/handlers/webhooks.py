@@ -20,7 +20,7 @@ from services.feedback.domain.webhooks.intake import Outcome, WebhookRequest, ac
 from shared import http
 from shared.clock import utcnow
 from shared.errors import BadRequest, CxloopError, NotFound, PayloadTooLarge, Unauthorized
-from shared.observability import Counts, counted, logger
+from shared.observability import WEBHOOKS_REFUSED, Counts, counted, logger
 from shared.tenancy import Platform
 
 log = logger("feedback")
@@ -66,7 +66,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except CxloopError as e:
         log.warning("webhook refused", status=e.status, reason=e.message)
         reason = next((r for kind, r in REFUSAL_REASONS.items() if isinstance(e, kind)), e.code)
-        metrics.count("WebhooksRefused", platform=platform, reason=reason, rollup=("reason",))
+        metrics.count(WEBHOOKS_REFUSED, platform=platform, reason=reason, rollup=("reason",))
         return http.error_response(e)
     except Exception as e:
         # A dependency failed (DynamoDB, SQS...): nothing was acknowledged, so the platform retries.

@@ -11,7 +11,7 @@ from services.notifier.bootstrap import notifier
 from services.notifier.domain.delivery import SendReport, send_due
 from services.notifier.domain.replies import send_due_replies
 from shared.clock import utcnow
-from shared.observability import Counts, counted, logger
+from shared.observability import DESTINATIONS_BROKEN, Counts, counted, logger
 
 log = logger("notifier")
 metrics = Counts("notifier")
@@ -46,7 +46,7 @@ def _count(metrics: Counts, report: SendReport) -> None:
     for kind, n in report.rate_limited.items():
         metrics.count("DestinationsRateLimited", n, channel=kind)
     for kind, n in report.broken_kinds.items():
-        metrics.count("DestinationsBroken", n, channel=kind)
+        metrics.count(DESTINATIONS_BROKEN, n, channel=kind)
 
 
 @log.inject_lambda_context(clear_state=True)
