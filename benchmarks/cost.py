@@ -360,6 +360,22 @@ def dispatch_until(stack: LocalStack, kind: str, expected: int, wait_s: float = 
     return found
 
 
+def send_alerts(stack: LocalStack, minutes: int = 3) -> int:
+    """Run the notifier's sender once a minute, as its schedule does in AWS, just after each minute ends
+    (an immediate alert's batch closes with its minute), until the alerts reach Slack; the Slack messages
+    sent."""
+    assert stack.pump is not None
+    sink = stack.config.state_dir / "slack.jsonl"
+    for _ in range(minutes):
+        time.sleep(61 - time.time() % 60)
+        stack.pump.fire("notifier-sender")
+        stack.wait_idle(30.0)
+        sent = len(sink.read_text().splitlines()) if sink.exists() else 0
+        if sent:
+            return sent
+    raise SystemExit(f"no alert reached Slack within {minutes} minutes: the story is incomplete")
+
+
 def score_link(mail: Any) -> str:
     text = mail.get_body(preferencelist=("plain",))
     links = SCORE_LINK.findall(text.get_content() if text else "")
@@ -432,12 +448,13 @@ def play(stack: LocalStack, meter: Meter, orders: int) -> list[Phase]:
         score, comment = COMMENTS[i % len(COMMENTS)]
         answer(score_link(mail), score, comment)
     stack.wait_idle(90.0)
-    assert stack.pump is not None
-    stack.pump.fire("notifier-sender")
-    after = snapshot()
     detractors = sum(1 for i in range(len(answered)) if COMMENTS[i % len(COMMENTS)][0] <= 6)
+    slack = send_alerts(stack)
+    after = snapshot()
+    alert_mails = after.mails - before.mails
     phases.append(Phase("answers", f"{len(answered)} answered with a comment ({detractors} detractors), "
-                                   "scored, cases opened, alerts sent", after.minus(before)))  # fmt: skip
+                                   f"scored, cases opened; {slack} Slack message(s) and {alert_mails} "
+                                   "alert e-mail(s) sent", after.minus(before)))  # fmt: skip
 
     before = after
     time.sleep(3 * DAY_S)
