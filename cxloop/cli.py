@@ -118,8 +118,14 @@ def _domains(values: list[str], platforms: tuple[Platform, ...]) -> dict[Platfor
 
 
 def cmd_shop_add(args: argparse.Namespace) -> int:
-    admin = _admin(args)
     platforms = tuple(Platform(p) for p in args.platform)
+    given = {Platform(p): v for p, v in args.secret or []}
+    if stray := [p.value for p in given if p not in platforms]:
+        raise CliError(
+            f"--secret: the shop is on {', '.join(p.value for p in platforms)}, not {', '.join(stray)}: "
+            "give a secret only for a platform in --platform"
+        )
+    admin = _admin(args)
     shop = Shop(
         shop_id=args.shop_id,
         name=args.name or args.shop_id,
@@ -135,7 +141,6 @@ def cmd_shop_add(args: argparse.Namespace) -> int:
             access_token=args.bigcommerce_token or "",
             base_url=args.bigcommerce_api_url,
         )
-    given = {Platform(p): v for p, _, v in (s.partition("=") for s in args.secret or [])}
     stored = admin.add_shop(shop, given, api)
     base = admin.api_url or "<ApiUrl>"
     print(f"Shop {shop.shop_id} added.")
@@ -407,6 +412,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     add.add_argument(
         "--secret",
         action="append",
+        type=cli_types.platform_secret,
         metavar="PLATFORM=SECRET",
         help="use this signing secret (Shopify: the app's client secret) instead of a generated one",
     )
@@ -424,6 +430,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     rot.add_argument("--grace-hours", type=float, default=24.0)
     rot.add_argument("--secret", help="the new secret (default: generated)")
     rot.set_defaults(func=cmd_shop_rotate)
+    from cxloop.connect import commands as connect_commands
+
+    connect_commands.add_to(shop, _admin)
 
     from shared.topology import QUEUES
 
@@ -468,6 +477,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     from cxloop import (
         dashboard_commands,
         deploy_commands,
+        doctor_commands,
         model_commands,
         notify_commands,
         review_commands,
@@ -476,6 +486,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
 
     dashboard_commands.add_commands(sub, _admin)
     deploy_commands.add_commands(sub, _admin)
+    doctor_commands.add_commands(sub, _admin)
     model_commands.add_commands(sub, _admin)
     notify_commands.add_commands(sub, _admin)
     review_commands.add_commands(sub, _admin)

@@ -98,16 +98,37 @@ def validation(error: ValidationError, options: Options, fields: Mapping[str, st
 def _problem(err: Any, options: Options, fields: Mapping[str, str]) -> str:
     loc = tuple(str(p) for p in err.get("loc", ()))
     option = _option(loc, options.names, fields)
-    message = _mention_options(str(err.get("msg", "invalid")).removeprefix("Value error, "), options.names)
+    message = _bound(err) or _mention_options(
+        str(err.get("msg", "invalid")).removeprefix("Value error, "), options.names
+    )
     where = option or ".".join(loc) or "the values given"
     accepted = options.helps.get(option or "", "")
     if err.get("type") == "missing":
         return f"{where} is required here" + (f": give {accepted}" if accepted else "")
     given = err.get("input")
+    if isinstance(given, float) and given.is_integer():
+        given = int(given)  # argparse read "150" as 150.0: show what the owner typed
     shown = f" {given!r}" if isinstance(given, str | int | float) and option else ""
     if str(err.get("type", "")).startswith("value_error"):
         accepted = ""  # our validators say what they accept
     return f"{where}{shown}: {message}" + (f" (accepted: {accepted})" if accepted else "")
+
+
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def _bound(err: Any) -> str | None:
+    """pydantic's "Input should be less than or equal to 100" said as a rule: "must be at most 100"."""
+    kind = _BOUNDS.get(str(err.get("type", "")))
+    if kind is None or kind[0] not in (ctx := err.get("ctx") or {}):
+        return None
+    bound = ctx[kind[0]]
+    return f"must be {kind[1]} {bound:g}" if isinstance(bound, float) else f"must be {kind[1]} {bound}"
 
 
 def _option(loc: tuple[str, ...], names: Mapping[str, str], fields: Mapping[str, str]) -> str | None:

@@ -116,10 +116,10 @@ def test_the_walk_finds_every_command() -> None:
 
 # Commands that never talk to AWS (they read files or start the stack), and `deploy`, which never talks
 # to a stack: without credentials it says so in its own words (tests/infra/test_deploy_command.py).
-LOCAL = {("run",), ("score",), ("model", "train"), ("deploy",)}
+LOCAL = {("run",), ("score",), ("model", "train"), ("deploy",), ("churn", "evaluate")}
 FILLER = {"shop": "shop-a", "shop_id": "shop-a", "topic": "orders/create", "source": "judgeme",
           "order_id": "1", "key_id": "k", "case": "c", "name": "ops", "taxonomy": "ecommerce",
-          "review": "csv:x", "text": "hello", "since": "7d"}  # fmt: skip
+          "review": "csv:x", "text": "hello", "since": "7d", "at": "2010-09-24"}  # fmt: skip
 
 
 def command_argv(
@@ -179,3 +179,33 @@ def test_the_stack_says_how_to_call_the_cli() -> None:
     assert "`cxloop --state-dir /tmp/walk/state --help`" in cli_hint(
         Path("/work/clone/.venv"), Path("/work/clone"), Path("/tmp/walk/state")
     )
+
+
+def test_a_number_out_of_range_says_the_bound_as_the_owner_typed_it() -> None:
+    doc = {
+        "brand": {"name": "B", "sender": "a@b.example"},
+        "rules": {"sample_percent": 150.0, "throttle_days": -3},
+    }
+    with pytest.raises(ValidationError) as caught:
+        SurveyProgramme.model_validate(doc)
+    said = validation(caught.value, Options.of(survey_set()), FIELDS)
+    assert "--sample-percent 150: must be at most 100" in said, said
+    assert "--throttle-days -3: must be at least 0" in said, said
+    assert "Input should" not in said and "100.0" not in said
+
+
+def test_platform_secret_names_the_platform() -> None:
+    assert cli_types.platform_secret("Shopify= abc ") == ("shopify", "abc")
+    for bad, said in [("foo", "PLATFORM one of shopify, woocommerce, bigcommerce"),
+                      ("etsy=abc", "PLATFORM=SECRET"), ("woocommerce=", "has no secret")]:  # fmt: skip
+        with pytest.raises(argparse.ArgumentTypeError, match=said):
+            cli_types.platform_secret(bad)
+
+
+def test_a_secret_for_a_platform_the_shop_is_not_on_is_refused_before_any_aws_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--state-dir", str(tmp_path), "shop", "add", "blue-kiln", "--platform", "shopify"]
+    assert main([*argv, "--secret", "woocommerce=abc"]) == 2
+    err = capsys.readouterr().err
+    assert "--secret: the shop is on shopify, not woocommerce" in err and "no local stack" not in err, err

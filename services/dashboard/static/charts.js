@@ -118,6 +118,22 @@
     });
   }
 
+  function lastIndex(data) {
+    for (var i = data[0].length - 1; i >= 0; i--) {
+      for (var k = 1; k < data.length; k++) {
+        if (data[k][i] != null) return i;
+      }
+    }
+    return null;
+  }
+
+  function restLegend(u) {
+    if (u.cursor.idx == null) {
+      var idx = lastIndex(u.data);
+      if (idx != null) u.setLegend({ idx: idx });
+    }
+  }
+
   function buildOptions(spec, data, width, height) {
     var xs = data[0];
     var kind = spec.kind;
@@ -130,6 +146,8 @@
       axes: [{}, { size: 48 }],
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
+      // Away from the cursor (and always on a phone) the legend shows the latest point, not "--".
+      hooks: { ready: [restLegend], setCursor: [restLegend] },
     };
     if (typeof spec.tz === "string" && spec.tz) {
       opts.tzDate = function (ts) { return uPlot.tzDate(new Date(ts * 1e3), spec.tz); };
