@@ -38,16 +38,18 @@ class TooManyTests(CxloopError):
 
 
 def starting_document(d: Dashboard, shop_id: str) -> dict[str, Any]:
-    """The stored programme as a document; for a shop without one, a new one named after the shop."""
+    """The stored programme as a document; for a shop without one, the defaults, named after the shop."""
     stored = d.feedback.programme(shop_id)
     if stored is not None:
         return stored.model_dump(mode="json")
     shop = d.notifier.shop(shop_id)
-    name = (shop.name if shop else shop_id)[:100]
-    fresh: dict[str, Any] = {"brand": {"name": name, "sender": ""}, "rules": {}}
-    fresh["timezone"] = shop.timezone if shop else "UTC"
-    fresh["rules"] = {"quiet_hours": {"start": "21:00:00", "end": "08:00:00"}}
-    return fresh
+    return {
+        "brand": {"name": (shop.name if shop else shop_id)[:100], "sender": ""},
+        "timezone": shop.timezone if shop else "UTC",
+        "rules": SurveyProgramme.model_fields["rules"]
+        .get_default(call_default_factory=True)
+        .model_dump(mode="json"),
+    }
 
 
 def draft(d: Dashboard, shop_id: str, form: Mapping[str, str]) -> SurveyProgramme:

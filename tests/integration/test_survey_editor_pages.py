@@ -73,6 +73,9 @@ def test_a_new_shop_starts_from_its_name_and_nothing_is_stored(owner: tuple[Dash
     world, cookie, _ = owner
     page = _page(world, "GET", EDITOR, cookie)
     assert 'name="brand.name" value="Acme Socks"' in page.body
+    # The programme's own defaults, ready to change: 3 days after delivery, quiet 21:00-08:00.
+    assert 'name="rules.days_after_delivery" value="3"' in page.body
+    assert 'name="rules.quiet_hours" checked' in page.body and 'value="21:00"' in page.body
     assert "frame-src 'self'" in page.headers["content-security-policy"]
     assert '<script src="/dashboard/static/survey.js"></script>' in page.body
     assert "<script>" not in page.body and " style=" not in page.body  # strict CSP: nothing inline
