@@ -14,7 +14,7 @@ import pytest
 from cxloop.local.sinks import read_inbox
 from services.dashboard import survey_editor
 from services.dashboard.domain import survey_form
-from tests.integration.dashboard_world import DashWorld, dash  # noqa: F401
+from tests.integration.dashboard_world import NOW, DashWorld, dash  # noqa: F401
 from tests.integration.test_dashboard_pages import _csrf, _login, _page
 
 pytestmark = pytest.mark.integration
@@ -260,3 +260,10 @@ def test_the_test_link_page_is_public_and_inert(dash: DashWorld) -> None:  # noq
 
 def test_the_test_url_is_the_dashboard_s_own() -> None:
     assert survey_editor.TEST_PATH == "/dashboard/survey-test"
+
+
+def test_the_count_is_per_shop_and_hour(dash: DashWorld) -> None:  # noqa: F811
+    limits, hour = dash.built.limits, survey_form.test_window(NOW)
+    assert [limits.take("shop-a", hour, 2) for _ in range(3)] == [True, True, False]
+    assert limits.take("shop-b", hour, 2)  # another shop has its own count
+    assert limits.take("shop-a", survey_form.next_window(NOW), 2)  # and the next hour starts afresh
