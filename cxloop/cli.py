@@ -430,6 +430,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     rot.add_argument("--grace-hours", type=float, default=24.0)
     rot.add_argument("--secret", help="the new secret (default: generated)")
     rot.set_defaults(func=cmd_shop_rotate)
+    from cxloop.connect import commands as connect_commands
+
+    connect_commands.add_to(shop, _admin)
 
     from shared.topology import QUEUES
 
@@ -474,6 +477,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
     from cxloop import (
         dashboard_commands,
         deploy_commands,
+        doctor_commands,
         model_commands,
         notify_commands,
         review_commands,
@@ -482,6 +486,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaration per 
 
     dashboard_commands.add_commands(sub, _admin)
     deploy_commands.add_commands(sub, _admin)
+    doctor_commands.add_commands(sub, _admin)
     model_commands.add_commands(sub, _admin)
     notify_commands.add_commands(sub, _admin)
     review_commands.add_commands(sub, _admin)

@@ -11,6 +11,10 @@ from datetime import UTC, datetime, time, timedelta
 from shared.tenancy import SHOP_ID, Platform
 
 OFF = ("off", "none")
+# One address as SNS takes it for an e-mail subscription: local@host.tld, no spaces, names or lists.
+EMAIL_ADDRESS = re.compile(
+    r"^[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 
 
 def shop_id(value: str) -> str:
@@ -94,6 +98,15 @@ def aws_region(value: str) -> str:
     return value
 
 
+def email_address(value: str) -> str:
+    """One e-mail address (not a name, not a list)."""
+    if not EMAIL_ADDRESS.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not one e-mail address: give one such as ops@example.com (no name, no list)"
+        )
+    return value
+
+
 def platform_secret(value: str) -> tuple[str, str]:
     """``PLATFORM=SECRET``: the platform's name, then the signing secret it was given."""
     platforms = tuple(p.value for p in Platform)
@@ -106,3 +119,36 @@ def platform_secret(value: str) -> tuple[str, str]:
     if not secret.strip():
         raise argparse.ArgumentTypeError(f"{name}= has no secret after the '=': give {name}=SECRET")
     return name.strip().lower(), secret.strip()
+
+
+def day(value: str) -> datetime:
+    """A calendar date (``2010-09-24``) or a date and time (``2010-09-24T12:00``), as recorded (no time
+    zone): the cut-offs of ``cxloop churn evaluate``, on the invoices' own clock."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date: give YYYY-MM-DD (2010-09-24) or YYYY-MM-DDTHH:MM"
+        ) from None
+    if parsed.tzinfo is not None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} has a time zone: give the date as the invoices record it (2010-09-24)"
+        )
+    return parsed
+
+
+def positive_days(value: str) -> int:
+    """A whole number of days, at least 1."""
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days of 1 or more (e.g. 90)")
+    return int(value)
+
+
+def readable_file(value: str) -> str:
+    """A file that is there (read later, with errors naming its rows and columns)."""
+    from pathlib import Path
+
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{value!r}: no such file")
+    return value

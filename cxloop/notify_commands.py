@@ -1,5 +1,5 @@
-"""``cxloop notify ...``, ``cxloop cases ...``, ``cxloop digest``, ``cxloop churn``: a shop's alerting and
-closed-loop settings, its cases, the weekly digest and the customers at risk, from the command line.
+"""``cxloop notify ...``, ``cxloop cases ...``, ``cxloop digest``, ``cxloop churn list``: a shop's alerting
+and closed-loop settings, its cases, the weekly digest and the customers at risk, from the command line.
 
 A Slack webhook URL goes to Secrets Manager and is never printed; setting a destination again (after it
 broke) releases the alerts it held.
@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cxloop.churn_commands import add_evaluate
 from services.notifier.domain.model import (
     AlertSettings,
     Delivery,
@@ -390,7 +391,11 @@ def add_commands(sub: Any, admin_of: AdminFactory) -> None:
     dg.add_argument("--shop", required=True)
     dg.add_argument("--preview", metavar="FILE")
     dg.set_defaults(func=lambda a: cmd_digest(admin_of, a))
-    ch = sub.add_parser("churn", help="refresh churn risk and list the valuable customers at risk")
+    churn_commands = sub.add_parser("churn", help="customers at risk of leaving").add_subparsers(
+        dest="sub", required=True
+    )
+    ch = churn_commands.add_parser("list", help="refresh churn risk and list the valuable customers at risk")
     ch.add_argument("--shop", required=True)
     ch.add_argument("--top", type=int, default=20)
     ch.set_defaults(func=lambda a: cmd_churn(admin_of, a))
+    add_evaluate(churn_commands)

@@ -65,16 +65,37 @@ class PlatformSecret(BaseModel):
 
 
 class BigCommerceApi(BaseModel):
-    """Credentials to fetch the full order behind BigCommerce's thin webhook."""
+    """Credentials to fetch the full order behind BigCommerce's thin webhook (and to manage its webhooks:
+    ``cxloop shop connect``)."""
 
     store_hash: str
-    access_token: str
+    access_token: str = Field(repr=False)
     base_url: str = "https://api.bigcommerce.com"
+
+
+class WooCommerceApi(BaseModel):
+    """A REST API key (Read/Write) with which ``cxloop shop connect`` manages the store's webhooks."""
+
+    store_url: str
+    consumer_key: str = Field(repr=False)
+    consumer_secret: str = Field(repr=False)
+
+
+class ShopifyApi(BaseModel):
+    """How ``cxloop shop connect`` reaches the Admin API: a legacy custom app's access token, or a Dev
+    Dashboard app's client id (its token is asked for each time with the client credentials grant, the
+    client secret being the shop's Shopify webhook secret)."""
+
+    access_token: str | None = Field(default=None, repr=False)
+    client_id: str | None = None
 
 
 class ShopSecrets(BaseModel):
     platforms: dict[Platform, PlatformSecret] = Field(default_factory=dict)
     bigcommerce_api: BigCommerceApi | None = None
+    # The platforms' admin credentials live in the shop's one secret, so they go with it (shop/redact).
+    woocommerce_api: WooCommerceApi | None = None
+    shopify_api: ShopifyApi | None = None
 
 
 class ShopDirectory(Protocol):

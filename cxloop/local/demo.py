@@ -304,7 +304,7 @@ def show_dashboard(stack: LocalStack, shop_id: str = "demo-shopify") -> None:
 
     admin = admin_for(stack)
     stack.wait_idle()  # every order and answer the demo sent has reached the notifier
-    # What the daily function (and `cxloop churn`) does: every customer's risk from their orders.
+    # What the daily function (and `cxloop churn list`) does: every customer's risk from their orders.
     at_risk = refresh(notifier().intake(), shop_id, datetime.now(tz=UTC))
     _, presented = keys.issue(
         DynamoKeyStore(admin.dynamodb, admin.resources.tables["shops"]), shop_id, "demo", datetime.now(tz=UTC)

@@ -65,6 +65,10 @@ def test_the_demo_key_opens_a_dashboard_with_weeks_of_data(
         assert len(_points(page, "nps-trend")) >= 5, _points(page, "nps-trend")
         nps = page.locator('.kpi[aria-label="NPS"]').inner_text()
         assert int(re.search(r"(\d+) answers", nps).group(1)) >= 10, nps  # type: ignore[union-attr]
+        # Away from the cursor each legend shows the latest week's values, not uPlot's "--".
+        legend = page.locator(".chart[data-chart-src=nps-trend] .u-legend").inner_text()
+        latest = _points(page, "nps-trend")[-1]
+        assert "--" not in legend and f"{latest:g}"[:2] in legend, (legend, latest)
         page.screenshot(path=str(out / f"overview-{width}.png"), full_page=True)
 
         page.goto(f"{api}/dashboard/cases")

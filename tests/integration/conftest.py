@@ -32,6 +32,7 @@ from shared import topology
 from shared.settings import ConsumerSettings, IntakeSettings, load
 from shared.tenancy import Platform, Shop
 from tests.integration.dashboard_world import dash  # noqa: F401 (a fixture for this tier)
+from tests.platform_standins import bigcommerce_standin, shopify_standin, woo_standin  # noqa: F401 (fixtures for this tier)
 from tests.slack_server import slack  # noqa: F401 (a fixture for this tier)
 
 SHOP_A = Shop(

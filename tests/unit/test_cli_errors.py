@@ -116,10 +116,10 @@ def test_the_walk_finds_every_command() -> None:
 
 # Commands that never talk to AWS (they read files or start the stack), and `deploy`, which never talks
 # to a stack: without credentials it says so in its own words (tests/infra/test_deploy_command.py).
-LOCAL = {("run",), ("score",), ("model", "train"), ("deploy",)}
+LOCAL = {("run",), ("score",), ("model", "train"), ("deploy",), ("churn", "evaluate")}
 FILLER = {"shop": "shop-a", "shop_id": "shop-a", "topic": "orders/create", "source": "judgeme",
           "order_id": "1", "key_id": "k", "case": "c", "name": "ops", "taxonomy": "ecommerce",
-          "review": "csv:x", "text": "hello", "since": "7d"}  # fmt: skip
+          "review": "csv:x", "text": "hello", "since": "7d", "at": "2010-09-24"}  # fmt: skip
 
 
 def command_argv(

@@ -90,7 +90,7 @@ def score(
     if len(placed) < MIN_ORDERS:
         return None
     orders = [churn.Order(o.at, o.total, o.cancelled) for o in customer.orders]
-    x = churn.features(orders, now, feedback)
+    x = churn.features(orders, now, feedback, model.pace)
     if not x:
         return None
     return RiskRow(
