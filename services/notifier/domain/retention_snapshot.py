@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from services.notifier.domain import retention, rfm
 from services.notifier.domain.model import SurveyAnswer
 from services.notifier.domain.ports import Customer, NotifierStore
-from services.notifier.domain.retention import ChurnMonth, Cohort, Horizon, Rate
+from services.notifier.domain.retention import HORIZON_QUANTILE, ChurnMonth, Cohort, Horizon, Rate
 from shared.metrics import Metric, nps
 
 MAX_MOVERS = 50  # named in the snapshot; the counts cover everyone
@@ -71,6 +71,34 @@ class RetentionSnapshot(BaseModel):
 
     def last_full_month(self) -> ChurnMonth | None:
         return next((c for c in reversed(self.churn) if not c.partial), None)
+
+
+def definitions(h: Horizon | None) -> dict[str, str]:
+    """The definitions behind the figures, in words (the API, the page and the digest state them)."""
+    if h is None:
+        reorder = f"the {HORIZON_QUANTILE:.0%} quantile of this shop's gaps between repeat purchases"
+    elif h.days is None:
+        reorder = (
+            f"not known yet: {h.gaps} gap(s) between repeat purchases, at least {retention.MIN_GAPS} needed"
+        )
+    else:
+        reorder = (
+            f"{h.days} days: {h.quantile:.0%} of this shop's {h.gaps} repeat purchases came within it "
+            f"(the median gap is {h.median_gap} days)"
+        )
+    return {
+        "purchase": "a day with at least one order that was not cancelled (UTC)",
+        "cohort": "customers by the month of their first purchase; each cell is the share buying again "
+        "in that month after it",
+        "repeat_rate": "customers with two purchases or more, of all customers with one",
+        "reorder_horizon": reorder,
+        "churn_rate": "of the customers active when a month began (a purchase within the reorder horizon "
+        "before it), the share whose silence passed the horizon during the month",
+        "segments": "recency, frequency and spend each scored 1-5 against this shop's customers "
+        "(quintiles); FM is the mean of F and M; one purchase is 'new' within the horizon, else "
+        "'hibernating'; revenue is the last 365 days'; NPS is each member's latest answer of the year",
+        "moves": "each customer's segment at the end of last month against today, with the same horizon",
+    }
 
 
 def _latest_nps(answers: Sequence[SurveyAnswer]) -> dict[str, int]:
