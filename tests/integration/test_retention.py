@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cxloop.local.sinks import read_inbox
 from services.notifier.adapters.dynamo_notifier import DynamoNotifierStore
 from services.notifier.adapters.dynamo_retention import DynamoRetention
 from services.notifier.domain import retention_snapshot
@@ -91,6 +92,18 @@ def test_the_daily_run_writes_the_snapshot_the_api_and_the_page_read_without_rea
     assert re.search(r'<td class="num heat-\d" title="\d+ of \d+', page.body)
     assert "Reorder horizon" in page.body and "Can&#39;t lose them" in page.body
     assert "95% interval" in page.body and "Churn by month" in page.body
+
+
+def test_the_weekly_digest_carries_the_retention_block_of_the_snapshot(dash: DashWorld) -> None:
+    _world(dash)
+    assert daily.run(NOW)["digests"] >= 1
+    texts = []
+    for _, mail in read_inbox(dash.inbox_dir):
+        part = mail.get_body(preferencelist=("plain",))
+        texts.append(part.get_content() if part else "")
+    digest = next(t for t in texts if "CUSTOMERS COMING BACK" in t and "Acme Socks" in t)
+    assert "Repeat customers: 67% (95% range" in digest and "2 of 3)" in digest
+    assert "New: 1, €64.90 in 12 months" in digest
 
 
 def test_before_the_first_run_the_page_says_when_figures_come(dash: DashWorld) -> None:
