@@ -3,12 +3,14 @@ own horizon, segments with money in the orders' currency, and who moved toward l
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from services.notifier.domain.digest import build_digest
 from services.notifier.domain.digest_retention import retention_digest
+from services.notifier.domain.digest_slack import digest_slack
 from services.notifier.domain.ports import Customer, OrderLine
 from services.notifier.domain.retention_snapshot import build
 from services.notifier.rendering import render_digest
@@ -48,3 +50,5 @@ def test_the_digest_states_rates_horizon_segments_and_who_moved_toward_leaving()
     assert "CUSTOMERS COMING BACK" in rendered.text and "Can't lose them: Reg" in rendered.text
     assert "Customers coming back" in rendered.html and "Can&#39;t lose them: Reg" in rendered.html
     assert "CUSTOMERS COMING BACK" not in render_digest(build_digest("Acme", NOW, [])).text
+    slack = json.dumps(digest_slack(digest))
+    assert "*Customers coming back*: Repeat customers: 50%" in slack and "Reg" not in slack
