@@ -89,7 +89,7 @@ def test_the_daily_run_writes_the_snapshot_the_api_and_the_page_read_without_rea
     page = _page(dash, "GET", "/dashboard/retention", cookie)
     assert page.status == 200, page.body
     assert 'aria-current="page"' in page.body and "Customers buying again" in page.body
-    assert re.search(r'<td class="num heat-\d" title="\d+ of \d+', page.body)
+    assert re.search(r'<td class="num heat-\d" data-label="\+1 " title="\d+ of \d+', page.body)
     assert "Reorder horizon" in page.body and "Can&#39;t lose them" in page.body
     assert "95% interval" in page.body and "Churn by month" in page.body
 
