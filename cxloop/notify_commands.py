@@ -287,6 +287,7 @@ def cmd_case(admin_of: AdminFactory, args: argparse.Namespace) -> int:
 
 def cmd_digest(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     from services.notifier.digests import preview, send_digest
+    from services.notifier.domain import retention_snapshot
     from services.notifier.domain.churn_refresh import refresh
 
     admin = admin_of(args)
@@ -297,7 +298,9 @@ def cmd_digest(admin_of: AdminFactory, args: argparse.Namespace) -> int:
         print(f"digest written to {args.preview}")
         return 0
     at = utcnow()
-    sent = send_digest(built, shop, at, refresh(built.intake(), shop.shop_id, at))
+    at_risk = refresh(built.intake(), shop.shop_id, at)
+    retention_snapshot.refresh(built.store, built.retention(), shop.shop_id, at)  # as the daily run does
+    sent = send_digest(built, shop, at, at_risk)
     print(f"digest sent to {sent} destination(s) that had not had this week's")
     return 0
 

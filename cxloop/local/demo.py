@@ -300,12 +300,15 @@ def show_dashboard(stack: LocalStack, shop_id: str = "demo-shopify") -> None:
     from services.dashboard.adapters.dynamo_keys import DynamoKeyStore
     from services.dashboard.domain import keys
     from services.notifier.bootstrap import notifier
+    from services.notifier.domain import retention_snapshot
     from services.notifier.domain.churn_refresh import refresh
 
     admin = admin_for(stack)
     stack.wait_idle()  # every order and answer the demo sent has reached the notifier
     # What the daily function (and `cxloop churn list`) does: every customer's risk from their orders.
     at_risk = refresh(notifier().intake(), shop_id, datetime.now(tz=UTC))
+    # ...and its retention snapshot, which the dashboard's Retention page reads (decision 119)
+    retention_snapshot.refresh(notifier().store, notifier().retention(), shop_id, datetime.now(tz=UTC))
     _, presented = keys.issue(
         DynamoKeyStore(admin.dynamodb, admin.resources.tables["shops"]), shop_id, "demo", datetime.now(tz=UTC)
     )

@@ -22,6 +22,7 @@ from services.dashboard.domain.model import (
     FeedItem,
     FeedPage,
     Overview,
+    RetentionReport,
     SuppressionPage,
     SuppressionView,
     ThemesReport,
@@ -30,7 +31,15 @@ from services.dashboard.domain.model import (
     feed_item,
 )
 from services.feedback.api import CustomerRef, SurveyProgramme
-from services.notifier.api import AlertSettings, BadPosition, Case, DayTotals, FeedFilter, ReplyRefused
+from services.notifier.api import (
+    AlertSettings,
+    BadPosition,
+    Case,
+    DayTotals,
+    FeedFilter,
+    ReplyRefused,
+    definitions,
+)
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.money import money
 from shared.themes import LABELS, theme_label
@@ -112,6 +121,12 @@ def overview(d: Dashboard, shop_id: str, now: datetime) -> Overview:
         open_cases=open_cases,
         overdue_cases=overdue,
     )
+
+
+def retention(d: Dashboard, shop_id: str, now: datetime) -> RetentionReport:
+    """The daily run's snapshot as it is (one or two item reads): no order is read here."""
+    snapshot = d.notifier.retention(shop_id, now)
+    return RetentionReport(snapshot=snapshot, definitions=definitions(snapshot.horizon if snapshot else None))
 
 
 @dataclass(frozen=True)

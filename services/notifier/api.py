@@ -1,5 +1,6 @@
 """The notifier's published interface: what another service (the owner's dashboard) may read of it and
-ask of it: the day totals, the feed, cases and their replies, customers at risk, the alert settings.
+ask of it: the day totals, the feed, cases and their replies, customers at risk, the retention snapshot,
+the alert settings.
 The rest of the service is private to it; `make lint` (import-linter) keeps it so."""
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter, Position
-from services.notifier.domain import churn_refresh, replies
+from services.notifier.domain import churn_refresh, replies, retention_snapshot
 from services.notifier.domain.model import AlertSettings, Case, CaseEvent, Mention, ReplyMode, SurveyAnswer
 from services.notifier.domain.ports import Customer, RiskRun
 from services.notifier.domain.replies import ReplyRefused, by_hand
+from services.notifier.domain.retention_snapshot import RetentionSnapshot, definitions
 from services.notifier.domain.tallies import DayTotals, histogram, mention_at, summed, with_prefix
 from shared.tenancy import Shop
 
@@ -34,10 +36,12 @@ __all__ = [
     "Position",
     "ReplyMode",
     "ReplyRefused",
+    "RetentionSnapshot",
     "RiskRun",
     "SurveyAnswer",
     "build_notifier_api",
     "by_hand",
+    "definitions",
     "histogram",
     "mention_at",
     "summed",
@@ -86,6 +90,11 @@ class NotifierApi:
         """When the customers at risk were computed, computing them first if an order or an answer came
         since, or a day went by (``churn_refresh.current``)."""
         return churn_refresh.current(self.notifier.intake(), shop_id, now)
+
+    def retention(self, shop_id: str, now: datetime) -> RetentionSnapshot | None:
+        """The shop's retention snapshot of this month (last month's before the first daily run of this
+        one): one or two reads, never the orders."""
+        return retention_snapshot.latest(self.notifier.retention(), shop_id, now)
 
     def case(self, shop_id: str, case_id: str) -> Case | None:
         return self.notifier.store.case(shop_id, case_id)

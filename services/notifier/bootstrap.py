@@ -38,6 +38,12 @@ class Notifier:
         expires = utcnow() + timedelta(days=APPROVE_LINK_DAYS)
         return f"{self.config.public_url}/n/{issue(keys[0], Purpose.APPROVE, shop_id, case_id, expires)}"
 
+    def retention(self) -> Any:
+        """The retention snapshots (one item per shop and month)."""
+        from services.notifier.adapters.dynamo_retention import DynamoRetention
+
+        return DynamoRetention(self.client("dynamodb"), self.config.notifier_table)
+
     def client(self, service: str) -> Any:
         if service not in self.clients:
             self.clients[service] = aws.client(service, self.config.aws)

@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from services.notifier.domain import retention_snapshot
 from services.notifier.domain.churn_refresh import RiskRow
 from services.notifier.domain.digest import AtRisk, Digest, build_digest
+from services.notifier.domain.digest_retention import retention_digest
 from services.notifier.domain.intake import destinations
 from services.notifier.domain.model import Destination, DestinationKind
 from services.notifier.domain.ports import NotifierStore
+from services.notifier.domain.retention_snapshot import RetentionSnapshot
 from shared.clock import utcnow
 from shared.mail.message import InlineImage, MailError, OutgoingEmail
 from shared.tenancy import Shop
@@ -36,7 +39,13 @@ def period_end(now: datetime, weekday: int) -> datetime:
     return datetime.combine(today - timedelta(days=back), time(0), tzinfo=UTC)
 
 
-def gather(store: NotifierStore, shop: Shop, end: datetime, at_risk: Sequence[RiskRow]) -> Digest:
+def gather(
+    store: NotifierStore,
+    shop: Shop,
+    end: datetime,
+    at_risk: Sequence[RiskRow],
+    snapshot: RetentionSnapshot | None = None,
+) -> Digest:
     week = timedelta(days=7)
     sent = store.sent_between(shop.shop_id, (end - 2 * week).date().isoformat(), end.date().isoformat())
 
@@ -50,7 +59,7 @@ def gather(store: NotifierStore, shop: Shop, end: datetime, at_risk: Sequence[Ri
         return counts
 
     run = store.risk_run(shop.shop_id)
-    return build_digest(
+    digest = build_digest(
         shop.name,
         end,
         [a for a in store.answers_since(shop.shop_id, end - TREND_WEEKS * week) if a.answered_at < end],
@@ -74,6 +83,9 @@ def gather(store: NotifierStore, shop: Shop, end: datetime, at_risk: Sequence[Ri
         at_risk_computed_at=run.computed_at if run else None,
         at_risk_valuable_from=run.valuable_from if run else None,
     )
+    if snapshot is None:
+        return digest
+    return digest.model_copy(update={"retention": retention_digest(snapshot)})
 
 
 def render(digest: Digest) -> RenderedDigest:
@@ -90,7 +102,8 @@ def preview(built: Notifier, shop: Shop, now: datetime) -> str:
     from services.notifier.rendering import preview_html
 
     at_risk = refresh(built.intake(), shop.shop_id, now)
-    return preview_html(render(gather(built.store, shop, now, at_risk)))
+    snapshot = retention_snapshot.refresh(built.store, built.retention(), shop.shop_id, now)
+    return preview_html(render(gather(built.store, shop, now, at_risk, snapshot)))
 
 
 def send_digest(built: Notifier, shop: Shop, now: datetime, at_risk: Sequence[RiskRow]) -> int:
@@ -102,7 +115,8 @@ def send_digest(built: Notifier, shop: Shop, now: datetime, at_risk: Sequence[Ri
     due = [d for d in targets if not built.store.is_marked(shop.shop_id, f"digest#{week}#{d.name}")]
     if not due:
         return 0
-    digest = gather(built.store, shop, end, at_risk)
+    snapshot = retention_snapshot.latest(built.retention(), shop.shop_id, now)
+    digest = gather(built.store, shop, end, at_risk, snapshot)
     rendered = render(digest) if any(d.kind is DestinationKind.EMAIL for d in due) else None
     sent = 0
     for destination in due:

@@ -237,6 +237,7 @@ def _context(digest: Digest, charts: Mapping[str, Chart]) -> dict[str, Any]:
         "at_risk_more": digest.at_risk_total - len(digest.at_risk),
         "at_risk_note": _risk_note(digest),
         "colours": {"good": GOOD, "bad": BAD, "muted": MUTED},
+        "retention": digest.retention,
     }
 
 

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 CASE_A = "response:inv-a1"
 CASE_B = "response:inv-b1"
-PAGES = ("overview", "themes", "feed", "cases", "at-risk", "settings", "suppressions")
+PAGES = ("overview", "themes", "feed", "cases", "at-risk", "retention", "settings", "suppressions")
 
 
 def _page(world: DashWorld, method: str, path: str, cookie: str | None = None,

@@ -8,7 +8,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.dashboard.domain.reports import MetricsReport, ThemeRow
-from services.notifier.api import Case, CaseEvent, Customer, Mention, SurveyAnswer, by_hand, mention_at
+from services.notifier.api import (
+    Case,
+    CaseEvent,
+    Customer,
+    Mention,
+    RetentionSnapshot,
+    SurveyAnswer,
+    by_hand,
+    mention_at,
+)
 from shared.sentiment import Sentiment, ThemeScore
 
 Kind = Literal["response", "mention"]
@@ -131,6 +140,15 @@ class CustomerPage(BaseModel):
     )
     currency: str | None = None
     rule: str = Field(default="", description="who is listed, in words")
+
+
+class RetentionReport(BaseModel):
+    """Cohorts, repeat and churn rates, RFM segments and who moved, as the daily run last computed them."""
+
+    snapshot: RetentionSnapshot | None = Field(
+        description="null until the shop's first daily run; every rate carries its n and 95% interval"
+    )
+    definitions: dict[str, str] = Field(description="what each figure counts, in words")
 
 
 class SuppressionView(BaseModel):

@@ -42,6 +42,7 @@ from services.dashboard.domain.model import (
     Me,
     Overview,
     ReplyBody,
+    RetentionReport,
     SentimentLabel,
     SuppressionPage,
     ThemesReport,
@@ -222,6 +223,12 @@ def get_themes(
 ) -> ThemesReport:
     first, last = service.period(start, end, utcnow().date(), 28)
     return service.themes(dashboard(), shop(), first, last)
+
+
+@app.get(f"{PREFIX}/retention", summary="Cohorts, repeat and churn rates, RFM segments and who moved",
+         tags=["metrics"], responses=ok("The shop's retention snapshot and its definitions"))  # fmt: skip
+def get_retention() -> RetentionReport:
+    return service.retention(dashboard(), shop(), utcnow())
 
 
 # --- the feed ---------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
 from services.dashboard import page_views as views
-from services.dashboard import service, survey_editor
+from services.dashboard import retention_views, service, survey_editor
 from services.dashboard.bootstrap import dashboard
 from services.dashboard.domain import keys, sessions, survey_form
 from services.dashboard.domain.model import BANDS, CaseView
@@ -77,7 +77,8 @@ ASSETS = {
 }
 NAV = (
     ("overview", "Overview"), ("themes", "Themes"), ("feed", "Feed"), ("cases", "Cases"),
-    ("at-risk", "At risk"), ("settings", "Settings"), ("suppressions", "Suppressions"),
+    ("at-risk", "At risk"), ("retention", "Retention"), ("settings", "Settings"),
+    ("suppressions", "Suppressions"),
 )  # fmt: skip
 PUBLIC = (f"{ROOT}/login", f"{ROOT}/static/", f"{ROOT}/survey-test")
 CACHE_STATIC = "public, max-age=86400"
@@ -393,6 +394,21 @@ def at_risk() -> Response[str]:
     older = views.link(f"{ROOT}/at-risk", {"cursor": found.next_cursor}) if found.next_cursor else ""
     return page("at_risk.html", "Customers at risk", current="at-risk", customers=found.items, older=older,
                 found=found)  # fmt: skip
+
+
+@app.get(f"{ROOT}/retention")
+def retention() -> Response[str]:
+    report = service.retention(dashboard(), shop(), utcnow())
+    snap = report.snapshot
+    offsets, heat = retention_views.heat_map(snap) if snap else ([], [])
+    return page(
+        "retention.html", "Retention", current="retention", snap=snap, definitions=report.definitions,
+        kpis=retention_views.kpis(snap) if snap else [], offsets=offsets, heat=heat,
+        chart=retention_views.churn_chart(snap) if snap else {},
+        labels={s.segment: s.label for s in snap.segments} if snap else {},
+        month_label=retention_views.month_label, pct=retention_views.percent,
+        nps_text=retention_views.nps_text,
+    )  # fmt: skip
 
 
 @app.get(f"{ROOT}/suppressions")

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.notifier.adapters.dynamo_retention import DynamoRetention
 from services.notifier.adapters.dynamo_tallied import TalliedWriter, Write, reading_of
 from services.notifier.domain.model import (
     MAX_SAMPLES,
@@ -710,6 +711,7 @@ class DynamoNotifierStore:
                 self._erase_personal(shop_id, sk)
             erased += 1
         cases = {sk.removeprefix(case_sk("")) for sk in sks if sk.startswith(case_sk(""))}
+        erased += DynamoRetention(self._db, self._table).forget(shop_id, customer_keys)
         return erased + self._erase_from_batches(shop_id, cases, set(customer_keys))
 
     def _erase_from_batches(self, shop_id: str, case_ids: set[str], customer_keys: set[str]) -> int:

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.notifier.domain.digest_retention import RetentionDigest
 from services.notifier.domain.model import Case, Mention, SurveyAnswer
 from shared import metrics
 from shared.metrics import Metric
@@ -266,6 +267,7 @@ class Digest(BaseModel):
     at_risk_total: int = 0
     at_risk_computed_at: datetime | None = None  # when the risk was computed
     at_risk_valuable_from: float | None = None  # the spend that made a customer valuable then
+    retention: RetentionDigest | None = None  # from the retention snapshot (digest_retention.py)
 
     @property
     def answers(self) -> int:

@@ -154,6 +154,9 @@ def digest_blocks(digest: Digest) -> list[Block]:
     if digest.at_risk_total:
         risk = f"*Customers at risk of leaving*: {digest.at_risk_total} (names and reasons in the e-mail)"
         blocks.append(SectionBlock(text=_md(risk)))
+    if digest.retention and digest.retention.lines:
+        back = "*Customers coming back*: " + " ".join(mrkdwn_escape(x) for x in digest.retention.lines)
+        blocks.append(SectionBlock(text=_md(fit(back, SECTION_CHARS))))
     blocks.append(
         ContextBlock(elements=[_md("The e-mail digest has the charts and the customers' comments.")])
     )
