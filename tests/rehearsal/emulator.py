@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -61,12 +62,14 @@ def free_port() -> int:
 
 @dataclass
 class MiniStack:
-    """A running MiniStack; ``stop()`` ends it and every Lambda worker it started (its process group)."""
+    """A running MiniStack; ``stop()`` ends it and every Lambda worker it started (its process group),
+    and removes the workers' folders (each unpacks its code and layers: 50-170 MB a worker)."""
 
     process: subprocess.Popen[bytes]
     port: int
     log: Path
     log_file: IO[bytes]
+    scratch: Path
 
     @property
     def endpoint(self) -> str:
@@ -105,6 +108,7 @@ class MiniStack:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=15)
         self.log_file.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def start(workdir: Path, port: int | None = None, timeout_s: float = 60.0) -> MiniStack:
@@ -114,10 +118,12 @@ def start(workdir: Path, port: int | None = None, timeout_s: float = 60.0) -> Mi
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "ministack.log"
     log_file = log.open("wb")
+    scratch = workdir / "tmp"
+    scratch.mkdir(exist_ok=True)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
-        "TMPDIR": str(workdir),
+        "TMPDIR": str(scratch),
         "GATEWAY_PORT": str(port),
         "BIND_HOST": "127.0.0.1",
         "MINISTACK_REGION": REGION,
@@ -127,7 +133,7 @@ def start(workdir: Path, port: int | None = None, timeout_s: float = 60.0) -> Mi
     process = subprocess.Popen(
         [str(binary)], cwd=workdir, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
     )
-    stack = MiniStack(process, port, log, log_file)
+    stack = MiniStack(process, port, log, log_file, scratch)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -7,6 +7,7 @@ runs the same under pytest. Everything it builds is under build/rehearsal (gitig
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from collections.abc import Callable
@@ -111,4 +112,4 @@ def run(say: Callable[[str], None] = print) -> Rehearsal:
 
 
 def main() -> int:
-    return 0 if run().ok else 1
+    return 0 if run(functools.partial(print, flush=True)).ok else 1

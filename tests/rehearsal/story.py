@@ -188,7 +188,7 @@ def survey_email_is_sent(world: World) -> str:
             world.tick("feedback-dispatcher")
         return found
 
-    [survey] = until("the survey e-mail in SES", mail, timeout_s=90, every_s=2)
+    [survey] = until("the survey e-mail in SES", mail, timeout_s=180, every_s=2)
     link = re.search(r"(https?://\S+/r/[^\s?\"]+)\?score=2", survey["BodyText"])
     if not link:
         raise StoryFailed(f"no score link in the survey e-mail: {survey['BodyText'][:500]}")
@@ -222,7 +222,7 @@ def comment_is_scored(world: World) -> str:
         read = [i for i in items if i.get("text") == COMMENT and i.get("sentiment")]
         return read[0] if read else None
 
-    item = until("the scoring function's reading of the comment", reading, timeout_s=120, every_s=2)
+    item = until("the scoring function's reading of the comment", reading, timeout_s=180, every_s=2)
     themes = ", ".join(f"{t['theme']} {t['sentiment']}" for t in item["themes"])
     return f"sentiment {item['sentiment']['label']}, themes: {themes or 'none'}"
 
@@ -235,7 +235,7 @@ def owner_is_alerted(world: World) -> str:
         return found
 
     # An immediate alert goes once its minute is over (the batching window), at the sender's next run.
-    [mail] = until("the owner's alert e-mail in SES", alert, timeout_s=150, every_s=3)
+    [mail] = until("the owner's alert e-mail in SES", alert, timeout_s=180, every_s=3)
     if COMMENT[:30] not in (mail["BodyText"] or ""):
         raise StoryFailed(f"the alert does not quote the comment: {mail['BodyText'][:500]}")
     return f"{mail['Subject']!r} from {mail['Source']}"
