@@ -54,6 +54,22 @@ def ensure_venv(python: str | None = None) -> Path:
     return VENV / "bin" / "ministack"
 
 
+SCRATCH_BYTES = 6 * 1024**3
+
+
+def scratch_folder(workdir: Path) -> Path:
+    """Where MiniStack's Lambda workers unpack their code and layers (~3 GB in a rehearsal: a worker per
+    concurrent invocation, 50-340 MB each): memory (/dev/shm) when it has room, so neither the
+    unpacking nor the removal waits on the disk; else the work folder."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shutil.disk_usage(shm).free > SCRATCH_BYTES:
+        folder = shm / f"cxloop-rehearsal-{os.getpid()}-{workdir.name}"
+    else:
+        folder = workdir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -118,8 +134,7 @@ def start(workdir: Path, port: int | None = None, timeout_s: float = 60.0) -> Mi
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "ministack.log"
     log_file = log.open("wb")
-    scratch = workdir / "tmp"
-    scratch.mkdir(exist_ok=True)
+    scratch = scratch_folder(workdir)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
