@@ -150,7 +150,8 @@ def build(
                 f"{target.tag} or older, CPython {PYTHON_VERSION}): pin a version that has one, or "
                 "check the network and pip's index."
             ) from None
-        _drop_distributions(content, {_normalize(name) for name in layer.leave_out})
+        if layer.leave_out:
+            _drop_distributions(content, {_normalize(name) for name in layer.leave_out})
         check_pins(content, layer)
         if layer != topology.RUNTIME_LAYER:
             runtime = build(topology.RUNTIME_LAYER, target, cache, pip=pip)

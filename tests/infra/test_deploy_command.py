@@ -40,7 +40,8 @@ def test_limits_are_named_with_their_figures() -> None:
     assert any("> 250 MB" in p for p in problems)
     assert any("6 layers > 5" in p for p in problems)
     assert any("layer cxloop-charts is 60.0 MB zipped > 50 MB" in p for p in problems)
-    assert artifacts.FunctionPackage("small", "h.handler", code, (big,)).problems() == []
+    small = artifacts.Artifact("layer cxloop-mail", Path("m.zip"), 2 * MB, 1 * MB)
+    assert artifacts.FunctionPackage("small", "h.handler", code, (small,)).problems() == []
 
 
 def test_a_failing_step_says_which_and_what_to_do(monkeypatch, capsys) -> None:

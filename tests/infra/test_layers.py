@@ -226,3 +226,15 @@ def test_a_distribution_off_its_pin_fails_the_build(tmp_path: Path) -> None:
         layers.BuildError, match=r"layer 'slack': slack-sdk 9\.9\.9 is not a pin .*pinned: 3\.47\.0"
     ):
         layers.build(topology.LAYERS[topology.SLACK_LAYER], layers.LAMBDA, tmp_path, pip=unpinned)
+
+
+def test_what_a_layer_leaves_out_is_removed_before_its_pins_are_checked(tmp_path: Path) -> None:
+    """spaCy's setuptools: installed by pip as a requirement, imported by nothing, not shipped."""
+    layer = topology.Layer("probe", ("slack-sdk", "tzdata"), leave_out=("tzdata",))
+    built = layers.build(layer, layers.LAMBDA, tmp_path, pip=_fake_pip([]))
+    names = {p.name for p in built.content.iterdir()}
+    assert "slack_sdk" in names and not any(n.endswith(".dist-info") for n in names if "tzdata" in n)
+    assert not (built.content / "tzdata" / "__init__.py").exists()  # its RECORD's files
+    assert layers.build_key(layer, layers.LAMBDA) != layers.build_key(
+        topology.Layer("probe", ("slack-sdk", "tzdata")), layers.LAMBDA
+    )
