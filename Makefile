@@ -50,8 +50,10 @@ test: $(VENV)/.test $(VENV)/.browser lint typecheck
 
 # The deployment rehearsal: the synthesized stack deployed into MiniStack (its own venv, .venv-rehearse,
 # from requirements-rehearse.txt), then the demo's story through its API URL (tests/rehearsal/run.py).
+# Then MiniStack against what the rehearsal relies on (tests/rehearsal/fidelity.py, ~20 s).
 rehearse: $(VENV)/.test
 	PYTHON=$(PYTHON) $(BIN)/python -m tests.rehearsal
+	PYTHON=$(PYTHON) $(BIN)/python -m tests.rehearsal.fidelity
 
 unit integration infra: $(VENV)/.test
 	$(PYTEST) -m $@
