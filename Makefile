@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Playwright drives Debian's /usr/bin/chromium: it must never fetch a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run check test lint typecheck unit integration e2e infra browser bench clean
+.PHONY: run check test lint typecheck unit integration e2e infra browser bench rehearse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadscope --no-loadscope-reo
 
 test: $(VENV)/.test $(VENV)/.browser lint typecheck
 	$(PYTEST)
+	$(MAKE) rehearse
+
+# The deployment rehearsal: the synthesized stack deployed into MiniStack (its own venv, .venv-rehearse,
+# from requirements-rehearse.txt), then the demo's story through its API URL (tests/rehearsal/run.py).
+# Then MiniStack against what the rehearsal relies on (tests/rehearsal/fidelity.py, ~20 s).
+rehearse: $(VENV)/.test
+	PYTHON=$(PYTHON) $(BIN)/python -m tests.rehearsal
+	PYTHON=$(PYTHON) $(BIN)/python -m tests.rehearsal.fidelity
 
 unit integration infra: $(VENV)/.test
 	$(PYTEST) -m $@
@@ -59,4 +67,4 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/nlp_speed.py
 
 clean:
-	rm -rf $(VENV) .cxloop infra/cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-rehearse .cxloop infra/cdk.out build .pytest_cache .mypy_cache .ruff_cache

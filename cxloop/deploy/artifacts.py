@@ -34,18 +34,16 @@ class Artifact:
 class FunctionPackage:
     name: str  # the function's physical name
     handler: str
-    code: Artifact | None  # None: a container image
+    code: Artifact
     layers: tuple[Artifact, ...]
 
     @property
     def unzipped(self) -> int:
-        return (self.code.unzipped if self.code else 0) + sum(a.unzipped for a in self.layers)
+        return self.code.unzipped + sum(a.unzipped for a in self.layers)
 
     def problems(self) -> list[str]:
         """Each limit it breaks, worded with the figure and the limit."""
         found: list[str] = []
-        if self.code is None:
-            return found
         if self.unzipped > UNZIPPED_LIMIT:
             found.append(f"{self.name}: {self.unzipped / MB:.1f} MB unzipped with its layers > 250 MB")
         if len(self.layers) > LAYERS_LIMIT:
@@ -77,16 +75,14 @@ def packages(assembly: Path) -> list[FunctionPackage]:
 
     found = []
     for props in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Function"):
-        code = None
-        if "S3Key" in props["Code"]:
-            code = artifact("code", props["Code"]["S3Key"])
+        if "S3Key" not in props["Code"]:
+            raise ValueError(f"function {props['FunctionName']}: not a zip (Code has no S3Key)")
+        code = artifact(f"code {props['Code']['S3Key'][:8]}", props["Code"]["S3Key"])
         layers = []
         for ref in props.get("Layers", []):
             layer = resources[ref["Ref"]]["Properties"]
             layers.append(artifact(f"layer {layer['LayerName']}", layer["Content"]["S3Key"]))
-        found.append(
-            FunctionPackage(props["FunctionName"], props.get("Handler", "(image)"), code, tuple(layers))
-        )
+        found.append(FunctionPackage(props["FunctionName"], props["Handler"], code, tuple(layers)))
     return sorted(found, key=lambda p: p.name)
 
 
@@ -106,7 +102,7 @@ def report(found: list[FunctionPackage]) -> list[str]:
     """One line per artifact and per function, sizes in MB against the limits."""
     lines = []
     seen: set[Path] = set()
-    for artifact in sorted({a for p in found for a in (p.code, *p.layers) if a}, key=lambda a: a.name):
+    for artifact in sorted({a for p in found for a in (p.code, *p.layers)}, key=lambda a: a.name):
         if artifact.path in seen:
             continue
         seen.add(artifact.path)
@@ -116,12 +112,9 @@ def report(found: list[FunctionPackage]) -> list[str]:
             f" zipped (limit 50)  used by {len(users)}"
         )
     for package in found:
-        if package.code is None:
-            lines.append(f"  {package.name:<36} container image (built by `cdk deploy` with Docker)")
-            continue
         names = ", ".join(a.name.removeprefix("layer ") for a in package.layers)
         lines.append(
             f"  {package.name:<36} {package.unzipped / MB:6.1f} MB of 250 unzipped, "
-            f"{len(package.layers)} of {LAYERS_LIMIT} layers ({names})"
+            f"{len(package.layers)} of {LAYERS_LIMIT} layers ({names}) + {package.code.name}"
         )
     return lines

@@ -33,10 +33,13 @@ CONSTRAINTS = ROOT / "constraints.txt"
 DEFAULT_CACHE = ROOT / "build" / "layers"
 PYTHON_VERSION = "3.11"
 # Bump when the recipe below changes what a build holds: every cached build is then rebuilt.
-RECIPE = 3
+RECIPE = 4
 # Directories inside packages that no function imports.
 DROP_DIRS = frozenset({"__pycache__", "tests", "test"})
-DROP_SUFFIXES = (".pyc", ".pyi")
+# Bytecode pip made (the builder compiles its own), type stubs, and the sources of compiled extensions
+# (Cython's .pyx/.pxd/.pxi, C and C++ files and headers: spaCy, thinc, blis and numpy ship theirs), which
+# nothing reads at run time.
+DROP_SUFFIXES = (".pyc", ".pyi", ".pyx", ".pxd", ".pxi", ".c", ".cc", ".cpp", ".h", ".hpp")
 # Of a distribution's metadata, what importlib.metadata and the licences need; RECORD and the
 # installer's notes describe an installation nobody will upgrade.
 DROP_DIST_INFO = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
@@ -110,6 +113,7 @@ def build_key(layer: topology.Layer, target: Platform, constraints: Path = CONST
         "recipe": RECIPE,
         "layer": layer.name,
         "distributions": sorted(layer.distributions),
+        "leave_out": sorted(layer.leave_out),
         "runtime": sorted(topology.RUNTIME_LAYER.distributions),
         "platform": target.tags,
         "python": PYTHON_VERSION,
@@ -146,10 +150,12 @@ def build(
                 f"{target.tag} or older, CPython {PYTHON_VERSION}): pin a version that has one, or "
                 "check the network and pip's index."
             ) from None
+        if layer.leave_out:
+            _drop_distributions(content, {_normalize(name) for name in layer.leave_out})
         check_pins(content, layer)
         if layer != topology.RUNTIME_LAYER:
             runtime = build(topology.RUNTIME_LAYER, target, cache, pip=pip)
-            _drop_distributions(content, _distributions(runtime.content))
+            _drop_distributions(content, set(_distributions(runtime.content)))
         trim(content)
         strip_native(content)
         compile_bytecode(content)
@@ -227,8 +233,9 @@ def _normalize(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def _drop_distributions(content: Path, provided: dict[str, Path]) -> None:
-    """Remove what an earlier layer ships already (by each distribution's RECORD)."""
+def _drop_distributions(content: Path, provided: set[str]) -> None:
+    """Remove these distributions (normalized names: what an earlier layer ships already, or what the
+    layer leaves out) by each one's RECORD."""
     for name, info in _distributions(content).items():
         if name not in provided:
             continue
@@ -242,7 +249,7 @@ def _drop_distributions(content: Path, provided: dict[str, Path]) -> None:
 
 
 def trim(content: Path) -> None:
-    """Drop tests, caches, type stubs and installation records."""
+    """Drop tests, caches, type stubs, extension sources and installation records."""
     for path in sorted(content.rglob("*"), reverse=True):
         if not path.exists():
             continue

@@ -45,7 +45,7 @@ ROLES = {
     "AWS::SES::ConfigurationSet": "every survey e-mail is sent with it",
     "AWS::SES::ConfigurationSetEventDestination": "bounces and complaints to the default bus",
     "AWS::SecretsManager::Secret": "the keys that sign survey links, generated once, retained",
-    "AWS::Lambda::Function": "Python 3.11 arm64 zip functions and the scoring image",
+    "AWS::Lambda::Function": "Python 3.11 arm64 zip functions",
     "AWS::Lambda::LayerVersion": "third-party packages at the pins of constraints.txt",
     "AWS::Lambda::EventSourceMapping": "queue → function, `ReportBatchItemFailures`",
     "AWS::Lambda::Permission": "API Gateway and EventBridge may invoke the functions",

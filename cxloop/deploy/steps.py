@@ -95,8 +95,8 @@ def check_sizes(options: Options, say: Callable[[str], None]) -> None:
     if problems:
         raise StepFailed(
             "sizes",
-            "; ".join(problems) + ". Move the heavy dependency into its own layer, or the function "
-            "into a container image (topology.Function.package).",
+            "; ".join(problems) + ". Move the heavy dependency into its own layer "
+            "(topology.LAYERS), or leave out what nothing imports (topology.Layer.leave_out).",
         )
 
 

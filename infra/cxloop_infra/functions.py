@@ -1,9 +1,11 @@
 """Lambda functions, one per ``topology.FUNCTIONS`` entry, with least-privilege roles and triggers.
 
-Packaging: every zip function ships the same code asset, the repository root minus everything that is
-not runtime code (CODE_EXCLUDES), and its layers (``topology.Function.layers`` after the runtime layer):
-the third-party packages at the pins of constraints.txt, boto3 included, built for arm64 by
+Packaging: every function is a zip on the Python runtime. It ships the code asset, the repository
+root minus everything that is not runtime code (CODE_EXCLUDES), and its layers
+(``topology.Function.layers`` after the runtime layer): the third-party packages at the pins of
+constraints.txt, boto3 included, built for arm64 by
 ``cxloop deploy`` (cxloop/deploy/layers.py). Synth only reads those builds: no network, no Docker.
+The scoring function's asset is its own: it alone carries the trained model (OWN_ASSET).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -58,9 +59,9 @@ CODE_EXCLUDES = (
     "pyproject.toml",
     "Makefile",
 )
-# The zip asset leaves out what only an image function needs (the trained model, its training code).
-ZIP_ONLY_EXCLUDES = ("services/scoring",)
-IMAGES = "infra/images"
+# Services whose functions get a code asset of their own (what else it leaves out): the scoring model
+# (8.8 MB) is in no other function's asset, and its training code in none (decision 104).
+OWN_ASSET: dict[str, tuple[str, ...]] = {"scoring": ("services/scoring/training",)}
 
 SECRETS = "secrets"
 LINK_KEYS = "link-keys"
@@ -106,10 +107,16 @@ class Functions(Construct):
         self._public_url = public_url
         self.functions: dict[str, lambda_.Function] = {}
 
-        code = lambda_.Code.from_asset(str(config.code_root), exclude=[*CODE_EXCLUDES, *ZIP_ONLY_EXCLUDES])
+        def asset(service: str | None) -> lambda_.Code:
+            others = [f"services/{name}" for name in OWN_ASSET if name != service]
+            excludes = [*CODE_EXCLUDES, *others, *OWN_ASSET.get(service or "", ())]
+            return lambda_.Code.from_asset(str(config.code_root), exclude=excludes)
+
+        shared_code = asset(None)
+        own = {service: asset(service) for service in OWN_ASSET}
         self.layers: dict[str, lambda_.LayerVersion] = {}
         for spec in topology.FUNCTIONS:
-            self.functions[spec.logical] = self._function(spec, code)
+            self.functions[spec.logical] = self._function(spec, own.get(spec.service, shared_code))
 
     def _layer(self, layer: topology.Layer) -> lambda_.LayerVersion:
         """One LayerVersion per layer, shared by the functions that get it."""
@@ -156,19 +163,15 @@ class Functions(Construct):
         }
         if spec.reserved_concurrency is not None:
             common["reserved_concurrent_executions"] = spec.reserved_concurrency
-        fn: lambda_.Function
-        if spec.package == "image":
-            fn = lambda_.DockerImageFunction(self, cid, code=self._image(spec), **common)
-        else:
-            fn = lambda_.Function(
-                self,
-                cid,
-                runtime=RUNTIME,
-                handler=lambda_handler(spec.handler),
-                code=code,
-                layers=[self._layer(layer) for layer in builds.layers_of(spec)],
-                **common,
-            )
+        fn = lambda_.Function(
+            self,
+            cid,
+            runtime=RUNTIME,
+            handler=lambda_handler(spec.handler),
+            code=code,
+            layers=[self._layer(layer) for layer in builds.layers_of(spec)],
+            **common,
+        )
         for resource, access in spec.grants:
             self._grant(spec.logical, fn, resource, access)
         if spec.queue is not None:
@@ -190,19 +193,6 @@ class Functions(Construct):
                 targets=[targets.LambdaFunction(fn)],
             )
         return fn
-
-    def _image(self, spec: topology.Function) -> lambda_.DockerImageCode:
-        """Built by `cdk deploy` (Docker), not by synth: the Dockerfile installs the pinned dependencies."""
-        dockerfile = f"{IMAGES}/{spec.service}.Dockerfile"
-        if not (self._config.code_root / dockerfile).is_file():
-            raise ValueError(f"function {spec.logical!r}: no {dockerfile}")
-        return lambda_.DockerImageCode.from_image_asset(
-            str(self._config.code_root),
-            file=dockerfile,
-            cmd=[lambda_handler(spec.handler)],
-            platform=ecr_assets.Platform.LINUX_ARM64,
-            exclude=[e for e in CODE_EXCLUDES if e not in ("infra", "pyproject.toml")] + ["infra/cdk.out"],
-        )
 
     def _environment(self, spec: topology.Function) -> dict[str, str]:
         resolvers: dict[str, Callable[[], str]] = {

@@ -38,7 +38,9 @@ def main() -> None:
     import_s = time.perf_counter() - started
     for name in args["imports"]:  # what the handler did not import yet: lazy imports, implied ones
         importlib.import_module(name)
+    started = time.perf_counter()
     answer = handler(args["event"], Context())
+    invoke_s = time.perf_counter() - started
     rendered = None
     if args["templates"]:
         from shared.templates import environment
@@ -52,14 +54,21 @@ def main() -> None:
     outside = sorted(
         str(getattr(m, "__file__", None))
         for n, m in list(sys.modules.items())
-        if n != "__main__"
+        if m is not sys.modules["__main__"]  # also __mp_main__ once multiprocessing is imported (spaCy)
         and getattr(m, "__file__", None)
         and not any(str(m.__file__).startswith(a) for a in allowed)
     )
     print(
         "PROBE "
         + json.dumps(
-            {"answer": answer, "rendered": rendered, "outside": outside, "import_s": import_s}, default=str
+            {
+                "answer": answer,
+                "rendered": rendered,
+                "outside": outside,
+                "import_s": import_s,
+                "invoke_s": invoke_s,
+            },
+            default=str,
         )
     )
 

@@ -28,13 +28,10 @@ def test_dry_run_builds_synthesizes_and_reports_each_function(tmp_path: Path, mo
     report = "\n".join(said)
     for spec in topology.FUNCTIONS:
         line = next(x for x in said if x.strip().startswith(topology.physical("cxloop", spec.logical) + " "))
-        if spec.package == "image":
-            assert "container image" in line
-        else:
-            assert "of 250 unzipped" in line
-            assert f"{len(layers.layers_of(spec))} of 5 layers" in line
-            for layer in layers.layers_of(spec):
-                assert f"cxloop-{layer.name}" in line
+        assert "of 250 unzipped" in line
+        assert f"{len(layers.layers_of(spec))} of 5 layers" in line
+        for layer in layers.layers_of(spec):
+            assert f"cxloop-{layer.name}" in line
     assert "dry run: nothing deployed" in report
     assert said[-len(checklist.STEPS) - 1 :] == checklist.lines(deployed=False)
     assert said[-len(checklist.STEPS) - 1] == "After you deploy:"
@@ -83,7 +80,8 @@ def test_limits_are_named_with_their_figures() -> None:
     assert any("> 250 MB" in p for p in problems)
     assert any("6 layers > 5" in p for p in problems)
     assert any("layer cxloop-charts is 60.0 MB zipped > 50 MB" in p for p in problems)
-    assert artifacts.FunctionPackage("img", "(image)", None, ()).problems() == []
+    small = artifacts.Artifact("layer cxloop-mail", Path("m.zip"), 2 * MB, 1 * MB)
+    assert artifacts.FunctionPackage("small", "h.handler", code, (small,)).problems() == []
 
 
 def test_a_failing_step_says_which_and_what_to_do(monkeypatch, capsys) -> None:

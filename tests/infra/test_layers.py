@@ -22,7 +22,6 @@ from tests.infra.imports import third_party_modules
 
 pytestmark = pytest.mark.infra
 
-ZIP_FUNCTIONS = [f for f in topology.FUNCTIONS if f.package == "zip"]
 # What the intake must never carry (issue 16): the charts' and the model's weight.
 HEAVY = {"matplotlib", "numpy", "pillow", "spacy", "thinc"}
 
@@ -57,14 +56,14 @@ def closure(distributions: tuple[str, ...]) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize("spec", ZIP_FUNCTIONS, ids=lambda f: f.logical)
+@pytest.mark.parametrize("spec", topology.FUNCTIONS, ids=lambda f: f.logical)
 def test_layers_hold_what_the_handler_imports(spec: topology.Function) -> None:
     shipped = closure(tuple(d for layer in layers.layers_of(spec) for d in layer.distributions))
     missing = imported_distributions(spec) - shipped
     assert not missing, f"{spec.logical} imports {sorted(missing)}: add the layer that has it"
 
 
-@pytest.mark.parametrize("spec", ZIP_FUNCTIONS, ids=lambda f: f.logical)
+@pytest.mark.parametrize("spec", topology.FUNCTIONS, ids=lambda f: f.logical)
 def test_every_layer_of_a_function_is_used(spec: topology.Function) -> None:
     needed = imported_distributions(spec)
     for name in spec.layers:
@@ -82,21 +81,26 @@ def test_the_intake_carries_nothing_heavy() -> None:
 
 
 def test_at_most_five_layers_and_the_runtime_first() -> None:
-    for spec in ZIP_FUNCTIONS:
+    for spec in topology.FUNCTIONS:
         assert 1 <= len(layers.layers_of(spec)) <= 5, spec.logical
         assert layers.layers_of(spec)[0] == topology.RUNTIME_LAYER
         assert len(set(spec.layers)) == len(spec.layers), spec.logical
 
 
-def test_no_two_layers_ship_the_same_distribution() -> None:
-    """A package in two layers of one function would be unpacked twice into /opt, one over the other."""
-    extras = [
-        closure(layer.distributions) - closure(topology.RUNTIME_LAYER.distributions)
-        for layer in topology.LAYERS.values()
-    ]
+@pytest.mark.parametrize("spec", topology.FUNCTIONS, ids=lambda f: f.logical)
+def test_no_two_layers_of_a_function_ship_the_same_distribution(spec: topology.Function) -> None:
+    """A package in two layers of one function would be unpacked twice into /opt, one over the other
+    (the nlp layer ships jinja2 and numpy too, for the one function that has it)."""
+    runtime = closure(topology.RUNTIME_LAYER.distributions)
+    extras = [closure(topology.LAYERS[name].distributions) - runtime for name in spec.layers]
     for i, one in enumerate(extras):
         for other in extras[i + 1 :]:
-            assert not one & other
+            assert not one & other, spec.logical
+
+
+def test_the_model_and_spacy_go_to_the_scoring_function_only() -> None:
+    for spec in topology.FUNCTIONS:
+        assert (topology.NLP_LAYER in spec.layers) == (spec.service == "scoring"), spec.logical
 
 
 # --- the builder, with pip replaced by a stand-in that writes what pip would --------------------------
@@ -222,3 +226,15 @@ def test_a_distribution_off_its_pin_fails_the_build(tmp_path: Path) -> None:
         layers.BuildError, match=r"layer 'slack': slack-sdk 9\.9\.9 is not a pin .*pinned: 3\.47\.0"
     ):
         layers.build(topology.LAYERS[topology.SLACK_LAYER], layers.LAMBDA, tmp_path, pip=unpinned)
+
+
+def test_what_a_layer_leaves_out_is_removed_before_its_pins_are_checked(tmp_path: Path) -> None:
+    """spaCy's setuptools: installed by pip as a requirement, imported by nothing, not shipped."""
+    layer = topology.Layer("probe", ("slack-sdk", "tzdata"), leave_out=("tzdata",))
+    built = layers.build(layer, layers.LAMBDA, tmp_path, pip=_fake_pip([]))
+    names = {p.name for p in built.content.iterdir()}
+    assert "slack_sdk" in names and not any(n.endswith(".dist-info") for n in names if "tzdata" in n)
+    assert not (built.content / "tzdata" / "__init__.py").exists()  # its RECORD's files
+    assert layers.build_key(layer, layers.LAMBDA) != layers.build_key(
+        topology.Layer("probe", ("slack-sdk", "tzdata")), layers.LAMBDA
+    )

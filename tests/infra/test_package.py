@@ -36,7 +36,6 @@ PROBE = Path(__file__).with_name("package_probe.py")
 PREFIX = "cxloop"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-ZIP_FUNCTIONS = [f for f in topology.FUNCTIONS if f.package == "zip"]
 # Path parameters of a representative request.
 PARAMETERS = {"platform": "shopify", "shop_id": "shop-a", "token": "not-a-token", "source": "judgeme"}
 FAILURES = re.compile(r"ModuleNotFoundError|ImportError|No module named")
@@ -115,8 +114,9 @@ def aws_env() -> Any:
 
 
 def queue_body(queue: str) -> str:
-    """A message its queue gets: the intake's stored webhook, or an event a rule delivers (a reading of
-    an answer nobody has, a shop erased: both need no data to be there)."""
+    """A message its queue gets: the intake's stored webhook, or an event a rule delivers (an answer
+    with a comment for the model to read, a reading of an answer nobody has, a shop erased: none needs
+    data to be there)."""
     if queue == topology.FEEDBACK_EVENTS.logical:
         from services.feedback.domain.model import QueuedEvent, StoredEvent
 
@@ -125,9 +125,16 @@ def queue_body(queue: str) -> str:
             triggered_at="2026-12-07T00:00:00Z", received_at="2026-12-07T00:00:01Z", body=b"{}",
         )  # fmt: skip
         return QueuedEvent.of(stored).model_dump_json()
-    if queue == topology.FEEDBACK_READINGS.logical:
+    data: dict[str, Any]
+    if queue == topology.SCORING_EVENTS.logical:
+        name, source = ev.RESPONSE_RECORDED, "cxloop.feedback"
+        data = ev.ResponseRecorded(
+            invite_id="probe", revision=1, survey_type="nps", score=2, answered_at="2026-12-07T00:00:00Z",
+            comment="Fast delivery, but the seams ripped after one wash.", order_id="1", platform="shopify",
+        ).model_dump(mode="json")  # fmt: skip
+    elif queue == topology.FEEDBACK_READINGS.logical:
         name, source = ev.FEEDBACK_SCORED, "cxloop.scoring"
-        data: dict[str, Any] = {
+        data = {
             "subject": "response",
             "subject_id": "nobody",
             "revision": 1,
@@ -243,7 +250,7 @@ def run_probe(spec: topology.Function, path: list[Path], env: dict[str, str]) ->
     return json.loads(lines[-1].removeprefix("PROBE ")), output
 
 
-@pytest.mark.parametrize("spec", ZIP_FUNCTIONS, ids=lambda f: f.logical)
+@pytest.mark.parametrize("spec", topology.FUNCTIONS, ids=lambda f: f.logical)
 def test_function_runs_from_its_package_alone(spec, deployed, host_layers, aws_env) -> None:
     package = deployed[topology.physical(PREFIX, spec.logical)]
     assert package.code is not None
@@ -262,11 +269,18 @@ def test_function_runs_from_its_package_alone(spec, deployed, host_layers, aws_e
     probe, output = run_probe(spec, [package.code.path, *(host_layers[n] for n in names)], env)
     assert not FAILURES.search(output), f"{spec.logical}:\n{output[-3000:]}"
     assert probe["outside"] == [], "loaded from outside its package: " + ", ".join(probe["outside"])
-    print(f"{spec.logical}: handler imported from its package in {probe['import_s']:.2f} s")
+    print(
+        f"{spec.logical}: handler imported from its package in {probe['import_s']:.2f} s, "
+        f"first invocation {probe['invoke_s']:.2f} s"
+    )
     answer = probe["answer"]
     if spec.routes:
         assert answer["statusCode"] < 500, answer
     elif spec.queue is not None:
         assert set(answer) == {"batchItemFailures"}, answer
+    if spec.service == "scoring":  # the model, loaded from the asset, read the comment as the venv does
+        assert answer == {"batchItemFailures": []}, output[-3000:]
+        (line,) = [json.loads(x) for x in output.splitlines() if '"message":"feedback scored"' in x]
+        assert (line["label"], line["themes"]) == ("positive", ["delivery_shipping", "product_quality"])
     if topology.MAIL_LAYER in spec.layers:
         assert probe["rendered"] == "<p>&lt;b&gt;Ann&lt;/b&gt;</p>"

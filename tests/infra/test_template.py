@@ -379,20 +379,13 @@ def test_function(resources, spec: topology.Function) -> None:
     fid, fn = _function(resources, spec.logical)
     props = fn["Properties"]
     module, function = spec.handler.split(":")
-    if spec.package == "image":
-        # A container image: the handler is the image's command, the dependencies are in the image.
-        assert props["PackageType"] == "Image"
-        assert props["ImageConfig"] == {"Command": [f"{module}.{function}"]}
-        assert "ImageUri" in props["Code"]
-        assert "Runtime" not in props and "Handler" not in props and "Layers" not in props
-    else:
-        assert props["Handler"] == f"{module}.{function}"
-        assert props["Runtime"] == "python3.11"
-        # Its layers: the runtime (Powertools, pydantic, boto3) and what it imports besides. CDK orders
-        # them its own way; no two layers ship the same file (test_layers), so the order is moot.
-        assert sorted(ref["Ref"] for ref in props["Layers"]) == sorted(
-            _layer_id(resources, layer.name) for layer in builds.layers_of(spec)
-        )
+    assert props["Handler"] == f"{module}.{function}"
+    assert props["Runtime"] == "python3.11"
+    # Its layers: the runtime (Powertools, pydantic, boto3) and what it imports besides. CDK orders
+    # them its own way; no two layers ship the same file (test_layers), so the order is moot.
+    assert sorted(ref["Ref"] for ref in props["Layers"]) == sorted(
+        _layer_id(resources, layer.name) for layer in builds.layers_of(spec)
+    )
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == spec.memory_mb
     assert props["Timeout"] == spec.timeout_s
@@ -475,8 +468,6 @@ def _small_stack(tmp_path: Path, **config_values: Any) -> dict[str, dict[str, An
     code = tmp_path / "code"
     code.mkdir()
     (code / "handler.py").write_text("")
-    (code / "infra" / "images").mkdir(parents=True)
-    (code / "infra" / "images" / "scoring.Dockerfile").write_text("FROM scratch\n")
     config = InfraConfig(
         account=ACCOUNT,
         region=REGION,
@@ -514,50 +505,40 @@ def test_synth_without_built_layers_says_what_to_run(tmp_path: Path) -> None:
         CxloopStack(App(outdir=str(tmp_path / "out")), "unbuilt", config=config)
 
 
+def _code_assets(resources, outdir: Path) -> dict[str, set[str]]:
+    """Each function's code asset, as the files it holds, by function name."""
+    found = {}
+    for fn in _of_type(resources, "AWS::Lambda::Function").values():
+        asset = outdir / f"asset.{fn['Properties']['Code']['S3Key'].removesuffix('.zip')}"
+        found[fn["Properties"]["FunctionName"]] = {
+            p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()
+        }
+    return found
+
+
 def test_code_asset_holds_runtime_code_only(synth, resources) -> None:
-    """The function package: the handlers and what they import, none of the development tree."""
+    """The function package: the handlers and what they import, none of the development tree; the
+    model in the scoring function's asset alone, its training code in none."""
     _, outdir = synth
-    (asset_hash,) = {
-        f["Properties"]["Code"]["S3Key"].removesuffix(".zip")
-        for f in _of_type(resources, "AWS::Lambda::Function").values()
-        if "S3Key" in f["Properties"]["Code"]
-    }
-    asset = outdir / f"asset.{asset_hash}"
-    files = {p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()}
+    assets = _code_assets(resources, outdir)
     for spec in topology.FUNCTIONS:
-        if spec.package == "zip":
-            assert spec.handler.split(":")[0].replace(".", "/") + ".py" in files
-    # The model and its training code go only into the scoring image.
-    assert not any(p.startswith("services/scoring/") for p in files)
-    assert "shared/topology.py" in files
-    assert "shared/settings.py" in files
-    for path in files:
-        top = path.split("/")[0]
-        assert top not in {".venv", ".git", "tests", "infra", "benchmarks", "docs"}, path
-        assert not path.startswith("cxloop/local/"), path
-        assert not path.endswith((".md", ".pyc")), path
-        assert "__pycache__" not in path, path
-
-
-def test_scoring_image_asset(synth) -> None:
-    """The scoring image is built by `cdk deploy` from the repository with its Dockerfile; synth only
-    records it, and the context holds the model but no development tree."""
-    _, outdir = synth
-    manifest = json.loads(next(outdir.glob("*.assets.json")).read_text())
-    images = list(manifest["dockerImages"].values())
-    assert len(images) == len([f for f in topology.FUNCTIONS if f.package == "image"]) == 1
-    source = images[0]["source"]
-    assert source["dockerFile"] == "infra/images/scoring.Dockerfile"
-    assert source["platform"] == "linux/arm64"
-    context = outdir / source["directory"]
-    files = {p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file()}
-    assert "services/scoring/handlers/consumer.py" in files
-    assert "services/scoring/trained/meta.json" in files
-    assert "infra/images/scoring.Dockerfile" in files
-    assert "constraints.txt" in files and "pyproject.toml" in files
-    for path in files:
-        assert path.split("/")[0] not in {".venv", ".git", "tests", "benchmarks", "docs", "build"}, path
-        assert "__pycache__" not in path and not path.startswith("infra/cdk.out"), path
+        files = assets[topology.physical("cxloop", spec.logical)]
+        assert spec.handler.split(":")[0].replace(".", "/") + ".py" in files
+        assert "shared/topology.py" in files
+        assert "shared/settings.py" in files
+        scoring = {p for p in files if p.startswith("services/scoring/")}
+        if spec.service == "scoring":
+            assert "services/scoring/trained/meta.json" in scoring
+            assert not any(p.startswith("services/scoring/training/") for p in scoring)
+        else:
+            assert not scoring, spec.logical
+        for path in files:
+            top = path.split("/")[0]
+            assert top not in {".venv", ".git", "tests", "infra", "benchmarks", "docs", "build"}, path
+            assert not path.startswith("cxloop/local/"), path
+            assert not path.endswith((".md", ".pyc")), path
+            assert "__pycache__" not in path, path
+    assert len({frozenset(files) for files in assets.values()}) == 2  # the shared one and scoring's
 
 
 def test_handler_string_conversion() -> None:

@@ -165,9 +165,18 @@ def stack(aws: Moto, monkeypatch: pytest.MonkeyPatch) -> Stack:
     return Stack(admin, resources, secrets, clients["sqs"], resources.tap_queue_url)
 
 
+# Another AWS to hold to the same contracts (``python -m tests.rehearsal.fidelity`` sets it to
+# MiniStack's endpoint): the tests that compare "the local server" with moto then compare it instead.
+AWS_UNDER_TEST = "CXLOOP_AWS_UNDER_TEST"
+
+
 @pytest.fixture(scope="module")
 def local_server() -> Iterator[str]:
-    """The local stack's AWS server (moto, serialised DynamoDB, item-level transaction backups)."""
+    """The local stack's AWS server (moto, serialised DynamoDB, item-level transaction backups), or the
+    endpoint named by $CXLOOP_AWS_UNDER_TEST."""
+    if os.environ.get(AWS_UNDER_TEST):
+        yield os.environ[AWS_UNDER_TEST]
+        return
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

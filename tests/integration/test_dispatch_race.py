@@ -8,6 +8,7 @@ would make 300 invitations take far longer)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from services.feedback.domain.surveys.dispatch import DispatchDeps, Dispatcher, 
 from services.feedback.domain.surveys.invitations import Invitation, Stage, Status
 from services.feedback.domain.surveys.programme import Brand, Rules, SurveyProgramme
 from shared.mail.message import OutgoingEmail
-from tests.integration.conftest import Moto
+from tests.integration.conftest import AWS_UNDER_TEST, Moto
 
 SHOPS = ("race-shop-1", "race-shop-2")
 COUNT = 300
@@ -44,7 +45,11 @@ def serialised_moto(aws: Moto, monkeypatch: pytest.MonkeyPatch) -> Iterator[str 
     """moto in-process, made to behave like the local stack's server (cxloop.local.aws_server): one
     request at a time (so conditional writes are atomic, as in DynamoDB), transactions backed up item by
     item (moto's own deep copy of whole tables would make 600 transactions take minutes). Everything is
-    restored after the test. Yields the endpoint to use: None, moto in-process."""
+    restored after the test. Yields the endpoint to use: None, moto in-process; or the endpoint named
+    by $CXLOOP_AWS_UNDER_TEST (another emulator, as it is)."""
+    if os.environ.get(AWS_UNDER_TEST):
+        yield os.environ[AWS_UNDER_TEST]
+        return
     monkeypatch.setattr(dynamodb_models, "copy", dynamodb_models.copy)  # restored at teardown...
     monkeypatch.setattr(DynamoDBBackend, "transact_write_items", DynamoDBBackend.transact_write_items)
     aws_server.item_level_transactions()  # ...after the local server's own patches replace them

@@ -74,4 +74,3 @@ def test_no_function_loads_spacy_at_import_and_only_scoring_ever_needs_it() -> N
     for fn in topology.FUNCTIONS:
         if fn.service != "scoring":
             assert not fn.handler.startswith("services.scoring"), fn.logical
-            assert fn.package == "zip", fn.logical
