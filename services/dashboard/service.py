@@ -30,7 +30,16 @@ from services.dashboard.domain.model import (
     feed_item,
 )
 from services.feedback.api import CustomerRef, SurveyProgramme
-from services.notifier.api import AlertSettings, BadPosition, Case, DayTotals, FeedFilter, ReplyRefused
+from services.notifier.api import (
+    AlertSettings,
+    BadPosition,
+    Case,
+    DayTotals,
+    FeedFilter,
+    ReplyRefused,
+    drivers,
+    summed,
+)
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.money import money
 from shared.themes import LABELS, theme_label
@@ -92,8 +101,13 @@ def theme_choices(d: Dashboard, shop_id: str, today: date) -> dict[str, str]:
 
 
 def themes(d: Dashboard, shop_id: str, first: date, last: date) -> ThemesReport:
+    """One query of the days' totals (the period and the one before: at most 2 x its days items) serves
+    the counts and what each theme costs the score."""
     span = (last - first).days + 1
-    return _themes(d.notifier.days(shop_id, first - timedelta(days=span), last), first, last)
+    days = d.notifier.days(shop_id, first - timedelta(days=span), last)
+    report = _themes(days, first, last)
+    current = summed(x for x in days if first <= x.day <= last)
+    return report.model_copy(update={"drivers": drivers(current)})
 
 
 def overview(d: Dashboard, shop_id: str, now: datetime) -> Overview:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter, Position
 from services.notifier.domain import churn_refresh, replies
+from services.notifier.domain.drivers import Drivers, cost_text, drivers
 from services.notifier.domain.model import AlertSettings, Case, CaseEvent, Mention, ReplyMode, SurveyAnswer
 from services.notifier.domain.ports import Customer, RiskRun
 from services.notifier.domain.replies import ReplyRefused, by_hand
@@ -28,6 +29,7 @@ __all__ = [
     "CaseEvent",
     "Customer",
     "DayTotals",
+    "Drivers",
     "FeedFilter",
     "Mention",
     "NotifierApi",
@@ -38,6 +40,8 @@ __all__ = [
     "SurveyAnswer",
     "build_notifier_api",
     "by_hand",
+    "cost_text",
+    "drivers",
     "histogram",
     "mention_at",
     "summed",

@@ -158,7 +158,7 @@ def _answer(i: int, score: int, themes: list[tuple[str, str]]) -> SurveyAnswer:
         survey_type="nps",
         score=score,
         answered_at=T0 + timedelta(hours=7 * i),
-        themes=[ThemeScore(theme=t, sentiment=s, score=0.0) for t, s in themes],  # type: ignore[arg-type]
+        themes=[ThemeScore(theme=t, sentiment=s, score=0.0) for t, s in themes],
     )
 
 

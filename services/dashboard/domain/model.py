@@ -8,7 +8,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.dashboard.domain.reports import MetricsReport, ThemeRow
-from services.notifier.api import Case, CaseEvent, Customer, Mention, SurveyAnswer, by_hand, mention_at
+from services.notifier.api import (
+    Case,
+    CaseEvent,
+    Customer,
+    Drivers,
+    Mention,
+    SurveyAnswer,
+    by_hand,
+    mention_at,
+)
 from shared.sentiment import Sentiment, ThemeScore
 
 Kind = Literal["response", "mention"]
@@ -153,6 +162,11 @@ class ThemesReport(BaseModel):
     previous_start: date
     previous_end: date
     themes: list[ThemeRow]
+    drivers: Drivers | None = Field(
+        default=None,
+        description="what each theme named negatively cost NPS (survey answers) and the mean stars "
+        "(rated reviews) in the period, costliest first, with n and a 95 % interval (decision 122)",
+    )
 
 
 class Overview(BaseModel):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -277,7 +277,8 @@ def themes() -> Response[str]:
     params = query()
     first, last = service.period(views.day(params, "from"), views.day(params, "to"), utcnow().date(), 28)
     report = service.themes(dashboard(), shop(), first, last)
-    return page("themes.html", "Themes", current="themes", report=report)
+    quarter_from = (last - timedelta(days=90)).isoformat()
+    return page("themes.html", "Themes", current="themes", report=report, quarter_from=quarter_from)
 
 
 # --- the feed and its exports -----------------------------------------------------------------------
