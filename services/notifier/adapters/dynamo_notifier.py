@@ -4,7 +4,9 @@ Items, all under ``pk SHOP#<shop>``:
 - ``ANSWER#<invite>``, ``MENTION#<id>``: the newest revision (``rev``), the reading beside it (``reading``,
   ``reading_rev``); listed by time on ``gsi1``.
 - ``CASE#<case>``: a case (``version`` for optimistic writes); by time on ``gsi1``; on the ``due`` index
-  while its automatic reply is due. ``OPEN#<target>#<case>``: a small marker while the case is open,
+  while its automatic reply is due. It carries its share of the days' service figures (``ktally``,
+  domain/service_kpis.py), changed in the same transaction as the case. ``OPEN#<target>#<case>``: a
+  small marker while the case is open,
   written with it, so the dashboard counts open and overdue cases without reading them.
 - ``ALERT#<destination>#<rule>#<subject>``: the dedupe marker of one alert (TTL 90 days).
 - ``BATCH#<destination>#<window>``: alerts for one message; on the ``due`` index until sent.
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notifier.adapters.dynamo_tallied import TalliedWriter, Write, reading_of
+from services.notifier.adapters.dynamo_tallied import RETRYABLE, TalliedWriter, Write, reading_of
 from services.notifier.domain.model import (
     MAX_SAMPLES,
     Alert,
@@ -40,7 +42,15 @@ from services.notifier.domain.model import (
     SurveyAnswer,
 )
 from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine, RiskRun
-from services.notifier.domain.tallies import Tally, answer_fields, answer_tally, mention_fields, mention_tally
+from services.notifier.domain.service_kpis import CaseTally, case_tally, tally_changes
+from services.notifier.domain.tallies import (
+    DayTotals,
+    Tally,
+    answer_fields,
+    answer_tally,
+    mention_fields,
+    mention_tally,
+)
 from shared.clock import utcnow
 from shared.dynamo import (
     ABSENT,
@@ -439,14 +449,34 @@ class DynamoNotifierStore:
         return {"Delete": {"TableName": self._table, "Key": shop_key(case.shop_id, _open_sk(case))}}
 
     def _write_case(self, case: Case, expected_version: int | None) -> bool:
-        put = {"TableName": self._table, "Item": self._case_item(case), **if_version(expected_version)}
-        try:
-            self._db.transact_write_items(TransactItems=[{"Put": put}, self._marker(case)])
-        except self._errors.TransactionCanceledException as e:
-            if 0 in failed_conditions(e):
-                return False
-            raise
-        return True
+        """The case, its open marker and the change of its days' service figures, in one transaction:
+        the figures it added before are read from the version being replaced."""
+        for attempt in range(CONFLICT_TRIES):
+            old: CaseTally = {}
+            if expected_version is not None:
+                stored = self._get(case.shop_id, case_sk(case.case_id))
+                if stored is None or int(stored["version"]["N"]) != expected_version:
+                    return False
+                old = json.loads(stored["ktally"]["S"]) if "ktally" in stored else {}
+            new = case_tally(case)
+            item = {**self._case_item(case), "ktally": {"S": json.dumps(new, sort_keys=True)}}
+            ops: list[dict[str, Any]] = [
+                {"Put": {"TableName": self._table, "Item": item, **if_version(expected_version)}},
+                self._marker(case),
+            ]
+            for day, deltas in tally_changes(old, new).items():
+                ops.append({"Update": self._tallied.day_update(case.shop_id, day, deltas)})
+            try:
+                self._db.transact_write_items(TransactItems=ops)
+            except self._errors.TransactionCanceledException as e:
+                if 0 in failed_conditions(e):
+                    return False
+                if not set(cancellation_codes(e)) <= RETRYABLE:
+                    raise
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # a busy day's totals: try again
+                continue
+            return True
+        raise RuntimeError(f"case {case.case_id} of {case.shop_id}: its days' totals stayed busy")
 
     def open_case(self, case: Case) -> bool:
         return self._write_case(case, None)
@@ -466,6 +496,37 @@ class DynamoNotifierStore:
             ExpressionAttributeValues={":g": {"S": shop_index_pk(shop_id, "CASE")}, ":s": {"S": start}},
         )
         return [Case.model_validate_json(i["doc"]["S"]) for i in items]
+
+    def customer_cases(self, shop_id: str, customer_key: str) -> list[Case]:
+        """A customer's cases: their keys from the ``customer`` index (a key query), then the cases."""
+        keys = self._query(
+            IndexName="customer",
+            KeyConditionExpression="cust_pk = :c AND begins_with(cust_sk, :p)",
+            ExpressionAttributeValues={
+                ":c": {"S": shop_index_pk(shop_id, customer_key)},
+                ":p": {"S": case_sk("")},
+            },
+        )
+        found = (self._get(shop_id, k["sk"]["S"]) for k in keys)
+        return [Case.model_validate_json(i["doc"]["S"]) for i in found if i and "doc" in i]
+
+    def days(self, shop_id: str, first: str, last: str) -> list[DayTotals]:
+        """The days' totals from ``first`` to ``last`` (ISO dates): one key query, a day an item."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={
+                ":pk": {"S": shop_pk(shop_id)},
+                ":a": {"S": day_sk(first)},
+                ":b": {"S": day_sk(last)},
+            },
+        )
+        return [
+            DayTotals(
+                day=datetime.fromisoformat(i["sk"]["S"].removeprefix(day_sk(""))).date(),
+                counts={k: int(v["N"]) for k, v in i.items() if "N" in v},
+            )
+            for i in items
+        ]
 
     def due_replies(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         items = self._query(

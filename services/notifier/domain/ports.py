@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from services.notifier.domain.model import Alert, AlertBatch, AlertSettings, Case, Mention, SurveyAnswer
+from services.notifier.domain.tallies import DayTotals
 from shared.sentiment import Sentiment, ThemeScore
 
 
@@ -137,6 +138,14 @@ class NotifierStore(Protocol):
         ...
 
     def cases(self, shop_id: str, since: datetime | None = None) -> list[Case]: ...
+
+    def customer_cases(self, shop_id: str, customer_key: str) -> list[Case]:
+        """A customer's cases (to tell a re-contact)."""
+        ...
+
+    def days(self, shop_id: str, first: str, last: str) -> list[DayTotals]:
+        """The days' totals between two ISO dates, both included."""
+        ...
 
     def due_replies(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(shop_id, case_id) of cases whose automatic reply is due."""
