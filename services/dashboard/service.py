@@ -22,6 +22,7 @@ from services.dashboard.domain.model import (
     FeedItem,
     FeedPage,
     Overview,
+    ServiceReport,
     SuppressionPage,
     SuppressionView,
     ThemesReport,
@@ -38,6 +39,7 @@ from services.notifier.api import (
     FeedFilter,
     ReplyRefused,
     drivers,
+    service_kpis,
     summed,
 )
 from shared.errors import BadRequest, Conflict, NotFound
@@ -108,6 +110,21 @@ def themes(d: Dashboard, shop_id: str, first: date, last: date) -> ThemesReport:
     report = _themes(days, first, last)
     current = summed(x for x in days if first <= x.day <= last)
     return report.model_copy(update={"drivers": drivers(current)})
+
+
+def service(d: Dashboard, shop_id: str, first: date, last: date) -> ServiceReport:
+    """The loop's service figures (decision 123): one query of the period's day totals (a day an item)
+    and the alert settings' item (the first-reply target)."""
+    days = d.notifier.days(shop_id, first, last)
+    target = d.notifier.alert_settings(shop_id).first_reply_target_hours
+    weeks = []
+    start = first - timedelta(days=first.weekday())
+    while start <= last:
+        end = min(start + timedelta(days=6), last)
+        week = summed(x for x in days if max(start, first) <= x.day <= end)
+        weeks.append(service_kpis(week, max(start, first), end, target))
+        start += timedelta(days=7)
+    return ServiceReport(total=service_kpis(summed(days), first, last, target), weeks=weeks)
 
 
 def overview(d: Dashboard, shop_id: str, now: datetime) -> Overview:

@@ -14,6 +14,7 @@ from services.notifier.domain.drivers import Drivers, cost_text, drivers
 from services.notifier.domain.model import AlertSettings, Case, CaseEvent, Mention, ReplyMode, SurveyAnswer
 from services.notifier.domain.ports import Customer, RiskRun
 from services.notifier.domain.replies import ReplyRefused, by_hand
+from services.notifier.domain.service_kpis import ServiceKpis, service_kpis
 from services.notifier.domain.tallies import DayTotals, histogram, mention_at, summed, with_prefix
 from shared.tenancy import Shop
 
@@ -37,6 +38,7 @@ __all__ = [
     "ReplyMode",
     "ReplyRefused",
     "RiskRun",
+    "ServiceKpis",
     "SurveyAnswer",
     "build_notifier_api",
     "by_hand",
@@ -44,6 +46,7 @@ __all__ = [
     "drivers",
     "histogram",
     "mention_at",
+    "service_kpis",
     "summed",
     "with_prefix",
 ]

@@ -14,6 +14,7 @@ from services.notifier.api import (
     Customer,
     Drivers,
     Mention,
+    ServiceKpis,
     SurveyAnswer,
     by_hand,
     mention_at,
@@ -167,6 +168,13 @@ class ThemesReport(BaseModel):
         description="what each theme named negatively cost NPS (survey answers) and the mean stars "
         "(rated reviews) in the period, costliest first, with n and a 95 % interval (decision 122)",
     )
+
+
+class ServiceReport(BaseModel):
+    """How well the loop was closed: over the period, and week by week (Monday to Sunday, UTC)."""
+
+    total: ServiceKpis
+    weeks: list[ServiceKpis] = Field(description="oldest first")
 
 
 class Overview(BaseModel):
