@@ -71,3 +71,22 @@ def test_the_cases_page_shows_how_fast_the_loop_is_closed(dash: DashWorld) -> No
     assert "Week by week" in panel
     other = _page(dash, "GET", "/dashboard/cases", _login(dash, "shop-b")).body
     assert "1 case opened." in other and "4 cases opened" not in other
+
+
+def test_the_digest_reads_the_same_figures_from_the_days_totals(dash: DashWorld) -> None:  # noqa: F811
+    from services.notifier import digests
+    from tests.integration.dashboard_world import SHOP_A, reading
+
+    _seed(dash)
+    dash.hear(events.FEEDBACK_SCORED, reading("inv-s1", "negative", [("delivery_shipping", "negative")]))
+    end = datetime.combine(datetime.now(tz=UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    digest = digests.gather(dash.notifier.store, SHOP_A, end, [], 12.0)
+    assert digest.service is not None and digest.service.opened == 4
+    assert digest.service.first_reply.n == 2 and digest.service.first_reply.target_hours == 12.0
+    assert digest.service.recontact.value == 25.0
+    assert digest.drivers is not None
+    (row,) = digest.drivers.nps
+    assert (row.theme, row.n, row.n_theme) == ("delivery_shipping", 4, 1)  # 2, 2, 2 and 3: NPS -100
+    assert row.cost == 0.0
+    text = digests.render(digest).text
+    assert "HOW FAST YOU CLOSED THE LOOP" in text and "first reply 5 h median" in text

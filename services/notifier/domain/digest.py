@@ -17,7 +17,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.notifier.domain.drivers import Drivers
 from services.notifier.domain.model import Case, Mention, SurveyAnswer
+from services.notifier.domain.service_kpis import ServiceKpis
 from shared import metrics
 from shared.metrics import Metric
 from shared.sentiment import Label, Sentiment, ThemeScore
@@ -266,6 +268,11 @@ class Digest(BaseModel):
     at_risk_total: int = 0
     at_risk_computed_at: datetime | None = None  # when the risk was computed
     at_risk_valuable_from: float | None = None  # the spend that made a customer valuable then
+    # What drives the score over the last quarter, and the loop's service figures this week and the
+    # week before (decisions 122, 123; domain/digest_loop.py words them), from the days' totals.
+    drivers: Drivers | None = None
+    service: ServiceKpis | None = None
+    service_previous: ServiceKpis | None = None
 
     @property
     def answers(self) -> int:
