@@ -176,3 +176,42 @@ def test_a_re_contact_is_a_new_case_within_30_days_of_a_resolved_one(store: Dyna
     assert report.resolved_without_reply == 1
     assert report.first_reply.median.hours == 3.0 and report.first_reply.within_target.value == 100.0  # type: ignore[union-attr]
     assert report.resolution.median.hours == 5.0  # of 5 h and 24 h, the lower median
+
+
+def test_retally_brings_records_of_an_older_release_up_to_date_once(store: DynamoNotifierStore) -> None:
+    from services.notifier.domain.model import SurveyAnswer
+    from services.notifier.domain.tallies import answer_tally
+    from shared.sentiment import Sentiment, ThemeScore
+
+    shop = "s-retally"
+    db, table = store._db, store._table
+    answer = SurveyAnswer(invite_id="i1", revision=1, survey_type="nps", score=3, answered_at=T0)
+    store.put_answer(shop, answer)
+    themes = [ThemeScore(theme="packaging", sentiment="negative", score=-0.5)]
+    store.put_reading(shop, "i1", 1, Sentiment(label="negative", score=-0.5, confidence=0.9), themes)
+    # As an older release left it: the answer's share without the xa_ counter, the day likewise.
+    full = answer_tally(answer.model_copy(update={"themes": themes}))
+    older = full.model_copy(
+        update={"counts": {k: v for k, v in full.counts.items() if not k.startswith("xa_")}}
+    )
+    key = {"pk": {"S": f"SHOP#{shop}"}}
+    old_share = {":t": {"S": older.model_dump_json()}}
+    db.update_item(TableName=table, Key={**key, "sk": {"S": "ANSWER#i1"}},
+                   UpdateExpression="SET tally = :t", ExpressionAttributeValues=old_share)  # fmt: skip
+    db.update_item(TableName=table, Key={**key, "sk": {"S": f"DAY#{full.day}"}},
+                   UpdateExpression="REMOVE xa_nps_3_packaging")  # fmt: skip
+    # ... and a case written before cases had a share.
+    case = Case(case_id="c1", shop_id=shop, subject="response", subject_id="i1", opened_at=T0,
+                target_at=T0 + TARGET, customer_key="ana")  # fmt: skip
+    store.open_case(case)
+    db.update_item(TableName=table, Key={**key, "sk": {"S": "CASE#c1"}}, UpdateExpression="REMOVE ktally")
+    db.update_item(TableName=table, Key={**key, "sk": {"S": f"DAY#{full.day}"}},
+                   UpdateExpression="REMOVE k_open, k_openc")  # fmt: skip
+    day = {d.day.isoformat(): d.counts for d in store.days(shop, "2026-01-01", "2026-12-31")}[full.day]
+    assert "xa_nps_3_packaging" not in day and "k_open" not in day
+
+    assert store.retally(shop) == 2
+    assert store.retally(shop) == 0
+    day = {d.day.isoformat(): d.counts for d in store.days(shop, "2026-01-01", "2026-12-31")}[full.day]
+    assert day["xa_nps_3_packaging"] == 1 and day["k_open"] == 1 and day["k_openc"] == 1
+    assert day["a_nps_3"] == 1  # counted once

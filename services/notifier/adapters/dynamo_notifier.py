@@ -30,7 +30,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notifier.adapters.dynamo_tallied import RETRYABLE, TalliedWriter, Write, reading_of
+from services.notifier.adapters.dynamo_tallied import (
+    RETRYABLE,
+    TalliedWriter,
+    Write,
+    reading_of,
+    stored_tally,
+)
 from services.notifier.domain.model import (
     MAX_SAMPLES,
     Alert,
@@ -194,27 +200,35 @@ class DynamoNotifierStore:
         return self._tallied.write(shop_id, sk, plan) or seen
 
     def retally(self, shop_id: str) -> int:
-        """Give answers and mentions stored before the days' totals existed their share (and their
-        place on the feed); those that have one are left alone, so running it twice counts nothing
-        twice. The number of records added."""
+        """Bring every answer's, mention's and case's share of the days' totals up to the current rules:
+        records stored before the totals existed (or before a counter was added, such as the themes'
+        ``xa_``/``xr_`` or the cases' ``k_``) get it; those already up to date are left alone, so running
+        it twice counts nothing twice. The number of records brought up to date."""
 
         def plan(item: dict[str, Any] | None) -> Write | None:
-            if not item or "tally" in item or "doc" not in item:
+            if not item or "doc" not in item:
                 return None
             if item["sk"]["S"].startswith(answer_sk("")):
                 answer = self._answer(item)
-                return Write({}, answer_tally(answer), answer_fields(answer)) if answer else None
-            mention = Mention.model_validate_json(item["doc"]["S"])
-            return Write({}, mention_tally(mention), mention_fields(mention))
+                if answer is None:
+                    return None
+                write = Write({}, answer_tally(answer), answer_fields(answer))
+            else:
+                mention = Mention.model_validate_json(item["doc"]["S"])
+                write = Write({}, mention_tally(mention), mention_fields(mention))
+            return None if "tally" in item and stored_tally(item)[0] == write.tally else write
 
         added = 0
         for kind in ("ANSWER", "MENTION"):
             for item in self._since(shop_id, kind, datetime(2000, 1, 1, tzinfo=UTC)):
-                if "tally" not in item:
-                    added += self._tallied.write(shop_id, item["sk"]["S"], plan)
-        for case in self.cases(shop_id):
+                added += self._tallied.write(shop_id, item["sk"]["S"], plan)
+        for item in self._since(shop_id, "CASE", datetime(2000, 1, 1, tzinfo=UTC)):
+            case = Case.model_validate_json(item["doc"]["S"])
             if case.status is CaseStatus.OPEN:  # its marker, for the dashboard's counts
                 self._db.transact_write_items(TransactItems=[self._marker(case)])
+            stored = json.loads(item["ktally"]["S"]) if "ktally" in item else None
+            if stored != case_tally(case):
+                added += self._write_case(case, case.version)  # the same version: only its share changes
         self._fold_legacy_sent(shop_id)
         return added
 
