@@ -37,6 +37,7 @@ from services.notifier.adapters.dynamo_tallied import (
     reading_of,
     stored_tally,
 )
+from services.notifier.domain.emerging import Emerging
 from services.notifier.domain.model import (
     MAX_SAMPLES,
     Alert,
@@ -97,6 +98,8 @@ MAX_ORDERS = 200  # per customer: enough for any churn feature (a year and the g
 CONFLICT_TRIES = 4  # a batch written by a burst of alerts at once
 RULE_COUNT = "n_"  # a batch's count per rule: n_detractor ...
 PERSONAL = ("email", "first_name", "comment", "reply_text")
+PHRASES = "PHRASES#"  # a complete week's phrase counts, by its Monday (domain/emerging.py)
+EMERGING_SK = "EMERGING"  # the daily job's emerging topics, with examples (erased with the shop)
 
 
 def _ttl(at: datetime) -> dict[str, str]:
@@ -541,6 +544,31 @@ class DynamoNotifierStore:
             )
             for i in items
         ]
+
+    # --- emerging topics (domain/emerging.py) ----------------------------------------------------------
+
+    def phrase_weeks(self, shop_id: str, first: str, last: str) -> dict[str, dict[str, int]]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={
+                ":pk": {"S": shop_pk(shop_id)},
+                ":a": {"S": PHRASES + first},
+                ":b": {"S": PHRASES + last},
+            },
+        )
+        return {i["sk"]["S"].removeprefix(PHRASES): json.loads(i["counts"]["S"]) for i in items}
+
+    def put_phrase_week(self, shop_id: str, week: str, counts: dict[str, int]) -> None:
+        item = {**shop_key(shop_id, PHRASES + week), "counts": {"S": json.dumps(counts, sort_keys=True)}}
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def put_emerging(self, shop_id: str, found: Emerging) -> None:
+        item = {**shop_key(shop_id, EMERGING_SK), "doc": {"S": found.model_dump_json()}}
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def emerging(self, shop_id: str) -> Emerging | None:
+        item = self._get(shop_id, EMERGING_SK)
+        return Emerging.model_validate_json(item["doc"]["S"]) if item else None
 
     def due_replies(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         items = self._query(
