@@ -104,12 +104,13 @@ def theme_choices(d: Dashboard, shop_id: str, today: date) -> dict[str, str]:
 
 def themes(d: Dashboard, shop_id: str, first: date, last: date) -> ThemesReport:
     """One query of the days' totals (the period and the one before: at most 2 x its days items) serves
-    the counts and what each theme costs the score."""
+    the counts and what each theme costs the score; one item the emerging topics."""
     span = (last - first).days + 1
     days = d.notifier.days(shop_id, first - timedelta(days=span), last)
     report = _themes(days, first, last)
     current = summed(x for x in days if first <= x.day <= last)
-    return report.model_copy(update={"drivers": drivers(current)})
+    found = d.notifier.emerging(shop_id)
+    return report.model_copy(update={"drivers": drivers(current), "emerging": found})
 
 
 def service(d: Dashboard, shop_id: str, first: date, last: date) -> ServiceReport:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter, Position
 from services.notifier.domain import churn_refresh, replies
 from services.notifier.domain.drivers import Drivers, cost_text, drivers
+from services.notifier.domain.emerging import Emerging
 from services.notifier.domain.model import AlertSettings, Case, CaseEvent, Mention, ReplyMode, SurveyAnswer
 from services.notifier.domain.ports import Customer, RiskRun
 from services.notifier.domain.replies import ReplyRefused, by_hand
@@ -31,6 +32,7 @@ __all__ = [
     "Customer",
     "DayTotals",
     "Drivers",
+    "Emerging",
     "FeedFilter",
     "Mention",
     "NotifierApi",
@@ -68,6 +70,10 @@ class NotifierApi:
 
     def days(self, shop_id: str, first: date, last: date) -> list[DayTotals]:
         return self.views.days(shop_id, first, last)
+
+    def emerging(self, shop_id: str) -> Emerging | None:
+        """The emerging topics as the daily job last found them (one item)."""
+        return self.notifier.store.emerging(shop_id)
 
     def open_cases(self, shop_id: str, now: datetime) -> tuple[int, int]:
         """(open, overdue)."""

@@ -13,6 +13,7 @@ from services.notifier.api import (
     CaseEvent,
     Customer,
     Drivers,
+    Emerging,
     Mention,
     ServiceKpis,
     SurveyAnswer,
@@ -167,6 +168,11 @@ class ThemesReport(BaseModel):
         default=None,
         description="what each theme named negatively cost NPS (survey answers) and the mean stars "
         "(rated reviews) in the period, costliest first, with n and a 95 % interval (decision 122)",
+    )
+    emerging: Emerging | None = Field(
+        default=None,
+        description="phrases rising this week in texts no theme caught, as the daily job last found "
+        "them (decision 124); null before its first run",
     )
 
 

@@ -813,6 +813,8 @@ class DynamoNotifierStore:
                 self._erase_personal(shop_id, sk)
             erased += 1
         cases = {sk.removeprefix(case_sk("")) for sk in sks if sk.startswith(case_sk(""))}
+        # The emerging topics quote customers' words: gone until the next daily run counts them again.
+        self._db.delete_item(TableName=self._table, Key=shop_key(shop_id, EMERGING_SK))
         return erased + self._erase_from_batches(shop_id, cases, set(customer_keys))
 
     def _erase_from_batches(self, shop_id: str, case_ids: set[str], customer_keys: set[str]) -> int:

@@ -38,6 +38,7 @@ EXAMPLES = 3
 EXAMPLE_CHARS = 160
 MAX_PHRASES = 10_000  # kept of a week (well under DynamoDB's 400 KB an item)
 
+_CLAUSE = re.compile(r"[.,;:!?()\[\]\n\"]+")
 _WORD = re.compile(r"[a-z][a-z']*[a-z]|[a-z]")
 _STOPWORDS = """
 a about after again all also am an and any are as at be because been before being but by can
@@ -51,9 +52,12 @@ STOPWORDS = frozenset(_STOPWORDS.split())
 
 
 def phrases(text: str) -> set[str]:
-    """The two-word phrases of a text: adjacent words, neither a stopword, lower case."""
-    words = _WORD.findall(text.lower())
-    return {f"{a} {b}" for a, b in itertools.pairwise(words) if a not in STOPWORDS and b not in STOPWORDS}
+    """The two-word phrases of a text: adjacent words of one clause, neither a stopword, lower case."""
+    found: set[str] = set()
+    for clause in _CLAUSE.split(text.lower()):
+        pairs = itertools.pairwise(_WORD.findall(clause))
+        found.update(f"{a} {b}" for a, b in pairs if a not in STOPWORDS and b not in STOPWORDS)
+    return found
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,10 @@ class Emerging(BaseModel):
 
 def _tail(k: int, rate: float) -> float:
     """P(X ≥ k) for X ~ Poisson(rate)."""
-    below = sum(math.exp(-rate) * rate**i / math.factorial(i) for i in range(k))
+    term, below = math.exp(-rate), 0.0
+    for i in range(k):
+        below += term
+        term *= rate / (i + 1)
     return max(0.0, 1.0 - below)
 
 
