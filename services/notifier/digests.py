@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from services.notifier.domain import emerging
 from services.notifier.domain.churn_refresh import RiskRow
 from services.notifier.domain.digest import AtRisk, Digest, build_digest
 from services.notifier.domain.drivers import drivers
@@ -43,7 +44,7 @@ def period_end(now: datetime, weekday: int) -> datetime:
 
 def loop_figures(store: NotifierStore, shop_id: str, end: datetime, target_hours: float) -> dict[str, Any]:
     """The quarter's drivers and the two weeks' service figures, from one query of the days' totals
-    (at most 91 items: a day an item)."""
+    (at most 91 items: a day an item); the phrases rising in the week of the digest's last day."""
     first, last = (end - QUARTER).date(), (end - timedelta(days=1)).date()
     days = store.days(shop_id, first.isoformat(), last.isoformat())
 
@@ -52,6 +53,7 @@ def loop_figures(store: NotifierStore, shop_id: str, end: datetime, target_hours
         return service_kpis(summed(d for d in days if start <= d.day <= stop), start, stop, target_hours)
 
     return {
+        "emerging": emerging.refresh(store, shop_id, end - timedelta(microseconds=1), keep=False),
         "drivers": drivers(summed(days)),
         "service": service(last - timedelta(days=6)),
         "service_previous": service(last - timedelta(days=13)),

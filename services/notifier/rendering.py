@@ -249,6 +249,7 @@ def _loop_context(digest: Digest) -> dict[str, Any]:
         "drivers_shown": digest.drivers is not None,
         "service_line": digest_loop.service_line(digest) if digest.service else "",
         "target_change": digest_loop.target_change(digest),
+        "emerging": digest_loop.emerging_lines(digest),
     }
 
 

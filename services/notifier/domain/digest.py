@@ -18,6 +18,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifier.domain.drivers import Drivers
+from services.notifier.domain.emerging import Emerging
 from services.notifier.domain.model import Case, Mention, SurveyAnswer
 from services.notifier.domain.service_kpis import ServiceKpis
 from shared import metrics
@@ -273,6 +274,7 @@ class Digest(BaseModel):
     drivers: Drivers | None = None
     service: ServiceKpis | None = None
     service_previous: ServiceKpis | None = None
+    emerging: Emerging | None = None  # the phrases rising in the digest's week (decision 124)
 
     @property
     def answers(self) -> int:

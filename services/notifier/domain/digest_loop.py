@@ -12,6 +12,7 @@ from services.notifier.domain.service_kpis import Share
 from shared.impact import Impact
 
 TOP_DRIVERS = 3
+TOP_EMERGING = 5
 
 
 def _estimate(share: Share | None) -> Estimate | None:
@@ -70,3 +71,11 @@ def target_change(figures: Digest) -> str:
     moved = f"{a.value:.0f}% replied within target, {b.value:.0f}% the week before"
     clear = clear_change(a, b)
     return moved + ("" if clear else " (within the noise)") + "."
+
+
+def emerging_lines(figures: Digest) -> list[str]:
+    """'new: missing buttons, 7 mentions, 0 last month — "Coat arrived with missing buttons"'."""
+    found = figures.emerging
+    if found is None:
+        return []
+    return [t.text() + (f' — "{t.examples[0]}"' if t.examples else "") for t in found.topics[:TOP_EMERGING]]

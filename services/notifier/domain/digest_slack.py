@@ -144,6 +144,9 @@ def _loop_texts(digest: Digest) -> list[str]:
         texts.append(
             "*What drives your score* (13 weeks)\n" + "\n".join(f"• {mrkdwn_escape(x)}" for x in lines)
         )
+    new = digest_loop.emerging_lines(digest)
+    if new:
+        texts.append("*New in what customers say*\n" + "\n".join(f"• {mrkdwn_escape(x)}" for x in new))
     if digest.service:
         line = digest_loop.service_line(digest) + " " + digest_loop.target_change(digest)
         texts.append("*How fast you closed the loop*: " + mrkdwn_escape(line.strip()))

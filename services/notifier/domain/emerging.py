@@ -184,9 +184,10 @@ def said_of(answers: Iterable[SurveyAnswer], mentions: Iterable[Mention]) -> lis
     return found
 
 
-def refresh(store: NotifierStore, shop_id: str, now: datetime) -> Emerging:
+def refresh(store: NotifierStore, shop_id: str, now: datetime, keep: bool = True) -> Emerging:
     """Count the complete weeks of the last ``HISTORY_WEEKS`` that have no count yet (once each), then
-    this week so far against them; the result is kept for the dashboard and the digest."""
+    the week of ``now`` so far against them; kept for the dashboard unless ``keep`` is False (the
+    digest asks for the week it reports on)."""
     this_week = monday(now.date())
     weeks = [date.fromordinal(this_week.toordinal() - 7 * i) for i in range(HISTORY_WEEKS, 0, -1)]
     stored = store.phrase_weeks(shop_id, weeks[0].isoformat(), weeks[-1].isoformat())
@@ -200,5 +201,6 @@ def refresh(store: NotifierStore, shop_id: str, now: datetime) -> Emerging:
         stored[week.isoformat()] = dict(found)
     current = [s for s in said if monday(s.at.astimezone(UTC).date()) == this_week and s.at <= now]
     result = emerging(current, [stored[w.isoformat()] for w in weeks], this_week, now)
-    store.put_emerging(shop_id, result)
+    if keep:
+        store.put_emerging(shop_id, result)
     return result

@@ -31,6 +31,7 @@ def run(now: datetime, digest: bool = True) -> dict[str, Any]:
                 from services.notifier.digests import send_digest
 
                 summary["digests"] += send_digest(built, shop, now, at_risk)
+            emerging.refresh(built.store, shop.shop_id, now)  # after the digest: it never holds it up
         except Exception:  # one shop's failure must not cost the others their day
             log.exception("daily run failed for a shop", shop_id=shop.shop_id)
             summary.setdefault("failed", []).append(shop.shop_id)
