@@ -3,10 +3,11 @@ the shop's own weeks before, on hand-made and synthetic texts with a known new p
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from services.notifier.domain.emerging import Said, counts, emerging, phrases, rising
+from services.notifier.domain.emerging import STOPWORDS, Said, counts, emerging, phrases, rising
 
 MONDAY = date(2026, 11, 30)
 NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
@@ -46,7 +47,9 @@ def test_the_topic_says_what_the_owner_reads_with_examples() -> None:
     assert len(topic.examples) == 3 and found.texts == 7
 
 
-VOCAB = [f"w{i}" for i in range(60)]
+VOCAB = [
+    w for w in ("".join(p) for p in itertools.product("bdfgkmpt", "aeiou", "lnrs")) if w not in STOPWORDS
+][:60]
 
 
 def _background(rng: random.Random, n: int) -> list[str]:

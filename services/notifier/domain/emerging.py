@@ -3,8 +3,9 @@ and that no theme caught, with examples ("new: missing buttons, 7 mentions, 0 la
 
 Only texts the scoring service read and found no theme in are counted: those are what the taxonomy
 misses. A text counts a phrase once. A phrase is emerging when this week has at least ``MIN_NOW`` texts
-with it and that many would happen by chance less than once in a hundred weeks (Poisson) at its rate
-over the weeks before (at least a quarter of a text a week, so a phrase never seen needs ``MIN_NOW``).
+with it and that many would happen by chance (Poisson, at its rate over the weeks before, at least a
+quarter of a text a week) with probability below 1 % divided by the number of phrases the week has:
+every phrase is a test, and the week as a whole should raise a false alarm less than once in a hundred.
 
 Past weeks are counted once, when they are over, and kept as one small item a week (the daily job
 writes the weeks it lacks); the week so far is counted from its own texts. Pure: texts in, topics out.
@@ -122,13 +123,14 @@ def _tail(k: int, rate: float) -> float:
 def rising(now: Mapping[str, int], history: Sequence[Mapping[str, int]]) -> list[tuple[str, int, int]]:
     """(phrase, this week, the weeks before) of the phrases that rose beyond chance, most surprising first."""
     weeks = max(1, len(history))
+    bar = SURPRISE / max(1, len(now))  # every phrase of the week is a test: 1 % for them all (Bonferroni)
     found = []
     for phrase, k in now.items():
         if k < MIN_NOW:
             continue
         before = sum(h.get(phrase, 0) for h in history)
         p = _tail(k, max(RATE_FLOOR, before / weeks))
-        if p < SURPRISE:
+        if p < bar:
             found.append((p, -k, phrase, before))
     return [(phrase, -neg_k, before) for _, neg_k, phrase, before in sorted(found)]
 
