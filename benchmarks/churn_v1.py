@@ -163,28 +163,3 @@ def fit(rows: Sequence[Mapping[str, float]], labels: Sequence[int], epochs: int 
         b -= rate * grad_b / n
         w = [wj - rate * (gj / n + l2 * wj) for wj, gj in zip(w, grad_w, strict=True)]
     return Model(bias=b, weights=dict(zip(cols, w, strict=True)), means=means, scales=scales)
-
-
-def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
-    """The chance a random churner scores above a random stayer (ties count half)."""
-    ranked = sorted(zip(scores, labels, strict=True))
-    positives = sum(labels)
-    negatives = len(labels) - positives
-    if not positives or not negatives:
-        return float("nan")
-    rank_sum, i = 0.0, 0
-    while i < len(ranked):
-        j = i
-        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
-            j += 1
-        average_rank = (i + j + 1) / 2  # 1-based ranks i+1 .. j
-        rank_sum += average_rank * sum(label for _, label in ranked[i:j])
-        i = j
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
-
-
-def precision_at(scores: Sequence[float], labels: Sequence[int], share: float = 0.1) -> float:
-    """Of the ``share`` of customers scored riskiest, how many did churn."""
-    k = max(1, round(len(scores) * share))
-    top = sorted(zip(scores, labels, strict=True), key=lambda sl: sl[0], reverse=True)[:k]
-    return sum(label for _, label in top) / k

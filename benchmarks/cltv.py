@@ -22,17 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.churn import DATA
 from cxloop.invoices import read
 from services.notifier.domain import cltv
 from services.notifier.domain.churn import Order
 
-DATA = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "orders"
-    / "online_retail_invoices_2009-12_2010-12.csv.gz"
-)
 # The data ends 2010-12-23: each period ends by then.
 PERIODS = [("2010-03-26", 90), ("2010-06-24", 182), ("2010-09-24", 90)]
 

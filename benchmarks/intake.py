@@ -52,7 +52,7 @@ from cxloop.resources import Resources, resolve
 from cxloop.signing import webhook_headers
 from services.feedback.domain.orders.normalise import order_sk
 from services.feedback.domain.webhooks.parsing import PARSERS
-from shared import topology
+from shared import observability, topology
 from shared.tenancy import Platform, Shop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1769,6 +1769,8 @@ def main(argv: list[str] | None = None) -> int:
         return fault_run(args)
     os.environ.update(LOCAL_ENV)
     state = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
+    # The in-process handlers' metric lines (CloudWatch's, in Lambda) go to a file, not into this report.
+    observability.route_metrics((state / "metrics.jsonl").open("a"))
     stack = StackProcess(state, args.durability)
     began = time.perf_counter()
     try:

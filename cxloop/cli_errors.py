@@ -18,6 +18,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared import rules_text
+
 NO_STACK = (
     "no local stack running at {state} and no AWS credentials: start `cxloop run` or configure AWS "
     "credentials"
@@ -114,21 +116,8 @@ def _problem(err: Any, options: Options, fields: Mapping[str, str]) -> str:
     return f"{where}{shown}: {message}" + (f" (accepted: {accepted})" if accepted else "")
 
 
-_BOUNDS = {
-    "greater_than_equal": ("ge", "at least"),
-    "greater_than": ("gt", "more than"),
-    "less_than_equal": ("le", "at most"),
-    "less_than": ("lt", "less than"),
-}
-
-
 def _bound(err: Any) -> str | None:
-    """pydantic's "Input should be less than or equal to 100" said as a rule: "must be at most 100"."""
-    kind = _BOUNDS.get(str(err.get("type", "")))
-    if kind is None or kind[0] not in (ctx := err.get("ctx") or {}):
-        return None
-    bound = ctx[kind[0]]
-    return f"must be {kind[1]} {bound:g}" if isinstance(bound, float) else f"must be {kind[1]} {bound}"
+    return rules_text.bound(err)
 
 
 def _option(loc: tuple[str, ...], names: Mapping[str, str], fields: Mapping[str, str]) -> str | None:

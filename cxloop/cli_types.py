@@ -11,6 +11,10 @@ from datetime import UTC, datetime, time, timedelta
 from shared.tenancy import SHOP_ID, Platform
 
 OFF = ("off", "none")
+# One address as SNS takes it for an e-mail subscription: local@host.tld, no spaces, names or lists.
+EMAIL_ADDRESS = re.compile(
+    r"^[^@\s,;<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 
 
 def shop_id(value: str) -> str:
@@ -91,6 +95,15 @@ def aws_region(value: str) -> str:
     """An AWS region name such as eu-west-1."""
     if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", value):
         raise argparse.ArgumentTypeError(f"{value!r} is not an AWS region: give one such as eu-west-1")
+    return value
+
+
+def email_address(value: str) -> str:
+    """One e-mail address (not a name, not a list)."""
+    if not EMAIL_ADDRESS.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not one e-mail address: give one such as ops@example.com (no name, no list)"
+        )
     return value
 
 

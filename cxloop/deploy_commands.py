@@ -19,6 +19,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         region=args.region,
         profile=args.profile,
         public_url=args.public_url,
+        alarm_email=args.alarm_email,
         dry_run=args.dry_run,
         out=Path(args.out) if args.out else steps.Options.out,
     )
@@ -42,6 +43,13 @@ def add_commands(sub: Any, admin_factory: Callable[[argparse.Namespace], Any]) -
         "--public-url",
         type=cli_types.https_url,
         help="base of survey links, https://host[/path] without a trailing '/' (a custom domain)",
+    )
+    deploy.add_argument(
+        "--alarm-email",
+        type=cli_types.email_address,
+        metavar="ADDRESS",
+        help="subscribe this address to the alarms (dead letters, refusals, Slack, SES); AWS e-mails a "
+        "confirmation link first",
     )
     deploy.add_argument(
         "--dry-run",

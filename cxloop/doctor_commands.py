@@ -6,7 +6,6 @@ check, and runs the checks."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,17 +21,21 @@ DEFAULT_STACK = "cxloop"  # infra's stackName default (CXLOOP_STACK_NAME)
 AWS_SERVICES = ("sesv2", "sqs", "cloudwatch", "secretsmanager", "dynamodb", "cloudformation", "lambda")
 
 
-def subscription_check() -> SubscriptionCheck:
-    """THE SLOT for `cxloop shop connect`'s verification of each shop's webhook subscriptions
-    (``cxloop.connect.verify``, written separately). Until it exists every shop gets a warning that
-    its subscriptions were not checked."""
-    try:
-        connect = importlib.import_module("cxloop.connect")
-    except ImportError:
-        return checks.not_checked("cxloop shop connect missing")
-    # Wire it here at merge, e.g.: return lambda target, shop: as_results(shop, connect.verify(...))
-    del connect
-    return checks.not_checked("cxloop.connect is installed but not yet wired into doctor")
+def subscription_check(admin: Callable[[], Any], env: dict[str, str] | None = None) -> SubscriptionCheck:
+    """Each shop's webhook subscriptions as `cxloop shop connect S --check` sees them at its platform
+    (``cxloop.connect.verify``: reads only, changes nothing); the admin is built on first use."""
+    from cxloop import connect
+
+    built: list[Any] = []
+
+    def check(target: Target, shop: ShopFacts) -> list[CheckResult]:
+        if not built:
+            built.append(admin())
+        return as_results(
+            shop, connect.verify(built[0], shop.shop_id, env=env if env is not None else dict(os.environ))
+        )
+
+    return check
 
 
 def as_results(shop: ShopFacts, found: Iterable[Any]) -> list[CheckResult]:
@@ -65,7 +68,12 @@ def cmd_doctor(args: argparse.Namespace, subscriptions: SubscriptionCheck | None
     results = [
         *discovery.findings,
         *checks.run_all(
-            target, reader, UrllibProbe(), SmtpSink(), subscriptions or subscription_check(), args.timeout
+            target,
+            reader,
+            UrllibProbe(),
+            SmtpSink(),
+            subscriptions or subscription_check(lambda: _admin_for(args)),
+            args.timeout,
         ),
     ]
     print(render.as_json(target, results) if args.json else render.text(target, results))
@@ -186,3 +194,9 @@ def _seconds(value: str) -> float:
     if not 0 < seconds <= 120:
         raise argparse.ArgumentTypeError(f"{value!r}: give a number of seconds above 0, at most 120")
     return seconds
+
+
+def _admin_for(args: argparse.Namespace) -> Any:
+    from cxloop.cli import _admin
+
+    return _admin(args)

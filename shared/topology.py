@@ -426,9 +426,9 @@ FUNCTIONS = FUNCTIONS + NOTIFIER_FUNCTIONS
 
 DASHBOARD_GRANTS = (
     ("notifier", "write"),  # the read model; case actions
-    ("shops", "write"),  # settings; API keys are read here (the CLI issues them)
+    ("shops", "write"),  # settings; API keys are read here (the CLI issues them); test-send counts
     ("feedback", "write"),  # the suppression log; erasure
-    ("ses", "send"),  # a reply sent from a case
+    ("ses", "send"),  # a reply sent from a case; the survey editor's test e-mail
     ("bus", "put"),  # CustomerErased; a public reply for the reviews service
 )
 DASHBOARD_ENV = (*NOTIFIER_ENV, *MAIL_ENV, ENV_FEEDBACK_TABLE)

@@ -26,6 +26,7 @@ NAME_PROPERTIES = (
     "FunctionName",
     "LayerName",
     "AlarmName",
+    "TopicName",
     "LogGroupName",
     "Name",
 )
@@ -34,7 +35,11 @@ ROLES = {
     "AWS::DynamoDB::GlobalTable": "on-demand, `pk`/`sk`, the topology's GSIs, TTL, PITR, retained on delete",
     "AWS::SQS::Queue": "each queue and its dead-letter queue (`-dlq`, 14 days), SSE",
     "AWS::SQS::QueuePolicy": "TLS-only access to each queue",
-    "AWS::CloudWatch::Alarm": "a dead-letter queue holds a message",
+    "AWS::CloudWatch::Alarm": "a dead-letter queue holds a message; signature refusals, a broken Slack "
+    "destination, SES bounce and complaint rates",
+    "AWS::SNS::Topic": "what every alarm notifies",
+    "AWS::SNS::TopicPolicy": "TLS-only publishing to the alarms' topic",
+    "AWS::SNS::Subscription": "the `--alarm-email` address, when given",
     "AWS::Events::EventBus": "the services' events",
     "AWS::Events::Rule": "event rules into queues (one on the default bus for SES) and the schedules",
     "AWS::SES::ConfigurationSet": "every survey e-mail is sent with it",

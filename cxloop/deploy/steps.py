@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cxloop.deploy import artifacts, layers
+from cxloop.deploy import artifacts, checklist, layers
 
 # The CDK CLI that understands aws-cdk-lib 2.275.0's cloud assembly (the CLI's "latest", v3, does not).
 CDK_CLI = "aws-cdk@2.1148.1"
@@ -35,6 +35,7 @@ class Options:
     region: str | None = None
     profile: str | None = None
     public_url: str | None = None
+    alarm_email: str | None = None  # subscribed to the alarms' SNS topic (context alarmEmail)
     dry_run: bool = False
     out: Path = layers.ROOT / "build" / "cdk.out"
     cache: Path = layers.DEFAULT_CACHE
@@ -65,6 +66,8 @@ def synthesize(options: Options, say: Callable[[str], None]) -> None:
         env["CXLOOP_ACCOUNT"] = options.account
     if options.public_url:
         env["CXLOOP_INFRA_PUBLIC_URL"] = options.public_url
+    if options.alarm_email:
+        env["CXLOOP_INFRA_ALARM_EMAIL"] = options.alarm_email
     shutil.rmtree(options.out, ignore_errors=True)
     started = time.monotonic()
     result = subprocess.run(
@@ -146,3 +149,5 @@ def run(options: Options, say: Callable[[str], None] = print) -> None:
         step(options, say)
     if options.dry_run:
         say("dry run: nothing deployed. Without --dry-run the assembly above is deployed with the CDK CLI.")
+    for line in checklist.lines(deployed=not options.dry_run):
+        say(line)

@@ -361,8 +361,19 @@ def run_all(
         results += [check_sender(reader, use, target) for use in senders_in_use(target, target.shops)]
         results.append(check_ses_account(reader, target))
     results += check_urls(probe, target, timeout_s)
-    for shop in target.shops:
-        results += subscriptions(target, shop)
+    if target.local:  # no platform can reach 127.0.0.1: the demo's webhooks are played by the stack
+        results.append(
+            CheckResult(
+                check="subscriptions",
+                subject="local stack",
+                status=OK,
+                detail="not asked locally (platforms cannot reach 127.0.0.1); in AWS each shop's are checked",
+                fix="",
+            )
+        )
+    else:
+        for shop in target.shops:
+            results += subscriptions(target, shop)
     for queue in target.queues:
         results.append(check_dlq(reader, queue, target))
         if not target.local:

@@ -35,7 +35,7 @@ from cxloop.local.pump import Pump
 from cxloop.local.runtime import Functions
 from cxloop.local.sinks import SlackSink, SmtpSink
 from cxloop.resources import Resources, provision, provision_link_keys
-from shared import topology
+from shared import observability, topology
 
 HOST = "127.0.0.1"
 STATE_FILE = "aws.sqlite3"
@@ -90,8 +90,10 @@ class StackConfig:
 
 
 def route_function_logs(path: Path) -> None:
-    """The functions' structured JSON logs go to a file, as CloudWatch would keep them, not the console."""
+    """The functions' structured JSON logs go to a file, as CloudWatch would keep them, not the console;
+    so do their metrics (EMF lines, which Lambda's stdout carries to CloudWatch)."""
     stream = path.open("a", buffering=1)
+    observability.route_metrics(stream)
     for name in {fn.service for fn in topology.FUNCTIONS}:
         for handler in logging.getLogger(name).handlers:
             if isinstance(handler, logging.StreamHandler):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cxloop.cli_types import EMAIL_ADDRESS
 from shared import topology
 
 # The repository root: what gets zipped into every function (see functions.CODE_EXCLUDES).
@@ -38,6 +39,8 @@ CONTEXT_KEYS = {
     "publicUrl": "CXLOOP_INFRA_PUBLIC_URL",
     # The address owner alerts and digests come from: an SES-verified identity of the account.
     "notifierSender": "CXLOOP_INFRA_NOTIFIER_SENDER",
+    # Subscribed to the alarms' SNS topic (AWS e-mails it a confirmation link); none: no subscription.
+    "alarmEmail": "CXLOOP_INFRA_ALARM_EMAIL",
 }
 
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -57,6 +60,7 @@ class InfraConfig:
     # slash); None: the API's execute-api endpoint.
     public_url: str | None = None
     notifier_sender: str = "cxloop <alerts@cxloop.invalid>"
+    alarm_email: str | None = None
     code_root: Path = REPO_ROOT
 
     def __post_init__(self) -> None:
@@ -66,6 +70,16 @@ class InfraConfig:
             raise ValueError(f"account {self.account!r} is not a 12-digit AWS account id")
         if self.public_url is not None and not _PUBLIC_URL.match(self.public_url):
             raise ValueError(f"publicUrl {self.public_url!r}: expected https://host[/path], no trailing '/'")
+        if self.alarm_email is not None and not EMAIL_ADDRESS.match(self.alarm_email):
+            raise ValueError(
+                f"alarmEmail {self.alarm_email!r}: expected one e-mail address such as ops@example.com"
+            )
+
+    @property
+    def metrics_namespace(self) -> str:
+        """The functions' CloudWatch namespace (POWERTOOLS_METRICS_NAMESPACE): the prefix, so two stacks in
+        one account keep their counts (and alarms) apart."""
+        return self.prefix
 
     @property
     def layers_path(self) -> Path:
@@ -138,6 +152,7 @@ class InfraConfig:
             log_level=(get("logLevel") or DEFAULT_LOG_LEVEL).upper(),
             public_url=get("publicUrl"),
             notifier_sender=get("notifierSender") or cls.notifier_sender,
+            alarm_email=get("alarmEmail"),
         )
 
 

@@ -149,6 +149,9 @@ class Functions(Construct):
             "timeout": Duration.seconds(spec.timeout_s),
             "environment": self._environment(spec),
             "log_group": log_group,
+            # Lambda's own segments (init, invocation) in X-Ray; no tracing SDK in the code (see
+            # shared/observability.py). CDK adds xray:PutTraceSegments/PutTelemetryRecords on "*".
+            "tracing": lambda_.Tracing.ACTIVE,
             "description": f"cxloop {spec.service}: {spec.logical}",
         }
         if spec.reserved_concurrency is not None:
@@ -229,6 +232,7 @@ class Functions(Construct):
             **topology.RUNTIME_ENV,
             "POWERTOOLS_SERVICE_NAME": spec.service,
             "POWERTOOLS_LOG_LEVEL": self._config.log_level,
+            "POWERTOOLS_METRICS_NAMESPACE": self._config.metrics_namespace,
         }
         for key in spec.environment:
             if key not in resolvers:

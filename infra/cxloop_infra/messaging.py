@@ -85,7 +85,7 @@ class Messaging(Construct):
                 enforce_ssl=True,
                 dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count),
             )
-            # No alarm action yet: wire an SNS topic / chat integration per deployment.
+            # Its action, the alarms' SNS topic, is added by alarms.Alarms with the others'.
             alarm = cloudwatch.Alarm(
                 self,
                 f"{cid}DlqAlarm",

@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import App, Environment, Stack, Tags
 from constructs import Construct
 
+from cxloop_infra.alarms import Alarms
 from cxloop_infra.api import Api
 from cxloop_infra.config import InfraConfig
 from cxloop_infra.data import Data
@@ -49,6 +50,7 @@ class CxloopStack(Stack):
             public_url=self.api.public_url,
         )
         self.api.add_function_routes(self.functions)
+        self.alarms = Alarms(self, "Alarms", config=config, messaging=self.messaging)
         Tags.of(self).add("app", "cxloop")
         Tags.of(self).add("cxloop:prefix", config.prefix)
 

@@ -337,7 +337,7 @@ def _domain(address: str | None) -> str:
     return (address or "").rpartition("@")[2].strip(" >").lower()
 
 
-def _may_send_as(d: Dashboard, shop_id: str, new: str | None, stored: str | None) -> None:
+def may_send_as(d: Dashboard, shop_id: str, new: str | None, stored: str | None) -> None:
     """A From address set through the API: unchanged, none, or in the domain of the shop's owner. A key
     must not make one shop's mail come from another's (verified) domain; the operator's CLI may."""
     if not new or new == stored:
@@ -350,14 +350,14 @@ def _may_send_as(d: Dashboard, shop_id: str, new: str | None, stored: str | None
 
 def save_surveys(d: Dashboard, shop_id: str, programme: SurveyProgramme) -> SurveyProgramme:
     stored = d.feedback.programme(shop_id)
-    _may_send_as(d, shop_id, programme.brand.sender, stored.brand.sender if stored else None)
+    may_send_as(d, shop_id, programme.brand.sender, stored.brand.sender if stored else None)
     d.feedback.save_programme(shop_id, programme)
     return programme
 
 
 def save_alerts(d: Dashboard, shop_id: str, settings: AlertSettings) -> AlertSettings:
     stored = d.notifier.alert_settings(shop_id, fresh=True)
-    _may_send_as(d, shop_id, settings.reply_from, stored.reply_from)
+    may_send_as(d, shop_id, settings.reply_from, stored.reply_from)
     d.notifier.save_alert_settings(shop_id, settings)
     return settings
 

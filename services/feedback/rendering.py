@@ -229,6 +229,24 @@ class ScoreButton:
     label: str  # the scale's end label on the lowest and highest score ("Extremely likely"), else ""
     end_label: str  # the same with its score, as shown below the scale ("10 — Extremely likely")
     current: bool = False
+    background: str = DEFAULT_COLOUR  # the button's colour: red to green on NPS and CSAT, else the brand's
+    foreground: str = LIGHT_TEXT  # black or white, whichever reads better on it
+
+
+# Red (worst) to green (best), as readers expect of these scales; the end labels say the same in words,
+# for readers who cannot tell the colours apart. NPS: detractors 0-6 red to orange, passives 7-8 amber,
+# promoters 9-10 green. CES has no such colours (its high end is the bad one): it keeps the brand's.
+SHADES: dict[SurveyType, tuple[str, ...]] = {
+    SurveyType.NPS: ("#a50026", "#b8112a", "#c9252d", "#d73027", "#e34a33", "#ec5a3a", "#f46d43",
+                     "#fdae61", "#fee08b", "#66bd63", "#1a9850"),
+    SurveyType.CSAT: ("#d73027", "#f46d43", "#fee08b", "#66bd63", "#1a9850"),
+}  # fmt: skip
+
+
+def shade(survey_type: SurveyType | None, position: int, count: int, brand: str) -> str:
+    """The colour of the ``position``-th of ``count`` buttons: the type's shade, else the brand colour."""
+    shades = SHADES.get(survey_type) if survey_type else None
+    return shades[position] if shades and len(shades) == count else brand_colour(brand)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -280,7 +298,11 @@ def _safe_logo(url: str | None) -> str | None:
 
 
 def _buttons(
-    scale: list[ScoreLink], survey_type: SurveyType | None, language: str, current: int | None = None
+    scale: list[ScoreLink],
+    survey_type: SurveyType | None,
+    language: str,
+    current: int | None = None,
+    colour: str = DEFAULT_COLOUR,
 ) -> list[ScoreButton]:
     t = STRINGS[language_of(language)]
     ordered = sorted(scale, key=lambda link: link.score)
@@ -292,6 +314,7 @@ def _buttons(
     for i, link in enumerate(ordered):
         label = low if i == 0 else high if i == len(ordered) - 1 else ""
         aria = t["score_end"].format(score=link.score, label=label) if label else ""
+        background = shade(survey_type, i, len(ordered), colour)
         buttons.append(
             ScoreButton(
                 score=link.score,
@@ -300,6 +323,8 @@ def _buttons(
                 label=label,
                 end_label=aria,
                 current=current is not None and link.score == current,
+                background=background,
+                foreground=text_colour(background),
             )
         )
     return buttons
@@ -348,7 +373,7 @@ def _email_context(view: InvitationEmail) -> dict[str, Any]:
     order = plain_line(view.order_name)
     name = plain_line(view.first_name or "")
     intro = ("reminder_intro" if view.reminder else "intro") + ("" if order else "_no_order")
-    buttons = _buttons(view.scale, view.survey_type, view.language)
+    buttons = _buttons(view.scale, view.survey_type, view.language, colour=view.colour)
     context.update(
         subject=email_subject(view),
         preheader=plain_line(view.question),
@@ -382,7 +407,7 @@ def render_email(view: InvitationEmail) -> RenderedMail:
 def _page_context(page: Page, view: PageView) -> dict[str, Any]:
     context = _base(view)
     t = context["t"]
-    buttons = _buttons(view.scale, view.survey_type, view.language, current=view.score)
+    buttons = _buttons(view.scale, view.survey_type, view.language, current=view.score, colour=view.colour)
     heading = t["thanks"]
     if page is Page.ANSWER and view.score is not None:
         heading = t["thanks_score"].format(score=view.score)

@@ -1,6 +1,7 @@
 """The trained pipeline at work: one call scores a batch of texts for one taxonomy.
 
-Loaded once per process (a Lambda container, a CLI run). The spaCy pipeline holds the sentiment
+Loaded once per process (a Lambda container, a CLI run), with the language identifier (texts it calls
+not English are flagged, not read). The spaCy pipeline holds the sentiment
 classifier and the taxonomy classifiers; keywords are matched with a PhraseMatcher on the same tokens;
 clauses are re-scored only where a text has more than one and names a theme.
 """
@@ -13,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from services.scoring.domain import clauses as clause_rules
-from services.scoring.domain.language import ENGLISH, guess
+from services.scoring.domain.language import ENGLISH, Lexicon, identify
+from services.scoring.domain.ports import LanguageIdentifier
 from services.scoring.domain.taxonomy import DEFAULT, Taxonomy
 from services.scoring.domain.text import normalise
 from services.scoring.domain.themes import Found, Probs, theme_scores
@@ -52,8 +54,18 @@ def plural_variants(keyword: str) -> list[str]:
 
 
 class Scorer:
-    def __init__(self, model_dir: Path = MODEL_DIR) -> None:
+    def __init__(
+        self,
+        model_dir: Path = MODEL_DIR,
+        identifier: LanguageIdentifier | None = None,
+        lexicon: Lexicon | None = None,
+    ) -> None:
         import spacy
+
+        from services.scoring.adapters import fasttext_language
+
+        self._identifier = identifier or fasttext_language.identifier()
+        self._lexicon = lexicon or fasttext_language.lexicon()
 
         self.nlp: Language = spacy.load(model_dir)
         meta = self.nlp.meta
@@ -86,7 +98,7 @@ class Scorer:
     def score(self, texts: Sequence[tuple[str, str]], taxonomy: Taxonomy = DEFAULT) -> list[Scored]:
         """``texts``: (id, text) pairs; one reading each, in order."""
         docs = [self.nlp.make_doc(normalise(text)) for _, text in texts]
-        languages = [guess([tok.lower_ for tok in doc]) for doc in docs]
+        languages = identify([text for _, text in texts], self._identifier, self._lexicon)
         english = [doc for doc, lang in zip(docs, languages, strict=True) if lang.language == ENGLISH]
         self._classify(english, taxonomy)
         matcher = self.matcher(taxonomy)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cxloop import cli
-from cxloop.deploy import artifacts, layers, steps
+from cxloop.deploy import artifacts, checklist, layers, steps
 from shared import topology
 from tests.infra.conftest import stub_layers
 
@@ -16,10 +16,13 @@ MB = artifacts.MB
 
 
 def test_dry_run_builds_synthesizes_and_reports_each_function(tmp_path: Path, monkeypatch) -> None:
-    """The steps in order, the real synth (stand-in layers), every zip function with its layers."""
+    """The steps in order, the real synth (stand-in layers), every zip function with its layers; the
+    alarm e-mail reaches the template; the checklist closes the output."""
     cache = stub_layers(tmp_path / "layers")
     said: list[str] = []
-    steps.run(steps.Options(dry_run=True, out=tmp_path / "cdk.out", cache=cache), said.append)
+    out = tmp_path / "cdk.out"
+    options = steps.Options(dry_run=True, out=out, cache=cache, alarm_email="ops@shop.example")
+    steps.run(options, said.append)
     assert [line.split("]")[0] for line in said if line.startswith("[")] == ["[1/3", "[2/3", "[3/3"]
     assert sum("cached" in line for line in said) == len(layers.all_layers())
     report = "\n".join(said)
@@ -33,6 +36,43 @@ def test_dry_run_builds_synthesizes_and_reports_each_function(tmp_path: Path, mo
             for layer in layers.layers_of(spec):
                 assert f"cxloop-{layer.name}" in line
     assert "dry run: nothing deployed" in report
+    assert said[-len(checklist.STEPS) - 1 :] == checklist.lines(deployed=False)
+    assert said[-len(checklist.STEPS) - 1] == "After you deploy:"
+    template, _ = artifacts.stack_files(tmp_path / "cdk.out")
+    subscriptions = [r for r in template["Resources"].values() if r["Type"] == "AWS::SNS::Subscription"]
+    assert [s["Properties"]["Endpoint"] for s in subscriptions] == ["ops@shop.example"]
+
+
+def test_a_real_deploy_ends_with_the_next_steps(tmp_path: Path, monkeypatch) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(steps, "account_of", lambda _options: "111122223333")
+    monkeypatch.setattr(
+        steps, "STEPS", (("synth", lambda o, say: ran.append("synth")), ("sizes", lambda o, say: None))
+    )
+    monkeypatch.setattr(steps, "cdk_deploy", lambda o, say: ran.append("deploy"))
+    said: list[str] = []
+    steps.run(steps.Options(region="eu-west-1", out=tmp_path / "cdk.out"), said.append)
+    assert ran == ["synth", "deploy"]
+    assert said[-len(checklist.STEPS) - 1 :] == checklist.lines(deployed=True)
+    assert said[-len(checklist.STEPS) - 1] == "Next steps:"
+
+
+def test_the_readme_holds_the_same_checklist() -> None:
+    """infra/README.md's "After you deploy" is checklist.py's, word for word."""
+    assert checklist.section(checklist.README.read_text()) == checklist.markdown(), (
+        "infra/README.md's checklist is stale: run `python -m cxloop.deploy.checklist`"
+    )
+    for step in checklist.STEPS:  # each step names what to do, not only a title
+        assert step.how and step.title
+
+
+@pytest.mark.parametrize("bad", ["ops", "ops@example", "a@x.com,b@x.com", "Ops <ops@example.com>"])
+def test_a_bad_alarm_email_is_refused_before_anything_runs(bad: str, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(steps, "run", lambda *_a, **_k: pytest.fail("ran with a bad --alarm-email"))
+    with pytest.raises(SystemExit):
+        cli.main(["deploy", "--dry-run", "--alarm-email", bad])
+    err = capsys.readouterr().err
+    assert "--alarm-email" in err and "is not one e-mail address" in err and "ops@example.com" in err
 
 
 def test_limits_are_named_with_their_figures() -> None:

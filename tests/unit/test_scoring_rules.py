@@ -1,4 +1,4 @@
-"""The scoring service's rules without the model: clauses, language, normalisation, taxonomies,
+"""The scoring service's rules without the model: clauses, normalisation, taxonomies,
 per-theme sentiment, metrics, labelled shop answers and which events carry text to score."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.scoring.domain import clauses, language
+from services.scoring.domain import clauses
 from services.scoring.domain.scoring import Subject, score_all, scored_event, subject_of
 from services.scoring.domain.taxonomy import DEFAULT, PRESETS, RESTAURANT, Taxonomy, Theme
 from services.scoring.domain.text import normalise
@@ -57,34 +57,6 @@ def test_clauses_never_overlap_and_each_holds_a_word(tokens: list[str]) -> None:
     for a, b in spans:
         assert 0 <= a < b <= len(tokens)
         assert any(t.isalnum() for t in tokens[a:b])
-
-
-# --- language ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("fast delivery but the seams ripped", "en"),
-        ("great", "en"),
-        ("ok", "en"),
-        ("Die Lieferung kam schnell, aber die Nähte sind gerissen", "de"),
-        ("Très bon produit, livraison rapide et soignée", "fr"),
-        ("Muy buen producto, llegó rápido", "es"),
-        ("Het product is goed maar de levering was traag", "nl"),
-        ("Прекрасный товар, быстрая доставка", "ru"),
-        ("素晴らしい商品です", "ja"),
-        ("I love it, the size is perfect and the price was ok", "en"),
-    ],
-)
-def test_language_guess(text: str, expected: str) -> None:
-    assert language.guess(words(text)).language == expected
-
-
-def test_no_evidence_is_english_with_zero_confidence() -> None:
-    guess = language.guess(["xyzzy"])
-    assert guess.language == "en"
-    assert guess.confidence == 0.0
 
 
 # --- normalisation ----------------------------------------------------------------------------------

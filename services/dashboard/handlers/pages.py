@@ -27,10 +27,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
 from services.dashboard import page_views as views
-from services.dashboard import service, service_views
+from services.dashboard import service, service_views, survey_editor
 from services.dashboard.bootstrap import dashboard
-from services.dashboard.domain import keys, sessions
+from services.dashboard.domain import keys, sessions, survey_form
 from services.dashboard.domain.model import BANDS, CaseView
+from services.feedback.api import LANGUAGES
 from shared import http, templates
 from shared.clock import utcnow
 from shared.errors import BadRequest, Conflict, CxloopError, NotFound
@@ -46,8 +47,15 @@ MAX_FORM_BYTES = 64 * 1024
 CASE_ID = re.compile(r"^[A-Za-z0-9:._-]{1,120}$")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# The survey e-mail's preview, shown in the editor's iframes: the e-mail's own inline styles and https
+# logo, nothing else; sandboxed (no script, its own opaque origin) and framed only by the dashboard.
+PREVIEW_CSP = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'none'; "
+    "frame-ancestors 'self'; base-uri 'none'"
+)
+
 HEADERS = {
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",
@@ -56,6 +64,7 @@ HEADERS = {
     "x-frame-options": "DENY",
     "content-security-policy": CSP,
 }
+PREVIEW_HEADERS = HEADERS | {"x-frame-options": "SAMEORIGIN", "content-security-policy": PREVIEW_CSP}
 ASSETS = {
     "dashboard.css": "text/css; charset=utf-8",
     "uplot.min.css": "text/css; charset=utf-8",
@@ -63,13 +72,14 @@ ASSETS = {
     "charts.js": "text/javascript; charset=utf-8",
     "copy.js": "text/javascript; charset=utf-8",
     "case.js": "text/javascript; charset=utf-8",
+    "survey.js": "text/javascript; charset=utf-8",
     "uplot.LICENSE": "text/plain; charset=utf-8",
 }
 NAV = (
     ("overview", "Overview"), ("themes", "Themes"), ("feed", "Feed"), ("cases", "Cases"),
     ("at-risk", "At risk"), ("settings", "Settings"), ("suppressions", "Suppressions"),
 )  # fmt: skip
-PUBLIC = (f"{ROOT}/login", f"{ROOT}/static/")
+PUBLIC = (f"{ROOT}/login", f"{ROOT}/static/", f"{ROOT}/survey-test")
 CACHE_STATIC = "public, max-age=86400"
 UNAVAILABLE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Try again shortly</title></head>'
@@ -176,7 +186,7 @@ def _read_form(event: APIGatewayProxyEventV2) -> dict[str, str]:
         body = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode()
         if len(body) > MAX_FORM_BYTES:
             raise BadRequest("the form is too large")
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=40)
     except (binascii.Error, UnicodeDecodeError, ValueError) as e:
         raise BadRequest("the form could not be read") from e
     return {k: v[0] for k, v in fields.items()}
@@ -428,6 +438,77 @@ def save_settings() -> Response[str]:
     d.notifier.save_alert_settings(shop(), alerts.model_copy(update=update))
     log.info("settings saved", reply_mode=change.reply_mode.value, surveys=change.survey_enabled)
     return settings_page("Saved.")
+
+
+# --- the survey editor -----------------------------------------------------------------------------
+
+
+def editor_page(values: dict[str, str], errors: dict[str, list[str]] | None = None, notice: str = "",
+                warn: bool = False, status: int = 200) -> Response[str]:  # fmt: skip
+    """The form with ``values``, each error next to its field, and the preview of exactly these values."""
+    errors = errors or {}
+    shown = {k: v for k, v in values.items() if v}
+    preview = views.link(f"{ROOT}/settings/surveys/preview", shown)
+    general = "; ".join(errors.get(survey_form.GENERAL, []))
+    return page("survey_editor.html", "Survey", status, current="settings", values=values, errors=errors,
+                fields=survey_form.FIELDS, preview=preview, notice=notice or general,
+                warn=warn or bool(general), types=("nps", "csat", "ces"), languages=LANGUAGES,
+                per_hour=survey_form.TEST_SENDS_PER_HOUR)  # fmt: skip
+
+
+@app.get(f"{ROOT}/settings/surveys")
+def survey_editor_form() -> Response[str]:
+    return editor_page(survey_form.values(survey_editor.starting_document(dashboard(), shop())))
+
+
+@app.post(f"{ROOT}/settings/surveys")
+def survey_editor_post() -> Response[str]:
+    d, fields = dashboard(), form()
+    action = fields.get("action", "")
+    values = survey_form.echo(fields)
+    try:
+        if action == "save":
+            saved = survey_editor.save(d, shop(), fields)
+            log.info("survey programme saved", survey_type=saved.survey_type.value, enabled=saved.enabled)
+            return editor_page(survey_form.values(saved.model_dump(mode="json")), notice="Saved.")
+        if action == "test":
+            owner = survey_editor.send_test(d, shop(), fields, utcnow())
+            log.info("survey test sent")
+            notice = (
+                f"A test e-mail went to {owner}. Its links record nothing; it is not counted as a survey."
+            )
+            return editor_page(values, notice=notice)
+        if action == "preview":
+            survey_editor.draft(d, shop(), fields)
+            return editor_page(values)
+        raise BadRequest("that request was not understood")
+    except survey_editor.FormInvalid as e:
+        what = {"save": "Not saved", "test": "Not sent"}.get(action, "No preview")
+        return editor_page(values, e.errors, f"{what}: see the fields marked below.", True, 400)
+    except CxloopError as e:
+        what = {"save": "Not saved", "test": "Not sent"}.get(action, "Not possible")
+        return editor_page(values, notice=f"{what}: {e.message}.", warn=True, status=e.status)
+
+
+@app.get(f"{ROOT}/settings/surveys/preview")
+def survey_preview() -> Response[str]:
+    """The e-mail as a customer gets it, for the editor's iframes (its own sandboxing CSP)."""
+    try:
+        programme = survey_editor.draft(dashboard(), shop(), query())
+    except survey_editor.FormInvalid as e:
+        body = _env().get_template("survey_preview_invalid.html").render(errors=e.errors)
+        return Response(status_code=200, body=body, headers=PREVIEW_HEADERS)
+    return Response(status_code=200, body=survey_editor.preview(dashboard(), programme).html,
+                    headers=PREVIEW_HEADERS)  # fmt: skip
+
+
+@app.get(f"{ROOT}/survey-test")
+def survey_test_link() -> Response[str]:
+    """Where a test e-mail's links lead: a page that says so and records nothing (no login needed)."""
+    params = query()
+    score = params.get("score", "")
+    chosen = score if score.isdigit() and len(score) <= 2 else ""
+    return render("survey_test.html", title="Test e-mail", score=chosen, unsubscribe="unsubscribe" in params)
 
 
 # --- static files -----------------------------------------------------------------------------------

@@ -8,12 +8,14 @@ from typing import Any
 from services.feedback import bootstrap
 from services.feedback.domain.surveys.dispatch import Dispatcher, announce_sent
 from shared.clock import utcnow
-from shared.observability import logger
+from shared.observability import Counts, counted, logger
 
 log = logger("feedback")
+metrics = Counts("feedback")
 
 
 @log.inject_lambda_context(clear_state=True)
+@counted(metrics)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run_id = uuid.uuid4().hex
     log.set_correlation_id(run_id)
@@ -32,4 +34,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except Exception:  # the surveys went out; only the notifier's response rate is less exact
             log.exception("SurveysSent not published", run_id=run_id)
     log.info("dispatch done", extra={"report": report.as_dict()})
+    # Totals only: the reasons and shops are in the log line above and `cxloop survey suppressions`.
+    metrics.count("SurveysSent", report.sent)
+    metrics.count("SurveyRemindersSent", report.reminders)
+    metrics.count("SurveysSuppressed", sum(report.suppressed.values()))
+    metrics.count("SurveysDeferred", report.deferred)
+    metrics.count("SurveysFailed", report.failed)
     return report.as_dict()

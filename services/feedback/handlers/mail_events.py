@@ -12,9 +12,12 @@ from services.feedback import bootstrap
 from services.feedback.domain.surveys import bounces
 from shared.clock import utcnow
 from shared.errors import BadRequest
-from shared.observability import logger
+from shared.observability import Counts, counted, logger
 
 log = logger("feedback")
+metrics = Counts("feedback")
+# The suppression reason a notification carries → the metric counting its addresses.
+FEEDBACK_METRICS = {"bounced": "SesBounces", "complained": "SesComplaints"}
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -29,9 +32,12 @@ def record_handler(record: SQSRecord) -> None:
     built = bootstrap.surveys()
     count = bounces.act(built.surveys, feedback, utcnow(), built.publisher)
     log.info("mail notification", suppressed=count)
+    for item in feedback:  # after acting: a retried record is counted once it went through
+        metrics.count(FEEDBACK_METRICS[item.reason.value])
 
 
 @log.inject_lambda_context(clear_state=True)
+@counted(metrics)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

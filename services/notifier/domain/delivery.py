@@ -8,6 +8,7 @@ tells the owner by e-mail, once. Fixing the destination releases what was held.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -72,6 +73,10 @@ class SendReport:
     deferred: int = 0
     held: int = 0
     broken: list[str] = field(default_factory=list)
+    # Answers "slow down" (Slack's 429) by kind: each waits its Retry-After; counted in `deferred` too.
+    rate_limited: Counter[str] = field(default_factory=Counter)
+    # Destinations found broken in this run, by kind (slack, email): what the operator's alarm counts.
+    broken_kinds: Counter[str] = field(default_factory=Counter)
     unfinished: bool = False  # stopped before its time ran out; the rest is still due
     failed: list[str] = field(default_factory=list)  # batches that raised; still due
 
@@ -185,6 +190,7 @@ def _settle(
         deps.store.set_destination_state(ref.shop_id, ref.destination, DestinationState(blocked_until=until))
         deps.store.finish_batch(ref, f"429: {result.detail}", retry_at=until)
         report.deferred += 1
+        report.rate_limited[destination.kind.value] += 1
     elif result.outcome is Outcome.RETRY:
         deps.store.finish_batch(ref, result.detail, retry_at=now + backoff(batch.attempts))
         report.deferred += 1
@@ -192,6 +198,7 @@ def _settle(
         deps.store.finish_batch(ref, "held")
         report.held += 1
         report.broken.append(destination.name)
+        report.broken_kinds[destination.kind.value] += 1
         _broken(deps, shop, destination, result.detail, now)
 
 

@@ -1,92 +1,91 @@
-"""Which language a text is in, cheaply enough to run on every text before it is scored.
+"""Which language a text is in, and whether it is clearly enough not English to be flagged.
 
 The model is trained on English; a German review scored as English gets a confident, meaningless
-label. Each word that is a stop word of a language (spaCy's own lists) is evidence for it, shared
-among the languages that list it; letters only some languages use, and non-Latin scripts, are
-stronger evidence. A text with no evidence either way (``"great!"``) is taken as English.
+label, so such texts are flagged and not read. A false flag costs a customer's feedback, so a text is
+called English unless it is clearly another language (decision 114):
+
+- an identifier (fastText's lid.176, behind ``LanguageIdentifier``) ranks languages for the text's
+  words; the top one must be another language with at least the probability its length asks for:
+  a one- or two-word text is almost never clear ("im", "au" and "las" are English texts too);
+- English words (function words and the chat forms customers type) veto the call, unless the other
+  language uses them too: fastText reads "Thanks so much!" as Spanish;
+- a text written mostly in a non-Latin script is not English, however short.
+
+Digits, links, @handles, #tags and short all-caps tokens (order numbers, sizes, airport codes) are no
+evidence of anything and are dropped first. A text with no words left (``"👍"``, ``"#1234"``) is
+English with confidence 0, as before.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import math
+import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+
+from services.scoring.domain.ports import LanguageIdentifier
 
 ENGLISH = "en"
-LATIN_LANGUAGES = (
-    "en",
-    "de",
-    "fr",
-    "es",
-    "it",
-    "nl",
-    "pt",
-    "sv",
-    "da",
-    "nb",
-    "pl",
-    "fi",
-    "tr",
-    "ro",
-    "cs",
-    "hu",
+# (most words, least probability): the top language must reach this to be called.
+THRESHOLDS = ((2, 0.99), (5, 0.9))
+LONG_THRESHOLD = 0.5
+# A text with at least this share of English-only words (and at least one) stays English.
+ENGLISH_SHARE = 0.15
+# What customers type that no stop-word list holds; all of them English-only except where another
+# language's stop words list them too ("im" is German), which the veto accounts for.
+CHAT_FORMS = frozenset(
+    " ".join(
+        (
+            "im ive ill dont cant wont didnt doesnt isnt wasnt arent couldnt wouldnt shouldnt thats whats",
+            "youre theyre i'm i've i'd i'll don't can't won't didn't doesn't isn't wasn't aren't couldn't",
+            "wouldn't shouldn't that's what's you're they're it's there's let's u ur pls plz thx",
+            "thanks thank ty lol omg btw idk tbh imo ngl yeah yep nope hi hey hello great good love loved",
+            "nice awesome amazing ok okay cool",
+        )
+    ).split()
 )
-# Letters that English never uses and some languages always do.
-LETTERS = {
-    "ä": ("de", "sv", "fi"), "ö": ("de", "sv", "fi", "tr", "hu"), "ü": ("de", "tr", "hu"), "ß": ("de",),
-    "é": ("fr", "es", "pt", "it", "cs", "hu"), "è": ("fr", "it"), "ê": ("fr", "pt"), "ç": ("fr", "pt", "tr"),
-    "à": ("fr", "it", "pt"), "ù": ("fr",), "œ": ("fr",), "ñ": ("es",), "¿": ("es",), "¡": ("es",),
-    "ã": ("pt",), "õ": ("pt",), "å": ("sv", "da", "nb"), "ø": ("da", "nb"), "æ": ("da", "nb"),
-    "ł": ("pl",), "ś": ("pl",), "ż": ("pl",), "ź": ("pl",), "ę": ("pl",), "ą": ("pl",), "ń": ("pl",),
-    "ğ": ("tr",), "ş": ("tr", "ro"), "\u0131": ("tr",), "ț": ("ro",), "ă": ("ro",), "ř": ("cs",),
-    "ě": ("cs",), "ů": ("cs",), "ő": ("hu",), "ű": ("hu",),
-}  # fmt: skip
-LETTER_WEIGHT = 1.5
 # Unicode script prefixes of character names → language (or script) code.
 SCRIPTS = {
     "CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko", "CYRILLIC": "ru", "ARABIC": "ar",
     "HEBREW": "he", "GREEK": "el", "DEVANAGARI": "hi", "THAI": "th",
 }  # fmt: skip
-MIN_EVIDENCE = 1.0
-# Another language must be clearly ahead before a text is called not English: short texts share
-# words across languages ("ok", "je", "de") and a false flag costs a customer's feedback.
-MIN_FOREIGN = 1.5
-FOREIGN_MARGIN = 2.0
+# Links, @handles, #tags and any token with a digit (order numbers, sizes, flight numbers).
+NO_EVIDENCE = re.compile(r"https?://\S+|www\.\S+|(?<!\S)[@#]\S*|\S*\d\S*")
+APOSTROPHE = "\u2019"  # a typographic apostrophe, as phones type it
+WORD = re.compile(rf"[^\W\d_]+(?:['{APOSTROPHE}][^\W\d_]+)*")
+MAX_CHARS = 1000  # the first 1,000 characters decide; fastText's cost grows with the length
 
 
 @dataclass(frozen=True)
 class Guess:
     language: str
-    confidence: float  # share of the evidence for that language; 0 when there was none
+    confidence: float  # the identifier's probability for that language; 0 when there was nothing to read
 
 
-def _load_stop_words(code: str) -> frozenset[str]:
-    """spaCy's list for one language, read from its ``stop_words.py`` alone: importing the package
-    ``spacy.lang.<code>`` would also build its tokenizer data (3.7 s for sixteen languages)."""
-    spec = importlib.util.find_spec("spacy")
-    assert spec is not None and spec.submodule_search_locations
-    path = Path(next(iter(spec.submodule_search_locations))) / "lang" / code / "stop_words.py"
-    module_spec = importlib.util.spec_from_file_location(f"_cxloop_stop_words_{code}", path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return frozenset(module.STOP_WORDS)
+@dataclass(frozen=True)
+class Lexicon:
+    """English words that keep a text English, and each other language's own stop words (a word that
+    language uses too, such as "so" in German, is no evidence against it)."""
+
+    english: frozenset[str]
+    stop_words: Mapping[str, frozenset[str]]
 
 
-@cache
-def _stop_words() -> dict[str, tuple[str, ...]]:
-    """word → the languages that list it as a stop word."""
-    owners: dict[str, list[str]] = defaultdict(list)
-    for code in LATIN_LANGUAGES:
-        for word in _load_stop_words(code):
-            owners[word].append(code)
-    return {word: tuple(langs) for word, langs in owners.items()}
+def words_of(text: str) -> list[str]:
+    """The words that can tell a language: lower-cased, without codes, numbers, links and handles."""
+    kept = NO_EVIDENCE.sub(" ", text[:MAX_CHARS])
+    found = WORD.findall(kept)
+    if kept != kept.upper():  # mixed case: short all-capital words are acronyms or codes (DHL, LAX, XL)
+        found = [w for w in found if not (len(w) <= 4 and w.isupper() and w.isascii())]
+    return [w.lower().replace(APOSTROPHE, "'") for w in found]
 
 
-def _script(text: str) -> str | None:
+def script_of(text: str) -> str | None:
+    """The non-Latin script most of the letters are in, if any."""
+    if text.isascii():
+        return None
     counts: dict[str, int] = defaultdict(int)
     letters = 0
     for char in text:
@@ -106,29 +105,41 @@ def _script(text: str) -> str | None:
     return code if count * 2 >= letters else None
 
 
-def guess(words: list[str]) -> Guess:
-    """``words``: the text's tokens, lower-cased."""
-    text = " ".join(words)
-    script = _script(text)
+def threshold(word_count: int) -> float:
+    for most, least in THRESHOLDS:
+        if word_count <= most:
+            return least
+    return LONG_THRESHOLD
+
+
+def decide(
+    words: list[str], ranked: Sequence[tuple[str, float]], lexicon: Lexicon, script: str | None = None
+) -> Guess:
+    """The call for one text, from its words, the identifier's ranking of them and its script."""
+    top, probability = ranked[0] if ranked else (ENGLISH, 0.0)
     if script is not None:
-        return Guess(script, 1.0)
-    owners = _stop_words()
-    evidence: dict[str, float] = defaultdict(float)
-    for word in words:
-        langs = owners.get(word)
-        if langs:
-            for lang in langs:
-                evidence[lang] += 1.0 / len(langs)
-        for char in word:
-            marked = LETTERS.get(char)
-            if marked:
-                for lang in marked:
-                    evidence[lang] += LETTER_WEIGHT / len(marked)
-    total = sum(evidence.values())
-    if total < MIN_EVIDENCE:
+        return Guess(top if top != ENGLISH else script, round(probability, 3))
+    if not words:
         return Guess(ENGLISH, 0.0)
-    language, weight = max(evidence.items(), key=lambda kv: (kv[1], kv[0] == ENGLISH))
-    english = evidence.get(ENGLISH, 0.0)
-    if language == ENGLISH or weight < MIN_FOREIGN or weight < FOREIGN_MARGIN * english:
-        return Guess(ENGLISH, round(english / total, 3))
-    return Guess(language, round(weight / total, 3))
+    english_p = next((p for lang, p in ranked if lang == ENGLISH), 0.0)
+    if top == ENGLISH or probability < threshold(len(words)):
+        return Guess(ENGLISH, round(english_p, 3))
+    own = lexicon.stop_words.get(top, frozenset())
+    short = len(words) <= THRESHOLDS[0][0]
+    english = sum(1 for w in words if w in lexicon.english and (short or w not in own))
+    if english >= max(1, math.ceil(ENGLISH_SHARE * len(words))):
+        return Guess(ENGLISH, round(english_p, 3))
+    return Guess(top, round(probability, 3))
+
+
+def identify(texts: Sequence[str], identifier: LanguageIdentifier, lexicon: Lexicon) -> list[Guess]:
+    """One guess per text, in order; the identifier is asked once for the whole batch."""
+    cut = [t[:MAX_CHARS] for t in texts]
+    words = [words_of(t) for t in cut]
+    scripts = [script_of(t) for t in cut]
+    asked = [i for i in range(len(cut)) if words[i] or scripts[i]]
+    ranked: dict[int, list[tuple[str, float]]] = {}
+    if asked:
+        inputs = [" ".join(words[i]) if words[i] else cut[i] for i in asked]
+        ranked = dict(zip(asked, identifier.rank(inputs), strict=True))
+    return [decide(words[i], ranked.get(i, []), lexicon, scripts[i]) for i in range(len(cut))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from services.scoring.domain.taxonomy import Taxonomy
@@ -17,3 +18,9 @@ class Publisher(Protocol):
     def publish(
         self, detail_type: str, shop_id: str, detail: dict[str, Any], correlation_id: str
     ) -> None: ...
+
+
+class LanguageIdentifier(Protocol):
+    """Ranks languages for each text: (ISO 639 code, probability) pairs, likeliest first."""
+
+    def rank(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]: ...
