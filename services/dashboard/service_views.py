@@ -36,43 +36,32 @@ def _share(value: float | None, low: float | None, high: float | None) -> tuple[
 
 def tiles(kpis: ServiceKpis) -> list[Kpi]:
     first, done = kpis.first_reply, kpis.resolution
-    target = f"target {hours_text(first.target_hours)}" if first.target_hours else ""
     within = first.within_target
     in_time, in_time_span = _share(within.value, within.low, within.high) if within else (DASH, "")
+    target = f"target {hours_text(first.target_hours)}" if first.target_hours else "no target"
     fcr = kpis.first_contact_resolution
     fcr_value, fcr_span = _share(fcr.value, fcr.low, fcr.high)
+    unanswered = f"; {kpis.resolved_without_reply} without a reply" if kpis.resolved_without_reply else ""
     again = kpis.recontact
     again_value, again_span = _share(again.value, again.low, again.high)
     return [
         Kpi(
             "First reply, median",
             hours_text(first.median.hours),
-            f"{count(first.n, 'case')} replied; {target}",
+            f"90th percentile {hours_text(first.p90.hours)}; {count(first.n, 'case')} replied",
             _span(first.median.low, first.median.high) if first.n else "",
         ),
-        Kpi(
-            "First reply, 90th percentile",
-            hours_text(first.p90.hours),
-            f"{in_time} within target",
-            in_time_span,
-        ),
+        Kpi("Replied within target", in_time, f"of {count(first.n, 'case')} replied; {target}", in_time_span),
         Kpi(
             "Resolution, median",
             hours_text(done.median.hours),
-            f"{count(done.n, 'case')} resolved",
+            f"90th percentile {hours_text(done.p90.hours)}; {count(done.n, 'case')} resolved; no target set",
             _span(done.median.low, done.median.high) if done.n else "",
-        ),
-        Kpi(
-            "Resolution, 90th percentile",
-            hours_text(done.p90.hours),
-            "no target set",
-            _span(done.p90.low, done.p90.high) if done.n else "",
         ),
         Kpi(
             "First-contact resolution",
             fcr_value,
-            f"resolved with one reply, of {count(fcr.n, 'resolved case')}"
-            + (f"; {kpis.resolved_without_reply} without a reply" if kpis.resolved_without_reply else ""),
+            f"resolved with one reply, of {count(fcr.n, 'resolved case')}{unanswered}",
             fcr_span,
         ),
         Kpi(

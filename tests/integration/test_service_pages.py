@@ -64,8 +64,9 @@ def test_the_cases_page_shows_how_fast_the_loop_is_closed(dash: DashWorld) -> No
     body = _page(dash, "GET", "/dashboard/cases", cookie).body
     panel = body.split('id="service"')[1].split("</section>\n{% endif %}")[0]
     assert "How fast you close the loop" in panel and "4 cases opened" in panel
-    assert 'aria-label="First reply, median"' in panel and "2 cases replied; target 24 h" in panel
-    assert "100% within target" in panel
+    assert 'aria-label="First reply, median"' in panel and "90th percentile 5" in panel
+    within = panel.split('aria-label="Replied within target"')[1].split("</section>")[0]
+    assert '<span class="value">100%</span>' in within and "of 2 cases replied; target 24 h" in within
     assert "resolved with one reply, of 2 resolved cases" in panel
     assert "25%" in panel and "of 4 cases" in panel
     assert "Week by week" in panel
