@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 Z95 = 1.959964
 MIN_SIDE = 5  # answers on each side (naming the theme negatively, and not) before an interval is given
@@ -43,6 +43,7 @@ class Impact(BaseModel):
     low: float | None = Field(default=None, description="95 % interval of the cost (delta method)")
     high: float | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def clear(self) -> bool:
         """The interval leaves out zero: the cost is larger than the noise."""

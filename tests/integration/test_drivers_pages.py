@@ -34,7 +34,7 @@ def test_the_api_ranks_themes_by_what_they_cost_with_n_and_interval(dash: DashWo
     assert row["theme"] == "delivery_shipping" and row["label"] == "Delivery & shipping"
     assert (row["n"], row["n_theme"]) == (20, 8)
     assert row["score"] == pytest.approx(20.0) and row["score_rest"] == pytest.approx(100.0)
-    assert row["cost"] == pytest.approx(80.0)
+    assert row["cost"] == pytest.approx(80.0) and row["clear"] is True
     # delta method, by hand: sqrt(8 x 120^2 + 12 x 80^2) / 20 = 21.9 points
     assert row["low"] == pytest.approx(80 - 1.959964 * 21.9089, abs=0.01)
     assert row["high"] == pytest.approx(80 + 1.959964 * 21.9089, abs=0.01)
