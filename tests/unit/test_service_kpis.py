@@ -109,3 +109,10 @@ def test_the_report_from_counts() -> None:
     assert found.resolved_without_reply == 1
     empty = service_kpis({}, date(2026, 11, 1), date(2026, 11, 30), 24.0)
     assert empty.first_reply.median.hours is None and empty.recontact.value is None
+
+
+def test_thousands_of_cases_give_a_narrow_interval_without_overflow() -> None:
+    hist = [(m, 10) for m in range(1, 601)]  # 6,000 cases, 1 to 600 minutes
+    found = quantile(hist, 0.5)
+    assert found.hours == 5.0 and found.low is not None and found.high is not None
+    assert 4.8 <= found.low < 5.0 < found.high <= 5.2

@@ -153,10 +153,17 @@ def _sorted_minutes(counts: Mapping[str, int], prefix: str) -> list[tuple[int, i
     return sorted((int(k), v) for k, v in with_prefix(counts, prefix).items() if k.isdigit() and v > 0)
 
 
-def _binom_cdf(k: int, n: int, p: float) -> float:
-    if k < 0:
-        return 0.0
-    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(min(k, n) + 1))
+def _binom_cdfs(n: int, p: float) -> list[float]:
+    """P(Bin(n, p) <= k) for k = 0..n, the terms in logs (no overflow at thousands of cases)."""
+    log_p, log_q = math.log(p), math.log1p(-p)
+    total, out = 0.0, []
+    for k in range(n + 1):
+        log_term = (
+            math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q
+        )
+        total += math.exp(log_term)
+        out.append(min(1.0, total))
+    return out
 
 
 def _at(hist: Sequence[tuple[int, int]], rank: int) -> float:
@@ -176,15 +183,10 @@ def quantile(hist: Sequence[tuple[int, int]], q: float) -> Duration:
     if not n:
         return Duration(hours=None)
     value = _at(hist, max(1, math.ceil(q * n)))
-    low_rank = high_rank = None
-    for lo in range(math.floor(q * n), 0, -1):
-        if _binom_cdf(lo - 1, n, q) <= 0.025:
-            low_rank = lo
-            break
-    for hi in range(math.ceil(q * n), n + 1):
-        if _binom_cdf(hi - 1, n, q) >= 0.975:
-            high_rank = hi
-            break
+    cdf = _binom_cdfs(n, q)  # cdf[k] = P(X <= k)
+    # The largest l with P(X <= l - 1) <= 2.5 %, the smallest u with P(X <= u - 1) >= 97.5 %.
+    low_rank = next((lo for lo in range(math.floor(q * n), 0, -1) if cdf[lo - 1] <= 0.025), None)
+    high_rank = next((hi for hi in range(math.ceil(q * n), n + 1) if cdf[hi - 1] >= 0.975), None)
     if low_rank is None or high_rank is None:
         return Duration(hours=value)
     return Duration(hours=value, low=_at(hist, low_rank), high=_at(hist, high_rank))
