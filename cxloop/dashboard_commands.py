@@ -71,7 +71,10 @@ def cmd_retally(admin_of: AdminFactory, args: argparse.Namespace) -> int:
     shops = [args.shop] if args.shop else [s.shop_id for s in admin.shops.list()]
     store = DynamoNotifierStore(admin.dynamodb, admin.resources.tables["notifier"])
     for shop_id in shops:
-        print(f"{shop_id}: {store.retally(shop_id)} answer(s) and review(s) added to the days' totals")
+        print(
+            f"{shop_id}: {store.retally(shop_id)} answer(s), review(s) and case(s) "
+            "brought up to date in the days' totals"
+        )
     return 0
 
 
@@ -96,7 +99,9 @@ def add_commands(sub: Any, admin_of: AdminFactory) -> None:
         dest="sub", required=True
     )
     re = dash.add_parser(
-        "retally", help="add answers and reviews stored before this release to the days' totals (once each)"
+        "retally",
+        help="bring answers, reviews and cases stored before this release up to date in the days' totals "
+        "(once each)",
     )
     group = re.add_mutually_exclusive_group(required=True)
     group.add_argument("--shop")

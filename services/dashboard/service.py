@@ -23,6 +23,7 @@ from services.dashboard.domain.model import (
     FeedPage,
     Overview,
     RetentionReport,
+    ServiceReport,
     SuppressionPage,
     SuppressionView,
     ThemesReport,
@@ -39,6 +40,9 @@ from services.notifier.api import (
     FeedFilter,
     ReplyRefused,
     definitions,
+    drivers,
+    service_kpis,
+    summed,
 )
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.money import money
@@ -101,8 +105,29 @@ def theme_choices(d: Dashboard, shop_id: str, today: date) -> dict[str, str]:
 
 
 def themes(d: Dashboard, shop_id: str, first: date, last: date) -> ThemesReport:
+    """One query of the days' totals (the period and the one before: at most 2 x its days items) serves
+    the counts and what each theme costs the score; one item the emerging topics."""
     span = (last - first).days + 1
-    return _themes(d.notifier.days(shop_id, first - timedelta(days=span), last), first, last)
+    days = d.notifier.days(shop_id, first - timedelta(days=span), last)
+    report = _themes(days, first, last)
+    current = summed(x for x in days if first <= x.day <= last)
+    found = d.notifier.emerging(shop_id)
+    return report.model_copy(update={"drivers": drivers(current), "emerging": found})
+
+
+def service(d: Dashboard, shop_id: str, first: date, last: date) -> ServiceReport:
+    """The loop's service figures (decision 123): one query of the period's day totals (a day an item)
+    and the alert settings' item (the first-reply target)."""
+    days = d.notifier.days(shop_id, first, last)
+    target = d.notifier.alert_settings(shop_id).first_reply_target_hours
+    weeks = []
+    start = first - timedelta(days=first.weekday())
+    while start <= last:
+        end = min(start + timedelta(days=6), last)
+        week = summed(x for x in days if max(start, first) <= x.day <= end)
+        weeks.append(service_kpis(week, max(start, first), end, target))
+        start += timedelta(days=7)
+    return ServiceReport(total=service_kpis(summed(days), first, last, target), weeks=weeks)
 
 
 def overview(d: Dashboard, shop_id: str, now: datetime) -> Overview:

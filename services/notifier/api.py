@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from services.notifier.adapters.dynamo_views import BadPosition, FeedFilter, Position
 from services.notifier.domain import churn_refresh, replies, retention_snapshot
+from services.notifier.domain.drivers import Drivers, cost_text, drivers
+from services.notifier.domain.emerging import Emerging
 from services.notifier.domain.model import AlertSettings, Case, CaseEvent, Mention, ReplyMode, SurveyAnswer
 from services.notifier.domain.ports import Customer, RiskRun
 from services.notifier.domain.replies import ReplyRefused, by_hand
 from services.notifier.domain.retention_snapshot import RetentionSnapshot, definitions
+from services.notifier.domain.service_kpis import ServiceKpis, service_kpis
 from services.notifier.domain.tallies import DayTotals, histogram, mention_at, summed, with_prefix
 from shared.tenancy import Shop
 
@@ -30,6 +33,8 @@ __all__ = [
     "CaseEvent",
     "Customer",
     "DayTotals",
+    "Drivers",
+    "Emerging",
     "FeedFilter",
     "Mention",
     "NotifierApi",
@@ -38,12 +43,16 @@ __all__ = [
     "ReplyRefused",
     "RetentionSnapshot",
     "RiskRun",
+    "ServiceKpis",
     "SurveyAnswer",
     "build_notifier_api",
     "by_hand",
+    "cost_text",
     "definitions",
+    "drivers",
     "histogram",
     "mention_at",
+    "service_kpis",
     "summed",
     "with_prefix",
 ]
@@ -65,6 +74,10 @@ class NotifierApi:
 
     def days(self, shop_id: str, first: date, last: date) -> list[DayTotals]:
         return self.views.days(shop_id, first, last)
+
+    def emerging(self, shop_id: str) -> Emerging | None:
+        """The emerging topics as the daily job last found them (one item)."""
+        return self.notifier.store.emerging(shop_id)
 
     def open_cases(self, shop_id: str, now: datetime) -> tuple[int, int]:
         """(open, overdue)."""

@@ -9,17 +9,20 @@ sends twice. A preview renders the same digest to a file without sending anythin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
-from services.notifier.domain import retention_snapshot
+from services.notifier.domain import emerging, retention_snapshot
 from services.notifier.domain.churn_refresh import RiskRow
 from services.notifier.domain.digest import AtRisk, Digest, build_digest
 from services.notifier.domain.digest_retention import retention_digest
+from services.notifier.domain.drivers import drivers
 from services.notifier.domain.intake import destinations
-from services.notifier.domain.model import Destination, DestinationKind
+from services.notifier.domain.model import AlertSettings, Destination, DestinationKind
 from services.notifier.domain.ports import NotifierStore
 from services.notifier.domain.retention_snapshot import RetentionSnapshot
+from services.notifier.domain.service_kpis import ServiceKpis, service_kpis
+from services.notifier.domain.tallies import summed
 from shared.clock import utcnow
 from shared.mail.message import InlineImage, MailError, OutgoingEmail
 from shared.tenancy import Shop
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
 
 TREND_WEEKS = 8
 MARK_TTL = timedelta(days=60)
+QUARTER = timedelta(days=91)  # what drives the score: the last 13 weeks
+DEFAULT_TARGET_HOURS = AlertSettings().first_reply_target_hours
 
 
 def period_end(now: datetime, weekday: int) -> datetime:
@@ -39,12 +44,31 @@ def period_end(now: datetime, weekday: int) -> datetime:
     return datetime.combine(today - timedelta(days=back), time(0), tzinfo=UTC)
 
 
+def loop_figures(store: NotifierStore, shop_id: str, end: datetime, target_hours: float) -> dict[str, Any]:
+    """The quarter's drivers and the two weeks' service figures, from one query of the days' totals
+    (at most 91 items: a day an item); the phrases rising in the week of the digest's last day."""
+    first, last = (end - QUARTER).date(), (end - timedelta(days=1)).date()
+    days = store.days(shop_id, first.isoformat(), last.isoformat())
+
+    def service(start: date) -> ServiceKpis:
+        stop = start + timedelta(days=6)
+        return service_kpis(summed(d for d in days if start <= d.day <= stop), start, stop, target_hours)
+
+    return {
+        "emerging": emerging.refresh(store, shop_id, end - timedelta(microseconds=1), keep=False),
+        "drivers": drivers(summed(days)),
+        "service": service(last - timedelta(days=6)),
+        "service_previous": service(last - timedelta(days=13)),
+    }
+
+
 def gather(
     store: NotifierStore,
     shop: Shop,
     end: datetime,
     at_risk: Sequence[RiskRow],
     snapshot: RetentionSnapshot | None = None,
+    target_hours: float = DEFAULT_TARGET_HOURS,
 ) -> Digest:
     week = timedelta(days=7)
     sent = store.sent_between(shop.shop_id, (end - 2 * week).date().isoformat(), end.date().isoformat())
@@ -83,6 +107,7 @@ def gather(
         at_risk_computed_at=run.computed_at if run else None,
         at_risk_valuable_from=run.valuable_from if run else None,
     )
+    digest = digest.model_copy(update=loop_figures(store, shop.shop_id, end, target_hours))
     if snapshot is None:
         return digest
     return digest.model_copy(update={"retention": retention_digest(snapshot)})
@@ -103,7 +128,8 @@ def preview(built: Notifier, shop: Shop, now: datetime) -> str:
 
     at_risk = refresh(built.intake(), shop.shop_id, now)
     snapshot = retention_snapshot.refresh(built.store, built.retention(), shop.shop_id, now)
-    return preview_html(render(gather(built.store, shop, now, at_risk, snapshot)))
+    target = built.settings.get(shop.shop_id).first_reply_target_hours
+    return preview_html(render(gather(built.store, shop, now, at_risk, snapshot, target)))
 
 
 def send_digest(built: Notifier, shop: Shop, now: datetime, at_risk: Sequence[RiskRow]) -> int:
@@ -116,7 +142,7 @@ def send_digest(built: Notifier, shop: Shop, now: datetime, at_risk: Sequence[Ri
     if not due:
         return 0
     snapshot = retention_snapshot.latest(built.retention(), shop.shop_id, now)
-    digest = gather(built.store, shop, end, at_risk, snapshot)
+    digest = gather(built.store, shop, end, at_risk, snapshot, settings.first_reply_target_hours)
     rendered = render(digest) if any(d.kind is DestinationKind.EMAIL for d in due) else None
     sent = 0
     for destination in due:

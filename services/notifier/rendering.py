@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.notifier.domain import digest_loop
 from services.notifier.domain.digest import (
     DASH,
     MINUS,
@@ -238,6 +239,18 @@ def _context(digest: Digest, charts: Mapping[str, Chart]) -> dict[str, Any]:
         "at_risk_note": _risk_note(digest),
         "colours": {"good": GOOD, "bad": BAD, "muted": MUTED},
         "retention": digest.retention,
+        **_loop_context(digest),
+    }
+
+
+def _loop_context(digest: Digest) -> dict[str, Any]:
+    """What drives the score and how fast the loop was closed (digest_loop.py words both)."""
+    return {
+        "drivers": digest_loop.driver_lines(digest),
+        "drivers_shown": digest.drivers is not None,
+        "service_line": digest_loop.service_line(digest) if digest.service else "",
+        "target_change": digest_loop.target_change(digest),
+        "emerging": digest_loop.emerging_lines(digest),
     }
 
 

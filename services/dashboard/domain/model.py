@@ -12,8 +12,11 @@ from services.notifier.api import (
     Case,
     CaseEvent,
     Customer,
+    Drivers,
+    Emerging,
     Mention,
     RetentionSnapshot,
+    ServiceKpis,
     SurveyAnswer,
     by_hand,
     mention_at,
@@ -171,6 +174,23 @@ class ThemesReport(BaseModel):
     previous_start: date
     previous_end: date
     themes: list[ThemeRow]
+    drivers: Drivers | None = Field(
+        default=None,
+        description="what each theme named negatively cost NPS (survey answers) and the mean stars "
+        "(rated reviews) in the period, costliest first, with n and a 95 % interval (decision 122)",
+    )
+    emerging: Emerging | None = Field(
+        default=None,
+        description="phrases rising this week in texts no theme caught, as the daily job last found "
+        "them (decision 124); null before its first run",
+    )
+
+
+class ServiceReport(BaseModel):
+    """How well the loop was closed: over the period, and week by week (Monday to Sunday, UTC)."""
+
+    total: ServiceKpis
+    weeks: list[ServiceKpis] = Field(description="oldest first")
 
 
 class Overview(BaseModel):

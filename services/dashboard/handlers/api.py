@@ -44,6 +44,7 @@ from services.dashboard.domain.model import (
     ReplyBody,
     RetentionReport,
     SentimentLabel,
+    ServiceReport,
     SuppressionPage,
     ThemesReport,
 )
@@ -368,6 +369,17 @@ def export_reviews(
 # --- cases ------------------------------------------------------------------------------------------
 
 Status = Annotated[str | None, Query(pattern=r"^(open|replied|resolved)$", description="only cases in it")]
+
+
+@app.get(f"{PREFIX}/service", summary="Time to first reply and to resolution, first-contact resolution, "
+         "re-contacts", tags=["cases"],
+         responses=ok("Over the period (12 weeks unless given) and per week"))  # fmt: skip
+def get_service(
+    start: Annotated[date | None, Query(alias="from", description="first day (UTC)")] = None,
+    end: Annotated[date | None, Query(alias="to", description="last day (UTC)")] = None,
+) -> ServiceReport:
+    first, last = service.period(start, end, utcnow().date(), 12 * 7)
+    return service.service(dashboard(), shop(), first, last)
 
 
 @app.get(f"{PREFIX}/cases", summary="Cases, newest first", tags=["cases"], responses=ok("A page of cases"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
 from services.dashboard import page_views as views
-from services.dashboard import retention_views, service, survey_editor
+from services.dashboard import retention_views, service, service_views, survey_editor
 from services.dashboard.bootstrap import dashboard
 from services.dashboard.domain import keys, sessions, survey_form
 from services.dashboard.domain.model import BANDS, CaseView
@@ -288,7 +288,8 @@ def themes() -> Response[str]:
     params = query()
     first, last = service.period(views.day(params, "from"), views.day(params, "to"), utcnow().date(), 28)
     report = service.themes(dashboard(), shop(), first, last)
-    return page("themes.html", "Themes", current="themes", report=report)
+    quarter_from = (last - timedelta(days=90)).isoformat()
+    return page("themes.html", "Themes", current="themes", report=report, quarter_from=quarter_from)
 
 
 # --- the feed and its exports -----------------------------------------------------------------------
@@ -358,8 +359,12 @@ def cases() -> Response[str]:
     status = views.choice(params, "status", views.STATUSES)
     found = service.cases(dashboard(), shop(), status, views.PAGE_SIZE, views.cursor(params), utcnow())
     older = views.link(f"{ROOT}/cases", {"status": status, "cursor": found.next_cursor})
+    today = utcnow().date()
+    figures = service.service(dashboard(), shop(), today - timedelta(weeks=12) + timedelta(days=1), today)
     return page("cases.html", "Cases", current="cases", cases=found.items, chosen=status or "",
-                statuses=views.STATUSES, older=older if found.next_cursor else "", who=views.who)  # fmt: skip
+                statuses=views.STATUSES, older=older if found.next_cursor else "", who=views.who,
+                service=figures, service_tiles=service_views.tiles(figures.total),
+                service_weeks=service_views.weeks(figures))  # fmt: skip
 
 
 @app.get(f"{ROOT}/cases/<raw_id>")

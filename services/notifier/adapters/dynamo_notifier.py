@@ -4,7 +4,9 @@ Items, all under ``pk SHOP#<shop>``:
 - ``ANSWER#<invite>``, ``MENTION#<id>``: the newest revision (``rev``), the reading beside it (``reading``,
   ``reading_rev``); listed by time on ``gsi1``.
 - ``CASE#<case>``: a case (``version`` for optimistic writes); by time on ``gsi1``; on the ``due`` index
-  while its automatic reply is due. ``OPEN#<target>#<case>``: a small marker while the case is open,
+  while its automatic reply is due. It carries its share of the days' service figures (``ktally``,
+  domain/service_kpis.py), changed in the same transaction as the case. ``OPEN#<target>#<case>``: a
+  small marker while the case is open,
   written with it, so the dashboard counts open and overdue cases without reading them.
 - ``ALERT#<destination>#<rule>#<subject>``: the dedupe marker of one alert (TTL 90 days).
 - ``BATCH#<destination>#<window>``: alerts for one message; on the ``due`` index until sent.
@@ -29,7 +31,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.notifier.adapters.dynamo_retention import DynamoRetention
-from services.notifier.adapters.dynamo_tallied import TalliedWriter, Write, reading_of
+from services.notifier.adapters.dynamo_tallied import (
+    RETRYABLE,
+    TalliedWriter,
+    Write,
+    reading_of,
+    stored_tally,
+)
+from services.notifier.domain.emerging import Emerging
 from services.notifier.domain.model import (
     MAX_SAMPLES,
     Alert,
@@ -41,7 +50,15 @@ from services.notifier.domain.model import (
     SurveyAnswer,
 )
 from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine, RiskRun
-from services.notifier.domain.tallies import Tally, answer_fields, answer_tally, mention_fields, mention_tally
+from services.notifier.domain.service_kpis import CaseTally, case_tally, tally_changes
+from services.notifier.domain.tallies import (
+    DayTotals,
+    Tally,
+    answer_fields,
+    answer_tally,
+    mention_fields,
+    mention_tally,
+)
 from shared.clock import utcnow
 from shared.dynamo import (
     ABSENT,
@@ -82,6 +99,8 @@ MAX_ORDERS = 200  # per customer: enough for any churn feature (a year and the g
 CONFLICT_TRIES = 4  # a batch written by a burst of alerts at once
 RULE_COUNT = "n_"  # a batch's count per rule: n_detractor ...
 PERSONAL = ("email", "first_name", "comment", "reply_text")
+PHRASES = "PHRASES#"  # a complete week's phrase counts, by its Monday (domain/emerging.py)
+EMERGING_SK = "EMERGING"  # the daily job's emerging topics, with examples (erased with the shop)
 
 
 def _ttl(at: datetime) -> dict[str, str]:
@@ -185,27 +204,35 @@ class DynamoNotifierStore:
         return self._tallied.write(shop_id, sk, plan) or seen
 
     def retally(self, shop_id: str) -> int:
-        """Give answers and mentions stored before the days' totals existed their share (and their
-        place on the feed); those that have one are left alone, so running it twice counts nothing
-        twice. The number of records added."""
+        """Bring every answer's, mention's and case's share of the days' totals up to the current rules:
+        records stored before the totals existed (or before a counter was added, such as the themes'
+        ``xa_``/``xr_`` or the cases' ``k_``) get it; those already up to date are left alone, so running
+        it twice counts nothing twice. The number of records brought up to date."""
 
         def plan(item: dict[str, Any] | None) -> Write | None:
-            if not item or "tally" in item or "doc" not in item:
+            if not item or "doc" not in item:
                 return None
             if item["sk"]["S"].startswith(answer_sk("")):
                 answer = self._answer(item)
-                return Write({}, answer_tally(answer), answer_fields(answer)) if answer else None
-            mention = Mention.model_validate_json(item["doc"]["S"])
-            return Write({}, mention_tally(mention), mention_fields(mention))
+                if answer is None:
+                    return None
+                write = Write({}, answer_tally(answer), answer_fields(answer))
+            else:
+                mention = Mention.model_validate_json(item["doc"]["S"])
+                write = Write({}, mention_tally(mention), mention_fields(mention))
+            return None if "tally" in item and stored_tally(item)[0] == write.tally else write
 
         added = 0
         for kind in ("ANSWER", "MENTION"):
             for item in self._since(shop_id, kind, datetime(2000, 1, 1, tzinfo=UTC)):
-                if "tally" not in item:
-                    added += self._tallied.write(shop_id, item["sk"]["S"], plan)
-        for case in self.cases(shop_id):
+                added += self._tallied.write(shop_id, item["sk"]["S"], plan)
+        for item in self._since(shop_id, "CASE", datetime(2000, 1, 1, tzinfo=UTC)):
+            case = Case.model_validate_json(item["doc"]["S"])
             if case.status is CaseStatus.OPEN:  # its marker, for the dashboard's counts
                 self._db.transact_write_items(TransactItems=[self._marker(case)])
+            stored = json.loads(item["ktally"]["S"]) if "ktally" in item else None
+            if stored != case_tally(case):
+                added += self._write_case(case, case.version)  # the same version: only its share changes
         self._fold_legacy_sent(shop_id)
         return added
 
@@ -440,14 +467,34 @@ class DynamoNotifierStore:
         return {"Delete": {"TableName": self._table, "Key": shop_key(case.shop_id, _open_sk(case))}}
 
     def _write_case(self, case: Case, expected_version: int | None) -> bool:
-        put = {"TableName": self._table, "Item": self._case_item(case), **if_version(expected_version)}
-        try:
-            self._db.transact_write_items(TransactItems=[{"Put": put}, self._marker(case)])
-        except self._errors.TransactionCanceledException as e:
-            if 0 in failed_conditions(e):
-                return False
-            raise
-        return True
+        """The case, its open marker and the change of its days' service figures, in one transaction:
+        the figures it added before are read from the version being replaced."""
+        for attempt in range(CONFLICT_TRIES):
+            old: CaseTally = {}
+            if expected_version is not None:
+                stored = self._get(case.shop_id, case_sk(case.case_id))
+                if stored is None or int(stored["version"]["N"]) != expected_version:
+                    return False
+                old = json.loads(stored["ktally"]["S"]) if "ktally" in stored else {}
+            new = case_tally(case)
+            item = {**self._case_item(case), "ktally": {"S": json.dumps(new, sort_keys=True)}}
+            ops: list[dict[str, Any]] = [
+                {"Put": {"TableName": self._table, "Item": item, **if_version(expected_version)}},
+                self._marker(case),
+            ]
+            for day, deltas in tally_changes(old, new).items():
+                ops.append({"Update": self._tallied.day_update(case.shop_id, day, deltas)})
+            try:
+                self._db.transact_write_items(TransactItems=ops)
+            except self._errors.TransactionCanceledException as e:
+                if 0 in failed_conditions(e):
+                    return False
+                if not set(cancellation_codes(e)) <= RETRYABLE:
+                    raise
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # a busy day's totals: try again
+                continue
+            return True
+        raise RuntimeError(f"case {case.case_id} of {case.shop_id}: its days' totals stayed busy")
 
     def open_case(self, case: Case) -> bool:
         return self._write_case(case, None)
@@ -467,6 +514,62 @@ class DynamoNotifierStore:
             ExpressionAttributeValues={":g": {"S": shop_index_pk(shop_id, "CASE")}, ":s": {"S": start}},
         )
         return [Case.model_validate_json(i["doc"]["S"]) for i in items]
+
+    def customer_cases(self, shop_id: str, customer_key: str) -> list[Case]:
+        """A customer's cases: their keys from the ``customer`` index (a key query), then the cases."""
+        keys = self._query(
+            IndexName="customer",
+            KeyConditionExpression="cust_pk = :c AND begins_with(cust_sk, :p)",
+            ExpressionAttributeValues={
+                ":c": {"S": shop_index_pk(shop_id, customer_key)},
+                ":p": {"S": case_sk("")},
+            },
+        )
+        found = (self._get(shop_id, k["sk"]["S"]) for k in keys)
+        return [Case.model_validate_json(i["doc"]["S"]) for i in found if i and "doc" in i]
+
+    def days(self, shop_id: str, first: str, last: str) -> list[DayTotals]:
+        """The days' totals from ``first`` to ``last`` (ISO dates): one key query, a day an item."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={
+                ":pk": {"S": shop_pk(shop_id)},
+                ":a": {"S": day_sk(first)},
+                ":b": {"S": day_sk(last)},
+            },
+        )
+        return [
+            DayTotals(
+                day=datetime.fromisoformat(i["sk"]["S"].removeprefix(day_sk(""))).date(),
+                counts={k: int(v["N"]) for k, v in i.items() if "N" in v},
+            )
+            for i in items
+        ]
+
+    # --- emerging topics (domain/emerging.py) ----------------------------------------------------------
+
+    def phrase_weeks(self, shop_id: str, first: str, last: str) -> dict[str, dict[str, int]]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={
+                ":pk": {"S": shop_pk(shop_id)},
+                ":a": {"S": PHRASES + first},
+                ":b": {"S": PHRASES + last},
+            },
+        )
+        return {i["sk"]["S"].removeprefix(PHRASES): json.loads(i["counts"]["S"]) for i in items}
+
+    def put_phrase_week(self, shop_id: str, week: str, counts: dict[str, int]) -> None:
+        item = {**shop_key(shop_id, PHRASES + week), "counts": {"S": json.dumps(counts, sort_keys=True)}}
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def put_emerging(self, shop_id: str, found: Emerging) -> None:
+        item = {**shop_key(shop_id, EMERGING_SK), "doc": {"S": found.model_dump_json()}}
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def emerging(self, shop_id: str) -> Emerging | None:
+        item = self._get(shop_id, EMERGING_SK)
+        return Emerging.model_validate_json(item["doc"]["S"]) if item else None
 
     def due_replies(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         items = self._query(
@@ -712,6 +815,8 @@ class DynamoNotifierStore:
             erased += 1
         cases = {sk.removeprefix(case_sk("")) for sk in sks if sk.startswith(case_sk(""))}
         erased += DynamoRetention(self._db, self._table).forget(shop_id, customer_keys)
+        # The emerging topics quote customers' words: gone until the next daily run counts them again.
+        self._db.delete_item(TableName=self._table, Key=shop_key(shop_id, EMERGING_SK))
         return erased + self._erase_from_batches(shop_id, cases, set(customer_keys))
 
     def _erase_from_batches(self, shop_id: str, case_ids: set[str], customer_keys: set[str]) -> int:

@@ -18,7 +18,10 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifier.domain.digest_retention import RetentionDigest
+from services.notifier.domain.drivers import Drivers
+from services.notifier.domain.emerging import Emerging
 from services.notifier.domain.model import Case, Mention, SurveyAnswer
+from services.notifier.domain.service_kpis import ServiceKpis
 from shared import metrics
 from shared.metrics import Metric
 from shared.sentiment import Label, Sentiment, ThemeScore
@@ -268,6 +271,12 @@ class Digest(BaseModel):
     at_risk_computed_at: datetime | None = None  # when the risk was computed
     at_risk_valuable_from: float | None = None  # the spend that made a customer valuable then
     retention: RetentionDigest | None = None  # from the retention snapshot (digest_retention.py)
+    # What drives the score over the last quarter, and the loop's service figures this week and the
+    # week before (decisions 122, 123; domain/digest_loop.py words them), from the days' totals.
+    drivers: Drivers | None = None
+    service: ServiceKpis | None = None
+    service_previous: ServiceKpis | None = None
+    emerging: Emerging | None = None  # the phrases rising in the digest's week (decision 124)
 
     @property
     def answers(self) -> int:

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from services.notifier.domain import digest_loop
 from services.notifier.domain.digest import (
     Digest,
     ScoreFigure,
@@ -135,6 +136,23 @@ def _cases_text(digest: Digest) -> str:
     return "\n".join([text, *lines, *([f"… and {more} more"] if more else [])])
 
 
+def _loop_texts(digest: Digest) -> list[str]:
+    """What drives the score, and how fast the loop was closed (decisions 122, 123)."""
+    texts = []
+    lines = digest_loop.driver_lines(digest)
+    if lines:
+        texts.append(
+            "*What drives your score* (13 weeks)\n" + "\n".join(f"• {mrkdwn_escape(x)}" for x in lines)
+        )
+    new = digest_loop.emerging_lines(digest)
+    if new:
+        texts.append("*New in what customers say*\n" + "\n".join(f"• {mrkdwn_escape(x)}" for x in new))
+    if digest.service:
+        line = digest_loop.service_line(digest) + " " + digest_loop.target_change(digest)
+        texts.append("*How fast you closed the loop*: " + mrkdwn_escape(line.strip()))
+    return texts
+
+
 def digest_blocks(digest: Digest) -> list[Block]:
     period = period_text(digest.period_start, digest.period_end)
     blocks: list[Block] = [
@@ -151,6 +169,7 @@ def digest_blocks(digest: Digest) -> list[Block]:
         blocks.append(SectionBlock(text=_md(_themes_text(digest))))
     blocks.append(SectionBlock(text=_md(_reviews_text(digest))))
     blocks.append(SectionBlock(text=_md(_cases_text(digest))))
+    blocks.extend(SectionBlock(text=_md(fit(t, SECTION_CHARS))) for t in _loop_texts(digest))
     if digest.at_risk_total:
         risk = f"*Customers at risk of leaving*: {digest.at_risk_total} (names and reasons in the e-mail)"
         blocks.append(SectionBlock(text=_md(risk)))

@@ -28,6 +28,7 @@ from services.notifier.domain.model import (
 )
 from services.notifier.domain.ports import Added, BatchRef, NotifierStore, SettingsSource
 from services.notifier.domain.rules import Firing, for_answer, for_mention, surging
+from services.notifier.domain.service_kpis import recontact_of
 from services.notifier.domain.windows import late_window, window
 from shared.events import SOURCE_FAILING, FeedbackScored, ResponseRecorded
 from shared.tenancy import Shop, ShopDirectory
@@ -140,6 +141,9 @@ def _act(
     case_id = None
     if any(f.rule.opens_case for f in firings):
         case = _new_case(make_case(), settings, now, [f.rule.kind for f in firings])
+        if case.customer_key:
+            earlier = deps.store.customer_cases(shop_id, case.customer_key)
+            case = case.model_copy(update={"recontact_of": recontact_of(case, earlier)})
         deps.store.open_case(case)
         case_id = case.case_id
     shop = deps.shops.get(shop_id)

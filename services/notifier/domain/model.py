@@ -215,6 +215,8 @@ class Case(BaseModel):
     reply_subject: str | None = None
     reply_text: str | None = None
     history: list[CaseEvent] = Field(default_factory=list)
+    # The same customer's case resolved in the 30 days before this one opened (a re-contact).
+    recontact_of: str | None = None
     version: int = 0
 
     @property

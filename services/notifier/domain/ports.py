@@ -6,9 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from services.notifier.domain.model import Alert, AlertBatch, AlertSettings, Case, Mention, SurveyAnswer
+from services.notifier.domain.tallies import DayTotals
+
+if TYPE_CHECKING:
+    from services.notifier.domain.emerging import Emerging
 from shared.sentiment import Sentiment, ThemeScore
 
 
@@ -137,6 +141,24 @@ class NotifierStore(Protocol):
         ...
 
     def cases(self, shop_id: str, since: datetime | None = None) -> list[Case]: ...
+
+    def customer_cases(self, shop_id: str, customer_key: str) -> list[Case]:
+        """A customer's cases (to tell a re-contact)."""
+        ...
+
+    def days(self, shop_id: str, first: str, last: str) -> list[DayTotals]:
+        """The days' totals between two ISO dates, both included."""
+        ...
+
+    def phrase_weeks(self, shop_id: str, first: str, last: str) -> dict[str, dict[str, int]]:
+        """{week's Monday: {phrase: texts}} of the weeks counted between two Mondays (ISO)."""
+        ...
+
+    def put_phrase_week(self, shop_id: str, week: str, counts: dict[str, int]) -> None: ...
+
+    def put_emerging(self, shop_id: str, found: Emerging) -> None: ...
+
+    def emerging(self, shop_id: str) -> Emerging | None: ...
 
     def due_replies(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(shop_id, case_id) of cases whose automatic reply is due."""

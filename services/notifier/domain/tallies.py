@@ -12,7 +12,11 @@ Counter names (numbers in the day's item):
 - ``s_<label>``: answers read as positive/neutral/negative;
 - ``t_<theme>``, ``tn_<theme>``, ``tp_<theme>``: answers naming a theme, negatively, positively;
 - ``m_<source>``, ``r_<source>_<stars>``, ``ms_<label>``, ``mt_<theme>``, ``mtn_<theme>``,
-  ``mtp_<theme>``: the same for reviews and mentions.
+  ``mtp_<theme>``: the same for reviews and mentions;
+- ``xa_<type>_<score>_<theme>``: answers naming a theme negatively, per survey type and score, and
+  ``xr_<stars>_<theme>``: rated reviews naming it negatively, per stars (what a theme costs the score,
+  shared/impact.py, is computed from these and the histograms above);
+- ``k_...``: the cases' service figures (domain/service_kpis.py).
 Days are UTC dates.
 """
 
@@ -72,6 +76,12 @@ def _themes(prefix: str, themes: Iterable[ThemeScore]) -> Counter[str]:
     return counts
 
 
+def negative_themes(themes: Iterable[ThemeScore]) -> list[str]:
+    """The themes a text names negatively, each once (its last reading of a theme counts, as in the
+    ``tn_`` counters)."""
+    return sorted(t.theme for t in {t.theme: t for t in themes}.values() if t.sentiment == "negative")
+
+
 def answer_tally(answer: SurveyAnswer) -> Tally:
     counts: Counter[str] = Counter({f"a_{answer.survey_type}_{answer.score}": 1})
     if answer.comment:
@@ -79,6 +89,8 @@ def answer_tally(answer: SurveyAnswer) -> Tally:
     if answer.sentiment:
         counts[f"s_{answer.sentiment.label}"] += 1
     counts.update(_themes("", answer.themes))
+    for theme in negative_themes(answer.themes):
+        counts[f"xa_{answer.survey_type}_{answer.score}_{theme}"] += 1
     return Tally(day=day_of(answer.answered_at), counts=dict(counts))
 
 
@@ -100,6 +112,9 @@ def mention_tally(mention: Mention) -> Tally:
     if mention.sentiment:
         counts[f"ms_{mention.sentiment.label}"] += 1
     counts.update(_themes("m", mention.themes))
+    if mention.rating is not None:
+        for theme in negative_themes(mention.themes):
+            counts[f"xr_{stars(mention.rating)}_{theme}"] += 1
     return Tally(day=day_of(mention_at(mention)), counts=dict(counts))
 
 
@@ -166,3 +181,33 @@ def with_prefix(counts: Mapping[str, int], prefix: str) -> dict[str, int]:
 def histogram(counts: Mapping[str, int], survey_type: str) -> dict[int, int]:
     """Answers of a survey type per score, from ``a_<type>_<score>`` counters."""
     return {int(k): v for k, v in with_prefix(counts, f"a_{survey_type}_").items() if k.isdigit() and v > 0}
+
+
+def theme_histograms(counts: Mapping[str, int], survey_type: str) -> dict[str, dict[int, int]]:
+    """Per theme, the answers of a survey type naming it negatively, per score (``xa_`` counters)."""
+    found: dict[str, dict[int, int]] = {}
+    for rest, n in with_prefix(counts, f"xa_{survey_type}_").items():
+        score, _, theme = rest.partition("_")
+        if score.isdigit() and theme and n > 0:
+            found.setdefault(theme, {})[int(score)] = n
+    return found
+
+
+def stars_histogram(counts: Mapping[str, int]) -> dict[int, int]:
+    """Rated reviews per stars, all sources (``r_<source>_<stars>``)."""
+    found: Counter[int] = Counter()
+    for rest, n in with_prefix(counts, "r_").items():
+        star = rest.rsplit("_", 1)[-1]
+        if star.isdigit() and n > 0:
+            found[int(star)] += n
+    return dict(found)
+
+
+def theme_star_histograms(counts: Mapping[str, int]) -> dict[str, dict[int, int]]:
+    """Per theme, the rated reviews naming it negatively, per stars (``xr_`` counters)."""
+    found: dict[str, dict[int, int]] = {}
+    for rest, n in with_prefix(counts, "xr_").items():
+        star, _, theme = rest.partition("_")
+        if star.isdigit() and theme and n > 0:
+            found.setdefault(theme, {})[int(star)] = n
+    return found

@@ -1,7 +1,7 @@
-"""Scheduled handler (daily): every shop's churn risk and retention snapshot refreshed, and the weekly
-digest (of the week that ended on the last digest weekday) to each destination that has not had it yet:
-once per week and destination however often this runs, and tried again the next day when a send
-failed."""
+"""Scheduled handler (daily): every shop's churn risk, retention snapshot and emerging topics
+refreshed, and the weekly digest (of the week that ended on the last digest weekday) to each
+destination that has not had it yet: once per week and destination however often this runs, and
+tried again the next day when a send failed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.notifier.bootstrap import notifier
-from services.notifier.domain import retention_snapshot
+from services.notifier.domain import emerging, retention_snapshot
 from services.notifier.domain.churn_refresh import refresh
 from shared.clock import utcnow
 from shared.observability import logger
@@ -26,6 +26,9 @@ def run(now: datetime, digest: bool = True) -> dict[str, Any]:
             summary["at_risk"] += len(at_risk)
             retention_snapshot.refresh(built.store, built.retention(), shop.shop_id, now)
             summary["retention"] = summary.get("retention", 0) + 1
+            summary["emerging"] = summary.get("emerging", 0) + len(
+                emerging.refresh(built.store, shop.shop_id, now).topics
+            )
             if digest:
                 from services.notifier.digests import send_digest
 
