@@ -81,7 +81,7 @@ def test_the_digest_reads_the_same_figures_from_the_days_totals(dash: DashWorld)
     _seed(dash)
     dash.hear(events.FEEDBACK_SCORED, reading("inv-s1", "negative", [("delivery_shipping", "negative")]))
     end = datetime.combine(datetime.now(tz=UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    digest = digests.gather(dash.notifier.store, SHOP_A, end, [], 12.0)
+    digest = digests.gather(dash.notifier.store, SHOP_A, end, [], target_hours=12.0)
     assert digest.service is not None and digest.service.opened == 4
     assert digest.service.first_reply.n == 2 and digest.service.first_reply.target_hours == 12.0
     assert digest.service.recontact.value == 25.0
