@@ -67,6 +67,7 @@ def gather(
     shop: Shop,
     end: datetime,
     at_risk: Sequence[RiskRow],
+    *,
     snapshot: RetentionSnapshot | None = None,
     target_hours: float = DEFAULT_TARGET_HOURS,
 ) -> Digest:
@@ -129,7 +130,9 @@ def preview(built: Notifier, shop: Shop, now: datetime) -> str:
     at_risk = refresh(built.intake(), shop.shop_id, now)
     snapshot = retention_snapshot.refresh(built.store, built.retention(), shop.shop_id, now)
     target = built.settings.get(shop.shop_id).first_reply_target_hours
-    return preview_html(render(gather(built.store, shop, now, at_risk, snapshot, target)))
+    return preview_html(
+        render(gather(built.store, shop, now, at_risk, snapshot=snapshot, target_hours=target))
+    )
 
 
 def send_digest(built: Notifier, shop: Shop, now: datetime, at_risk: Sequence[RiskRow]) -> int:
@@ -142,7 +145,9 @@ def send_digest(built: Notifier, shop: Shop, now: datetime, at_risk: Sequence[Ri
     if not due:
         return 0
     snapshot = retention_snapshot.latest(built.retention(), shop.shop_id, now)
-    digest = gather(built.store, shop, end, at_risk, snapshot, settings.first_reply_target_hours)
+    digest = gather(
+        built.store, shop, end, at_risk, snapshot=snapshot, target_hours=settings.first_reply_target_hours
+    )
     rendered = render(digest) if any(d.kind is DestinationKind.EMAIL for d in due) else None
     sent = 0
     for destination in due:
