@@ -68,7 +68,9 @@ def hyp2f1(a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike, z: npt.ArrayLik
     return total
 
 
-def scaled_hyp2f1(a: Array, b: Array, c: Array, z: Array, log_scale: Array) -> Array:
+def scaled_hyp2f1(
+    a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike, z: npt.ArrayLike, log_scale: npt.ArrayLike
+) -> Array:
     """exp(log_scale) · ₂F₁(a, b; c; z) summed in logs, for positive a, b, c and 0 < z < 1 (NaN
     elsewhere). For large parameters (a shop whose customers all leave at about the same rate fits a
     and b in the thousands) the series' terms rise past a float's range before they fall, while the

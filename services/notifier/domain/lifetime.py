@@ -56,8 +56,7 @@ def estimate(customers: Sequence[Customer], now: datetime) -> Fitted:
         buying = cltv.fit_bgnbd(data.x, data.t_x, data.T)
         spending = cltv.fit_gamma_gamma(data.x, data.m)
         found = cltv.values(data, buying, spending, HORIZON_DAYS)
-    if not (np.all(np.isfinite(found.predicted)) and np.all(found.predicted >= 0)) or buying.a <= 1.0:
-        # a <= 1: BG/NBD's expectation has no finite form (the dropout prior has no mean of 1/p)
+    if not (np.all(np.isfinite(found.predicted)) and np.all(found.predicted >= 0)):
         return Fitted(replace(base, reason="the model could not be fitted to this shop's orders"))
     values = {
         key: CustomerValue(to_date=round(float(spent), 2), next_year=round(float(predicted), 2))
