@@ -3,7 +3,7 @@ the feed for a shop with 100,000 survey answers in the local stack, and the Dyna
 request costs. Targets: overview p99 <= 200 ms and <= 50 read units a request; the metrics never scan.
 
     .venv/bin/python benchmarks/api.py [--responses 100000] [--reviews 2000] [--budget 15]
-                                       [--requests 200] [--concurrent 200] [--other-requests 50]
+                                       [--customers 20000] [--requests 200] [--concurrent 200] [--other-requests 50]
                                        [--other-concurrent 40] [--threads 4] [--no-sent] [--no-cases]
                                        [--moto-as-is] [--keep-state] [--json PATH] [--quick]
 
@@ -22,9 +22,15 @@ request costs. Targets: overview p99 <= 200 ms and <= 50 read units a request; t
    a tenth as many reviews) go through ``DynamoNotifierStore.put_answer``/``put_reading``/
    ``put_mention``, and three sends through ``add_sent``; each stored item must equal the built one,
    and the API's totals (the year, the overview's 12 weeks, the small shop's year) must equal the counts.
+   With ``--customers`` (20,000 unless 0) the big shop also gets that many customers with order
+   histories and what the daily run leaves from them (risk, lifetime values, the retention snapshot,
+   the emerging topics), built with the daily run's own code (``benchmarks/api_customers.py``), and
+   three customers written through ``add_order``/``set_risk``/``set_value`` must equal the built items.
 3. Measures over real HTTP (``http.client``, keep-alive) with a shop's API key: the overview, the metrics
    for a year by day and by month, the feed's first page and pages 2-4 (by ``next_cursor``), and a
-   filtered feed (``band=detractor&theme=delivery_shipping``) with its pages 2-4. Each kind: up to 5
+   filtered feed (``band=detractor&theme=delivery_shipping``) with its pages 2-4; with customers, the
+   retention snapshot, the first page of customers at risk, the service figures (12 weeks) and the
+   themes (28 days, with drivers and emerging topics), each targeted at <= 50 read units a request. Each kind: up to 5
    warm-up requests, then up to N sequential requests (latency percentiles, req/s), then up to M on
    ``--threads`` threads (req/s); a phase ends early once ``--budget`` seconds have passed (4 times that
    for the overview) and 3 requests are done.
