@@ -83,10 +83,13 @@ def _moved(old: CustomerValue | None, new: CustomerValue) -> bool:
     return abs(old.next_year - new.next_year) >= max(0.01, 0.01 * abs(old.next_year))
 
 
-def refresh(store: NotifierStore, shop_id: str, now: datetime) -> Fitted:
+def refresh(
+    store: NotifierStore, shop_id: str, now: datetime, customers: Sequence[Customer] | None = None
+) -> Fitted:
     """The daily run's part: fit, write each customer's values where they moved (a reason run clears
-    none: the page shows the reason, not last month's numbers), and note the run."""
-    customers = store.customers(shop_id)
+    none: the page shows the reason, not the old numbers), and note the run. ``customers``: the shop's,
+    if already read (the retention snapshot reads the same query)."""
+    customers = store.customers(shop_id) if customers is None else customers
     fitted = estimate(customers, now)
     for c in customers:
         new = fitted.values.get(c.customer_key)

@@ -282,12 +282,12 @@ def refresh(
     now: datetime,
     values: Mapping[str, CustomerValue] | None = None,
     value_run: ValueRun | None = None,
+    customers: Sequence[Customer] | None = None,
 ) -> RetentionSnapshot:
-    """The daily run's part: the month's snapshot, from one query of the shop's customers and one of the
-    last year's answers (and the lifetime values the run fitted just before, if any)."""
-    snapshot = build(
-        store.customers(shop_id), store.answers_since(shop_id, now - YEAR), now, values, value_run
-    )
+    """The daily run's part: the month's snapshot, from one query of the shop's customers (or the ones
+    the run read already) and one of the last year's answers (and the lifetime values it fitted, if any)."""
+    people = store.customers(shop_id) if customers is None else customers
+    snapshot = build(people, store.answers_since(shop_id, now - YEAR), now, values, value_run)
     snapshots.put(shop_id, snapshot)
     return snapshot
 

@@ -25,10 +25,11 @@ def run(now: datetime, digest: bool = True) -> dict[str, Any]:
         try:
             at_risk = refresh(built.intake(), shop.shop_id, now)
             summary["at_risk"] += len(at_risk)
-            valued = lifetime.refresh(built.store, shop.shop_id, now)
+            customers = built.store.customers(shop.shop_id)  # one query for the values and the snapshot
+            valued = lifetime.refresh(built.store, shop.shop_id, now, customers)
             summary["valued"] = summary.get("valued", 0) + len(valued.values)
             retention_snapshot.refresh(
-                built.store, built.retention(), shop.shop_id, now, valued.values, valued.run
+                built.store, built.retention(), shop.shop_id, now, valued.values, valued.run, customers
             )
             summary["retention"] = summary.get("retention", 0) + 1
             summary["emerging"] = summary.get("emerging", 0) + len(
