@@ -3,7 +3,7 @@ the feed for a shop with 100,000 survey answers in the local stack, and the Dyna
 request costs. Targets: overview p99 <= 200 ms and <= 50 read units a request; the metrics never scan.
 
     .venv/bin/python benchmarks/api.py [--responses 100000] [--reviews 2000] [--budget 15]
-                                       [--requests 200] [--concurrent 200] [--other-requests 50]
+                                       [--customers 20000] [--requests 200] [--concurrent 200] [--other-requests 50]
                                        [--other-concurrent 40] [--threads 4] [--no-sent] [--no-cases]
                                        [--moto-as-is] [--keep-state] [--json PATH] [--quick]
 
@@ -22,9 +22,15 @@ request costs. Targets: overview p99 <= 200 ms and <= 50 read units a request; t
    a tenth as many reviews) go through ``DynamoNotifierStore.put_answer``/``put_reading``/
    ``put_mention``, and three sends through ``add_sent``; each stored item must equal the built one,
    and the API's totals (the year, the overview's 12 weeks, the small shop's year) must equal the counts.
+   With ``--customers`` (20,000 unless 0) the big shop also gets that many customers with order
+   histories and what the daily run leaves from them (risk, lifetime values, the retention snapshot,
+   the emerging topics), built with the daily run's own code (``benchmarks/api_customers.py``), and
+   three customers written through ``add_order``/``set_risk``/``set_value`` must equal the built items.
 3. Measures over real HTTP (``http.client``, keep-alive) with a shop's API key: the overview, the metrics
    for a year by day and by month, the feed's first page and pages 2-4 (by ``next_cursor``), and a
-   filtered feed (``band=detractor&theme=delivery_shipping``) with its pages 2-4. Each kind: up to 5
+   filtered feed (``band=detractor&theme=delivery_shipping``) with its pages 2-4; with customers, the
+   retention snapshot, the first page of customers at risk, the service figures (12 weeks) and the
+   themes (28 days, with drivers and emerging topics), each targeted at <= 50 read units a request. Each kind: up to 5
    warm-up requests, then up to N sequential requests (latency percentiles, req/s), then up to M on
    ``--threads`` threads (req/s); a phase ends early once ``--budget`` seconds have passed (4 times that
    for the overview) and 3 requests are done.
@@ -75,6 +81,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+from benchmarks.api_customers import check_layout, refresh_emerging, seed_customers
 from cxloop.local import stack as stack_module
 from cxloop.local.stack import LocalStack, StackConfig
 from services.dashboard import bootstrap as dashboard_bootstrap
@@ -89,6 +96,7 @@ from services.notifier.adapters.dynamo_notifier import (
     _ttl,
     _with_reading,
 )
+from services.notifier.adapters.dynamo_retention import DynamoRetention
 from services.notifier.adapters.dynamo_tallied import feed_attributes
 from services.notifier.domain.intake import _answer_case, _mention_case, _new_case
 from services.notifier.domain.model import (
@@ -1062,7 +1070,8 @@ def serve_moto(host: str, port: int) -> None:
     aws_server.item_level_transactions()
     aws_server.fast_sqs_clock()
     PartitionIndex.install()
-    app = aws_server.Serialised(WriteWatch(DomainDispatcherApplication(create_backend_app)))
+    # Gated as the stack's own server is (it opens the gate once it has provisioned the tables)
+    app = aws_server.Gate(aws_server.Serialised(WriteWatch(DomainDispatcherApplication(create_backend_app))))
     run_simple(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
@@ -1427,8 +1436,23 @@ def seed(stack: LocalStack, args: argparse.Namespace, now: datetime) -> tuple[Sh
         args.small_reviews,
         args,
     )
+    customers = None
+    if args.customers:
+        customers = seed_customers(
+            writer, store, DynamoRetention(client, table), BIG.shop_id, args.customers, now
+        )
     writer.close()
     seconds = time.perf_counter() - started
+    if customers is not None:
+        emerging_s = refresh_emerging(store, BIG.shop_id, now)
+        say(
+            f"  {BIG.shop_id}: {customers.customers:,} customers ({customers.orders:,} orders), "
+            f"{customers.at_risk:,} at risk, {customers.valued:,} valued"
+            + (f" (no values: {customers.value_reason})" if customers.value_reason else "")
+            + f"; retention snapshot {customers.snapshot_bytes / 1024:.0f} KB; the daily run's code took "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in customers.seconds.items())
+            + f", emerging topics {emerging_s:.1f} s"
+        )
     say(
         f"seeded {writer.written:,} items in {seconds:.1f} s ({writer.written / seconds:,.0f} items/s, "
         f"{writer.requests:,} BatchWriteItem requests, {args.seed_threads} threads)"
@@ -1464,6 +1488,11 @@ def verify(
         "from the built ones"
     )
     problems = [f"layout: {p}" for p in problems[:5]]
+    if args.customers:
+        client, table = stack.clients["dynamodb"], stack.resources.tables["notifier"]
+        customer_problems = check_layout(client, table, DynamoNotifierStore(client, table), BIG.shop_id, now)
+        say(f"verify: 3 customers through add_order/set_risk/set_value; {len(customer_problems)} differ")
+        problems += [f"customer layout: {p}" for p in customer_problems]
     today = now.date()
     year = today - timedelta(days=args.days)
     monday = today - timedelta(days=today.weekday())
@@ -1505,6 +1534,14 @@ def verify(
     return problems
 
 
+DAILY_PAGES = (
+    ("retention", "/api/v1/retention"),
+    ("at-risk p1", "/api/v1/customers/at-risk?limit=50"),
+    ("service 12 weeks", "/api/v1/service"),
+    ("themes 28 days", "/api/v1/themes"),
+)
+
+
 def measure(bench: Bench, client: Client, args: argparse.Namespace, now: datetime) -> list[Result]:
     """Each kind in turn; the overview with OVERVIEW_BUDGET times the time budget."""
     year = now.date() - timedelta(days=args.days)
@@ -1521,6 +1558,8 @@ def measure(bench: Bench, client: Client, args: argparse.Namespace, now: datetim
         ("filtered p1", [filtered], args.other_requests, args.other_concurrent),
         ("filtered p2-4", chain(client, filtered, 3), args.other_requests, args.other_concurrent),
     ]  # fmt: skip
+    if args.customers:  # the daily run's pages (issue 19): each reads its pre-aggregated items
+        plan += [(name, [path], args.other_requests, args.other_concurrent) for name, path in DAILY_PAGES]
     results = []
     for name, paths, sequential, concurrent in plan:
         if not paths:
@@ -1658,6 +1697,11 @@ def targets(rows: list[dict[str, Any]], scans: int) -> list[tuple[str, bool]]:
         (f"overview read units {overview['ru_mean']:.1f} mean / {overview['ru_max']:.1f} max <= {RU_TARGET:.0f}",
          overview["ru_max"] <= RU_TARGET),
         (f"metrics and overview never scan: {scans} Scan calls", scans == 0),
+        *(
+            (f"{r['request']} read units {r['ru_mean']:.1f} mean / {r['ru_max']:.1f} max <= {RU_TARGET:.0f}",
+             r["ru_max"] <= RU_TARGET)
+            for r in rows if r["request"] in {name for name, _ in DAILY_PAGES}
+        ),
     ]  # fmt: skip
 
 
@@ -1670,6 +1714,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--small-responses", type=int, default=300)
     parser.add_argument("--small-reviews", type=int, default=20)
     parser.add_argument("--days", type=int, default=365, help="spread over the last N days")
+    parser.add_argument(
+        "--customers", type=int, default=20_000, help="customers of the big shop (0: none, no daily pages)"
+    )
     parser.add_argument("--verify", type=int, default=200, help="answers written through the store")
     parser.add_argument("--requests", type=int, default=200, help="sequential overview requests, at most")
     parser.add_argument("--concurrent", type=int, default=200, help="overview requests on --threads threads")

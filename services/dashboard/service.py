@@ -320,13 +320,18 @@ def at_risk(d: Dashboard, shop_id: str, limit: int, cursor: str | None, now: dat
         f"Customers with two orders or more, {money(run.valuable_from, run.currency)} or more spent "
         f"(the top quarter of your {run.customers} customers), and a risk of {threshold:.0%} or more."
     )
+    value = run.value
+    reason = value.reason if value else "not computed yet: the daily run predicts what customers will spend"
     return CustomerPage(
-        items=[customer_at_risk(c, now) for c in found],
+        items=[customer_at_risk(c, now, valued=reason is None) for c in found],
         next_cursor=after,
         computed_at=run.computed_at,
         valuable_from=run.valuable_from,
         currency=run.currency,
         rule=rule,
+        value_currency=value.currency if value else None,
+        value_reason=reason,
+        value_computed_at=value.computed_at if value else None,
     )
 
 

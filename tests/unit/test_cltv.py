@@ -131,3 +131,23 @@ def test_values_from_orders() -> None:
     v = values(data, TRUE, GammaGamma(6.0, 4.0, 15.0), horizon_days=365)
     assert v.predicted[1] == pytest.approx(v.purchases[1] * 30.0)
     assert np.all(v.predicted > 0) and v.p_alive[1] == 1.0
+
+
+def test_the_series_in_logs_matches_the_plain_one_and_stays_finite_where_it_overflows() -> None:
+    from services.notifier.domain.cltv import scaled_hyp2f1
+
+    a, b, c, z = np.array([3.0, 40.0]), np.array([2.0, 9.0]), np.array([5.0, 45.0]), np.array([0.3, 0.6])
+    scale = np.array([-1.5, -4.0])
+    assert np.allclose(scaled_hyp2f1(a, b, c, z, scale), np.exp(scale) * hyp2f1(a, b, c, z), rtol=1e-10)
+    # A shop whose customers all leave at about the same rate: a and b in the thousands.
+    flat = BgNbd(r=0.44, alpha=28.0, a=1900.0, b=7900.0)
+    x, t_x, T = np.array([0.0, 2.0, 5.0]), np.array([0.0, 71.0, 200.0]), np.array([22.5, 94.5, 290.5])
+    with np.errstate(over="ignore", invalid="ignore"):
+        plain = (1 - 0.75) ** 1899 * hyp2f1(9799.56, 1899.0, 9801.0, 0.75)
+    assert not np.isfinite(plain)  # what the plain series gives
+    expected = flat.expected(365.0, x, t_x, T)
+    assert np.all(np.isfinite(expected)) and np.all(expected > 0)
+    # p ≈ a / (a + b) = 0.19 is almost fixed: close to a geometric number of purchases at the rate r / alpha,
+    # so a year's expectation is below the rate's 365 · (r + x) / (alpha + T) and above a tenth of it
+    rate = 365.0 * (0.44 + x) / (28.0 + T)
+    assert np.all(expected < rate) and np.all(expected > rate / 10)

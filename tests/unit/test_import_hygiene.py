@@ -74,3 +74,28 @@ def test_no_function_loads_spacy_at_import_and_only_scoring_ever_needs_it() -> N
     for fn in topology.FUNCTIONS:
         if fn.service != "scoring":
             assert not fn.handler.startswith("services.scoring"), fn.logical
+
+
+NUMPY_PROBE = """
+import json, sys
+import services.notifier.handlers.events
+import services.notifier.handlers.sender
+import services.notifier.handlers.actions
+import services.dashboard.handlers.api
+import services.dashboard.handlers.pages
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "numpy"
+                        or m.endswith(("domain.cltv", "domain.lifetime")))))
+"""
+
+
+def test_the_functions_without_the_charts_layer_never_import_numpy_or_the_lifetime_value_fit() -> None:
+    """Only the daily function has numpy (decision 125): the API, the pages and the events functions read
+    the values it stored, and importing them loads neither numpy nor the module that fits them."""
+    out = subprocess.run(
+        [sys.executable, "-c", NUMPY_PROBE], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    from shared import topology
+
+    daily = next(f for f in topology.FUNCTIONS if f.handler.startswith("services.notifier.handlers.daily"))
+    assert topology.CHARTS_LAYER in daily.layers

@@ -130,6 +130,14 @@ class CustomerAtRisk(BaseModel):
     spend_last_year: float
     spend_total: float = Field(default=0.0, description="all their orders kept here, not cancelled")
     currency: str | None = Field(default=None, description="ISO 4217, of their latest order")
+    value_to_date: float | None = Field(
+        default=None, description="spend to date in `value_currency`, as the daily run saw it"
+    )
+    value_next_year: float | None = Field(
+        default=None,
+        description="predicted spend in the next 12 months (BG/NBD x Gamma-Gamma, the shop's own fit); "
+        "null when the shop has no fit (`value_reason`) or the customer is newer than the last daily run",
+    )
 
 
 class CustomerPage(BaseModel):
@@ -143,6 +151,11 @@ class CustomerPage(BaseModel):
     )
     currency: str | None = None
     rule: str = Field(default="", description="who is listed, in words")
+    value_currency: str | None = Field(default=None, description="ISO 4217 of the lifetime values")
+    value_reason: str | None = Field(
+        default=None, description="why there are no predicted values (too little history, or not run yet)"
+    )
+    value_computed_at: datetime | None = Field(default=None, description="when the values were fitted")
 
 
 class RetentionReport(BaseModel):
@@ -264,7 +277,8 @@ def case_view(case: Case, now: datetime, draft: str | None) -> CaseView:
     )  # fmt: skip
 
 
-def customer_at_risk(customer: Customer, now: datetime) -> CustomerAtRisk:
+def customer_at_risk(customer: Customer, now: datetime, valued: bool = False) -> CustomerAtRisk:
+    """``valued``: the shop's last lifetime-value fit gave figures (not a reason): the stored ones count."""
     live = [o for o in customer.orders if not o.cancelled]
     year_ago = now.timestamp() - 365 * 86400
     return CustomerAtRisk(
@@ -278,4 +292,6 @@ def customer_at_risk(customer: Customer, now: datetime) -> CustomerAtRisk:
         spend_last_year=round(sum(o.total for o in live if o.at.timestamp() >= year_ago), 2),
         spend_total=round(sum(o.total for o in live), 2),
         currency=customer.currency,
+        value_to_date=customer.value.to_date if valued and customer.value else None,
+        value_next_year=customer.value.next_year if valued and customer.value else None,
     )

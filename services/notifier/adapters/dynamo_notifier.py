@@ -49,7 +49,16 @@ from services.notifier.domain.model import (
     ReplyState,
     SurveyAnswer,
 )
-from services.notifier.domain.ports import Added, BatchRef, Customer, DestinationState, OrderLine, RiskRun
+from services.notifier.domain.ports import (
+    Added,
+    BatchRef,
+    Customer,
+    CustomerValue,
+    DestinationState,
+    OrderLine,
+    RiskRun,
+    ValueRun,
+)
 from services.notifier.domain.service_kpis import CaseTally, case_tally, tally_changes
 from services.notifier.domain.tallies import (
     DayTotals,
@@ -769,15 +778,42 @@ class DynamoNotifierStore:
 
     def risk_run(self, shop_id: str) -> RiskRun | None:
         item = self._get(shop_id, RISK_RUN_SK)
-        if item is None:
+        if item is None or "run" not in item:
             return None
         run = json.loads(item["run"]["S"])
-        return RiskRun(**(run | {"computed_at": datetime.fromisoformat(run["computed_at"])}))
+        value = _value_run(json.loads(item["clv"]["S"])) if "clv" in item else None
+        return RiskRun(**(run | {"computed_at": datetime.fromisoformat(run["computed_at"]), "value": value}))
 
     def put_risk_run(self, shop_id: str, run: RiskRun) -> None:
         doc = dataclasses.asdict(run) | {"computed_at": run.computed_at.isoformat()}
-        self._db.put_item(
-            TableName=self._table, Item={**shop_key(shop_id, RISK_RUN_SK), "run": {"S": json.dumps(doc)}}
+        doc.pop("value")
+        self._db.update_item(
+            TableName=self._table,
+            Key=shop_key(shop_id, RISK_RUN_SK),
+            UpdateExpression="SET #run = :r",
+            ExpressionAttributeNames={"#run": "run"},
+            ExpressionAttributeValues={":r": {"S": json.dumps(doc)}},
+        )
+
+    def set_value(self, shop_id: str, customer_key: str, value: CustomerValue) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key=shop_key(shop_id, customer_sk(customer_key)),
+            UpdateExpression="SET clv_to_date = :d, clv_next_year = :n",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={
+                ":d": {"N": f"{value.to_date:.2f}"},
+                ":n": {"N": f"{value.next_year:.2f}"},
+            },
+        )
+
+    def put_value_run(self, shop_id: str, run: ValueRun) -> None:
+        doc = dataclasses.asdict(run) | {"computed_at": run.computed_at.isoformat()}
+        self._db.update_item(
+            TableName=self._table,
+            Key=shop_key(shop_id, RISK_RUN_SK),
+            UpdateExpression="SET clv = :v",
+            ExpressionAttributeValues={":v": {"S": json.dumps(doc)}},
         )
 
     def mark_once(self, shop_id: str, key: str, expires_at: datetime) -> bool:
@@ -944,7 +980,14 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
         risk=float(item["risk"]["N"]) if "risk" in item else None,
         at_risk=item.get("at_risk", {}).get("BOOL", False),
         reasons=tuple(json.loads(item.get("reasons", {}).get("S", "[]"))),
+        value=CustomerValue(float(item["clv_to_date"]["N"]), float(item["clv_next_year"]["N"]))
+        if "clv_next_year" in item
+        else None,
     )
+
+
+def _value_run(doc: dict[str, Any]) -> ValueRun:
+    return ValueRun(**(doc | {"computed_at": datetime.fromisoformat(doc["computed_at"])}))
 
 
 def _with_reading(answer: SurveyAnswer, reading: dict[str, Any] | None) -> SurveyAnswer:

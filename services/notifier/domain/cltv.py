@@ -63,9 +63,32 @@ def hyp2f1(a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike, z: npt.ArrayLik
     for k in range(10_000):
         term = term * (a + k) * (b + k) / ((c + k) * (k + 1)) * z
         total = total + term
-        if np.all(np.abs(term) <= 1e-14 * np.abs(total)):
-            break
+        if np.all((np.abs(term) <= 1e-14 * np.abs(total)) | ~np.isfinite(total)):
+            break  # converged, or overflowed (``scaled_hyp2f1`` sums those in logs)
     return total
+
+
+def scaled_hyp2f1(
+    a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike, z: npt.ArrayLike, log_scale: npt.ArrayLike
+) -> Array:
+    """exp(log_scale) · ₂F₁(a, b; c; z) summed in logs, for positive a, b, c and 0 < z < 1 (NaN
+    elsewhere). For large parameters (a shop whose customers all leave at about the same rate fits a
+    and b in the thousands) the series' terms rise past a float's range before they fall, while the
+    scale that multiplies them falls below it; in logs the product stays finite."""
+    a, b, c, z, log_scale = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (a, b, c, z, log_scale))
+    )
+    ok = (a > 0) & (b > 0) & (c > 0) & (z > 0) & (z < 1)
+    a, b, c = (np.where(ok, v, 1.0) for v in (a, b, c))
+    log_z = np.log(np.where(ok, z, 0.5))
+    term = log_scale.copy()
+    total = term.copy()
+    for k in range(200_000):
+        term = term + np.log(a + k) + np.log(b + k) - np.log(c + k) - math.log(k + 1) + log_z
+        total = np.logaddexp(total, term)
+        if np.all(term < total - 35):  # past the peak: the rest adds less than 1e-15 of it
+            break
+    return np.where(ok, np.exp(total), np.nan)
 
 
 @dataclass(frozen=True)
@@ -147,7 +170,16 @@ class BgNbd:
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = t / (alpha + T + t)
         c = a + b + x - 1
-        tail = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+        with np.errstate(over="ignore", invalid="ignore"):
+            tail = np.asarray((1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z))
+        lost = ~np.isfinite(tail)
+        if np.any(lost):  # the series overflowed: the same sum in logs
+            sub = np.broadcast_to(c, tail.shape)[lost], np.broadcast_to(z, tail.shape)[lost]
+            tail = tail.copy()
+            # customers share (x, T) often (whole days): each distinct pair is summed once
+            pairs, back = np.unique(np.stack(sub), axis=1, return_inverse=True)
+            summed = scaled_hyp2f1(a + b - 1 - r, a - 1, pairs[0], pairs[1], (a - 1) * np.log1p(-pairs[1]))
+            tail[lost] = summed[back.reshape(-1)]
         bought = c / (a - 1) * (1 - tail)
         odds = np.where(
             x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0

@@ -46,6 +46,14 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class CustomerValue:
+    """A customer's spend to date and predicted spend over the next 12 months (the shop's currency)."""
+
+    to_date: float
+    next_year: float
+
+
+@dataclass(frozen=True)
 class Customer:
     customer_key: str
     orders: tuple[OrderLine, ...] = ()
@@ -54,12 +62,27 @@ class Customer:
     risk: float | None = None
     at_risk: bool = False
     reasons: tuple[str, ...] = ()
+    value: CustomerValue | None = None  # from the daily run's lifetime-value fit (decision 125)
 
     @property
     def currency(self) -> str | None:
         """Of their latest order that says (a shop sells in one currency, or mostly)."""
         newest_first = sorted(self.orders, key=lambda o: o.at, reverse=True)
         return next((o.currency for o in newest_first if o.currency), None)
+
+
+@dataclass(frozen=True)
+class ValueRun:
+    """The daily run's lifetime-value fit of a shop: totals and the model, or why there are no values."""
+
+    computed_at: datetime
+    currency: str | None = None
+    customers: int = 0  # with a kept order
+    repeaters: int = 0  # with purchases on two days or more
+    reason: str | None = None  # set: no values (too little history, or no fit)
+    to_date: float | None = None
+    next_year: float | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,7 @@ class RiskRun:
     currency: str | None = None
     customers: int = 0  # with at least one order
     judged: int = 0  # with enough history to judge (two orders or more)
+    value: ValueRun | None = None  # the last lifetime-value fit (kept beside the run, its own attribute)
 
 
 class SettingsSource(Protocol):
@@ -195,7 +219,15 @@ class NotifierStore(Protocol):
 
     def risk_run(self, shop_id: str) -> RiskRun | None: ...
 
-    def put_risk_run(self, shop_id: str, run: RiskRun) -> None: ...
+    def put_risk_run(self, shop_id: str, run: RiskRun) -> None:
+        """The run's own figures; the lifetime-value fit beside it (``value``) is left as it is."""
+        ...
+
+    def set_value(self, shop_id: str, customer_key: str, value: CustomerValue) -> None: ...
+
+    def put_value_run(self, shop_id: str, run: ValueRun) -> None:
+        """Stored on the risk run's item (``RiskRun.value``): one read gives the at-risk page both."""
+        ...
 
     def mark_once(self, shop_id: str, key: str, expires_at: datetime) -> bool:
         """A marker (digest sent for a week, owner told of a broken destination); True the first time."""

@@ -5,7 +5,7 @@ read one item instead of the orders (decisions 119-121)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.notifier.domain import retention, rfm
 from services.notifier.domain.model import SurveyAnswer
-from services.notifier.domain.ports import Customer, NotifierStore
+from services.notifier.domain.ports import Customer, CustomerValue, NotifierStore, ValueRun
 from services.notifier.domain.retention import HORIZON_QUANTILE, ChurnMonth, Cohort, Horizon, Rate
 from shared.metrics import Metric, nps
 
@@ -30,6 +30,32 @@ class SegmentStats(BaseModel):
     customers: int
     revenue: float  # spend in the last 365 days, in the snapshot's currency
     nps: Metric  # each member's latest NPS answer of the last 365 days
+    value_to_date: float | None = None  # members' spend to date (None: no lifetime-value fit)
+    value_next_year: float | None = None  # members' predicted spend in the next 12 months
+
+
+class CohortValue(BaseModel):
+    """A first-purchase month's customers: what they spent to date and are predicted to next year."""
+
+    model_config = ConfigDict(frozen=True)
+
+    month: str
+    customers: int
+    to_date: float
+    next_year: float
+
+
+class ValueSummary(BaseModel):
+    """The daily run's lifetime-value fit (decision 125): the shop's totals, or why there are none."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str | None = None  # set: no figures (too little history, or no fit)
+    customers: int = 0
+    repeaters: int = 0
+    to_date: float | None = None
+    next_year: float | None = None
+    model: str | None = None
 
 
 class Move(BaseModel):
@@ -68,6 +94,8 @@ class RetentionSnapshot(BaseModel):
     moves: list[Move]  # since the end of last month, largest first
     movers: list[Mover]  # up to MAX_MOVERS of them, biggest spenders first
     entered: int  # first purchase this month (new, not moved)
+    value: ValueSummary | None = None  # None: a snapshot from before the daily run valued customers
+    cohort_values: list[CohortValue] = []  # the same months as ``cohorts``; empty without a fit
 
     def last_full_month(self) -> ChurnMonth | None:
         return next((c for c in reversed(self.churn) if not c.partial), None)
@@ -98,6 +126,10 @@ def definitions(h: Horizon | None) -> dict[str, str]:
         "(quintiles); FM is the mean of F and M; one purchase is 'new' within the horizon, else "
         "'hibernating'; revenue is the last 365 days'; NPS is each member's latest answer of the year",
         "moves": "each customer's segment at the end of last month against today, with the same horizon",
+        "lifetime_value": "to date: a customer's spend so far; next 12 months: the spend predicted by the "
+        "shop's own BG/NBD model (how often customers buy, and the chance they have left) times its "
+        "Gamma-Gamma model (what they spend a purchase), fitted daily on the orders in the shop's "
+        "currency; not discounted",
     }
 
 
@@ -109,10 +141,22 @@ def _latest_nps(answers: Sequence[SurveyAnswer]) -> dict[str, int]:
     return {k: a.score for k, a in latest.items()}
 
 
+def _sum(values: Mapping[str, CustomerValue] | None, keys: Sequence[str], part: str) -> float | None:
+    if values is None:
+        return None
+    found = [values[k] for k in keys if k in values]
+    return round(sum(v.to_date if part == "to_date" else v.next_year for v in found), 2)
+
+
 def _segments(
-    scored: Sequence[rfm.Scored], people: Sequence[retention.History], answers: dict[str, int], day: date
+    scored: Sequence[rfm.Scored],
+    people: Sequence[retention.History],
+    answers: dict[str, int],
+    day: date,
+    values: Mapping[str, CustomerValue] | None = None,
 ) -> list[SegmentStats]:
     revenue = {h.customer_key: rfm.revenue_in_year(h, day) for h in people}
+    members = {s: [x.customer_key for x in scored if x.segment is s] for s in rfm.Segment}
     return [
         SegmentStats(
             segment=s,
@@ -121,6 +165,8 @@ def _segments(
             customers=sum(x.segment is s for x in scored),
             revenue=round(sum(revenue[x.customer_key] for x in scored if x.segment is s), 2),
             nps=nps(answers[x.customer_key] for x in scored if x.segment is s and x.customer_key in answers),
+            value_to_date=_sum(values, members[s], "to_date"),
+            value_next_year=_sum(values, members[s], "next_year"),
         )
         for s in rfm.Segment
     ]
@@ -146,13 +192,57 @@ def _moves(
     return moves, movers, len(after) - len(before)
 
 
-def build(customers: Sequence[Customer], answers: Sequence[SurveyAnswer], now: datetime) -> RetentionSnapshot:
-    """From the shop's customers (their kept orders before ``now``) and the last year's answers."""
+def _cohort_values(
+    people: Sequence[retention.History], cohorts: Sequence[Cohort], values: Mapping[str, CustomerValue]
+) -> list[CohortValue]:
+    by_month: dict[str, list[str]] = {}
+    for h in people:
+        by_month.setdefault(retention.month_name(retention.month_of(h.purchases[0].day)), []).append(
+            h.customer_key
+        )
+    rows = []
+    for c in cohorts:
+        keys = by_month.get(c.month, [])
+        rows.append(
+            CohortValue(
+                month=c.month,
+                customers=len(keys),
+                to_date=_sum(values, keys, "to_date") or 0.0,
+                next_year=_sum(values, keys, "next_year") or 0.0,
+            )
+        )
+    return rows
+
+
+def _summary(run: ValueRun | None) -> ValueSummary | None:
+    if run is None:
+        return None
+    return ValueSummary(
+        reason=run.reason,
+        customers=run.customers,
+        repeaters=run.repeaters,
+        to_date=run.to_date,
+        next_year=run.next_year,
+        model=run.model,
+    )
+
+
+def build(
+    customers: Sequence[Customer],
+    answers: Sequence[SurveyAnswer],
+    now: datetime,
+    values: Mapping[str, CustomerValue] | None = None,
+    value_run: ValueRun | None = None,
+) -> RetentionSnapshot:
+    """From the shop's customers (their kept orders before ``now``) and the last year's answers; with the
+    daily run's lifetime values (``values`` per customer key, None when it gave a reason instead)."""
     currency = retention.main_currency(customers, now)
     people = retention.histories(customers, now, currency)
     today = now.astimezone(UTC).date()
     reorder = retention.horizon(people)
     scored = rfm.score(people, today, reorder.days)
+    cohorts = retention.cohorts(people, today)
+    valued = values if value_run is not None and value_run.reason is None else None
     moves, movers, entered = _moves(people, today, reorder.days)
     other = sum(
         1
@@ -169,11 +259,13 @@ def build(customers: Sequence[Customer], answers: Sequence[SurveyAnswer], now: d
         horizon=reorder,
         repeat_rate=retention.repeat_rate(people),
         churn=retention.churn_trend(people, today, reorder.days),
-        cohorts=retention.cohorts(people, today),
-        segments=_segments(scored, people, _latest_nps(answers), today),
+        cohorts=cohorts,
+        segments=_segments(scored, people, _latest_nps(answers), today, valued),
         moves=moves,
         movers=movers,
         entered=entered,
+        value=_summary(value_run),
+        cohort_values=_cohort_values(people, cohorts, valued) if valued is not None else [],
     )
 
 
@@ -184,11 +276,18 @@ class RetentionStore(Protocol):
 
 
 def refresh(
-    store: NotifierStore, snapshots: RetentionStore, shop_id: str, now: datetime
+    store: NotifierStore,
+    snapshots: RetentionStore,
+    shop_id: str,
+    now: datetime,
+    values: Mapping[str, CustomerValue] | None = None,
+    value_run: ValueRun | None = None,
+    customers: Sequence[Customer] | None = None,
 ) -> RetentionSnapshot:
-    """The daily run's part: the month's snapshot, from one query of the shop's customers and one of the
-    last year's answers."""
-    snapshot = build(store.customers(shop_id), store.answers_since(shop_id, now - YEAR), now)
+    """The daily run's part: the month's snapshot, from one query of the shop's customers (or the ones
+    the run read already) and one of the last year's answers (and the lifetime values it fitted, if any)."""
+    people = store.customers(shop_id) if customers is None else customers
+    snapshot = build(people, store.answers_since(shop_id, now - YEAR), now, values, value_run)
     snapshots.put(shop_id, snapshot)
     return snapshot
 

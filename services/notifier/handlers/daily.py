@@ -1,4 +1,5 @@
-"""Scheduled handler (daily): every shop's churn risk, retention snapshot and emerging topics
+"""Scheduled handler (daily): every shop's churn risk, lifetime values (numpy: only this function
+has it), retention snapshot and emerging topics
 refreshed, and the weekly digest (of the week that ended on the last digest weekday) to each
 destination that has not had it yet: once per week and destination however often this runs, and
 tried again the next day when a send failed."""
@@ -9,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from services.notifier.bootstrap import notifier
-from services.notifier.domain import emerging, retention_snapshot
+from services.notifier.domain import emerging, lifetime, retention_snapshot
 from services.notifier.domain.churn_refresh import refresh
 from shared.clock import utcnow
 from shared.observability import logger
@@ -24,7 +25,12 @@ def run(now: datetime, digest: bool = True) -> dict[str, Any]:
         try:
             at_risk = refresh(built.intake(), shop.shop_id, now)
             summary["at_risk"] += len(at_risk)
-            retention_snapshot.refresh(built.store, built.retention(), shop.shop_id, now)
+            customers = built.store.customers(shop.shop_id)  # one query for the values and the snapshot
+            valued = lifetime.refresh(built.store, shop.shop_id, now, customers)
+            summary["valued"] = summary.get("valued", 0) + len(valued.values)
+            retention_snapshot.refresh(
+                built.store, built.retention(), shop.shop_id, now, valued.values, valued.run, customers
+            )
             summary["retention"] = summary.get("retention", 0) + 1
             summary["emerging"] = summary.get("emerging", 0) + len(
                 emerging.refresh(built.store, shop.shop_id, now).topics
