@@ -25,6 +25,7 @@ from services.notifier.adapters.dynamo_retention import DynamoRetention
 from services.notifier.domain import churn, churn_refresh, emerging, lifetime, retention_snapshot
 from services.notifier.domain.model import AlertSettings
 from services.notifier.domain.ports import Customer, CustomerValue, OrderLine, RiskRun
+from services.notifier.domain.retention import main_currency
 from shared.dynamo import customer_sk, ordered_sk, shop_index_pk, shop_key
 
 FIRST_NAMES = ("Ana", "Lou", "Maya", "Tom", "Ida", "Bo", "Noor", "Sam", "Eli", "Kai")
@@ -133,13 +134,12 @@ def seed_customers(
     retention.put(shop_id, snapshot)
     seconds["retention snapshot"] = time.perf_counter() - started
     with_orders = [c for c in customers if churn_refresh.kept(c, now)]
-    currencies = [c.currency for c in with_orders if c.currency]
     store.put_risk_run(
         shop_id,
         RiskRun(
             computed_at=now,
             valuable_from=bar,
-            currency=max(set(currencies), key=currencies.count) if currencies else None,
+            currency=main_currency(with_orders, now),
             customers=len(with_orders),
             judged=judged,
         ),

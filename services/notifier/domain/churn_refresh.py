@@ -19,6 +19,7 @@ from services.notifier.domain.housekeeping import RISK_STALE
 from services.notifier.domain.intake import IntakeDeps, raise_alert
 from services.notifier.domain.model import Alert, Case, CaseStatus, RuleKind, SurveyAnswer
 from services.notifier.domain.ports import Customer, OrderLine, RiskRun
+from services.notifier.domain.retention import main_currency
 from shared.money import money
 
 YEAR = timedelta(days=365)
@@ -148,13 +149,12 @@ def refresh(
                 customer_key=row.customer_key,
             )
             raise_alert(deps.store, settings, shop, alert, rule.destinations)
-    currencies = [c.currency for c in customers if c.currency]
     deps.store.put_risk_run(
         shop_id,
         RiskRun(
             computed_at=now,
             valuable_from=bar,
-            currency=max(set(currencies), key=currencies.count) if currencies else None,
+            currency=main_currency(customers, now),  # the lifetime values' and the snapshot's too
             customers=len(customers),
             judged=judged,
         ),
