@@ -577,9 +577,7 @@ def report(phases: list[Phase], orders: int) -> None:
     print(
         "($0.25 per GB-month) and PITR backups ($0.20 per GB-month), CloudWatch Logs storage after ingestion,"
     )
-    print(
-        "Lambda's START/END/REPORT log lines and INIT time of cold starts, the scoring function's ECR image"
-    )
+    print("Lambda's START/END/REPORT log lines and INIT time of cold starts, the layers' and code assets'")
     print("storage, idle SQS long polls of the event source mappings, the DynamoDB writes of GSIs and the")
     print(
         "whole-item size of updates (the DynamoDB write figure is a floor), KMS (queues use SSE-SQS), taxes."
