@@ -4,12 +4,12 @@ measure them beside the identifier in the same run (from services/scoring/domain
 
 from __future__ import annotations
 
-import importlib.util
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+
+from services.scoring.adapters.fasttext_language import spacy_stop_words
 
 ENGLISH = "en"
 LATIN_LANGUAGES = (
@@ -59,25 +59,12 @@ class Guess:
     confidence: float  # share of the evidence for that language; 0 when there was none
 
 
-def _load_stop_words(code: str) -> frozenset[str]:
-    """spaCy's list for one language, read from its ``stop_words.py`` alone: importing the package
-    ``spacy.lang.<code>`` would also build its tokenizer data (3.7 s for sixteen languages)."""
-    spec = importlib.util.find_spec("spacy")
-    assert spec is not None and spec.submodule_search_locations
-    path = Path(next(iter(spec.submodule_search_locations))) / "lang" / code / "stop_words.py"
-    module_spec = importlib.util.spec_from_file_location(f"_cxloop_stop_words_{code}", path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return frozenset(module.STOP_WORDS)
-
-
 @cache
 def _stop_words() -> dict[str, tuple[str, ...]]:
     """word → the languages that list it as a stop word."""
     owners: dict[str, list[str]] = defaultdict(list)
     for code in LATIN_LANGUAGES:
-        for word in _load_stop_words(code):
+        for word in spacy_stop_words(code):
             owners[word].append(code)
     return {word: tuple(langs) for word, langs in owners.items()}
 

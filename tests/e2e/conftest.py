@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -164,6 +164,22 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 MAYA = "maya.lopez@example.net"  # the demo's customer whose order is delivered
+
+
+def paid_order(
+    order_id: int, number: int, email: str, first_name: str, total: float, days_ago: int
+) -> dict[str, Any]:
+    """A paid, unfulfilled Shopify order (REST shape) ``days_ago`` days back, in EUR."""
+    at = (datetime.now(tz=UTC) - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "id": order_id, "name": f"#{number}", "email": email, "created_at": at, "updated_at": at,
+        "currency": "EUR", "total_price": f"{total:.2f}", "financial_status": "paid",
+        "fulfillment_status": None, "cancelled_at": None, "closed_at": None, "test": False,
+        "customer": {"id": 9_000 + sum(map(ord, email)), "email": email, "first_name": first_name,
+                     "updated_at": at},
+        "line_items": [{"id": 1, "title": "Stoneware mug", "quantity": 1, "price": f"{total:.2f}"}],
+        "fulfillments": [],
+    }  # fmt: skip
 
 
 def post_demo_orders(api: str, shop: str, domain: str, secret: str, customer: str) -> None:

@@ -19,25 +19,12 @@ import pytest
 from cxloop.local.demo import post
 from cxloop.signing import webhook_headers
 from shared.tenancy import Platform
-from tests.e2e.conftest import LiveStack, add_shopify_shop, run_cli
+from tests.e2e.conftest import LiveStack, add_shopify_shop, paid_order, run_cli
 
 pytestmark = pytest.mark.browser
 
 SHOP = "e2e-atrisk"
 DOMAIN = "e2e-atrisk.myshopify.com"
-
-
-def _order(n: int, email: str, first_name: str, total: float, days_ago: int) -> dict[str, Any]:
-    at = (datetime.now(tz=UTC) - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "id": 7_100_000 + n, "name": f"#{2000 + n}", "email": email, "created_at": at, "updated_at": at,
-        "currency": "EUR", "total_price": f"{total:.2f}", "financial_status": "paid",
-        "fulfillment_status": None, "cancelled_at": None, "closed_at": None, "test": False,
-        "customer": {"id": 9_100 + sum(map(ord, email)), "email": email, "first_name": first_name,
-                     "updated_at": at},
-        "line_items": [{"id": 1, "title": "Stoneware mug", "quantity": 1, "price": f"{total:.2f}"}],
-        "fulfillments": [],
-    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +39,7 @@ def shop(live: LiveStack) -> dict[str, Any]:
     for email, name, total, days in customers:
         for d in days:
             n += 1
-            body = json.dumps(_order(n, email, name, total, d)).encode()
+            body = json.dumps(paid_order(7_100_000 + n, 2000 + n, email, name, total, d)).encode()
             headers = webhook_headers(Platform.SHOPIFY, "orders/create", body, secret, DOMAIN, f"atrisk-{n}")
             assert post(f"{live.api}/webhooks/shopify/{SHOP}", body, headers)[0] == 200
     live.wait_idle()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +17,12 @@ import pytest
 from cxloop.local.demo import post
 from cxloop.signing import webhook_headers
 from shared.tenancy import Platform
-from tests.e2e.conftest import LiveStack, add_shopify_shop, fits, run_cli
+from tests.e2e.conftest import LiveStack, add_shopify_shop, fits, paid_order, run_cli
 
 pytestmark = pytest.mark.browser
 
 SHOP = "e2e-retention"
 DOMAIN = "e2e-retention.myshopify.com"
-
-
-def _order(n: int, email: str, first_name: str, total: float, days_ago: int) -> dict[str, Any]:
-    at = (datetime.now(tz=UTC) - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "id": 7_300_000 + n, "name": f"#{3000 + n}", "email": email, "created_at": at, "updated_at": at,
-        "currency": "EUR", "total_price": f"{total:.2f}", "financial_status": "paid",
-        "fulfillment_status": None, "cancelled_at": None, "closed_at": None, "test": False,
-        "customer": {"id": 9_300 + sum(map(ord, email)), "email": email, "first_name": first_name,
-                     "updated_at": at},
-        "line_items": [{"id": 1, "title": "Stoneware mug", "quantity": 1, "price": f"{total:.2f}"}],
-        "fulfillments": [],
-    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +34,9 @@ def shop(live: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         days = list(range(first, 0, -30)) if c % 2 == 0 else [first]
         for d in days:
             n += 1
-            body = json.dumps(_order(n, f"c{c}@retention.example", f"Kim{c}", 40.0 + c, d)).encode()
+            body = json.dumps(
+                paid_order(7_300_000 + n, 3000 + n, f"c{c}@retention.example", f"Kim{c}", 40.0 + c, d)
+            ).encode()
             headers = webhook_headers(Platform.SHOPIFY, "orders/create", body, secret, DOMAIN, f"ret-{n}")
             assert post(f"{live.api}/webhooks/shopify/{SHOP}", body, headers)[0] == 200
     live.wait_idle()

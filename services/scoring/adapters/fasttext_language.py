@@ -61,7 +61,7 @@ class FastTextIdentifier:
         return ranked
 
 
-def _stop_words(code: str) -> frozenset[str]:
+def spacy_stop_words(code: str) -> frozenset[str]:
     """spaCy's list for one language, read from its ``stop_words.py`` alone: importing the package
     ``spacy.lang.<code>`` would also build its tokenizer data (3.7 s for sixteen languages)."""
     spec = importlib.util.find_spec("spacy")
@@ -76,7 +76,7 @@ def _stop_words(code: str) -> frozenset[str]:
 
 @cache
 def lexicon() -> Lexicon:
-    words = {code: _stop_words(code) for code in STOP_WORD_LANGUAGES}
+    words = {code: spacy_stop_words(code) for code in STOP_WORD_LANGUAGES}
     # fastText names Norwegian Bokmål "no"; spaCy's list is "nb".
     words["no"] = words["nb"]
     return Lexicon(english=words.pop("en") | CHAT_FORMS, stop_words=words)

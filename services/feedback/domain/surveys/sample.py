@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from email.utils import formataddr
-from typing import Protocol
 
+from services.feedback.domain.surveys.dispatch import Rendered
 from services.feedback.domain.surveys.programme import SurveyProgramme
 from services.feedback.domain.surveys.views import InvitationEmail, ScoreLink
 from shared.mail.message import OutgoingEmail
@@ -21,15 +21,6 @@ SAMPLE_NAME = "Alex"
 TEST_SUBJECT = "[Test] {subject}"
 # Marks a test send in its headers and the provider's tags (so bounce handling can tell it apart).
 TEST_HEADER = "X-Cxloop-Test"
-
-
-class Rendered(Protocol):
-    @property
-    def subject(self) -> str: ...
-    @property
-    def html(self) -> str: ...
-    @property
-    def text(self) -> str: ...
 
 
 def sample_view(programme: SurveyProgramme, test_url: str) -> InvitationEmail:
