@@ -145,7 +145,9 @@ def _set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--days-after-delivery", type=int)
     p.add_argument("--days-after-fulfilment", type=int, help="when the carrier never reports delivery")
     p.add_argument("--throttle-days", type=int, help="never survey one person twice within this")
-    p.add_argument("--sample-percent", type=float)
+    p.add_argument(
+        "--sample-percent", type=float, help="share of orders surveyed, more than 0 and at most 100"
+    )
     p.add_argument("--quiet-hours", type=quiet_hours, default=argparse.SUPPRESS,
                    help="HH:MM-HH:MM in the shop's time zone, or off")  # fmt: skip
     p.add_argument("--reminder-days", type=days_or_off, default=argparse.SUPPRESS,

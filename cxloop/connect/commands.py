@@ -95,6 +95,12 @@ def cmd_connect(args: argparse.Namespace, admin_factory: Callable[[argparse.Name
         and not admin.api_url.startswith("https://")
         and not (args.platform_url and is_loopback(args.platform_url))
     ):
+        if admin.api_url != args.api_url:  # the running local stack's address, not one the owner gave
+            raise CliError(
+                f"the local stack ({admin.api_url}) cannot receive a platform's webhooks: connect the shops "
+                "of your deployed stack, with its AWS credentials and no local stack running (or "
+                "--state-dir pointing elsewhere), and --api-url https://<its ApiUrl>"
+            )
         raise CliError(
             f"--api-url {admin.api_url!r}: a platform delivers webhooks only to a public https address; give "
             "the deployed stack's ApiUrl (https://...)"

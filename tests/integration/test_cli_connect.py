@@ -145,3 +145,20 @@ def test_bad_input_names_the_option(stack: Stack, tmp_path: Path, capsys: pytest
     )
     status, _, err = run(capsys, tmp_path, "shop", "connect", "shop-a", "--platform", "shopify")
     assert status == 2 and "CXLOOP_SHOPIFY_ACCESS_TOKEN" in err and "--prompt" in err
+
+
+def test_against_the_local_stack_it_says_the_local_stack_cannot_be_connected(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The owner tried it on `make run`: the refusal names the local stack, not an --api-url they never
+    gave (and which the local stack's address would override anyway)."""
+    import json
+    import os
+
+    local = {"pid": os.getpid(), "moto_url": None, "api_url": "http://127.0.0.1:8080", "region": "us-east-1"}
+    (tmp_path / "stack.json").write_text(json.dumps(local))
+    capsys.readouterr()
+    assert main(["--state-dir", str(tmp_path), "shop", "connect", "shop-a", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert "the local stack (http://127.0.0.1:8080) cannot receive a platform's webhooks" in err, err
+    assert "--api-url 'http" not in err
