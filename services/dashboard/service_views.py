@@ -67,7 +67,8 @@ def tiles(kpis: ServiceKpis) -> list[Kpi]:
         Kpi(
             "Re-contacts",
             again_value,
-            f"unhappy again within 30 days of a resolved case, of {count(again.n, 'case')}",
+            f"unhappy again within 30 days of a resolved case, of {count(again.n, 'case')} opened for a "
+            "known customer (a review's case has none)",
             again_span,
         ),
     ]
